@@ -1,0 +1,2 @@
+// Placeholder entry point; the command line lands with the agent host.
+return 0;

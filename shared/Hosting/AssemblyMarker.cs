@@ -1,0 +1,2 @@
+namespace EdgeStream.Hosting;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace EdgeStream.Metadata;
+internal static class AssemblyMarker { }

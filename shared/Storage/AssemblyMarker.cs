@@ -1,0 +1,2 @@
+namespace EdgeStream.Storage;
+internal static class AssemblyMarker { }
