@@ -91,7 +91,12 @@ public ref struct KafkaWriter
         _buffered += 16;
     }
 
-    public void WriteUnsignedVarint(uint value) => _buffered += Varint.WriteUnsigned(Reserve(Varint.SizeOfUnsigned(value)), value);
+    public void WriteUnsignedVarint(uint value)
+    {
+        // Reserve may flush (resetting _buffered), so take the span before touching the counter.
+        var span = Reserve(Varint.SizeOfUnsigned(value));
+        _buffered += Varint.WriteUnsigned(span, value);
+    }
 
     public void WriteVarint(int value) => WriteUnsignedVarint(Varint.ZigZag(value));
 
@@ -127,7 +132,8 @@ public ref struct KafkaWriter
             throw new KafkaProtocolException($"string of {byteCount} bytes exceeds {KafkaReader.MaxStringLength}");
         WriteLength(byteCount, flexible, int16Prefix: true);
         if (byteCount == 0) return;
-        _buffered += Encoding.UTF8.GetBytes(value, Reserve(byteCount));
+        var span = Reserve(byteCount);
+        _buffered += Encoding.UTF8.GetBytes(value, span);
     }
 
     public void WriteBytes(ReadOnlySpan<byte> value, bool flexible)
