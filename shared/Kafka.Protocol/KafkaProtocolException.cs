@@ -26,6 +26,9 @@ public sealed class UnsupportedVersionException : KafkaProtocolException
 
     public short ApiKey { get; }
     public short ApiVersion { get; }
+
+    /// <summary>The request header, when it was read (so the reply can carry its correlation id).</summary>
+    public Primitives.RequestHeader? Header { get; init; }
 }
 
 /// <summary>Small throw helpers so hot methods stay small and inlineable.</summary>

@@ -160,5 +160,6 @@ public class FixtureTests
         var ex = Assert.Throws<UnsupportedVersionException>(() => KafkaFraming.ParseRequest(new ReadOnlySequence<byte>(frame)));
         Assert.Equal(18, ex.ApiKey);
         Assert.Equal(99, ex.ApiVersion);
+        Assert.Equal(9, ex.Header!.CorrelationId);
     }
 }

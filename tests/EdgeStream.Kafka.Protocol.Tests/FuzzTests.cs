@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
 using EdgeStream.Kafka.Protocol.Records;
 
@@ -161,5 +162,55 @@ public class FuzzTests
         var copy = (byte[])source.Clone();
         BinaryPrimitives.WriteInt32BigEndian(copy, rng.Next(3) switch { 0 => -rng.Next(1, int.MaxValue), 1 => MaxFrame + rng.Next(1, 1000), _ => copy.Length - 4 + rng.Next(-3, 4) });
         return copy;
+    }
+}
+
+/// <summary>Every generated message type (requests, responses, data structs) read from mutated valid bytes.</summary>
+public class MessageFuzzTests
+{
+    [Fact]
+    public void Read_MutatedMessages_OnlyTypedExceptions()
+    {
+        var samples = new List<(Type Type, short Version, byte[] Bytes)>();
+        foreach (var type in MessageFiller.AllMessageTypes)
+            for (var v = MessageFiller.Lowest(type); v <= MessageFiller.Highest(type); v++)
+                samples.Add((type, v, MessageFiller.Create(type, v).ToArray(v)));
+
+        var rng = new Random(4242);
+        var failures = new List<string>();
+        for (var i = 0; i < 100_000; i++)
+        {
+            var (type, version, bytes) = samples[rng.Next(samples.Count)];
+            var input = (byte[])bytes.Clone();
+            if (input.Length == 0) continue;
+            switch (rng.Next(3))
+            {
+                case 0:
+                    for (var f = rng.Next(1, 4); f > 0; f--) input[rng.Next(input.Length)] = (byte)rng.Next(256);
+                    break;
+                case 1:
+                    input = input[..rng.Next(input.Length)];
+                    break;
+                default:
+                    var pos = rng.Next(input.Length);
+                    input[pos] = 0xFF;
+                    if (pos + 1 < input.Length) input[pos + 1] = 0xFF;
+                    break;
+            }
+            try
+            {
+                var reader = new KafkaReader(new ReadOnlySequence<byte>(input));
+                var message = (IKafkaMessage)Activator.CreateInstance(type)!;
+                message.Read(ref reader, version);
+            }
+            catch (KafkaProtocolException)
+            {
+            }
+            catch (Exception ex)
+            {
+                if (failures.Count < 10) failures.Add($"#{i} {type.Name} v{version}: {ex.GetType().Name}: {ex.Message}\n{ex.StackTrace}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
     }
 }

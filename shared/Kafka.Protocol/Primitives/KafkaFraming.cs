@@ -49,6 +49,9 @@ public static class KafkaFraming
     {
         var reader = new KafkaReader(frame);
         var header = RequestHeader.Read(ref reader);
+        if (!KafkaApis.IsSupported(header.ApiKey, header.ApiVersion))
+            throw new UnsupportedVersionException(header.ApiKey, header.ApiVersion,
+                $"API key {header.ApiKey} version {header.ApiVersion} is not supported") { Header = header };
         var body = KafkaApis.ReadRequest((ApiKey)header.ApiKey, header.ApiVersion, ref reader);
         return new KafkaRequest(header, body);
     }
