@@ -69,6 +69,18 @@ public class FixtureTests
     }
 
     [Fact]
+    public void ParseRequest_UnknownHeaderTaggedField_Skipped()
+    {
+        var frame = Bytes(
+            0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07, "rdkafka",
+            0x01, 0x05, 0x02, 0x01, 0x02,   // header tagged fields: tag 5, 2 bytes
+            0x0B, "librdkafka", 0x06, "2.3.0", 0x00);
+        var request = KafkaFraming.ParseRequest(new ReadOnlySequence<byte>(frame));
+        Assert.Equal("rdkafka", request.Header.ClientId);
+        Assert.Equal("2.3.0", Assert.IsType<ApiVersionsRequest>(request.Body).ClientSoftwareVersion);
+    }
+
+    [Fact]
     public void Read_TaggedFieldSizeLies_Throws()
     {
         // Known tag 1 (FinalizedFeaturesEpoch, INT64) declared as 2 bytes.

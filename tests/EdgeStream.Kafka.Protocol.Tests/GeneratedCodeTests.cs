@@ -46,7 +46,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void Extract_HasNoDocumentationText()
+    public void Extract_Committed_HasNoDocumentationText()
     {
         var text = File.ReadAllText(RepoPaths.ExtractPath(RepoRoot()));
         Assert.DoesNotContain("\"about\"", text);

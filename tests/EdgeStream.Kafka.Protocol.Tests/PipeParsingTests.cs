@@ -67,6 +67,22 @@ public class PipeParsingTests
     }
 
     [Fact]
+    public void ParseRequest_EveryByteInOwnSegment_SameBody()
+    {
+        foreach (var (key, version, frame, body) in RequestCorpus.All)
+        {
+            // One segment per byte: every primitive read crosses a segment boundary.
+            var first = new Segment([frame[0]]);
+            var last = first;
+            for (var i = 1; i < frame.Length; i++) last = last.Append([frame[i]]);
+            var buffer = new ReadOnlySequence<byte>(first, 0, last, 1);
+            Assert.True(KafkaFraming.TryReadFrame(ref buffer, KafkaFraming.DefaultMaxFrameSize, out var payload));
+            var request = KafkaFraming.ParseRequest(payload);
+            Assert.True(body.AsSpan().SequenceEqual(request.Body.ToArray(version)), $"{key} v{version} body differs");
+        }
+    }
+
+    [Fact]
     public void TryReadFrame_Incomplete_ReturnsFalseAndKeepsBuffer()
     {
         var buffer = new ReadOnlySequence<byte>(new byte[] { 0, 0, 0, 10, 1, 2, 3 });
