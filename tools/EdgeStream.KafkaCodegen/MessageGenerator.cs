@@ -266,11 +266,11 @@ internal sealed class MessageGenerator
             var cond = Cond(f.Normal, _valid);
             if (cond == "false") continue;
             var ctx = f.Normal;
-            if (cond == "true") EmitRead(w, f, FlexExpr(f, ctx, flex), ctx);
+            if (cond == "true") EmitRead(w, f, FlexExpr(f, ctx, flex), ctx, scoped: false);
             else
             {
                 w.Open($"if ({cond})");
-                EmitRead(w, f, FlexExpr(f, ctx, flex), ctx);
+                EmitRead(w, f, FlexExpr(f, ctx, flex), ctx, scoped: true);
                 w.Close();
             }
         }
@@ -292,7 +292,7 @@ internal sealed class MessageGenerator
                     var tc = Cond(f.Tagged, _flexible);
                     w.Line(tc == "true" ? $"case {f.Spec.Tag}:" : $"case {f.Spec.Tag} when {tc}:");
                     w.Open();
-                    EmitRead(w, f, "true", f.Tagged);
+                    EmitRead(w, f, "true", f.Tagged, scoped: true);
                     w.Line("reader.EnsureTaggedFieldConsumed(start, size, tag);");
                     w.Line("break;");
                     w.Close();
@@ -422,13 +422,14 @@ internal sealed class MessageGenerator
         _ => throw new InvalidOperationException(type),
     };
 
-    private void EmitRead(CodeWriter w, Field f, string fx, Versions ctx)
+    /// <param name="scoped">True when the caller already opened a block, so locals need no extra braces.</param>
+    private void EmitRead(CodeWriter w, Field f, string fx, Versions ctx, bool scoped)
     {
         var p = f.Prop;
         var nullCond = Cond(f.Nullable, ctx);
         if (f.IsArray)
         {
-            w.Open();
+            if (!scoped) w.Open();
             w.Line($"int count = reader.ReadArrayLength({fx});");
             if (nullCond == "false") w.Line($"if (count < 0) throw KafkaThrow.NullField(\"{p}\");");
             else
@@ -453,7 +454,7 @@ internal sealed class MessageGenerator
             w.Close();
             w.Line($"{p} = list;");
             if (nullCond != "false") w.Close();
-            w.Close();
+            if (!scoped) w.Close();
             return;
         }
         switch (f.ElemType)
@@ -502,15 +503,16 @@ internal sealed class MessageGenerator
         var nullCond = Cond(f.Nullable, ctx);
         if (f.IsArray)
         {
-            w.Open($"if ({p} is null)");
-            if (nullCond == "false") w.Line($"throw KafkaThrow.NullField(\"{p}\");");
+            if (nullCond == "false")
+                w.Line($"if ({p} is null) throw KafkaThrow.NullField(\"{p}\");");
             else
             {
+                w.Open($"if ({p} is null)");
                 if (nullCond != "true") w.Line($"if (!({nullCond})) throw KafkaThrow.NullField(\"{p}\");");
                 w.Line($"{wr}.WriteArrayLength(-1, {fx});");
+                w.Close();
+                w.Open("else");
             }
-            w.Close();
-            w.Open("else");
             w.Line($"{wr}.WriteArrayLength({p}.Count, {fx});");
             var e = f.ElemType;
             w.Open($"for (int i = 0; i < {p}.Count; i++)");
@@ -518,7 +520,7 @@ internal sealed class MessageGenerator
             else if (IsStruct(e)) w.Line($"{p}[i].Write(ref {wr}, version);");
             else w.Line($"{wr}.{WritePrimitive(e)}({p}[i]);");
             w.Close();
-            w.Close();
+            if (nullCond != "false") w.Close();
             return;
         }
         switch (f.ElemType)

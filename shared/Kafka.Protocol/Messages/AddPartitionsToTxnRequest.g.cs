@@ -37,18 +37,16 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
         bool flexible = version >= 3;
         if (version >= 4)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Transactions");
+            var list = new List<AddPartitionsToTxnTransaction>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Transactions");
-                var list = new List<AddPartitionsToTxnTransaction>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new AddPartitionsToTxnTransaction();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Transactions = list;
+                var item = new AddPartitionsToTxnTransaction();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Transactions = list;
         }
         if (version <= 3)
         {
@@ -64,18 +62,16 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
         }
         if (version <= 3)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("V3AndBelowTopics");
+            var list = new List<AddPartitionsToTxnTopic>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("V3AndBelowTopics");
-                var list = new List<AddPartitionsToTxnTopic>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new AddPartitionsToTxnTopic();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                V3AndBelowTopics = list;
+                var item = new AddPartitionsToTxnTopic();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            V3AndBelowTopics = list;
         }
         if (flexible)
         {
@@ -89,17 +85,11 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
         bool flexible = version >= 3;
         if (version >= 4)
         {
-            if (Transactions is null)
+            if (Transactions is null) throw KafkaThrow.NullField("Transactions");
+            writer.WriteArrayLength(Transactions.Count, flexible);
+            for (int i = 0; i < Transactions.Count; i++)
             {
-                throw KafkaThrow.NullField("Transactions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Transactions.Count, flexible);
-                for (int i = 0; i < Transactions.Count; i++)
-                {
-                    Transactions[i].Write(ref writer, version);
-                }
+                Transactions[i].Write(ref writer, version);
             }
         }
         if (version <= 3)
@@ -116,17 +106,11 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
         }
         if (version <= 3)
         {
-            if (V3AndBelowTopics is null)
+            if (V3AndBelowTopics is null) throw KafkaThrow.NullField("V3AndBelowTopics");
+            writer.WriteArrayLength(V3AndBelowTopics.Count, flexible);
+            for (int i = 0; i < V3AndBelowTopics.Count; i++)
             {
-                throw KafkaThrow.NullField("V3AndBelowTopics");
-            }
-            else
-            {
-                writer.WriteArrayLength(V3AndBelowTopics.Count, flexible);
-                for (int i = 0; i < V3AndBelowTopics.Count; i++)
-                {
-                    V3AndBelowTopics[i].Write(ref writer, version);
-                }
+                V3AndBelowTopics[i].Write(ref writer, version);
             }
         }
         if (flexible)
@@ -170,18 +154,16 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
             }
             if (version >= 4)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Topics");
+                var list = new List<AddPartitionsToTxnTopic>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Topics");
-                    var list = new List<AddPartitionsToTxnTopic>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new AddPartitionsToTxnTopic();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Topics = list;
+                    var item = new AddPartitionsToTxnTopic();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Topics = list;
             }
             if (flexible)
             {
@@ -211,17 +193,11 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
             }
             if (version >= 4)
             {
-                if (Topics is null)
+                if (Topics is null) throw KafkaThrow.NullField("Topics");
+                writer.WriteArrayLength(Topics.Count, flexible);
+                for (int i = 0; i < Topics.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Topics");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Topics.Count, flexible);
-                    for (int i = 0; i < Topics.Count; i++)
-                    {
-                        Topics[i].Write(ref writer, version);
-                    }
+                    Topics[i].Write(ref writer, version);
                 }
             }
             if (flexible)
@@ -274,17 +250,11 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaApiMessage
         {
             bool flexible = version >= 3;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             if (flexible)
             {

@@ -40,33 +40,29 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaApiMessage
         }
         if (version >= 4)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("ResultsByTransaction");
+            var list = new List<AddPartitionsToTxnResult>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("ResultsByTransaction");
-                var list = new List<AddPartitionsToTxnResult>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new AddPartitionsToTxnResult();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                ResultsByTransaction = list;
+                var item = new AddPartitionsToTxnResult();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            ResultsByTransaction = list;
         }
         if (version <= 3)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("ResultsByTopicV3AndBelow");
+            var list = new List<AddPartitionsToTxnTopicResult>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("ResultsByTopicV3AndBelow");
-                var list = new List<AddPartitionsToTxnTopicResult>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new AddPartitionsToTxnTopicResult();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                ResultsByTopicV3AndBelow = list;
+                var item = new AddPartitionsToTxnTopicResult();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            ResultsByTopicV3AndBelow = list;
         }
         if (flexible)
         {
@@ -85,32 +81,20 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaApiMessage
         }
         if (version >= 4)
         {
-            if (ResultsByTransaction is null)
+            if (ResultsByTransaction is null) throw KafkaThrow.NullField("ResultsByTransaction");
+            writer.WriteArrayLength(ResultsByTransaction.Count, flexible);
+            for (int i = 0; i < ResultsByTransaction.Count; i++)
             {
-                throw KafkaThrow.NullField("ResultsByTransaction");
-            }
-            else
-            {
-                writer.WriteArrayLength(ResultsByTransaction.Count, flexible);
-                for (int i = 0; i < ResultsByTransaction.Count; i++)
-                {
-                    ResultsByTransaction[i].Write(ref writer, version);
-                }
+                ResultsByTransaction[i].Write(ref writer, version);
             }
         }
         if (version <= 3)
         {
-            if (ResultsByTopicV3AndBelow is null)
+            if (ResultsByTopicV3AndBelow is null) throw KafkaThrow.NullField("ResultsByTopicV3AndBelow");
+            writer.WriteArrayLength(ResultsByTopicV3AndBelow.Count, flexible);
+            for (int i = 0; i < ResultsByTopicV3AndBelow.Count; i++)
             {
-                throw KafkaThrow.NullField("ResultsByTopicV3AndBelow");
-            }
-            else
-            {
-                writer.WriteArrayLength(ResultsByTopicV3AndBelow.Count, flexible);
-                for (int i = 0; i < ResultsByTopicV3AndBelow.Count; i++)
-                {
-                    ResultsByTopicV3AndBelow[i].Write(ref writer, version);
-                }
+                ResultsByTopicV3AndBelow[i].Write(ref writer, version);
             }
         }
         if (flexible)
@@ -136,18 +120,16 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaApiMessage
             }
             if (version >= 4)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("TopicResults");
+                var list = new List<AddPartitionsToTxnTopicResult>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("TopicResults");
-                    var list = new List<AddPartitionsToTxnTopicResult>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new AddPartitionsToTxnTopicResult();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    TopicResults = list;
+                    var item = new AddPartitionsToTxnTopicResult();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                TopicResults = list;
             }
             if (flexible)
             {
@@ -165,17 +147,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaApiMessage
             }
             if (version >= 4)
             {
-                if (TopicResults is null)
+                if (TopicResults is null) throw KafkaThrow.NullField("TopicResults");
+                writer.WriteArrayLength(TopicResults.Count, flexible);
+                for (int i = 0; i < TopicResults.Count; i++)
                 {
-                    throw KafkaThrow.NullField("TopicResults");
-                }
-                else
-                {
-                    writer.WriteArrayLength(TopicResults.Count, flexible);
-                    for (int i = 0; i < TopicResults.Count; i++)
-                    {
-                        TopicResults[i].Write(ref writer, version);
-                    }
+                    TopicResults[i].Write(ref writer, version);
                 }
             }
             if (flexible)
@@ -227,17 +203,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaApiMessage
         {
             bool flexible = version >= 3;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (ResultsByPartition is null)
+            if (ResultsByPartition is null) throw KafkaThrow.NullField("ResultsByPartition");
+            writer.WriteArrayLength(ResultsByPartition.Count, flexible);
+            for (int i = 0; i < ResultsByPartition.Count; i++)
             {
-                throw KafkaThrow.NullField("ResultsByPartition");
-            }
-            else
-            {
-                writer.WriteArrayLength(ResultsByPartition.Count, flexible);
-                for (int i = 0; i < ResultsByPartition.Count; i++)
-                {
-                    ResultsByPartition[i].Write(ref writer, version);
-                }
+                ResultsByPartition[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -60,17 +60,11 @@ public sealed partial class AddRaftVoterRequest : IKafkaApiMessage
         writer.WriteInt32(TimeoutMs);
         writer.WriteInt32(VoterId);
         writer.WriteUuid(VoterDirectoryId);
-        if (Listeners is null)
+        if (Listeners is null) throw KafkaThrow.NullField("Listeners");
+        writer.WriteArrayLength(Listeners.Count, true);
+        for (int i = 0; i < Listeners.Count; i++)
         {
-            throw KafkaThrow.NullField("Listeners");
-        }
-        else
-        {
-            writer.WriteArrayLength(Listeners.Count, true);
-            for (int i = 0; i < Listeners.Count; i++)
-            {
-                Listeners[i].Write(ref writer, version);
-            }
+            Listeners[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }

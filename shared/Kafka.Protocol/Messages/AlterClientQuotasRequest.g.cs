@@ -52,17 +52,11 @@ public sealed partial class AlterClientQuotasRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 1;
-        if (Entries is null)
+        if (Entries is null) throw KafkaThrow.NullField("Entries");
+        writer.WriteArrayLength(Entries.Count, flexible);
+        for (int i = 0; i < Entries.Count; i++)
         {
-            throw KafkaThrow.NullField("Entries");
-        }
-        else
-        {
-            writer.WriteArrayLength(Entries.Count, flexible);
-            for (int i = 0; i < Entries.Count; i++)
-            {
-                Entries[i].Write(ref writer, version);
-            }
+            Entries[i].Write(ref writer, version);
         }
         writer.WriteBool(ValidateOnly);
         if (flexible)
@@ -116,29 +110,17 @@ public sealed partial class AlterClientQuotasRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             bool flexible = version >= 1;
-            if (Entity is null)
+            if (Entity is null) throw KafkaThrow.NullField("Entity");
+            writer.WriteArrayLength(Entity.Count, flexible);
+            for (int i = 0; i < Entity.Count; i++)
             {
-                throw KafkaThrow.NullField("Entity");
+                Entity[i].Write(ref writer, version);
             }
-            else
+            if (Ops is null) throw KafkaThrow.NullField("Ops");
+            writer.WriteArrayLength(Ops.Count, flexible);
+            for (int i = 0; i < Ops.Count; i++)
             {
-                writer.WriteArrayLength(Entity.Count, flexible);
-                for (int i = 0; i < Entity.Count; i++)
-                {
-                    Entity[i].Write(ref writer, version);
-                }
-            }
-            if (Ops is null)
-            {
-                throw KafkaThrow.NullField("Ops");
-            }
-            else
-            {
-                writer.WriteArrayLength(Ops.Count, flexible);
-                for (int i = 0; i < Ops.Count; i++)
-                {
-                    Ops[i].Write(ref writer, version);
-                }
+                Ops[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -53,17 +53,11 @@ public sealed partial class AlterClientQuotasResponse : IKafkaApiMessage
     {
         bool flexible = version >= 1;
         writer.WriteInt32(ThrottleTimeMs);
-        if (Entries is null)
+        if (Entries is null) throw KafkaThrow.NullField("Entries");
+        writer.WriteArrayLength(Entries.Count, flexible);
+        for (int i = 0; i < Entries.Count; i++)
         {
-            throw KafkaThrow.NullField("Entries");
-        }
-        else
-        {
-            writer.WriteArrayLength(Entries.Count, flexible);
-            for (int i = 0; i < Entries.Count; i++)
-            {
-                Entries[i].Write(ref writer, version);
-            }
+            Entries[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -110,17 +104,11 @@ public sealed partial class AlterClientQuotasResponse : IKafkaApiMessage
             bool flexible = version >= 1;
             writer.WriteInt16(ErrorCode);
             writer.WriteNullableString(ErrorMessage, flexible);
-            if (Entity is null)
+            if (Entity is null) throw KafkaThrow.NullField("Entity");
+            writer.WriteArrayLength(Entity.Count, flexible);
+            for (int i = 0; i < Entity.Count; i++)
             {
-                throw KafkaThrow.NullField("Entity");
-            }
-            else
-            {
-                writer.WriteArrayLength(Entity.Count, flexible);
-                for (int i = 0; i < Entity.Count; i++)
-                {
-                    Entity[i].Write(ref writer, version);
-                }
+                Entity[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -53,17 +53,11 @@ public sealed partial class AlterConfigsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 2;
         writer.WriteInt32(ThrottleTimeMs);
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, flexible);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
-        }
-        else
-        {
-            writer.WriteArrayLength(Responses.Count, flexible);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
+            Responses[i].Write(ref writer, version);
         }
         if (flexible)
         {

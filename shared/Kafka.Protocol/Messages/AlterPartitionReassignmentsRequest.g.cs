@@ -48,17 +48,11 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaApiMessag
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt32(TimeoutMs);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -93,17 +87,11 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaApiMessag
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

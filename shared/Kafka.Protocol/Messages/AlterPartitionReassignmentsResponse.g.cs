@@ -56,17 +56,11 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaApiMessa
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, true);
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, true);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
-        }
-        else
-        {
-            writer.WriteArrayLength(Responses.Count, true);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
+            Responses[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -101,17 +95,11 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaApiMessa
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -49,17 +49,11 @@ public sealed partial class AlterReplicaLogDirsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (Dirs is null)
+        if (Dirs is null) throw KafkaThrow.NullField("Dirs");
+        writer.WriteArrayLength(Dirs.Count, flexible);
+        for (int i = 0; i < Dirs.Count; i++)
         {
-            throw KafkaThrow.NullField("Dirs");
-        }
-        else
-        {
-            writer.WriteArrayLength(Dirs.Count, flexible);
-            for (int i = 0; i < Dirs.Count; i++)
-            {
-                Dirs[i].Write(ref writer, version);
-            }
+            Dirs[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -102,17 +96,11 @@ public sealed partial class AlterReplicaLogDirsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Path ?? throw KafkaThrow.NullField("Path"), flexible);
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -161,17 +149,11 @@ public sealed partial class AlterReplicaLogDirsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             if (flexible)
             {

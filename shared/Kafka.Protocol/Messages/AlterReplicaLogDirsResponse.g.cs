@@ -53,17 +53,11 @@ public sealed partial class AlterReplicaLogDirsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 2;
         writer.WriteInt32(ThrottleTimeMs);
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, flexible);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, flexible);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -106,17 +100,11 @@ public sealed partial class AlterReplicaLogDirsResponse : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(TopicName ?? throw KafkaThrow.NullField("TopicName"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -58,29 +58,17 @@ public sealed partial class AlterUserScramCredentialsRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Deletions is null)
+        if (Deletions is null) throw KafkaThrow.NullField("Deletions");
+        writer.WriteArrayLength(Deletions.Count, true);
+        for (int i = 0; i < Deletions.Count; i++)
         {
-            throw KafkaThrow.NullField("Deletions");
+            Deletions[i].Write(ref writer, version);
         }
-        else
+        if (Upsertions is null) throw KafkaThrow.NullField("Upsertions");
+        writer.WriteArrayLength(Upsertions.Count, true);
+        for (int i = 0; i < Upsertions.Count; i++)
         {
-            writer.WriteArrayLength(Deletions.Count, true);
-            for (int i = 0; i < Deletions.Count; i++)
-            {
-                Deletions[i].Write(ref writer, version);
-            }
-        }
-        if (Upsertions is null)
-        {
-            throw KafkaThrow.NullField("Upsertions");
-        }
-        else
-        {
-            writer.WriteArrayLength(Upsertions.Count, true);
-            for (int i = 0; i < Upsertions.Count; i++)
-            {
-                Upsertions[i].Write(ref writer, version);
-            }
+            Upsertions[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }

@@ -68,18 +68,16 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
                 {
                     case 0:
                     {
+                        int count = reader.ReadArrayLength(true);
+                        if (count < 0) throw KafkaThrow.NullField("SupportedFeatures");
+                        var list = new List<SupportedFeatureKey>(count);
+                        for (int i = 0; i < count; i++)
                         {
-                            int count = reader.ReadArrayLength(true);
-                            if (count < 0) throw KafkaThrow.NullField("SupportedFeatures");
-                            var list = new List<SupportedFeatureKey>(count);
-                            for (int i = 0; i < count; i++)
-                            {
-                                var item = new SupportedFeatureKey();
-                                item.Read(ref reader, version);
-                                list.Add(item);
-                            }
-                            SupportedFeatures = list;
+                            var item = new SupportedFeatureKey();
+                            item.Read(ref reader, version);
+                            list.Add(item);
                         }
+                        SupportedFeatures = list;
                         reader.EnsureTaggedFieldConsumed(start, size, tag);
                         break;
                     }
@@ -91,18 +89,16 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
                     }
                     case 2:
                     {
+                        int count = reader.ReadArrayLength(true);
+                        if (count < 0) throw KafkaThrow.NullField("FinalizedFeatures");
+                        var list = new List<FinalizedFeatureKey>(count);
+                        for (int i = 0; i < count; i++)
                         {
-                            int count = reader.ReadArrayLength(true);
-                            if (count < 0) throw KafkaThrow.NullField("FinalizedFeatures");
-                            var list = new List<FinalizedFeatureKey>(count);
-                            for (int i = 0; i < count; i++)
-                            {
-                                var item = new FinalizedFeatureKey();
-                                item.Read(ref reader, version);
-                                list.Add(item);
-                            }
-                            FinalizedFeatures = list;
+                            var item = new FinalizedFeatureKey();
+                            item.Read(ref reader, version);
+                            list.Add(item);
                         }
+                        FinalizedFeatures = list;
                         reader.EnsureTaggedFieldConsumed(start, size, tag);
                         break;
                     }
@@ -125,17 +121,11 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 3;
         writer.WriteInt16(ErrorCode);
-        if (ApiKeys is null)
+        if (ApiKeys is null) throw KafkaThrow.NullField("ApiKeys");
+        writer.WriteArrayLength(ApiKeys.Count, flexible);
+        for (int i = 0; i < ApiKeys.Count; i++)
         {
-            throw KafkaThrow.NullField("ApiKeys");
-        }
-        else
-        {
-            writer.WriteArrayLength(ApiKeys.Count, flexible);
-            for (int i = 0; i < ApiKeys.Count; i++)
-            {
-                ApiKeys[i].Write(ref writer, version);
-            }
+            ApiKeys[i].Write(ref writer, version);
         }
         if (version >= 1)
         {
@@ -153,17 +143,11 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
             {
                 var scratch = new ArrayBufferWriter<byte>();
                 var tw = new KafkaWriter(scratch);
-                if (SupportedFeatures is null)
+                if (SupportedFeatures is null) throw KafkaThrow.NullField("SupportedFeatures");
+                tw.WriteArrayLength(SupportedFeatures.Count, true);
+                for (int i = 0; i < SupportedFeatures.Count; i++)
                 {
-                    throw KafkaThrow.NullField("SupportedFeatures");
-                }
-                else
-                {
-                    tw.WriteArrayLength(SupportedFeatures.Count, true);
-                    for (int i = 0; i < SupportedFeatures.Count; i++)
-                    {
-                        SupportedFeatures[i].Write(ref tw, version);
-                    }
+                    SupportedFeatures[i].Write(ref tw, version);
                 }
                 tw.Flush();
                 writer.WriteTaggedField(0, scratch.WrittenSpan);
@@ -180,17 +164,11 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
             {
                 var scratch = new ArrayBufferWriter<byte>();
                 var tw = new KafkaWriter(scratch);
-                if (FinalizedFeatures is null)
+                if (FinalizedFeatures is null) throw KafkaThrow.NullField("FinalizedFeatures");
+                tw.WriteArrayLength(FinalizedFeatures.Count, true);
+                for (int i = 0; i < FinalizedFeatures.Count; i++)
                 {
-                    throw KafkaThrow.NullField("FinalizedFeatures");
-                }
-                else
-                {
-                    tw.WriteArrayLength(FinalizedFeatures.Count, true);
-                    for (int i = 0; i < FinalizedFeatures.Count; i++)
-                    {
-                        FinalizedFeatures[i].Write(ref tw, version);
-                    }
+                    FinalizedFeatures[i].Write(ref tw, version);
                 }
                 tw.Flush();
                 writer.WriteTaggedField(2, scratch.WrittenSpan);

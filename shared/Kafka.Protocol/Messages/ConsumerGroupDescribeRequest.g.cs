@@ -45,17 +45,11 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (GroupIds is null)
+        if (GroupIds is null) throw KafkaThrow.NullField("GroupIds");
+        writer.WriteArrayLength(GroupIds.Count, true);
+        for (int i = 0; i < GroupIds.Count; i++)
         {
-            throw KafkaThrow.NullField("GroupIds");
-        }
-        else
-        {
-            writer.WriteArrayLength(GroupIds.Count, true);
-            for (int i = 0; i < GroupIds.Count; i++)
-            {
-                writer.WriteString(GroupIds[i], true);
-            }
+            writer.WriteString(GroupIds[i], true);
         }
         writer.WriteBool(IncludeAuthorizedOperations);
         writer.WriteUnsignedVarint(0);

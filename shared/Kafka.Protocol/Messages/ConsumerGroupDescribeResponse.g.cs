@@ -48,17 +48,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt32(ThrottleTimeMs);
-        if (Groups is null)
+        if (Groups is null) throw KafkaThrow.NullField("Groups");
+        writer.WriteArrayLength(Groups.Count, true);
+        for (int i = 0; i < Groups.Count; i++)
         {
-            throw KafkaThrow.NullField("Groups");
-        }
-        else
-        {
-            writer.WriteArrayLength(Groups.Count, true);
-            for (int i = 0; i < Groups.Count; i++)
-            {
-                Groups[i].Write(ref writer, version);
-            }
+            Groups[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -120,17 +114,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaApiMessage
             writer.WriteInt32(GroupEpoch);
             writer.WriteInt32(AssignmentEpoch);
             writer.WriteString(AssignorName ?? throw KafkaThrow.NullField("AssignorName"), true);
-            if (Members is null)
+            if (Members is null) throw KafkaThrow.NullField("Members");
+            writer.WriteArrayLength(Members.Count, true);
+            for (int i = 0; i < Members.Count; i++)
             {
-                throw KafkaThrow.NullField("Members");
-            }
-            else
-            {
-                writer.WriteArrayLength(Members.Count, true);
-                for (int i = 0; i < Members.Count; i++)
-                {
-                    Members[i].Write(ref writer, version);
-                }
+                Members[i].Write(ref writer, version);
             }
             writer.WriteInt32(AuthorizedOperations);
             writer.WriteUnsignedVarint(0);
@@ -210,17 +198,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaApiMessage
             writer.WriteInt32(MemberEpoch);
             writer.WriteString(ClientId ?? throw KafkaThrow.NullField("ClientId"), true);
             writer.WriteString(ClientHost ?? throw KafkaThrow.NullField("ClientHost"), true);
-            if (SubscribedTopicNames is null)
+            if (SubscribedTopicNames is null) throw KafkaThrow.NullField("SubscribedTopicNames");
+            writer.WriteArrayLength(SubscribedTopicNames.Count, true);
+            for (int i = 0; i < SubscribedTopicNames.Count; i++)
             {
-                throw KafkaThrow.NullField("SubscribedTopicNames");
-            }
-            else
-            {
-                writer.WriteArrayLength(SubscribedTopicNames.Count, true);
-                for (int i = 0; i < SubscribedTopicNames.Count; i++)
-                {
-                    writer.WriteString(SubscribedTopicNames[i], true);
-                }
+                writer.WriteString(SubscribedTopicNames[i], true);
             }
             writer.WriteNullableString(SubscribedTopicRegex, true);
             (Assignment ?? throw KafkaThrow.NullField("Assignment")).Write(ref writer, version);
@@ -276,17 +258,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaApiMessage
         {
             writer.WriteUuid(TopicId);
             writer.WriteString(TopicName ?? throw KafkaThrow.NullField("TopicName"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -326,17 +302,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaApiMessage
         /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
         public void Write(ref KafkaWriter writer, short version)
         {
-            if (TopicPartitions is null)
+            if (TopicPartitions is null) throw KafkaThrow.NullField("TopicPartitions");
+            writer.WriteArrayLength(TopicPartitions.Count, true);
+            for (int i = 0; i < TopicPartitions.Count; i++)
             {
-                throw KafkaThrow.NullField("TopicPartitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(TopicPartitions.Count, true);
-                for (int i = 0; i < TopicPartitions.Count; i++)
-                {
-                    TopicPartitions[i].Write(ref writer, version);
-                }
+                TopicPartitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

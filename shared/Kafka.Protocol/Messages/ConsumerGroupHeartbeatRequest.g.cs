@@ -161,17 +161,11 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

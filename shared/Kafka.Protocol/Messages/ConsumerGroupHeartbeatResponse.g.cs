@@ -103,17 +103,11 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaApiMessage
         /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
         public void Write(ref KafkaWriter writer, short version)
         {
-            if (TopicPartitions is null)
+            if (TopicPartitions is null) throw KafkaThrow.NullField("TopicPartitions");
+            writer.WriteArrayLength(TopicPartitions.Count, true);
+            for (int i = 0; i < TopicPartitions.Count; i++)
             {
-                throw KafkaThrow.NullField("TopicPartitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(TopicPartitions.Count, true);
-                for (int i = 0; i < TopicPartitions.Count; i++)
-                {
-                    TopicPartitions[i].Write(ref writer, version);
-                }
+                TopicPartitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -153,17 +147,11 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

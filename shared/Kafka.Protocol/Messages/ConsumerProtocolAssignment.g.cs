@@ -44,17 +44,11 @@ public sealed partial class ConsumerProtocolAssignment : IKafkaMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (AssignedPartitions is null)
+        if (AssignedPartitions is null) throw KafkaThrow.NullField("AssignedPartitions");
+        writer.WriteArrayLength(AssignedPartitions.Count, false);
+        for (int i = 0; i < AssignedPartitions.Count; i++)
         {
-            throw KafkaThrow.NullField("AssignedPartitions");
-        }
-        else
-        {
-            writer.WriteArrayLength(AssignedPartitions.Count, false);
-            for (int i = 0; i < AssignedPartitions.Count; i++)
-            {
-                AssignedPartitions[i].Write(ref writer, version);
-            }
+            AssignedPartitions[i].Write(ref writer, version);
         }
         writer.WriteNullableBytes(UserData, false);
     }
@@ -86,17 +80,11 @@ public sealed partial class ConsumerProtocolAssignment : IKafkaMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Topic ?? throw KafkaThrow.NullField("Topic"), false);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, false);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, false);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
         }
 

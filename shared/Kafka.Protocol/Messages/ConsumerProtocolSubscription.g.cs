@@ -45,18 +45,16 @@ public sealed partial class ConsumerProtocolSubscription : IKafkaMessage
         UserData = reader.ReadNullableBytes(false);
         if (version >= 1)
         {
+            int count = reader.ReadArrayLength(false);
+            if (count < 0) throw KafkaThrow.NullField("OwnedPartitions");
+            var list = new List<TopicPartition>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(false);
-                if (count < 0) throw KafkaThrow.NullField("OwnedPartitions");
-                var list = new List<TopicPartition>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new TopicPartition();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                OwnedPartitions = list;
+                var item = new TopicPartition();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            OwnedPartitions = list;
         }
         if (version >= 2)
         {
@@ -71,32 +69,20 @@ public sealed partial class ConsumerProtocolSubscription : IKafkaMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, false);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, false);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                writer.WriteString(Topics[i], false);
-            }
+            writer.WriteString(Topics[i], false);
         }
         writer.WriteNullableBytes(UserData, false);
         if (version >= 1)
         {
-            if (OwnedPartitions is null)
+            if (OwnedPartitions is null) throw KafkaThrow.NullField("OwnedPartitions");
+            writer.WriteArrayLength(OwnedPartitions.Count, false);
+            for (int i = 0; i < OwnedPartitions.Count; i++)
             {
-                throw KafkaThrow.NullField("OwnedPartitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(OwnedPartitions.Count, false);
-                for (int i = 0; i < OwnedPartitions.Count; i++)
-                {
-                    OwnedPartitions[i].Write(ref writer, version);
-                }
+                OwnedPartitions[i].Write(ref writer, version);
             }
         }
         if (version >= 2)
@@ -125,16 +111,14 @@ public sealed partial class ConsumerProtocolSubscription : IKafkaMessage
             }
             if (version >= 1)
             {
+                int count = reader.ReadArrayLength(false);
+                if (count < 0) throw KafkaThrow.NullField("Partitions");
+                var list = new List<int>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(false);
-                    if (count < 0) throw KafkaThrow.NullField("Partitions");
-                    var list = new List<int>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt32());
-                    }
-                    Partitions = list;
+                    list.Add(reader.ReadInt32());
                 }
+                Partitions = list;
             }
         }
 
@@ -147,17 +131,11 @@ public sealed partial class ConsumerProtocolSubscription : IKafkaMessage
             }
             if (version >= 1)
             {
-                if (Partitions is null)
+                if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+                writer.WriteArrayLength(Partitions.Count, false);
+                for (int i = 0; i < Partitions.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Partitions");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Partitions.Count, false);
-                    for (int i = 0; i < Partitions.Count; i++)
-                    {
-                        writer.WriteInt32(Partitions[i]);
-                    }
+                    writer.WriteInt32(Partitions[i]);
                 }
             }
         }

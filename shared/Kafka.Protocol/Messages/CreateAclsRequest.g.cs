@@ -49,17 +49,11 @@ public sealed partial class CreateAclsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (Creations is null)
+        if (Creations is null) throw KafkaThrow.NullField("Creations");
+        writer.WriteArrayLength(Creations.Count, flexible);
+        for (int i = 0; i < Creations.Count; i++)
         {
-            throw KafkaThrow.NullField("Creations");
-        }
-        else
-        {
-            writer.WriteArrayLength(Creations.Count, flexible);
-            for (int i = 0; i < Creations.Count; i++)
-            {
-                Creations[i].Write(ref writer, version);
-            }
+            Creations[i].Write(ref writer, version);
         }
         if (flexible)
         {

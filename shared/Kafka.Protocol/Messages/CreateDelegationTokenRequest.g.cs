@@ -72,17 +72,11 @@ public sealed partial class CreateDelegationTokenRequest : IKafkaApiMessage
         {
             writer.WriteNullableString(OwnerPrincipalName, flexible);
         }
-        if (Renewers is null)
+        if (Renewers is null) throw KafkaThrow.NullField("Renewers");
+        writer.WriteArrayLength(Renewers.Count, flexible);
+        for (int i = 0; i < Renewers.Count; i++)
         {
-            throw KafkaThrow.NullField("Renewers");
-        }
-        else
-        {
-            writer.WriteArrayLength(Renewers.Count, flexible);
-            for (int i = 0; i < Renewers.Count; i++)
-            {
-                Renewers[i].Write(ref writer, version);
-            }
+            Renewers[i].Write(ref writer, version);
         }
         writer.WriteInt64(MaxLifetimeMs);
         if (flexible)

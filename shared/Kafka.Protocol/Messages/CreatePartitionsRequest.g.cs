@@ -55,17 +55,11 @@ public sealed partial class CreatePartitionsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteInt32(TimeoutMs);
         writer.WriteBool(ValidateOnly);
@@ -176,17 +170,11 @@ public sealed partial class CreatePartitionsRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             bool flexible = version >= 2;
-            if (BrokerIds is null)
+            if (BrokerIds is null) throw KafkaThrow.NullField("BrokerIds");
+            writer.WriteArrayLength(BrokerIds.Count, flexible);
+            for (int i = 0; i < BrokerIds.Count; i++)
             {
-                throw KafkaThrow.NullField("BrokerIds");
-            }
-            else
-            {
-                writer.WriteArrayLength(BrokerIds.Count, flexible);
-                for (int i = 0; i < BrokerIds.Count; i++)
-                {
-                    writer.WriteInt32(BrokerIds[i]);
-                }
+                writer.WriteInt32(BrokerIds[i]);
             }
             if (flexible)
             {

@@ -58,17 +58,11 @@ public sealed partial class CreateTopicsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 5;
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteInt32(timeoutMs);
         if (version >= 1)
@@ -138,29 +132,17 @@ public sealed partial class CreateTopicsRequest : IKafkaApiMessage
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
             writer.WriteInt32(NumPartitions);
             writer.WriteInt16(ReplicationFactor);
-            if (Assignments is null)
+            if (Assignments is null) throw KafkaThrow.NullField("Assignments");
+            writer.WriteArrayLength(Assignments.Count, flexible);
+            for (int i = 0; i < Assignments.Count; i++)
             {
-                throw KafkaThrow.NullField("Assignments");
+                Assignments[i].Write(ref writer, version);
             }
-            else
+            if (Configs is null) throw KafkaThrow.NullField("Configs");
+            writer.WriteArrayLength(Configs.Count, flexible);
+            for (int i = 0; i < Configs.Count; i++)
             {
-                writer.WriteArrayLength(Assignments.Count, flexible);
-                for (int i = 0; i < Assignments.Count; i++)
-                {
-                    Assignments[i].Write(ref writer, version);
-                }
-            }
-            if (Configs is null)
-            {
-                throw KafkaThrow.NullField("Configs");
-            }
-            else
-            {
-                writer.WriteArrayLength(Configs.Count, flexible);
-                for (int i = 0; i < Configs.Count; i++)
-                {
-                    Configs[i].Write(ref writer, version);
-                }
+                Configs[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -212,17 +194,11 @@ public sealed partial class CreateTopicsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 5;
             writer.WriteInt32(PartitionIndex);
-            if (BrokerIds is null)
+            if (BrokerIds is null) throw KafkaThrow.NullField("BrokerIds");
+            writer.WriteArrayLength(BrokerIds.Count, flexible);
+            for (int i = 0; i < BrokerIds.Count; i++)
             {
-                throw KafkaThrow.NullField("BrokerIds");
-            }
-            else
-            {
-                writer.WriteArrayLength(BrokerIds.Count, flexible);
-                for (int i = 0; i < BrokerIds.Count; i++)
-                {
-                    writer.WriteInt32(BrokerIds[i]);
-                }
+                writer.WriteInt32(BrokerIds[i]);
             }
             if (flexible)
             {

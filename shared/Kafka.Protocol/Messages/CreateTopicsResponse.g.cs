@@ -59,17 +59,11 @@ public sealed partial class CreateTopicsResponse : IKafkaApiMessage
         {
             writer.WriteInt32(ThrottleTimeMs);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -120,23 +114,21 @@ public sealed partial class CreateTopicsResponse : IKafkaApiMessage
             }
             if (version >= 5)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0)
+                    Configs = null;
+                }
+                else
+                {
+                    var list = new List<CreatableTopicConfigs>(count);
+                    for (int i = 0; i < count; i++)
                     {
-                        Configs = null;
+                        var item = new CreatableTopicConfigs();
+                        item.Read(ref reader, version);
+                        list.Add(item);
                     }
-                    else
-                    {
-                        var list = new List<CreatableTopicConfigs>(count);
-                        for (int i = 0; i < count; i++)
-                        {
-                            var item = new CreatableTopicConfigs();
-                            item.Read(ref reader, version);
-                            list.Add(item);
-                        }
-                        Configs = list;
-                    }
+                    Configs = list;
                 }
             }
             if (flexible)

@@ -49,17 +49,11 @@ public sealed partial class DeleteAclsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (Filters is null)
+        if (Filters is null) throw KafkaThrow.NullField("Filters");
+        writer.WriteArrayLength(Filters.Count, flexible);
+        for (int i = 0; i < Filters.Count; i++)
         {
-            throw KafkaThrow.NullField("Filters");
-        }
-        else
-        {
-            writer.WriteArrayLength(Filters.Count, flexible);
-            for (int i = 0; i < Filters.Count; i++)
-            {
-                Filters[i].Write(ref writer, version);
-            }
+            Filters[i].Write(ref writer, version);
         }
         if (flexible)
         {

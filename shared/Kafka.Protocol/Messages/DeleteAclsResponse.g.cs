@@ -53,17 +53,11 @@ public sealed partial class DeleteAclsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 2;
         writer.WriteInt32(ThrottleTimeMs);
-        if (FilterResults is null)
+        if (FilterResults is null) throw KafkaThrow.NullField("FilterResults");
+        writer.WriteArrayLength(FilterResults.Count, flexible);
+        for (int i = 0; i < FilterResults.Count; i++)
         {
-            throw KafkaThrow.NullField("FilterResults");
-        }
-        else
-        {
-            writer.WriteArrayLength(FilterResults.Count, flexible);
-            for (int i = 0; i < FilterResults.Count; i++)
-            {
-                FilterResults[i].Write(ref writer, version);
-            }
+            FilterResults[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -110,17 +104,11 @@ public sealed partial class DeleteAclsResponse : IKafkaApiMessage
             bool flexible = version >= 2;
             writer.WriteInt16(ErrorCode);
             writer.WriteNullableString(ErrorMessage, flexible);
-            if (MatchingAcls is null)
+            if (MatchingAcls is null) throw KafkaThrow.NullField("MatchingAcls");
+            writer.WriteArrayLength(MatchingAcls.Count, flexible);
+            for (int i = 0; i < MatchingAcls.Count; i++)
             {
-                throw KafkaThrow.NullField("MatchingAcls");
-            }
-            else
-            {
-                writer.WriteArrayLength(MatchingAcls.Count, flexible);
-                for (int i = 0; i < MatchingAcls.Count; i++)
-                {
-                    MatchingAcls[i].Write(ref writer, version);
-                }
+                MatchingAcls[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -47,17 +47,11 @@ public sealed partial class DeleteGroupsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (GroupsNames is null)
+        if (GroupsNames is null) throw KafkaThrow.NullField("GroupsNames");
+        writer.WriteArrayLength(GroupsNames.Count, flexible);
+        for (int i = 0; i < GroupsNames.Count; i++)
         {
-            throw KafkaThrow.NullField("GroupsNames");
-        }
-        else
-        {
-            writer.WriteArrayLength(GroupsNames.Count, flexible);
-            for (int i = 0; i < GroupsNames.Count; i++)
-            {
-                writer.WriteString(GroupsNames[i], flexible);
-            }
+            writer.WriteString(GroupsNames[i], flexible);
         }
         if (flexible)
         {

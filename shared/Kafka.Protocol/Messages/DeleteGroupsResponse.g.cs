@@ -53,17 +53,11 @@ public sealed partial class DeleteGroupsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 2;
         writer.WriteInt32(ThrottleTimeMs);
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, flexible);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, flexible);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         if (flexible)
         {

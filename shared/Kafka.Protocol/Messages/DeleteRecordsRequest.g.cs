@@ -52,17 +52,11 @@ public sealed partial class DeleteRecordsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 2;
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteInt32(TimeoutMs);
         if (flexible)
@@ -106,17 +100,11 @@ public sealed partial class DeleteRecordsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {

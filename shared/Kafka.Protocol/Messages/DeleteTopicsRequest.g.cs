@@ -33,31 +33,27 @@ public sealed partial class DeleteTopicsRequest : IKafkaApiMessage
         bool flexible = version >= 4;
         if (version >= 6)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Topics");
+            var list = new List<DeleteTopicState>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Topics");
-                var list = new List<DeleteTopicState>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new DeleteTopicState();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Topics = list;
+                var item = new DeleteTopicState();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Topics = list;
         }
         if (version <= 5)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("TopicNames");
+            var list = new List<string>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("TopicNames");
-                var list = new List<string>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    list.Add(reader.ReadString(flexible));
-                }
-                TopicNames = list;
+                list.Add(reader.ReadString(flexible));
             }
+            TopicNames = list;
         }
         TimeoutMs = reader.ReadInt32();
         if (flexible)
@@ -72,32 +68,20 @@ public sealed partial class DeleteTopicsRequest : IKafkaApiMessage
         bool flexible = version >= 4;
         if (version >= 6)
         {
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
         }
         if (version <= 5)
         {
-            if (TopicNames is null)
+            if (TopicNames is null) throw KafkaThrow.NullField("TopicNames");
+            writer.WriteArrayLength(TopicNames.Count, flexible);
+            for (int i = 0; i < TopicNames.Count; i++)
             {
-                throw KafkaThrow.NullField("TopicNames");
-            }
-            else
-            {
-                writer.WriteArrayLength(TopicNames.Count, flexible);
-                for (int i = 0; i < TopicNames.Count; i++)
-                {
-                    writer.WriteString(TopicNames[i], flexible);
-                }
+                writer.WriteString(TopicNames[i], flexible);
             }
         }
         writer.WriteInt32(TimeoutMs);

@@ -61,17 +61,11 @@ public sealed partial class DescribeAclsResponse : IKafkaApiMessage
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, flexible);
-        if (Resources is null)
+        if (Resources is null) throw KafkaThrow.NullField("Resources");
+        writer.WriteArrayLength(Resources.Count, flexible);
+        for (int i = 0; i < Resources.Count; i++)
         {
-            throw KafkaThrow.NullField("Resources");
-        }
-        else
-        {
-            writer.WriteArrayLength(Resources.Count, flexible);
-            for (int i = 0; i < Resources.Count; i++)
-            {
-                Resources[i].Write(ref writer, version);
-            }
+            Resources[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -128,17 +122,11 @@ public sealed partial class DescribeAclsResponse : IKafkaApiMessage
             {
                 writer.WriteInt8(PatternType);
             }
-            if (Acls is null)
+            if (Acls is null) throw KafkaThrow.NullField("Acls");
+            writer.WriteArrayLength(Acls.Count, flexible);
+            for (int i = 0; i < Acls.Count; i++)
             {
-                throw KafkaThrow.NullField("Acls");
-            }
-            else
-            {
-                writer.WriteArrayLength(Acls.Count, flexible);
-                for (int i = 0; i < Acls.Count; i++)
-                {
-                    Acls[i].Write(ref writer, version);
-                }
+                Acls[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -52,17 +52,11 @@ public sealed partial class DescribeClientQuotasRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 1;
-        if (Components is null)
+        if (Components is null) throw KafkaThrow.NullField("Components");
+        writer.WriteArrayLength(Components.Count, flexible);
+        for (int i = 0; i < Components.Count; i++)
         {
-            throw KafkaThrow.NullField("Components");
-        }
-        else
-        {
-            writer.WriteArrayLength(Components.Count, flexible);
-            for (int i = 0; i < Components.Count; i++)
-            {
-                Components[i].Write(ref writer, version);
-            }
+            Components[i].Write(ref writer, version);
         }
         writer.WriteBool(Strict);
         if (flexible)

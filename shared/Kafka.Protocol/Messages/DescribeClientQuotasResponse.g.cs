@@ -130,29 +130,17 @@ public sealed partial class DescribeClientQuotasResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             bool flexible = version >= 1;
-            if (Entity is null)
+            if (Entity is null) throw KafkaThrow.NullField("Entity");
+            writer.WriteArrayLength(Entity.Count, flexible);
+            for (int i = 0; i < Entity.Count; i++)
             {
-                throw KafkaThrow.NullField("Entity");
+                Entity[i].Write(ref writer, version);
             }
-            else
+            if (Values is null) throw KafkaThrow.NullField("Values");
+            writer.WriteArrayLength(Values.Count, flexible);
+            for (int i = 0; i < Values.Count; i++)
             {
-                writer.WriteArrayLength(Entity.Count, flexible);
-                for (int i = 0; i < Entity.Count; i++)
-                {
-                    Entity[i].Write(ref writer, version);
-                }
-            }
-            if (Values is null)
-            {
-                throw KafkaThrow.NullField("Values");
-            }
-            else
-            {
-                writer.WriteArrayLength(Values.Count, flexible);
-                for (int i = 0; i < Values.Count; i++)
-                {
-                    Values[i].Write(ref writer, version);
-                }
+                Values[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -77,17 +77,11 @@ public sealed partial class DescribeClusterResponse : IKafkaApiMessage
         }
         writer.WriteString(ClusterId ?? throw KafkaThrow.NullField("ClusterId"), true);
         writer.WriteInt32(ControllerId);
-        if (Brokers is null)
+        if (Brokers is null) throw KafkaThrow.NullField("Brokers");
+        writer.WriteArrayLength(Brokers.Count, true);
+        for (int i = 0; i < Brokers.Count; i++)
         {
-            throw KafkaThrow.NullField("Brokers");
-        }
-        else
-        {
-            writer.WriteArrayLength(Brokers.Count, true);
-            for (int i = 0; i < Brokers.Count; i++)
-            {
-                Brokers[i].Write(ref writer, version);
-            }
+            Brokers[i].Write(ref writer, version);
         }
         writer.WriteInt32(ClusterAuthorizedOperations);
         writer.WriteUnsignedVarint(0);

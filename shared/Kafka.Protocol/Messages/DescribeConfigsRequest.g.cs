@@ -61,17 +61,11 @@ public sealed partial class DescribeConfigsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 4;
-        if (Resources is null)
+        if (Resources is null) throw KafkaThrow.NullField("Resources");
+        writer.WriteArrayLength(Resources.Count, flexible);
+        for (int i = 0; i < Resources.Count; i++)
         {
-            throw KafkaThrow.NullField("Resources");
-        }
-        else
-        {
-            writer.WriteArrayLength(Resources.Count, flexible);
-            for (int i = 0; i < Resources.Count; i++)
-            {
-                Resources[i].Write(ref writer, version);
-            }
+            Resources[i].Write(ref writer, version);
         }
         if (version >= 1)
         {

@@ -53,17 +53,11 @@ public sealed partial class DescribeConfigsResponse : IKafkaApiMessage
     {
         bool flexible = version >= 4;
         writer.WriteInt32(ThrottleTimeMs);
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, flexible);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, flexible);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -118,17 +112,11 @@ public sealed partial class DescribeConfigsResponse : IKafkaApiMessage
             writer.WriteNullableString(ErrorMessage, flexible);
             writer.WriteInt8(ResourceType);
             writer.WriteString(ResourceName ?? throw KafkaThrow.NullField("ResourceName"), flexible);
-            if (Configs is null)
+            if (Configs is null) throw KafkaThrow.NullField("Configs");
+            writer.WriteArrayLength(Configs.Count, flexible);
+            for (int i = 0; i < Configs.Count; i++)
             {
-                throw KafkaThrow.NullField("Configs");
-            }
-            else
-            {
-                writer.WriteArrayLength(Configs.Count, flexible);
-                for (int i = 0; i < Configs.Count; i++)
-                {
-                    Configs[i].Write(ref writer, version);
-                }
+                Configs[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -186,18 +174,16 @@ public sealed partial class DescribeConfigsResponse : IKafkaApiMessage
             IsSensitive = reader.ReadBool();
             if (version >= 1)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Synonyms");
+                var list = new List<DescribeConfigsSynonym>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Synonyms");
-                    var list = new List<DescribeConfigsSynonym>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new DescribeConfigsSynonym();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Synonyms = list;
+                    var item = new DescribeConfigsSynonym();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Synonyms = list;
             }
             if (version >= 3)
             {
@@ -231,17 +217,11 @@ public sealed partial class DescribeConfigsResponse : IKafkaApiMessage
             writer.WriteBool(IsSensitive);
             if (version >= 1)
             {
-                if (Synonyms is null)
+                if (Synonyms is null) throw KafkaThrow.NullField("Synonyms");
+                writer.WriteArrayLength(Synonyms.Count, flexible);
+                for (int i = 0; i < Synonyms.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Synonyms");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Synonyms.Count, flexible);
-                    for (int i = 0; i < Synonyms.Count; i++)
-                    {
-                        Synonyms[i].Write(ref writer, version);
-                    }
+                    Synonyms[i].Write(ref writer, version);
                 }
             }
             if (version >= 3)

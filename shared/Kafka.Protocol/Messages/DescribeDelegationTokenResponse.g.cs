@@ -56,17 +56,11 @@ public sealed partial class DescribeDelegationTokenResponse : IKafkaApiMessage
     {
         bool flexible = version >= 2;
         writer.WriteInt16(ErrorCode);
-        if (Tokens is null)
+        if (Tokens is null) throw KafkaThrow.NullField("Tokens");
+        writer.WriteArrayLength(Tokens.Count, flexible);
+        for (int i = 0; i < Tokens.Count; i++)
         {
-            throw KafkaThrow.NullField("Tokens");
-        }
-        else
-        {
-            writer.WriteArrayLength(Tokens.Count, flexible);
-            for (int i = 0; i < Tokens.Count; i++)
-            {
-                Tokens[i].Write(ref writer, version);
-            }
+            Tokens[i].Write(ref writer, version);
         }
         writer.WriteInt32(ThrottleTimeMs);
         if (flexible)
@@ -154,17 +148,11 @@ public sealed partial class DescribeDelegationTokenResponse : IKafkaApiMessage
             writer.WriteInt64(MaxTimestamp);
             writer.WriteString(TokenId ?? throw KafkaThrow.NullField("TokenId"), flexible);
             writer.WriteBytes(Hmac ?? throw KafkaThrow.NullField("Hmac"), flexible);
-            if (Renewers is null)
+            if (Renewers is null) throw KafkaThrow.NullField("Renewers");
+            writer.WriteArrayLength(Renewers.Count, flexible);
+            for (int i = 0; i < Renewers.Count; i++)
             {
-                throw KafkaThrow.NullField("Renewers");
-            }
-            else
-            {
-                writer.WriteArrayLength(Renewers.Count, flexible);
-                for (int i = 0; i < Renewers.Count; i++)
-                {
-                    Renewers[i].Write(ref writer, version);
-                }
+                Renewers[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -53,17 +53,11 @@ public sealed partial class DescribeGroupsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 5;
-        if (Groups is null)
+        if (Groups is null) throw KafkaThrow.NullField("Groups");
+        writer.WriteArrayLength(Groups.Count, flexible);
+        for (int i = 0; i < Groups.Count; i++)
         {
-            throw KafkaThrow.NullField("Groups");
-        }
-        else
-        {
-            writer.WriteArrayLength(Groups.Count, flexible);
-            for (int i = 0; i < Groups.Count; i++)
-            {
-                writer.WriteString(Groups[i], flexible);
-            }
+            writer.WriteString(Groups[i], flexible);
         }
         if (version >= 3)
         {

@@ -59,17 +59,11 @@ public sealed partial class DescribeGroupsResponse : IKafkaApiMessage
         {
             writer.WriteInt32(ThrottleTimeMs);
         }
-        if (Groups is null)
+        if (Groups is null) throw KafkaThrow.NullField("Groups");
+        writer.WriteArrayLength(Groups.Count, flexible);
+        for (int i = 0; i < Groups.Count; i++)
         {
-            throw KafkaThrow.NullField("Groups");
-        }
-        else
-        {
-            writer.WriteArrayLength(Groups.Count, flexible);
-            for (int i = 0; i < Groups.Count; i++)
-            {
-                Groups[i].Write(ref writer, version);
-            }
+            Groups[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -134,17 +128,11 @@ public sealed partial class DescribeGroupsResponse : IKafkaApiMessage
             writer.WriteString(GroupState ?? throw KafkaThrow.NullField("GroupState"), flexible);
             writer.WriteString(ProtocolType ?? throw KafkaThrow.NullField("ProtocolType"), flexible);
             writer.WriteString(ProtocolData ?? throw KafkaThrow.NullField("ProtocolData"), flexible);
-            if (Members is null)
+            if (Members is null) throw KafkaThrow.NullField("Members");
+            writer.WriteArrayLength(Members.Count, flexible);
+            for (int i = 0; i < Members.Count; i++)
             {
-                throw KafkaThrow.NullField("Members");
-            }
-            else
-            {
-                writer.WriteArrayLength(Members.Count, flexible);
-                for (int i = 0; i < Members.Count; i++)
-                {
-                    Members[i].Write(ref writer, version);
-                }
+                Members[i].Write(ref writer, version);
             }
             if (version >= 3)
             {

@@ -106,17 +106,11 @@ public sealed partial class DescribeLogDirsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Topic ?? throw KafkaThrow.NullField("Topic"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             if (flexible)
             {

@@ -63,17 +63,11 @@ public sealed partial class DescribeLogDirsResponse : IKafkaApiMessage
         {
             writer.WriteInt16(ErrorCode);
         }
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, flexible);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, flexible);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -132,17 +126,11 @@ public sealed partial class DescribeLogDirsResponse : IKafkaApiMessage
             bool flexible = version >= 2;
             writer.WriteInt16(ErrorCode);
             writer.WriteString(LogDir ?? throw KafkaThrow.NullField("LogDir"), flexible);
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
             if (version >= 4)
             {
@@ -204,17 +192,11 @@ public sealed partial class DescribeLogDirsResponse : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -44,17 +44,11 @@ public sealed partial class DescribeProducersRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -87,17 +81,11 @@ public sealed partial class DescribeProducersRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), true);
-            if (PartitionIndexes is null)
+            if (PartitionIndexes is null) throw KafkaThrow.NullField("PartitionIndexes");
+            writer.WriteArrayLength(PartitionIndexes.Count, true);
+            for (int i = 0; i < PartitionIndexes.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionIndexes");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionIndexes.Count, true);
-                for (int i = 0; i < PartitionIndexes.Count; i++)
-                {
-                    writer.WriteInt32(PartitionIndexes[i]);
-                }
+                writer.WriteInt32(PartitionIndexes[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

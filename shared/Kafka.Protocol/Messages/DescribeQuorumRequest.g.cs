@@ -44,17 +44,11 @@ public sealed partial class DescribeQuorumRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -89,17 +83,11 @@ public sealed partial class DescribeQuorumRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(TopicName ?? throw KafkaThrow.NullField("TopicName"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -51,18 +51,16 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
         }
         if (version >= 2)
         {
+            int count = reader.ReadArrayLength(true);
+            if (count < 0) throw KafkaThrow.NullField("Nodes");
+            var list = new List<Node>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(true);
-                if (count < 0) throw KafkaThrow.NullField("Nodes");
-                var list = new List<Node>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new Node();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Nodes = list;
+                var item = new Node();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Nodes = list;
         }
         reader.SkipTaggedFields();
     }
@@ -75,31 +73,19 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
         {
             writer.WriteNullableString(ErrorMessage, true);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (version >= 2)
         {
-            if (Nodes is null)
+            if (Nodes is null) throw KafkaThrow.NullField("Nodes");
+            writer.WriteArrayLength(Nodes.Count, true);
+            for (int i = 0; i < Nodes.Count; i++)
             {
-                throw KafkaThrow.NullField("Nodes");
-            }
-            else
-            {
-                writer.WriteArrayLength(Nodes.Count, true);
-                for (int i = 0; i < Nodes.Count; i++)
-                {
-                    Nodes[i].Write(ref writer, version);
-                }
+                Nodes[i].Write(ref writer, version);
             }
         }
         writer.WriteUnsignedVarint(0);
@@ -135,17 +121,11 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(TopicName ?? throw KafkaThrow.NullField("TopicName"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -228,29 +208,17 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
             writer.WriteInt32(LeaderId);
             writer.WriteInt32(LeaderEpoch);
             writer.WriteInt64(HighWatermark);
-            if (CurrentVoters is null)
+            if (CurrentVoters is null) throw KafkaThrow.NullField("CurrentVoters");
+            writer.WriteArrayLength(CurrentVoters.Count, true);
+            for (int i = 0; i < CurrentVoters.Count; i++)
             {
-                throw KafkaThrow.NullField("CurrentVoters");
+                CurrentVoters[i].Write(ref writer, version);
             }
-            else
+            if (Observers is null) throw KafkaThrow.NullField("Observers");
+            writer.WriteArrayLength(Observers.Count, true);
+            for (int i = 0; i < Observers.Count; i++)
             {
-                writer.WriteArrayLength(CurrentVoters.Count, true);
-                for (int i = 0; i < CurrentVoters.Count; i++)
-                {
-                    CurrentVoters[i].Write(ref writer, version);
-                }
-            }
-            if (Observers is null)
-            {
-                throw KafkaThrow.NullField("Observers");
-            }
-            else
-            {
-                writer.WriteArrayLength(Observers.Count, true);
-                for (int i = 0; i < Observers.Count; i++)
-                {
-                    Observers[i].Write(ref writer, version);
-                }
+                Observers[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -285,18 +253,16 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
             }
             if (version >= 2)
             {
+                int count = reader.ReadArrayLength(true);
+                if (count < 0) throw KafkaThrow.NullField("Listeners");
+                var list = new List<Listener>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(true);
-                    if (count < 0) throw KafkaThrow.NullField("Listeners");
-                    var list = new List<Listener>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new Listener();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Listeners = list;
+                    var item = new Listener();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Listeners = list;
             }
             reader.SkipTaggedFields();
         }
@@ -310,17 +276,11 @@ public sealed partial class DescribeQuorumResponse : IKafkaApiMessage
             }
             if (version >= 2)
             {
-                if (Listeners is null)
+                if (Listeners is null) throw KafkaThrow.NullField("Listeners");
+                writer.WriteArrayLength(Listeners.Count, true);
+                for (int i = 0; i < Listeners.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Listeners");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Listeners.Count, true);
-                    for (int i = 0; i < Listeners.Count; i++)
-                    {
-                        Listeners[i].Write(ref writer, version);
-                    }
+                    Listeners[i].Write(ref writer, version);
                 }
             }
             writer.WriteUnsignedVarint(0);

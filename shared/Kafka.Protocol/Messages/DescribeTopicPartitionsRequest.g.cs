@@ -58,17 +58,11 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteInt32(ResponsePartitionLimit);
         if (Cursor is null)

@@ -59,17 +59,11 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt32(ThrottleTimeMs);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (NextCursor is null)
         {
@@ -128,17 +122,11 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaApiMessage
             writer.WriteNullableString(Name, true);
             writer.WriteUuid(TopicId);
             writer.WriteBool(IsInternal);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteInt32(TopicAuthorizedOperations);
             writer.WriteUnsignedVarint(0);
@@ -256,29 +244,17 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaApiMessage
             writer.WriteInt32(PartitionIndex);
             writer.WriteInt32(LeaderId);
             writer.WriteInt32(LeaderEpoch);
-            if (ReplicaNodes is null)
+            if (ReplicaNodes is null) throw KafkaThrow.NullField("ReplicaNodes");
+            writer.WriteArrayLength(ReplicaNodes.Count, true);
+            for (int i = 0; i < ReplicaNodes.Count; i++)
             {
-                throw KafkaThrow.NullField("ReplicaNodes");
+                writer.WriteInt32(ReplicaNodes[i]);
             }
-            else
+            if (IsrNodes is null) throw KafkaThrow.NullField("IsrNodes");
+            writer.WriteArrayLength(IsrNodes.Count, true);
+            for (int i = 0; i < IsrNodes.Count; i++)
             {
-                writer.WriteArrayLength(ReplicaNodes.Count, true);
-                for (int i = 0; i < ReplicaNodes.Count; i++)
-                {
-                    writer.WriteInt32(ReplicaNodes[i]);
-                }
-            }
-            if (IsrNodes is null)
-            {
-                throw KafkaThrow.NullField("IsrNodes");
-            }
-            else
-            {
-                writer.WriteArrayLength(IsrNodes.Count, true);
-                for (int i = 0; i < IsrNodes.Count; i++)
-                {
-                    writer.WriteInt32(IsrNodes[i]);
-                }
+                writer.WriteInt32(IsrNodes[i]);
             }
             if (EligibleLeaderReplicas is null)
             {
@@ -304,17 +280,11 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaApiMessage
                     writer.WriteInt32(LastKnownElr[i]);
                 }
             }
-            if (OfflineReplicas is null)
+            if (OfflineReplicas is null) throw KafkaThrow.NullField("OfflineReplicas");
+            writer.WriteArrayLength(OfflineReplicas.Count, true);
+            for (int i = 0; i < OfflineReplicas.Count; i++)
             {
-                throw KafkaThrow.NullField("OfflineReplicas");
-            }
-            else
-            {
-                writer.WriteArrayLength(OfflineReplicas.Count, true);
-                for (int i = 0; i < OfflineReplicas.Count; i++)
-                {
-                    writer.WriteInt32(OfflineReplicas[i]);
-                }
+                writer.WriteInt32(OfflineReplicas[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -42,17 +42,11 @@ public sealed partial class DescribeTransactionsRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (TransactionalIds is null)
+        if (TransactionalIds is null) throw KafkaThrow.NullField("TransactionalIds");
+        writer.WriteArrayLength(TransactionalIds.Count, true);
+        for (int i = 0; i < TransactionalIds.Count; i++)
         {
-            throw KafkaThrow.NullField("TransactionalIds");
-        }
-        else
-        {
-            writer.WriteArrayLength(TransactionalIds.Count, true);
-            for (int i = 0; i < TransactionalIds.Count; i++)
-            {
-                writer.WriteString(TransactionalIds[i], true);
-            }
+            writer.WriteString(TransactionalIds[i], true);
         }
         writer.WriteUnsignedVarint(0);
     }

@@ -48,17 +48,11 @@ public sealed partial class DescribeTransactionsResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt32(ThrottleTimeMs);
-        if (TransactionStates is null)
+        if (TransactionStates is null) throw KafkaThrow.NullField("TransactionStates");
+        writer.WriteArrayLength(TransactionStates.Count, true);
+        for (int i = 0; i < TransactionStates.Count; i++)
         {
-            throw KafkaThrow.NullField("TransactionStates");
-        }
-        else
-        {
-            writer.WriteArrayLength(TransactionStates.Count, true);
-            for (int i = 0; i < TransactionStates.Count; i++)
-            {
-                TransactionStates[i].Write(ref writer, version);
-            }
+            TransactionStates[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -117,17 +111,11 @@ public sealed partial class DescribeTransactionsResponse : IKafkaApiMessage
             writer.WriteInt64(TransactionStartTimeMs);
             writer.WriteInt64(ProducerId);
             writer.WriteInt16(ProducerEpoch);
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, true);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, true);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -174,17 +162,11 @@ public sealed partial class DescribeTransactionsResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Topic ?? throw KafkaThrow.NullField("Topic"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

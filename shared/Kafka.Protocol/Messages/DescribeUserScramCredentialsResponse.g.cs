@@ -56,17 +56,11 @@ public sealed partial class DescribeUserScramCredentialsResponse : IKafkaApiMess
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, true);
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, true);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, true);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -109,17 +103,11 @@ public sealed partial class DescribeUserScramCredentialsResponse : IKafkaApiMess
             writer.WriteString(User ?? throw KafkaThrow.NullField("User"), true);
             writer.WriteInt16(ErrorCode);
             writer.WriteNullableString(ErrorMessage, true);
-            if (CredentialInfos is null)
+            if (CredentialInfos is null) throw KafkaThrow.NullField("CredentialInfos");
+            writer.WriteArrayLength(CredentialInfos.Count, true);
+            for (int i = 0; i < CredentialInfos.Count; i++)
             {
-                throw KafkaThrow.NullField("CredentialInfos");
-            }
-            else
-            {
-                writer.WriteArrayLength(CredentialInfos.Count, true);
-                for (int i = 0; i < CredentialInfos.Count; i++)
-                {
-                    CredentialInfos[i].Write(ref writer, version);
-                }
+                CredentialInfos[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

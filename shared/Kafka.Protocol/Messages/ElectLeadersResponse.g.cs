@@ -63,17 +63,11 @@ public sealed partial class ElectLeadersResponse : IKafkaApiMessage
         {
             writer.WriteInt16(ErrorCode);
         }
-        if (ReplicaElectionResults is null)
+        if (ReplicaElectionResults is null) throw KafkaThrow.NullField("ReplicaElectionResults");
+        writer.WriteArrayLength(ReplicaElectionResults.Count, flexible);
+        for (int i = 0; i < ReplicaElectionResults.Count; i++)
         {
-            throw KafkaThrow.NullField("ReplicaElectionResults");
-        }
-        else
-        {
-            writer.WriteArrayLength(ReplicaElectionResults.Count, flexible);
-            for (int i = 0; i < ReplicaElectionResults.Count; i++)
-            {
-                ReplicaElectionResults[i].Write(ref writer, version);
-            }
+            ReplicaElectionResults[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -116,17 +110,11 @@ public sealed partial class ElectLeadersResponse : IKafkaApiMessage
         {
             bool flexible = version >= 2;
             writer.WriteString(Topic ?? throw KafkaThrow.NullField("Topic"), flexible);
-            if (PartitionResult is null)
+            if (PartitionResult is null) throw KafkaThrow.NullField("PartitionResult");
+            writer.WriteArrayLength(PartitionResult.Count, flexible);
+            for (int i = 0; i < PartitionResult.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionResult");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionResult.Count, flexible);
-                for (int i = 0; i < PartitionResult.Count; i++)
-                {
-                    PartitionResult[i].Write(ref writer, version);
-                }
+                PartitionResult[i].Write(ref writer, version);
             }
             if (flexible)
             {

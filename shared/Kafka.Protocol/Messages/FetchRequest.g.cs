@@ -85,18 +85,16 @@ public sealed partial class FetchRequest : IKafkaApiMessage
         }
         if (version >= 7)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("ForgottenTopicsData");
+            var list = new List<ForgottenTopic>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("ForgottenTopicsData");
-                var list = new List<ForgottenTopic>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new ForgottenTopic();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                ForgottenTopicsData = list;
+                var item = new ForgottenTopic();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            ForgottenTopicsData = list;
         }
         if (version >= 11)
         {
@@ -159,31 +157,19 @@ public sealed partial class FetchRequest : IKafkaApiMessage
         {
             writer.WriteInt32(SessionEpoch);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (version >= 7)
         {
-            if (ForgottenTopicsData is null)
+            if (ForgottenTopicsData is null) throw KafkaThrow.NullField("ForgottenTopicsData");
+            writer.WriteArrayLength(ForgottenTopicsData.Count, flexible);
+            for (int i = 0; i < ForgottenTopicsData.Count; i++)
             {
-                throw KafkaThrow.NullField("ForgottenTopicsData");
-            }
-            else
-            {
-                writer.WriteArrayLength(ForgottenTopicsData.Count, flexible);
-                for (int i = 0; i < ForgottenTopicsData.Count; i++)
-                {
-                    ForgottenTopicsData[i].Write(ref writer, version);
-                }
+                ForgottenTopicsData[i].Write(ref writer, version);
             }
         }
         if (version >= 11)
@@ -317,17 +303,11 @@ public sealed partial class FetchRequest : IKafkaApiMessage
             {
                 writer.WriteUuid(TopicId);
             }
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -475,16 +455,14 @@ public sealed partial class FetchRequest : IKafkaApiMessage
             }
             if (version >= 7)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Partitions");
+                var list = new List<int>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Partitions");
-                    var list = new List<int>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt32());
-                    }
-                    Partitions = list;
+                    list.Add(reader.ReadInt32());
                 }
+                Partitions = list;
             }
             if (flexible)
             {
@@ -506,17 +484,11 @@ public sealed partial class FetchRequest : IKafkaApiMessage
             }
             if (version >= 7)
             {
-                if (Partitions is null)
+                if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+                writer.WriteArrayLength(Partitions.Count, flexible);
+                for (int i = 0; i < Partitions.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Partitions");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Partitions.Count, flexible);
-                    for (int i = 0; i < Partitions.Count; i++)
-                    {
-                        writer.WriteInt32(Partitions[i]);
-                    }
+                    writer.WriteInt32(Partitions[i]);
                 }
             }
             if (flexible)

@@ -71,18 +71,16 @@ public sealed partial class FetchResponse : IKafkaApiMessage
                 {
                     case 0 when version >= 16:
                     {
+                        int count = reader.ReadArrayLength(true);
+                        if (count < 0) throw KafkaThrow.NullField("NodeEndpoints");
+                        var list = new List<NodeEndpoint>(count);
+                        for (int i = 0; i < count; i++)
                         {
-                            int count = reader.ReadArrayLength(true);
-                            if (count < 0) throw KafkaThrow.NullField("NodeEndpoints");
-                            var list = new List<NodeEndpoint>(count);
-                            for (int i = 0; i < count; i++)
-                            {
-                                var item = new NodeEndpoint();
-                                item.Read(ref reader, version);
-                                list.Add(item);
-                            }
-                            NodeEndpoints = list;
+                            var item = new NodeEndpoint();
+                            item.Read(ref reader, version);
+                            list.Add(item);
                         }
+                        NodeEndpoints = list;
                         reader.EnsureTaggedFieldConsumed(start, size, tag);
                         break;
                     }
@@ -110,17 +108,11 @@ public sealed partial class FetchResponse : IKafkaApiMessage
         {
             writer.WriteInt32(SessionId);
         }
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, flexible);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
-        }
-        else
-        {
-            writer.WriteArrayLength(Responses.Count, flexible);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
+            Responses[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -131,17 +123,11 @@ public sealed partial class FetchResponse : IKafkaApiMessage
             {
                 var scratch = new ArrayBufferWriter<byte>();
                 var tw = new KafkaWriter(scratch);
-                if (NodeEndpoints is null)
+                if (NodeEndpoints is null) throw KafkaThrow.NullField("NodeEndpoints");
+                tw.WriteArrayLength(NodeEndpoints.Count, true);
+                for (int i = 0; i < NodeEndpoints.Count; i++)
                 {
-                    throw KafkaThrow.NullField("NodeEndpoints");
-                }
-                else
-                {
-                    tw.WriteArrayLength(NodeEndpoints.Count, true);
-                    for (int i = 0; i < NodeEndpoints.Count; i++)
-                    {
-                        NodeEndpoints[i].Write(ref tw, version);
-                    }
+                    NodeEndpoints[i].Write(ref tw, version);
                 }
                 tw.Flush();
                 writer.WriteTaggedField(0, scratch.WrittenSpan);
@@ -200,17 +186,11 @@ public sealed partial class FetchResponse : IKafkaApiMessage
             {
                 writer.WriteUuid(TopicId);
             }
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -269,23 +249,21 @@ public sealed partial class FetchResponse : IKafkaApiMessage
             }
             if (version >= 4)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0)
+                    AbortedTransactions = null;
+                }
+                else
+                {
+                    var list = new List<AbortedTransaction>(count);
+                    for (int i = 0; i < count; i++)
                     {
-                        AbortedTransactions = null;
+                        var item = new AbortedTransaction();
+                        item.Read(ref reader, version);
+                        list.Add(item);
                     }
-                    else
-                    {
-                        var list = new List<AbortedTransaction>(count);
-                        for (int i = 0; i < count; i++)
-                        {
-                            var item = new AbortedTransaction();
-                            item.Read(ref reader, version);
-                            list.Add(item);
-                        }
-                        AbortedTransactions = list;
-                    }
+                    AbortedTransactions = list;
                 }
             }
             if (version >= 11)

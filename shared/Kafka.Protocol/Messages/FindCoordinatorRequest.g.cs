@@ -41,16 +41,14 @@ public sealed partial class FindCoordinatorRequest : IKafkaApiMessage
         }
         if (version >= 4)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("CoordinatorKeys");
+            var list = new List<string>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("CoordinatorKeys");
-                var list = new List<string>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    list.Add(reader.ReadString(flexible));
-                }
-                CoordinatorKeys = list;
+                list.Add(reader.ReadString(flexible));
             }
+            CoordinatorKeys = list;
         }
         if (flexible)
         {
@@ -72,17 +70,11 @@ public sealed partial class FindCoordinatorRequest : IKafkaApiMessage
         }
         if (version >= 4)
         {
-            if (CoordinatorKeys is null)
+            if (CoordinatorKeys is null) throw KafkaThrow.NullField("CoordinatorKeys");
+            writer.WriteArrayLength(CoordinatorKeys.Count, flexible);
+            for (int i = 0; i < CoordinatorKeys.Count; i++)
             {
-                throw KafkaThrow.NullField("CoordinatorKeys");
-            }
-            else
-            {
-                writer.WriteArrayLength(CoordinatorKeys.Count, flexible);
-                for (int i = 0; i < CoordinatorKeys.Count; i++)
-                {
-                    writer.WriteString(CoordinatorKeys[i], flexible);
-                }
+                writer.WriteString(CoordinatorKeys[i], flexible);
             }
         }
         if (flexible)

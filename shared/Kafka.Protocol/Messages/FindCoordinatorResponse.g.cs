@@ -65,18 +65,16 @@ public sealed partial class FindCoordinatorResponse : IKafkaApiMessage
         }
         if (version >= 4)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Coordinators");
+            var list = new List<Coordinator>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Coordinators");
-                var list = new List<Coordinator>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new Coordinator();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Coordinators = list;
+                var item = new Coordinator();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Coordinators = list;
         }
         if (flexible)
         {
@@ -114,17 +112,11 @@ public sealed partial class FindCoordinatorResponse : IKafkaApiMessage
         }
         if (version >= 4)
         {
-            if (Coordinators is null)
+            if (Coordinators is null) throw KafkaThrow.NullField("Coordinators");
+            writer.WriteArrayLength(Coordinators.Count, flexible);
+            for (int i = 0; i < Coordinators.Count; i++)
             {
-                throw KafkaThrow.NullField("Coordinators");
-            }
-            else
-            {
-                writer.WriteArrayLength(Coordinators.Count, flexible);
-                for (int i = 0; i < Coordinators.Count; i++)
-                {
-                    Coordinators[i].Write(ref writer, version);
-                }
+                Coordinators[i].Write(ref writer, version);
             }
         }
         if (flexible)

@@ -79,32 +79,20 @@ public sealed partial class GetTelemetrySubscriptionsResponse : IKafkaApiMessage
         writer.WriteInt16(ErrorCode);
         writer.WriteUuid(ClientInstanceId);
         writer.WriteInt32(SubscriptionId);
-        if (AcceptedCompressionTypes is null)
+        if (AcceptedCompressionTypes is null) throw KafkaThrow.NullField("AcceptedCompressionTypes");
+        writer.WriteArrayLength(AcceptedCompressionTypes.Count, true);
+        for (int i = 0; i < AcceptedCompressionTypes.Count; i++)
         {
-            throw KafkaThrow.NullField("AcceptedCompressionTypes");
-        }
-        else
-        {
-            writer.WriteArrayLength(AcceptedCompressionTypes.Count, true);
-            for (int i = 0; i < AcceptedCompressionTypes.Count; i++)
-            {
-                writer.WriteInt8(AcceptedCompressionTypes[i]);
-            }
+            writer.WriteInt8(AcceptedCompressionTypes[i]);
         }
         writer.WriteInt32(PushIntervalMs);
         writer.WriteInt32(TelemetryMaxBytes);
         writer.WriteBool(DeltaTemporality);
-        if (RequestedMetrics is null)
+        if (RequestedMetrics is null) throw KafkaThrow.NullField("RequestedMetrics");
+        writer.WriteArrayLength(RequestedMetrics.Count, true);
+        for (int i = 0; i < RequestedMetrics.Count; i++)
         {
-            throw KafkaThrow.NullField("RequestedMetrics");
-        }
-        else
-        {
-            writer.WriteArrayLength(RequestedMetrics.Count, true);
-            for (int i = 0; i < RequestedMetrics.Count; i++)
-            {
-                writer.WriteString(RequestedMetrics[i], true);
-            }
+            writer.WriteString(RequestedMetrics[i], true);
         }
         writer.WriteUnsignedVarint(0);
     }

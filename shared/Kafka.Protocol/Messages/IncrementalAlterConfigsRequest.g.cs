@@ -52,17 +52,11 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 1;
-        if (Resources is null)
+        if (Resources is null) throw KafkaThrow.NullField("Resources");
+        writer.WriteArrayLength(Resources.Count, flexible);
+        for (int i = 0; i < Resources.Count; i++)
         {
-            throw KafkaThrow.NullField("Resources");
-        }
-        else
-        {
-            writer.WriteArrayLength(Resources.Count, flexible);
-            for (int i = 0; i < Resources.Count; i++)
-            {
-                Resources[i].Write(ref writer, version);
-            }
+            Resources[i].Write(ref writer, version);
         }
         writer.WriteBool(ValidateOnly);
         if (flexible)
@@ -110,17 +104,11 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaApiMessage
             bool flexible = version >= 1;
             writer.WriteInt8(ResourceType);
             writer.WriteString(ResourceName ?? throw KafkaThrow.NullField("ResourceName"), flexible);
-            if (Configs is null)
+            if (Configs is null) throw KafkaThrow.NullField("Configs");
+            writer.WriteArrayLength(Configs.Count, flexible);
+            for (int i = 0; i < Configs.Count; i++)
             {
-                throw KafkaThrow.NullField("Configs");
-            }
-            else
-            {
-                writer.WriteArrayLength(Configs.Count, flexible);
-                for (int i = 0; i < Configs.Count; i++)
-                {
-                    Configs[i].Write(ref writer, version);
-                }
+                Configs[i].Write(ref writer, version);
             }
             if (flexible)
             {

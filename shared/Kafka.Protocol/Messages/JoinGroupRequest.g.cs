@@ -91,17 +91,11 @@ public sealed partial class JoinGroupRequest : IKafkaApiMessage
             writer.WriteNullableString(GroupInstanceId, flexible);
         }
         writer.WriteString(ProtocolType ?? throw KafkaThrow.NullField("ProtocolType"), flexible);
-        if (Protocols is null)
+        if (Protocols is null) throw KafkaThrow.NullField("Protocols");
+        writer.WriteArrayLength(Protocols.Count, flexible);
+        for (int i = 0; i < Protocols.Count; i++)
         {
-            throw KafkaThrow.NullField("Protocols");
-        }
-        else
-        {
-            writer.WriteArrayLength(Protocols.Count, flexible);
-            for (int i = 0; i < Protocols.Count; i++)
-            {
-                Protocols[i].Write(ref writer, version);
-            }
+            Protocols[i].Write(ref writer, version);
         }
         if (version >= 8)
         {

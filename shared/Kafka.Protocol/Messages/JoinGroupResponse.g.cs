@@ -100,17 +100,11 @@ public sealed partial class JoinGroupResponse : IKafkaApiMessage
             writer.WriteBool(SkipAssignment);
         }
         writer.WriteString(MemberId ?? throw KafkaThrow.NullField("MemberId"), flexible);
-        if (Members is null)
+        if (Members is null) throw KafkaThrow.NullField("Members");
+        writer.WriteArrayLength(Members.Count, flexible);
+        for (int i = 0; i < Members.Count; i++)
         {
-            throw KafkaThrow.NullField("Members");
-        }
-        else
-        {
-            writer.WriteArrayLength(Members.Count, flexible);
-            for (int i = 0; i < Members.Count; i++)
-            {
-                Members[i].Write(ref writer, version);
-            }
+            Members[i].Write(ref writer, version);
         }
         if (flexible)
         {

@@ -38,18 +38,16 @@ public sealed partial class LeaveGroupRequest : IKafkaApiMessage
         }
         if (version >= 3)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Members");
+            var list = new List<MemberIdentity>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Members");
-                var list = new List<MemberIdentity>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new MemberIdentity();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Members = list;
+                var item = new MemberIdentity();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Members = list;
         }
         if (flexible)
         {
@@ -68,17 +66,11 @@ public sealed partial class LeaveGroupRequest : IKafkaApiMessage
         }
         if (version >= 3)
         {
-            if (Members is null)
+            if (Members is null) throw KafkaThrow.NullField("Members");
+            writer.WriteArrayLength(Members.Count, flexible);
+            for (int i = 0; i < Members.Count; i++)
             {
-                throw KafkaThrow.NullField("Members");
-            }
-            else
-            {
-                writer.WriteArrayLength(Members.Count, flexible);
-                for (int i = 0; i < Members.Count; i++)
-                {
-                    Members[i].Write(ref writer, version);
-                }
+                Members[i].Write(ref writer, version);
             }
         }
         if (flexible)

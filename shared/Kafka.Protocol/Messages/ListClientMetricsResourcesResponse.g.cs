@@ -52,17 +52,11 @@ public sealed partial class ListClientMetricsResourcesResponse : IKafkaApiMessag
     {
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
-        if (ClientMetricsResources is null)
+        if (ClientMetricsResources is null) throw KafkaThrow.NullField("ClientMetricsResources");
+        writer.WriteArrayLength(ClientMetricsResources.Count, true);
+        for (int i = 0; i < ClientMetricsResources.Count; i++)
         {
-            throw KafkaThrow.NullField("ClientMetricsResources");
-        }
-        else
-        {
-            writer.WriteArrayLength(ClientMetricsResources.Count, true);
-            for (int i = 0; i < ClientMetricsResources.Count; i++)
-            {
-                ClientMetricsResources[i].Write(ref writer, version);
-            }
+            ClientMetricsResources[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }

@@ -31,29 +31,25 @@ public sealed partial class ListGroupsRequest : IKafkaApiMessage
         bool flexible = version >= 3;
         if (version >= 4)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("StatesFilter");
+            var list = new List<string>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("StatesFilter");
-                var list = new List<string>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    list.Add(reader.ReadString(flexible));
-                }
-                StatesFilter = list;
+                list.Add(reader.ReadString(flexible));
             }
+            StatesFilter = list;
         }
         if (version >= 5)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("TypesFilter");
+            var list = new List<string>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("TypesFilter");
-                var list = new List<string>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    list.Add(reader.ReadString(flexible));
-                }
-                TypesFilter = list;
+                list.Add(reader.ReadString(flexible));
             }
+            TypesFilter = list;
         }
         if (flexible)
         {
@@ -67,32 +63,20 @@ public sealed partial class ListGroupsRequest : IKafkaApiMessage
         bool flexible = version >= 3;
         if (version >= 4)
         {
-            if (StatesFilter is null)
+            if (StatesFilter is null) throw KafkaThrow.NullField("StatesFilter");
+            writer.WriteArrayLength(StatesFilter.Count, flexible);
+            for (int i = 0; i < StatesFilter.Count; i++)
             {
-                throw KafkaThrow.NullField("StatesFilter");
-            }
-            else
-            {
-                writer.WriteArrayLength(StatesFilter.Count, flexible);
-                for (int i = 0; i < StatesFilter.Count; i++)
-                {
-                    writer.WriteString(StatesFilter[i], flexible);
-                }
+                writer.WriteString(StatesFilter[i], flexible);
             }
         }
         if (version >= 5)
         {
-            if (TypesFilter is null)
+            if (TypesFilter is null) throw KafkaThrow.NullField("TypesFilter");
+            writer.WriteArrayLength(TypesFilter.Count, flexible);
+            for (int i = 0; i < TypesFilter.Count; i++)
             {
-                throw KafkaThrow.NullField("TypesFilter");
-            }
-            else
-            {
-                writer.WriteArrayLength(TypesFilter.Count, flexible);
-                for (int i = 0; i < TypesFilter.Count; i++)
-                {
-                    writer.WriteString(TypesFilter[i], flexible);
-                }
+                writer.WriteString(TypesFilter[i], flexible);
             }
         }
         if (flexible)

@@ -63,17 +63,11 @@ public sealed partial class ListGroupsResponse : IKafkaApiMessage
             writer.WriteInt32(ThrottleTimeMs);
         }
         writer.WriteInt16(ErrorCode);
-        if (Groups is null)
+        if (Groups is null) throw KafkaThrow.NullField("Groups");
+        writer.WriteArrayLength(Groups.Count, flexible);
+        for (int i = 0; i < Groups.Count; i++)
         {
-            throw KafkaThrow.NullField("Groups");
-        }
-        else
-        {
-            writer.WriteArrayLength(Groups.Count, flexible);
-            for (int i = 0; i < Groups.Count; i++)
-            {
-                Groups[i].Write(ref writer, version);
-            }
+            Groups[i].Write(ref writer, version);
         }
         if (flexible)
         {

@@ -69,17 +69,11 @@ public sealed partial class ListOffsetsRequest : IKafkaApiMessage
         {
             writer.WriteInt8(IsolationLevel);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (version >= 10)
         {
@@ -126,17 +120,11 @@ public sealed partial class ListOffsetsRequest : IKafkaApiMessage
         {
             bool flexible = version >= 6;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {

@@ -59,17 +59,11 @@ public sealed partial class ListOffsetsResponse : IKafkaApiMessage
         {
             writer.WriteInt32(ThrottleTimeMs);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -112,17 +106,11 @@ public sealed partial class ListOffsetsResponse : IKafkaApiMessage
         {
             bool flexible = version >= 6;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -161,16 +149,14 @@ public sealed partial class ListOffsetsResponse : IKafkaApiMessage
             ErrorCode = reader.ReadInt16();
             if (version <= 0)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("OldStyleOffsets");
+                var list = new List<long>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("OldStyleOffsets");
-                    var list = new List<long>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt64());
-                    }
-                    OldStyleOffsets = list;
+                    list.Add(reader.ReadInt64());
                 }
+                OldStyleOffsets = list;
             }
             if (version >= 1)
             {
@@ -198,17 +184,11 @@ public sealed partial class ListOffsetsResponse : IKafkaApiMessage
             writer.WriteInt16(ErrorCode);
             if (version <= 0)
             {
-                if (OldStyleOffsets is null)
+                if (OldStyleOffsets is null) throw KafkaThrow.NullField("OldStyleOffsets");
+                writer.WriteArrayLength(OldStyleOffsets.Count, flexible);
+                for (int i = 0; i < OldStyleOffsets.Count; i++)
                 {
-                    throw KafkaThrow.NullField("OldStyleOffsets");
-                }
-                else
-                {
-                    writer.WriteArrayLength(OldStyleOffsets.Count, flexible);
-                    for (int i = 0; i < OldStyleOffsets.Count; i++)
-                    {
-                        writer.WriteInt64(OldStyleOffsets[i]);
-                    }
+                    writer.WriteInt64(OldStyleOffsets[i]);
                 }
             }
             if (version >= 1)

@@ -97,17 +97,11 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), true);
-            if (PartitionIndexes is null)
+            if (PartitionIndexes is null) throw KafkaThrow.NullField("PartitionIndexes");
+            writer.WriteArrayLength(PartitionIndexes.Count, true);
+            for (int i = 0; i < PartitionIndexes.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionIndexes");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionIndexes.Count, true);
-                for (int i = 0; i < PartitionIndexes.Count; i++)
-                {
-                    writer.WriteInt32(PartitionIndexes[i]);
-                }
+                writer.WriteInt32(PartitionIndexes[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

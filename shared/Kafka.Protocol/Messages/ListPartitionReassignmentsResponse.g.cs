@@ -56,17 +56,11 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaApiMessag
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, true);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -101,17 +95,11 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaApiMessag
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), true);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -176,41 +164,23 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaApiMessag
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteInt32(PartitionIndex);
-            if (Replicas is null)
+            if (Replicas is null) throw KafkaThrow.NullField("Replicas");
+            writer.WriteArrayLength(Replicas.Count, true);
+            for (int i = 0; i < Replicas.Count; i++)
             {
-                throw KafkaThrow.NullField("Replicas");
+                writer.WriteInt32(Replicas[i]);
             }
-            else
+            if (AddingReplicas is null) throw KafkaThrow.NullField("AddingReplicas");
+            writer.WriteArrayLength(AddingReplicas.Count, true);
+            for (int i = 0; i < AddingReplicas.Count; i++)
             {
-                writer.WriteArrayLength(Replicas.Count, true);
-                for (int i = 0; i < Replicas.Count; i++)
-                {
-                    writer.WriteInt32(Replicas[i]);
-                }
+                writer.WriteInt32(AddingReplicas[i]);
             }
-            if (AddingReplicas is null)
+            if (RemovingReplicas is null) throw KafkaThrow.NullField("RemovingReplicas");
+            writer.WriteArrayLength(RemovingReplicas.Count, true);
+            for (int i = 0; i < RemovingReplicas.Count; i++)
             {
-                throw KafkaThrow.NullField("AddingReplicas");
-            }
-            else
-            {
-                writer.WriteArrayLength(AddingReplicas.Count, true);
-                for (int i = 0; i < AddingReplicas.Count; i++)
-                {
-                    writer.WriteInt32(AddingReplicas[i]);
-                }
-            }
-            if (RemovingReplicas is null)
-            {
-                throw KafkaThrow.NullField("RemovingReplicas");
-            }
-            else
-            {
-                writer.WriteArrayLength(RemovingReplicas.Count, true);
-                for (int i = 0; i < RemovingReplicas.Count; i++)
-                {
-                    writer.WriteInt32(RemovingReplicas[i]);
-                }
+                writer.WriteInt32(RemovingReplicas[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

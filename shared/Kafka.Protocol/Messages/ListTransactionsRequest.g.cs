@@ -60,29 +60,17 @@ public sealed partial class ListTransactionsRequest : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (StateFilters is null)
+        if (StateFilters is null) throw KafkaThrow.NullField("StateFilters");
+        writer.WriteArrayLength(StateFilters.Count, true);
+        for (int i = 0; i < StateFilters.Count; i++)
         {
-            throw KafkaThrow.NullField("StateFilters");
+            writer.WriteString(StateFilters[i], true);
         }
-        else
+        if (ProducerIdFilters is null) throw KafkaThrow.NullField("ProducerIdFilters");
+        writer.WriteArrayLength(ProducerIdFilters.Count, true);
+        for (int i = 0; i < ProducerIdFilters.Count; i++)
         {
-            writer.WriteArrayLength(StateFilters.Count, true);
-            for (int i = 0; i < StateFilters.Count; i++)
-            {
-                writer.WriteString(StateFilters[i], true);
-            }
-        }
-        if (ProducerIdFilters is null)
-        {
-            throw KafkaThrow.NullField("ProducerIdFilters");
-        }
-        else
-        {
-            writer.WriteArrayLength(ProducerIdFilters.Count, true);
-            for (int i = 0; i < ProducerIdFilters.Count; i++)
-            {
-                writer.WriteInt64(ProducerIdFilters[i]);
-            }
+            writer.WriteInt64(ProducerIdFilters[i]);
         }
         if (version >= 1)
         {

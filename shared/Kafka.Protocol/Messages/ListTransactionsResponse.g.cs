@@ -64,29 +64,17 @@ public sealed partial class ListTransactionsResponse : IKafkaApiMessage
     {
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
-        if (UnknownStateFilters is null)
+        if (UnknownStateFilters is null) throw KafkaThrow.NullField("UnknownStateFilters");
+        writer.WriteArrayLength(UnknownStateFilters.Count, true);
+        for (int i = 0; i < UnknownStateFilters.Count; i++)
         {
-            throw KafkaThrow.NullField("UnknownStateFilters");
+            writer.WriteString(UnknownStateFilters[i], true);
         }
-        else
+        if (TransactionStates is null) throw KafkaThrow.NullField("TransactionStates");
+        writer.WriteArrayLength(TransactionStates.Count, true);
+        for (int i = 0; i < TransactionStates.Count; i++)
         {
-            writer.WriteArrayLength(UnknownStateFilters.Count, true);
-            for (int i = 0; i < UnknownStateFilters.Count; i++)
-            {
-                writer.WriteString(UnknownStateFilters[i], true);
-            }
-        }
-        if (TransactionStates is null)
-        {
-            throw KafkaThrow.NullField("TransactionStates");
-        }
-        else
-        {
-            writer.WriteArrayLength(TransactionStates.Count, true);
-            for (int i = 0; i < TransactionStates.Count; i++)
-            {
-                TransactionStates[i].Write(ref writer, version);
-            }
+            TransactionStates[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }

@@ -91,17 +91,11 @@ public sealed partial class MetadataResponse : IKafkaApiMessage
         {
             writer.WriteInt32(ThrottleTimeMs);
         }
-        if (Brokers is null)
+        if (Brokers is null) throw KafkaThrow.NullField("Brokers");
+        writer.WriteArrayLength(Brokers.Count, flexible);
+        for (int i = 0; i < Brokers.Count; i++)
         {
-            throw KafkaThrow.NullField("Brokers");
-        }
-        else
-        {
-            writer.WriteArrayLength(Brokers.Count, flexible);
-            for (int i = 0; i < Brokers.Count; i++)
-            {
-                Brokers[i].Write(ref writer, version);
-            }
+            Brokers[i].Write(ref writer, version);
         }
         if (version >= 2)
         {
@@ -111,17 +105,11 @@ public sealed partial class MetadataResponse : IKafkaApiMessage
         {
             writer.WriteInt32(ControllerId);
         }
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, flexible);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, flexible);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         if (version >= 8 && version <= 10)
         {
@@ -254,17 +242,11 @@ public sealed partial class MetadataResponse : IKafkaApiMessage
             {
                 writer.WriteBool(IsInternal);
             }
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (version >= 8)
             {
@@ -338,16 +320,14 @@ public sealed partial class MetadataResponse : IKafkaApiMessage
             }
             if (version >= 5)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("OfflineReplicas");
+                var list = new List<int>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("OfflineReplicas");
-                    var list = new List<int>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt32());
-                    }
-                    OfflineReplicas = list;
+                    list.Add(reader.ReadInt32());
                 }
+                OfflineReplicas = list;
             }
             if (flexible)
             {
@@ -366,43 +346,25 @@ public sealed partial class MetadataResponse : IKafkaApiMessage
             {
                 writer.WriteInt32(LeaderEpoch);
             }
-            if (ReplicaNodes is null)
+            if (ReplicaNodes is null) throw KafkaThrow.NullField("ReplicaNodes");
+            writer.WriteArrayLength(ReplicaNodes.Count, flexible);
+            for (int i = 0; i < ReplicaNodes.Count; i++)
             {
-                throw KafkaThrow.NullField("ReplicaNodes");
+                writer.WriteInt32(ReplicaNodes[i]);
             }
-            else
+            if (IsrNodes is null) throw KafkaThrow.NullField("IsrNodes");
+            writer.WriteArrayLength(IsrNodes.Count, flexible);
+            for (int i = 0; i < IsrNodes.Count; i++)
             {
-                writer.WriteArrayLength(ReplicaNodes.Count, flexible);
-                for (int i = 0; i < ReplicaNodes.Count; i++)
-                {
-                    writer.WriteInt32(ReplicaNodes[i]);
-                }
-            }
-            if (IsrNodes is null)
-            {
-                throw KafkaThrow.NullField("IsrNodes");
-            }
-            else
-            {
-                writer.WriteArrayLength(IsrNodes.Count, flexible);
-                for (int i = 0; i < IsrNodes.Count; i++)
-                {
-                    writer.WriteInt32(IsrNodes[i]);
-                }
+                writer.WriteInt32(IsrNodes[i]);
             }
             if (version >= 5)
             {
-                if (OfflineReplicas is null)
+                if (OfflineReplicas is null) throw KafkaThrow.NullField("OfflineReplicas");
+                writer.WriteArrayLength(OfflineReplicas.Count, flexible);
+                for (int i = 0; i < OfflineReplicas.Count; i++)
                 {
-                    throw KafkaThrow.NullField("OfflineReplicas");
-                }
-                else
-                {
-                    writer.WriteArrayLength(OfflineReplicas.Count, flexible);
-                    for (int i = 0; i < OfflineReplicas.Count; i++)
-                    {
-                        writer.WriteInt32(OfflineReplicas[i]);
-                    }
+                    writer.WriteInt32(OfflineReplicas[i]);
                 }
             }
             if (flexible)

@@ -47,17 +47,11 @@ public sealed partial class OffsetDeleteRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteString(GroupId ?? throw KafkaThrow.NullField("GroupId"), false);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, false);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, false);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
     }
 
@@ -90,17 +84,11 @@ public sealed partial class OffsetDeleteRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), false);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, false);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, false);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
         }
 

@@ -39,40 +39,36 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
         }
         if (version <= 7)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0)
+                if (!(version >= 2)) throw KafkaThrow.NullField("Topics");
+                Topics = null;
+            }
+            else
+            {
+                var list = new List<OffsetFetchRequestTopic>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    if (!(version >= 2)) throw KafkaThrow.NullField("Topics");
-                    Topics = null;
+                    var item = new OffsetFetchRequestTopic();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
-                else
-                {
-                    var list = new List<OffsetFetchRequestTopic>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new OffsetFetchRequestTopic();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Topics = list;
-                }
+                Topics = list;
             }
         }
         if (version >= 8)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Groups");
+            var list = new List<OffsetFetchRequestGroup>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Groups");
-                var list = new List<OffsetFetchRequestGroup>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new OffsetFetchRequestGroup();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Groups = list;
+                var item = new OffsetFetchRequestGroup();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Groups = list;
         }
         if (version >= 7)
         {
@@ -110,17 +106,11 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
         }
         if (version >= 8)
         {
-            if (Groups is null)
+            if (Groups is null) throw KafkaThrow.NullField("Groups");
+            writer.WriteArrayLength(Groups.Count, flexible);
+            for (int i = 0; i < Groups.Count; i++)
             {
-                throw KafkaThrow.NullField("Groups");
-            }
-            else
-            {
-                writer.WriteArrayLength(Groups.Count, flexible);
-                for (int i = 0; i < Groups.Count; i++)
-                {
-                    Groups[i].Write(ref writer, version);
-                }
+                Groups[i].Write(ref writer, version);
             }
         }
         if (version >= 7)
@@ -150,16 +140,14 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
             }
             if (version <= 7)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("PartitionIndexes");
+                var list = new List<int>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("PartitionIndexes");
-                    var list = new List<int>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt32());
-                    }
-                    PartitionIndexes = list;
+                    list.Add(reader.ReadInt32());
                 }
+                PartitionIndexes = list;
             }
             if (flexible)
             {
@@ -177,17 +165,11 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
             }
             if (version <= 7)
             {
-                if (PartitionIndexes is null)
+                if (PartitionIndexes is null) throw KafkaThrow.NullField("PartitionIndexes");
+                writer.WriteArrayLength(PartitionIndexes.Count, flexible);
+                for (int i = 0; i < PartitionIndexes.Count; i++)
                 {
-                    throw KafkaThrow.NullField("PartitionIndexes");
-                }
-                else
-                {
-                    writer.WriteArrayLength(PartitionIndexes.Count, flexible);
-                    for (int i = 0; i < PartitionIndexes.Count; i++)
-                    {
-                        writer.WriteInt32(PartitionIndexes[i]);
-                    }
+                    writer.WriteInt32(PartitionIndexes[i]);
                 }
             }
             if (flexible)
@@ -233,23 +215,21 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
             }
             if (version >= 8)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0)
+                    Topics = null;
+                }
+                else
+                {
+                    var list = new List<OffsetFetchRequestTopics>(count);
+                    for (int i = 0; i < count; i++)
                     {
-                        Topics = null;
+                        var item = new OffsetFetchRequestTopics();
+                        item.Read(ref reader, version);
+                        list.Add(item);
                     }
-                    else
-                    {
-                        var list = new List<OffsetFetchRequestTopics>(count);
-                        for (int i = 0; i < count; i++)
-                        {
-                            var item = new OffsetFetchRequestTopics();
-                            item.Read(ref reader, version);
-                            list.Add(item);
-                        }
-                        Topics = list;
-                    }
+                    Topics = list;
                 }
             }
             if (flexible)
@@ -322,16 +302,14 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
             }
             if (version >= 8)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("PartitionIndexes");
+                var list = new List<int>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("PartitionIndexes");
-                    var list = new List<int>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        list.Add(reader.ReadInt32());
-                    }
-                    PartitionIndexes = list;
+                    list.Add(reader.ReadInt32());
                 }
+                PartitionIndexes = list;
             }
             if (flexible)
             {
@@ -349,17 +327,11 @@ public sealed partial class OffsetFetchRequest : IKafkaApiMessage
             }
             if (version >= 8)
             {
-                if (PartitionIndexes is null)
+                if (PartitionIndexes is null) throw KafkaThrow.NullField("PartitionIndexes");
+                writer.WriteArrayLength(PartitionIndexes.Count, flexible);
+                for (int i = 0; i < PartitionIndexes.Count; i++)
                 {
-                    throw KafkaThrow.NullField("PartitionIndexes");
-                }
-                else
-                {
-                    writer.WriteArrayLength(PartitionIndexes.Count, flexible);
-                    for (int i = 0; i < PartitionIndexes.Count; i++)
-                    {
-                        writer.WriteInt32(PartitionIndexes[i]);
-                    }
+                    writer.WriteInt32(PartitionIndexes[i]);
                 }
             }
             if (flexible)

@@ -39,18 +39,16 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
         }
         if (version <= 7)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Topics");
+            var list = new List<OffsetFetchResponseTopic>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Topics");
-                var list = new List<OffsetFetchResponseTopic>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new OffsetFetchResponseTopic();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Topics = list;
+                var item = new OffsetFetchResponseTopic();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Topics = list;
         }
         if (version >= 2 && version <= 7)
         {
@@ -58,18 +56,16 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
         }
         if (version >= 8)
         {
+            int count = reader.ReadArrayLength(flexible);
+            if (count < 0) throw KafkaThrow.NullField("Groups");
+            var list = new List<OffsetFetchResponseGroup>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(flexible);
-                if (count < 0) throw KafkaThrow.NullField("Groups");
-                var list = new List<OffsetFetchResponseGroup>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new OffsetFetchResponseGroup();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Groups = list;
+                var item = new OffsetFetchResponseGroup();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Groups = list;
         }
         if (flexible)
         {
@@ -87,17 +83,11 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
         }
         if (version <= 7)
         {
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
         }
         if (version >= 2 && version <= 7)
@@ -106,17 +96,11 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
         }
         if (version >= 8)
         {
-            if (Groups is null)
+            if (Groups is null) throw KafkaThrow.NullField("Groups");
+            writer.WriteArrayLength(Groups.Count, flexible);
+            for (int i = 0; i < Groups.Count; i++)
             {
-                throw KafkaThrow.NullField("Groups");
-            }
-            else
-            {
-                writer.WriteArrayLength(Groups.Count, flexible);
-                for (int i = 0; i < Groups.Count; i++)
-                {
-                    Groups[i].Write(ref writer, version);
-                }
+                Groups[i].Write(ref writer, version);
             }
         }
         if (flexible)
@@ -142,18 +126,16 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version <= 7)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Partitions");
+                var list = new List<OffsetFetchResponsePartition>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Partitions");
-                    var list = new List<OffsetFetchResponsePartition>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new OffsetFetchResponsePartition();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Partitions = list;
+                    var item = new OffsetFetchResponsePartition();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Partitions = list;
             }
             if (flexible)
             {
@@ -171,17 +153,11 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version <= 7)
             {
-                if (Partitions is null)
+                if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+                writer.WriteArrayLength(Partitions.Count, flexible);
+                for (int i = 0; i < Partitions.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Partitions");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Partitions.Count, flexible);
-                    for (int i = 0; i < Partitions.Count; i++)
-                    {
-                        Partitions[i].Write(ref writer, version);
-                    }
+                    Partitions[i].Write(ref writer, version);
                 }
             }
             if (flexible)
@@ -301,18 +277,16 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Topics");
+                var list = new List<OffsetFetchResponseTopics>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Topics");
-                    var list = new List<OffsetFetchResponseTopics>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new OffsetFetchResponseTopics();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Topics = list;
+                    var item = new OffsetFetchResponseTopics();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Topics = list;
             }
             if (version >= 8)
             {
@@ -334,17 +308,11 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
-                if (Topics is null)
+                if (Topics is null) throw KafkaThrow.NullField("Topics");
+                writer.WriteArrayLength(Topics.Count, flexible);
+                for (int i = 0; i < Topics.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Topics");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Topics.Count, flexible);
-                    for (int i = 0; i < Topics.Count; i++)
-                    {
-                        Topics[i].Write(ref writer, version);
-                    }
+                    Topics[i].Write(ref writer, version);
                 }
             }
             if (version >= 8)
@@ -383,18 +351,16 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("Partitions");
+                var list = new List<OffsetFetchResponsePartitions>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("Partitions");
-                    var list = new List<OffsetFetchResponsePartitions>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new OffsetFetchResponsePartitions();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    Partitions = list;
+                    var item = new OffsetFetchResponsePartitions();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                Partitions = list;
             }
             if (flexible)
             {
@@ -412,17 +378,11 @@ public sealed partial class OffsetFetchResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
-                if (Partitions is null)
+                if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+                writer.WriteArrayLength(Partitions.Count, flexible);
+                for (int i = 0; i < Partitions.Count; i++)
                 {
-                    throw KafkaThrow.NullField("Partitions");
-                }
-                else
-                {
-                    writer.WriteArrayLength(Partitions.Count, flexible);
-                    for (int i = 0; i < Partitions.Count; i++)
-                    {
-                        Partitions[i].Write(ref writer, version);
-                    }
+                    Partitions[i].Write(ref writer, version);
                 }
             }
             if (flexible)

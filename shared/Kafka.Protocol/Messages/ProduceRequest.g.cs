@@ -67,17 +67,11 @@ public sealed partial class ProduceRequest : IKafkaApiMessage
         }
         writer.WriteInt16(Acks);
         writer.WriteInt32(TimeoutMs);
-        if (TopicData is null)
+        if (TopicData is null) throw KafkaThrow.NullField("TopicData");
+        writer.WriteArrayLength(TopicData.Count, flexible);
+        for (int i = 0; i < TopicData.Count; i++)
         {
-            throw KafkaThrow.NullField("TopicData");
-        }
-        else
-        {
-            writer.WriteArrayLength(TopicData.Count, flexible);
-            for (int i = 0; i < TopicData.Count; i++)
-            {
-                TopicData[i].Write(ref writer, version);
-            }
+            TopicData[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -120,17 +114,11 @@ public sealed partial class ProduceRequest : IKafkaApiMessage
         {
             bool flexible = version >= 9;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (PartitionData is null)
+            if (PartitionData is null) throw KafkaThrow.NullField("PartitionData");
+            writer.WriteArrayLength(PartitionData.Count, flexible);
+            for (int i = 0; i < PartitionData.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionData");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionData.Count, flexible);
-                for (int i = 0; i < PartitionData.Count; i++)
-                {
-                    PartitionData[i].Write(ref writer, version);
-                }
+                PartitionData[i].Write(ref writer, version);
             }
             if (flexible)
             {

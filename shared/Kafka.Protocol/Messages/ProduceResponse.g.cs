@@ -59,18 +59,16 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
                 {
                     case 0 when version >= 10:
                     {
+                        int count = reader.ReadArrayLength(true);
+                        if (count < 0) throw KafkaThrow.NullField("NodeEndpoints");
+                        var list = new List<NodeEndpoint>(count);
+                        for (int i = 0; i < count; i++)
                         {
-                            int count = reader.ReadArrayLength(true);
-                            if (count < 0) throw KafkaThrow.NullField("NodeEndpoints");
-                            var list = new List<NodeEndpoint>(count);
-                            for (int i = 0; i < count; i++)
-                            {
-                                var item = new NodeEndpoint();
-                                item.Read(ref reader, version);
-                                list.Add(item);
-                            }
-                            NodeEndpoints = list;
+                            var item = new NodeEndpoint();
+                            item.Read(ref reader, version);
+                            list.Add(item);
                         }
+                        NodeEndpoints = list;
                         reader.EnsureTaggedFieldConsumed(start, size, tag);
                         break;
                     }
@@ -86,17 +84,11 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 9;
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, flexible);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
-        }
-        else
-        {
-            writer.WriteArrayLength(Responses.Count, flexible);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
+            Responses[i].Write(ref writer, version);
         }
         if (version >= 1)
         {
@@ -111,17 +103,11 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
             {
                 var scratch = new ArrayBufferWriter<byte>();
                 var tw = new KafkaWriter(scratch);
-                if (NodeEndpoints is null)
+                if (NodeEndpoints is null) throw KafkaThrow.NullField("NodeEndpoints");
+                tw.WriteArrayLength(NodeEndpoints.Count, true);
+                for (int i = 0; i < NodeEndpoints.Count; i++)
                 {
-                    throw KafkaThrow.NullField("NodeEndpoints");
-                }
-                else
-                {
-                    tw.WriteArrayLength(NodeEndpoints.Count, true);
-                    for (int i = 0; i < NodeEndpoints.Count; i++)
-                    {
-                        NodeEndpoints[i].Write(ref tw, version);
-                    }
+                    NodeEndpoints[i].Write(ref tw, version);
                 }
                 tw.Flush();
                 writer.WriteTaggedField(0, scratch.WrittenSpan);
@@ -164,17 +150,11 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
         {
             bool flexible = version >= 9;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (PartitionResponses is null)
+            if (PartitionResponses is null) throw KafkaThrow.NullField("PartitionResponses");
+            writer.WriteArrayLength(PartitionResponses.Count, flexible);
+            for (int i = 0; i < PartitionResponses.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionResponses");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionResponses.Count, flexible);
-                for (int i = 0; i < PartitionResponses.Count; i++)
-                {
-                    PartitionResponses[i].Write(ref writer, version);
-                }
+                PartitionResponses[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -226,18 +206,16 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
+                int count = reader.ReadArrayLength(flexible);
+                if (count < 0) throw KafkaThrow.NullField("RecordErrors");
+                var list = new List<BatchIndexAndErrorMessage>(count);
+                for (int i = 0; i < count; i++)
                 {
-                    int count = reader.ReadArrayLength(flexible);
-                    if (count < 0) throw KafkaThrow.NullField("RecordErrors");
-                    var list = new List<BatchIndexAndErrorMessage>(count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        var item = new BatchIndexAndErrorMessage();
-                        item.Read(ref reader, version);
-                        list.Add(item);
-                    }
-                    RecordErrors = list;
+                    var item = new BatchIndexAndErrorMessage();
+                    item.Read(ref reader, version);
+                    list.Add(item);
                 }
+                RecordErrors = list;
             }
             if (version >= 8)
             {
@@ -285,17 +263,11 @@ public sealed partial class ProduceResponse : IKafkaApiMessage
             }
             if (version >= 8)
             {
-                if (RecordErrors is null)
+                if (RecordErrors is null) throw KafkaThrow.NullField("RecordErrors");
+                writer.WriteArrayLength(RecordErrors.Count, flexible);
+                for (int i = 0; i < RecordErrors.Count; i++)
                 {
-                    throw KafkaThrow.NullField("RecordErrors");
-                }
-                else
-                {
-                    writer.WriteArrayLength(RecordErrors.Count, flexible);
-                    for (int i = 0; i < RecordErrors.Count; i++)
-                    {
-                        RecordErrors[i].Write(ref writer, version);
-                    }
+                    RecordErrors[i].Write(ref writer, version);
                 }
             }
             if (version >= 8)

@@ -44,17 +44,11 @@ public sealed partial class ReadShareGroupStateResponse : IKafkaApiMessage
     /// <summary>Writes the fields of <paramref name="version"/>; fields the version lacks are left out.</summary>
     public void Write(ref KafkaWriter writer, short version)
     {
-        if (Results is null)
+        if (Results is null) throw KafkaThrow.NullField("Results");
+        writer.WriteArrayLength(Results.Count, true);
+        for (int i = 0; i < Results.Count; i++)
         {
-            throw KafkaThrow.NullField("Results");
-        }
-        else
-        {
-            writer.WriteArrayLength(Results.Count, true);
-            for (int i = 0; i < Results.Count; i++)
-            {
-                Results[i].Write(ref writer, version);
-            }
+            Results[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -89,17 +83,11 @@ public sealed partial class ReadShareGroupStateResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -158,17 +146,11 @@ public sealed partial class ReadShareGroupStateResponse : IKafkaApiMessage
             writer.WriteNullableString(ErrorMessage, true);
             writer.WriteInt32(StateEpoch);
             writer.WriteInt64(StartOffset);
-            if (StateBatches is null)
+            if (StateBatches is null) throw KafkaThrow.NullField("StateBatches");
+            writer.WriteArrayLength(StateBatches.Count, true);
+            for (int i = 0; i < StateBatches.Count; i++)
             {
-                throw KafkaThrow.NullField("StateBatches");
-            }
-            else
-            {
-                writer.WriteArrayLength(StateBatches.Count, true);
-                for (int i = 0; i < StateBatches.Count; i++)
-                {
-                    StateBatches[i].Write(ref writer, version);
-                }
+                StateBatches[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -45,17 +45,11 @@ public sealed partial class SaslHandshakeResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt16(ErrorCode);
-        if (Mechanisms is null)
+        if (Mechanisms is null) throw KafkaThrow.NullField("Mechanisms");
+        writer.WriteArrayLength(Mechanisms.Count, false);
+        for (int i = 0; i < Mechanisms.Count; i++)
         {
-            throw KafkaThrow.NullField("Mechanisms");
-        }
-        else
-        {
-            writer.WriteArrayLength(Mechanisms.Count, false);
-            for (int i = 0; i < Mechanisms.Count; i++)
-            {
-                writer.WriteString(Mechanisms[i], false);
-            }
+            writer.WriteString(Mechanisms[i], false);
         }
     }
 }

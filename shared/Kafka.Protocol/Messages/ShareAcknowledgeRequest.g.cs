@@ -56,17 +56,11 @@ public sealed partial class ShareAcknowledgeRequest : IKafkaApiMessage
         writer.WriteNullableString(GroupId, true);
         writer.WriteNullableString(MemberId, true);
         writer.WriteInt32(ShareSessionEpoch);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
-        }
-        else
-        {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
+            Topics[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -101,17 +95,11 @@ public sealed partial class ShareAcknowledgeRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -154,17 +142,11 @@ public sealed partial class ShareAcknowledgeRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteInt32(PartitionIndex);
-            if (AcknowledgementBatches is null)
+            if (AcknowledgementBatches is null) throw KafkaThrow.NullField("AcknowledgementBatches");
+            writer.WriteArrayLength(AcknowledgementBatches.Count, true);
+            for (int i = 0; i < AcknowledgementBatches.Count; i++)
             {
-                throw KafkaThrow.NullField("AcknowledgementBatches");
-            }
-            else
-            {
-                writer.WriteArrayLength(AcknowledgementBatches.Count, true);
-                for (int i = 0; i < AcknowledgementBatches.Count; i++)
-                {
-                    AcknowledgementBatches[i].Write(ref writer, version);
-                }
+                AcknowledgementBatches[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -209,17 +191,11 @@ public sealed partial class ShareAcknowledgeRequest : IKafkaApiMessage
         {
             writer.WriteInt64(FirstOffset);
             writer.WriteInt64(LastOffset);
-            if (AcknowledgeTypes is null)
+            if (AcknowledgeTypes is null) throw KafkaThrow.NullField("AcknowledgeTypes");
+            writer.WriteArrayLength(AcknowledgeTypes.Count, true);
+            for (int i = 0; i < AcknowledgeTypes.Count; i++)
             {
-                throw KafkaThrow.NullField("AcknowledgeTypes");
-            }
-            else
-            {
-                writer.WriteArrayLength(AcknowledgeTypes.Count, true);
-                for (int i = 0; i < AcknowledgeTypes.Count; i++)
-                {
-                    writer.WriteInt8(AcknowledgeTypes[i]);
-                }
+                writer.WriteInt8(AcknowledgeTypes[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -70,29 +70,17 @@ public sealed partial class ShareAcknowledgeResponse : IKafkaApiMessage
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, true);
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, true);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
+            Responses[i].Write(ref writer, version);
         }
-        else
+        if (NodeEndpoints is null) throw KafkaThrow.NullField("NodeEndpoints");
+        writer.WriteArrayLength(NodeEndpoints.Count, true);
+        for (int i = 0; i < NodeEndpoints.Count; i++)
         {
-            writer.WriteArrayLength(Responses.Count, true);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
-        }
-        if (NodeEndpoints is null)
-        {
-            throw KafkaThrow.NullField("NodeEndpoints");
-        }
-        else
-        {
-            writer.WriteArrayLength(NodeEndpoints.Count, true);
-            for (int i = 0; i < NodeEndpoints.Count; i++)
-            {
-                NodeEndpoints[i].Write(ref writer, version);
-            }
+            NodeEndpoints[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -127,17 +115,11 @@ public sealed partial class ShareAcknowledgeResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

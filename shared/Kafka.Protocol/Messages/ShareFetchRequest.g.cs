@@ -82,29 +82,17 @@ public sealed partial class ShareFetchRequest : IKafkaApiMessage
         writer.WriteInt32(MaxWaitMs);
         writer.WriteInt32(MinBytes);
         writer.WriteInt32(MaxBytes);
-        if (Topics is null)
+        if (Topics is null) throw KafkaThrow.NullField("Topics");
+        writer.WriteArrayLength(Topics.Count, true);
+        for (int i = 0; i < Topics.Count; i++)
         {
-            throw KafkaThrow.NullField("Topics");
+            Topics[i].Write(ref writer, version);
         }
-        else
+        if (ForgottenTopicsData is null) throw KafkaThrow.NullField("ForgottenTopicsData");
+        writer.WriteArrayLength(ForgottenTopicsData.Count, true);
+        for (int i = 0; i < ForgottenTopicsData.Count; i++)
         {
-            writer.WriteArrayLength(Topics.Count, true);
-            for (int i = 0; i < Topics.Count; i++)
-            {
-                Topics[i].Write(ref writer, version);
-            }
-        }
-        if (ForgottenTopicsData is null)
-        {
-            throw KafkaThrow.NullField("ForgottenTopicsData");
-        }
-        else
-        {
-            writer.WriteArrayLength(ForgottenTopicsData.Count, true);
-            for (int i = 0; i < ForgottenTopicsData.Count; i++)
-            {
-                ForgottenTopicsData[i].Write(ref writer, version);
-            }
+            ForgottenTopicsData[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -139,17 +127,11 @@ public sealed partial class ShareFetchRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -196,17 +178,11 @@ public sealed partial class ShareFetchRequest : IKafkaApiMessage
         {
             writer.WriteInt32(PartitionIndex);
             writer.WriteInt32(PartitionMaxBytes);
-            if (AcknowledgementBatches is null)
+            if (AcknowledgementBatches is null) throw KafkaThrow.NullField("AcknowledgementBatches");
+            writer.WriteArrayLength(AcknowledgementBatches.Count, true);
+            for (int i = 0; i < AcknowledgementBatches.Count; i++)
             {
-                throw KafkaThrow.NullField("AcknowledgementBatches");
-            }
-            else
-            {
-                writer.WriteArrayLength(AcknowledgementBatches.Count, true);
-                for (int i = 0; i < AcknowledgementBatches.Count; i++)
-                {
-                    AcknowledgementBatches[i].Write(ref writer, version);
-                }
+                AcknowledgementBatches[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -252,17 +228,11 @@ public sealed partial class ShareFetchRequest : IKafkaApiMessage
         {
             writer.WriteInt64(FirstOffset);
             writer.WriteInt64(LastOffset);
-            if (AcknowledgeTypes is null)
+            if (AcknowledgeTypes is null) throw KafkaThrow.NullField("AcknowledgeTypes");
+            writer.WriteArrayLength(AcknowledgeTypes.Count, true);
+            for (int i = 0; i < AcknowledgeTypes.Count; i++)
             {
-                throw KafkaThrow.NullField("AcknowledgeTypes");
-            }
-            else
-            {
-                writer.WriteArrayLength(AcknowledgeTypes.Count, true);
-                for (int i = 0; i < AcknowledgeTypes.Count; i++)
-                {
-                    writer.WriteInt8(AcknowledgeTypes[i]);
-                }
+                writer.WriteInt8(AcknowledgeTypes[i]);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -304,17 +274,11 @@ public sealed partial class ShareFetchRequest : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    writer.WriteInt32(Partitions[i]);
-                }
+                writer.WriteInt32(Partitions[i]);
             }
             writer.WriteUnsignedVarint(0);
         }

@@ -70,29 +70,17 @@ public sealed partial class ShareFetchResponse : IKafkaApiMessage
         writer.WriteInt32(ThrottleTimeMs);
         writer.WriteInt16(ErrorCode);
         writer.WriteNullableString(ErrorMessage, true);
-        if (Responses is null)
+        if (Responses is null) throw KafkaThrow.NullField("Responses");
+        writer.WriteArrayLength(Responses.Count, true);
+        for (int i = 0; i < Responses.Count; i++)
         {
-            throw KafkaThrow.NullField("Responses");
+            Responses[i].Write(ref writer, version);
         }
-        else
+        if (NodeEndpoints is null) throw KafkaThrow.NullField("NodeEndpoints");
+        writer.WriteArrayLength(NodeEndpoints.Count, true);
+        for (int i = 0; i < NodeEndpoints.Count; i++)
         {
-            writer.WriteArrayLength(Responses.Count, true);
-            for (int i = 0; i < Responses.Count; i++)
-            {
-                Responses[i].Write(ref writer, version);
-            }
-        }
-        if (NodeEndpoints is null)
-        {
-            throw KafkaThrow.NullField("NodeEndpoints");
-        }
-        else
-        {
-            writer.WriteArrayLength(NodeEndpoints.Count, true);
-            for (int i = 0; i < NodeEndpoints.Count; i++)
-            {
-                NodeEndpoints[i].Write(ref writer, version);
-            }
+            NodeEndpoints[i].Write(ref writer, version);
         }
         writer.WriteUnsignedVarint(0);
     }
@@ -127,17 +115,11 @@ public sealed partial class ShareFetchResponse : IKafkaApiMessage
         public void Write(ref KafkaWriter writer, short version)
         {
             writer.WriteUuid(TopicId);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, true);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, true);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }
@@ -205,17 +187,11 @@ public sealed partial class ShareFetchResponse : IKafkaApiMessage
             writer.WriteNullableString(AcknowledgeErrorMessage, true);
             (CurrentLeader ?? throw KafkaThrow.NullField("CurrentLeader")).Write(ref writer, version);
             writer.WriteRecords(Records, true);
-            if (AcquiredRecords is null)
+            if (AcquiredRecords is null) throw KafkaThrow.NullField("AcquiredRecords");
+            writer.WriteArrayLength(AcquiredRecords.Count, true);
+            for (int i = 0; i < AcquiredRecords.Count; i++)
             {
-                throw KafkaThrow.NullField("AcquiredRecords");
-            }
-            else
-            {
-                writer.WriteArrayLength(AcquiredRecords.Count, true);
-                for (int i = 0; i < AcquiredRecords.Count; i++)
-                {
-                    AcquiredRecords[i].Write(ref writer, version);
-                }
+                AcquiredRecords[i].Write(ref writer, version);
             }
             writer.WriteUnsignedVarint(0);
         }

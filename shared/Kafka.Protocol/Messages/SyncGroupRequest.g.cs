@@ -91,17 +91,11 @@ public sealed partial class SyncGroupRequest : IKafkaApiMessage
         {
             writer.WriteNullableString(ProtocolName, flexible);
         }
-        if (Assignments is null)
+        if (Assignments is null) throw KafkaThrow.NullField("Assignments");
+        writer.WriteArrayLength(Assignments.Count, flexible);
+        for (int i = 0; i < Assignments.Count; i++)
         {
-            throw KafkaThrow.NullField("Assignments");
-        }
-        else
-        {
-            writer.WriteArrayLength(Assignments.Count, flexible);
-            for (int i = 0; i < Assignments.Count; i++)
-            {
-                Assignments[i].Write(ref writer, version);
-            }
+            Assignments[i].Write(ref writer, version);
         }
         if (flexible)
         {

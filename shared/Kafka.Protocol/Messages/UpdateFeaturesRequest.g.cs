@@ -54,17 +54,11 @@ public sealed partial class UpdateFeaturesRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         writer.WriteInt32(timeoutMs);
-        if (FeatureUpdates is null)
+        if (FeatureUpdates is null) throw KafkaThrow.NullField("FeatureUpdates");
+        writer.WriteArrayLength(FeatureUpdates.Count, true);
+        for (int i = 0; i < FeatureUpdates.Count; i++)
         {
-            throw KafkaThrow.NullField("FeatureUpdates");
-        }
-        else
-        {
-            writer.WriteArrayLength(FeatureUpdates.Count, true);
-            for (int i = 0; i < FeatureUpdates.Count; i++)
-            {
-                FeatureUpdates[i].Write(ref writer, version);
-            }
+            FeatureUpdates[i].Write(ref writer, version);
         }
         if (version >= 1)
         {

@@ -37,18 +37,16 @@ public sealed partial class UpdateFeaturesResponse : IKafkaApiMessage
         ErrorMessage = reader.ReadNullableString(true);
         if (version <= 1)
         {
+            int count = reader.ReadArrayLength(true);
+            if (count < 0) throw KafkaThrow.NullField("Results");
+            var list = new List<UpdatableFeatureResult>(count);
+            for (int i = 0; i < count; i++)
             {
-                int count = reader.ReadArrayLength(true);
-                if (count < 0) throw KafkaThrow.NullField("Results");
-                var list = new List<UpdatableFeatureResult>(count);
-                for (int i = 0; i < count; i++)
-                {
-                    var item = new UpdatableFeatureResult();
-                    item.Read(ref reader, version);
-                    list.Add(item);
-                }
-                Results = list;
+                var item = new UpdatableFeatureResult();
+                item.Read(ref reader, version);
+                list.Add(item);
             }
+            Results = list;
         }
         reader.SkipTaggedFields();
     }
@@ -61,17 +59,11 @@ public sealed partial class UpdateFeaturesResponse : IKafkaApiMessage
         writer.WriteNullableString(ErrorMessage, true);
         if (version <= 1)
         {
-            if (Results is null)
+            if (Results is null) throw KafkaThrow.NullField("Results");
+            writer.WriteArrayLength(Results.Count, true);
+            for (int i = 0; i < Results.Count; i++)
             {
-                throw KafkaThrow.NullField("Results");
-            }
-            else
-            {
-                writer.WriteArrayLength(Results.Count, true);
-                for (int i = 0; i < Results.Count; i++)
-                {
-                    Results[i].Write(ref writer, version);
-                }
+                Results[i].Write(ref writer, version);
             }
         }
         writer.WriteUnsignedVarint(0);

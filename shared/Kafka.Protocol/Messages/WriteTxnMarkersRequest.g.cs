@@ -49,17 +49,11 @@ public sealed partial class WriteTxnMarkersRequest : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 1;
-        if (Markers is null)
+        if (Markers is null) throw KafkaThrow.NullField("Markers");
+        writer.WriteArrayLength(Markers.Count, flexible);
+        for (int i = 0; i < Markers.Count; i++)
         {
-            throw KafkaThrow.NullField("Markers");
-        }
-        else
-        {
-            writer.WriteArrayLength(Markers.Count, flexible);
-            for (int i = 0; i < Markers.Count; i++)
-            {
-                Markers[i].Write(ref writer, version);
-            }
+            Markers[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -113,17 +107,11 @@ public sealed partial class WriteTxnMarkersRequest : IKafkaApiMessage
             writer.WriteInt64(ProducerId);
             writer.WriteInt16(ProducerEpoch);
             writer.WriteBool(TransactionResult);
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
             writer.WriteInt32(CoordinatorEpoch);
             if (flexible)
@@ -176,17 +164,11 @@ public sealed partial class WriteTxnMarkersRequest : IKafkaApiMessage
         {
             bool flexible = version >= 1;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (PartitionIndexes is null)
+            if (PartitionIndexes is null) throw KafkaThrow.NullField("PartitionIndexes");
+            writer.WriteArrayLength(PartitionIndexes.Count, flexible);
+            for (int i = 0; i < PartitionIndexes.Count; i++)
             {
-                throw KafkaThrow.NullField("PartitionIndexes");
-            }
-            else
-            {
-                writer.WriteArrayLength(PartitionIndexes.Count, flexible);
-                for (int i = 0; i < PartitionIndexes.Count; i++)
-                {
-                    writer.WriteInt32(PartitionIndexes[i]);
-                }
+                writer.WriteInt32(PartitionIndexes[i]);
             }
             if (flexible)
             {

@@ -49,17 +49,11 @@ public sealed partial class WriteTxnMarkersResponse : IKafkaApiMessage
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = version >= 1;
-        if (Markers is null)
+        if (Markers is null) throw KafkaThrow.NullField("Markers");
+        writer.WriteArrayLength(Markers.Count, flexible);
+        for (int i = 0; i < Markers.Count; i++)
         {
-            throw KafkaThrow.NullField("Markers");
-        }
-        else
-        {
-            writer.WriteArrayLength(Markers.Count, flexible);
-            for (int i = 0; i < Markers.Count; i++)
-            {
-                Markers[i].Write(ref writer, version);
-            }
+            Markers[i].Write(ref writer, version);
         }
         if (flexible)
         {
@@ -102,17 +96,11 @@ public sealed partial class WriteTxnMarkersResponse : IKafkaApiMessage
         {
             bool flexible = version >= 1;
             writer.WriteInt64(ProducerId);
-            if (Topics is null)
+            if (Topics is null) throw KafkaThrow.NullField("Topics");
+            writer.WriteArrayLength(Topics.Count, flexible);
+            for (int i = 0; i < Topics.Count; i++)
             {
-                throw KafkaThrow.NullField("Topics");
-            }
-            else
-            {
-                writer.WriteArrayLength(Topics.Count, flexible);
-                for (int i = 0; i < Topics.Count; i++)
-                {
-                    Topics[i].Write(ref writer, version);
-                }
+                Topics[i].Write(ref writer, version);
             }
             if (flexible)
             {
@@ -163,17 +151,11 @@ public sealed partial class WriteTxnMarkersResponse : IKafkaApiMessage
         {
             bool flexible = version >= 1;
             writer.WriteString(Name ?? throw KafkaThrow.NullField("Name"), flexible);
-            if (Partitions is null)
+            if (Partitions is null) throw KafkaThrow.NullField("Partitions");
+            writer.WriteArrayLength(Partitions.Count, flexible);
+            for (int i = 0; i < Partitions.Count; i++)
             {
-                throw KafkaThrow.NullField("Partitions");
-            }
-            else
-            {
-                writer.WriteArrayLength(Partitions.Count, flexible);
-                for (int i = 0; i < Partitions.Count; i++)
-                {
-                    Partitions[i].Write(ref writer, version);
-                }
+                Partitions[i].Write(ref writer, version);
             }
             if (flexible)
             {
