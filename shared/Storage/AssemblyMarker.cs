@@ -1,2 +1,0 @@
-namespace EdgeStream.Storage;
-internal static class AssemblyMarker { }

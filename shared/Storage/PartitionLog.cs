@@ -1,0 +1,494 @@
+using System.Buffers;
+using System.Globalization;
+using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Storage.Durability;
+using EdgeStream.Storage.Segments;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Storage;
+
+/// <summary>Where an append landed.</summary>
+public readonly record struct AppendResult(long BaseOffset, long LastOffset, long LogAppendTime);
+
+/// <summary>
+/// One partition: an ordered list of segments, the last one active. Offsets are assigned here by
+/// rewriting each batch's base offset (outside its CRC). Readers see only offsets below the high
+/// watermark, which advances when an append is durable under the fsync policy, so nothing a
+/// producer has not been told is safe is ever served, and nothing half-written is ever visible.
+/// </summary>
+public sealed class PartitionLog : IDisposable
+{
+    private const string LogStartOffsetFile = "log-start-offset";
+
+    private readonly object _writeLock = new();
+    private readonly object _visibleLock = new();
+    private readonly TopicLog _topic;
+    private readonly StorageOptions _options;
+    private readonly DiskBudget _budget;
+    private readonly ILogger _logger;
+    private readonly GroupCommitter _committer;
+    private LogSegment[] _segments;
+    private long _logStartOffset;
+    private long _logEndOffset;
+    private long _size;
+    private VisibleEnd _visible;
+    private bool _closed;
+
+    // The durable end of the log: an offset and where it sits on disk, swapped as one reference.
+    private sealed record VisibleEnd(long Offset, long SegmentBaseOffset, long Position);
+
+    private PartitionLog(TopicLog topic, int partition, string directory, StorageOptions options, DiskBudget budget, ILogger logger, LogSegment[] segments, long logStartOffset)
+    {
+        _topic = topic;
+        Partition = partition;
+        Directory = directory;
+        _options = options;
+        _budget = budget;
+        _logger = logger;
+        _segments = segments;
+        var active = segments[^1];
+        _logEndOffset = active.NextOffset;
+        _logStartOffset = Math.Max(logStartOffset, segments[0].BaseOffset);
+        foreach (var s in segments) _size += s.Size;
+        _visible = new VisibleEnd(_logEndOffset, active.BaseOffset, active.Size);
+        _committer = new GroupCommitter(_logEndOffset,
+            options.FsyncPolicy == FsyncPolicy.Group ? options.GroupCommitInterval : TimeSpan.Zero,
+            CaptureFlushTarget, FlushTargetToDisk, Publish);
+    }
+
+    public string Topic => _topic.Name;
+    public int Partition { get; }
+    public string Directory { get; }
+    public long LogStartOffset => Volatile.Read(ref _logStartOffset);
+    /// <summary>The next offset to be assigned, durable or not.</summary>
+    public long LogEndOffset => Volatile.Read(ref _logEndOffset);
+    /// <summary>One past the last offset readers may see: everything below it is acknowledged.</summary>
+    public long HighWatermark => Volatile.Read(ref _visible).Offset;
+    public long SizeBytes => Volatile.Read(ref _size);
+    public int SegmentCount => Volatile.Read(ref _segments).Length;
+
+    internal static PartitionLog Create(TopicLog topic, int partition, string directory, StorageOptions options, DiskBudget budget, ILogger logger)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var segment = LogSegment.Create(directory, 0, topic.Config.IndexIntervalBytes);
+        DirectorySync.Sync(directory);
+        DirectorySync.Sync(Path.GetDirectoryName(directory)!);
+        return new PartitionLog(topic, partition, directory, options, budget, logger, [segment], 0);
+    }
+
+    /// <summary>
+    /// Opens a partition directory. The tail segment is always validated batch by batch: a torn
+    /// tail is cut, a corrupt batch with valid ones after it is skipped (the rest is kept). Other
+    /// segments were fsynced when they rolled and are trusted, their indexes checked and rebuilt if
+    /// damaged. Never throws for damage it can repair; the report says what was cut.
+    /// </summary>
+    internal static PartitionLog Open(TopicLog topic, int partition, string directory, StorageOptions options, DiskBudget budget, ILogger logger, List<SegmentRepair> repairs)
+    {
+        foreach (var stray in System.IO.Directory.EnumerateFiles(directory, "*" + SegmentRecovery.RepairSuffix))
+            File.Delete(stray); // a repair that crashed before its rename: the original is intact
+        var bases = new List<long>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(directory, "*" + LogSegment.LogSuffix))
+        {
+            if (LogSegment.TryParseBaseOffset(file, out var b)) bases.Add(b);
+            else StorageLog.Ignored(logger, file, "not a segment name");
+        }
+        bases.Sort();
+        var logStart = ReadLogStartOffset(directory);
+        if (bases.Count == 0)
+        {
+            var fresh = LogSegment.Create(directory, logStart, topic.Config.IndexIntervalBytes);
+            return new PartitionLog(topic, partition, directory, options, budget, logger, [fresh], logStart);
+        }
+
+        var segments = new LogSegment[bases.Count];
+        long nextMin = 0;
+        for (var i = 0; i < bases.Count; i++)
+        {
+            var isTail = i == bases.Count - 1;
+            var path = LogSegment.FilePath(directory, bases[i], LogSegment.LogSuffix);
+            var minOffset = Math.Max(bases[i], nextMin);
+            if (isTail) RecoverSegment(topic.Name, partition, path, minOffset, logger, repairs);
+            LogSegment segment;
+            bool rebuilt;
+            try
+            {
+                segment = LogSegment.Open(directory, bases[i], topic.Config.IndexIntervalBytes, out rebuilt);
+            }
+            catch (StorageException)
+            {
+                // The framing after the last index entry does not add up: scan and repair this one too.
+                RecoverSegment(topic.Name, partition, path, minOffset, logger, repairs);
+                segment = LogSegment.Open(directory, bases[i], topic.Config.IndexIntervalBytes, out rebuilt);
+            }
+            if (rebuilt) StorageLog.IndexRebuilt(logger, path);
+            segments[i] = segment;
+            nextMin = Math.Max(segment.NextOffset, nextMin);
+        }
+        return new PartitionLog(topic, partition, directory, options, budget, logger, segments, logStart);
+    }
+
+    private static void RecoverSegment(string topic, int partition, string path, long minOffset, ILogger logger, List<SegmentRepair> repairs)
+    {
+        var repair = SegmentRecovery.Check(path, minOffset, repair: true, out _);
+        if (!repair.Changed) return;
+        repairs.Add(repair);
+        foreach (var d in repair.Damage)
+            StorageLog.SegmentDamaged(logger, topic, partition, Path.GetFileName(path), d.Position, d.Length, d.Reason.ToString(), d.IsTail,
+                d.IsTail ? "cut the tail" : "skipped it, later batches kept");
+    }
+
+    /// <summary>
+    /// Appends one or more concatenated record batches (magic v2) and returns once they are durable
+    /// under the fsync policy. The buffer is modified: base offsets (and, for LogAppendTime topics,
+    /// timestamps) are written into it. Throws <see cref="InvalidBatchException"/>,
+    /// <see cref="MessageTooLargeException"/> or <see cref="DiskFullException"/> without writing anything.
+    /// </summary>
+    public async ValueTask<AppendResult> AppendAsync(Memory<byte> batches, CancellationToken cancellationToken = default)
+    {
+        var config = _topic.Config;
+        ValidateBatches(batches.Span, config);
+        if (!_budget.TryReserve(batches.Length))
+        {
+            var reason = $"disk budget of {ByteSize.Format(_budget.MaxBytes)} is full ({ByteSize.Format(_budget.UsedBytes)} used); refused {batches.Length} bytes";
+            StorageLog.AppendRefused(_logger, Topic, Partition, reason);
+            throw new DiskFullException($"{Topic}-{Partition}: {reason}");
+        }
+
+        long baseOffset, endOffset, appendTime = -1;
+        try
+        {
+            lock (_writeLock)
+            {
+                if (_closed) throw new StorageException($"{Topic}-{Partition} is closed");
+                var active = _segments[^1];
+                if (!active.IsEmpty && (active.Size + batches.Length > config.SegmentBytes || DateTime.UtcNow - active.CreatedUtc > config.SegmentAge))
+                    active = Roll();
+
+                baseOffset = _logEndOffset;
+                if (config.UseLogAppendTime) appendTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                var span = batches.Span;
+                var next = baseOffset;
+                for (var p = 0; p < span.Length;)
+                {
+                    var batch = span[p..];
+                    RecordBatchHeader.TryRead(batch, out var h);
+                    RecordBatchHeader.SetBaseOffset(batch, next);
+                    if (appendTime >= 0) RecordBatchHeader.StampLogAppendTime(batch[..h.TotalSize], appendTime);
+                    next += h.LastOffsetDelta + 1;
+                    p += h.TotalSize;
+                }
+                active.Append(span);
+                _logEndOffset = endOffset = next;
+                Interlocked.Add(ref _size, batches.Length);
+                if (_options.FsyncPolicy == FsyncPolicy.Os)
+                {
+                    _committer.MarkDurable(next);
+                    Publish(new FlushTarget(active, next, active.Size));
+                }
+            }
+        }
+        catch (IOException ex)
+        {
+            _budget.Release(batches.Length);
+            if (IsDiskFull(ex))
+            {
+                StorageLog.AppendRefused(_logger, Topic, Partition, "the disk is full");
+                throw new DiskFullException($"{Topic}-{Partition}: the disk is full ({ex.Message}); nothing of this append was kept", ex);
+            }
+            throw new StorageException($"{Topic}-{Partition}: write failed: {ex.Message}", ex);
+        }
+        catch
+        {
+            _budget.Release(batches.Length);
+            throw;
+        }
+
+        if (_options.FsyncPolicy != FsyncPolicy.Os)
+            await _committer.WaitDurableAsync(endOffset, cancellationToken).ConfigureAwait(false);
+        return new AppendResult(baseOffset, endOffset - 1, appendTime);
+    }
+
+    private void ValidateBatches(ReadOnlySpan<byte> span, TopicConfig config)
+    {
+        if (span.IsEmpty) throw new InvalidBatchException(BatchValidation.Truncated, $"{Topic}-{Partition}: empty append");
+        for (var p = 0; p < span.Length;)
+        {
+            var rest = span[p..];
+            var total = RecordBatchHeader.PeekTotalSize(rest);
+            if (total < RecordBatchHeader.Size || total > rest.Length)
+                throw new InvalidBatchException(total > rest.Length ? BatchValidation.Truncated : BatchValidation.BadLength,
+                    $"{Topic}-{Partition}: record batch at byte {p} claims {total} bytes, {rest.Length} present");
+            if (total > config.MaxMessageBytes)
+                throw new MessageTooLargeException($"{Topic}-{Partition}: record batch of {total} bytes exceeds max.message.bytes {config.MaxMessageBytes}");
+            var validation = RecordBatchHeader.Validate(rest[..total], out _);
+            if (validation != BatchValidation.Valid)
+                throw new InvalidBatchException(validation, $"{Topic}-{Partition}: record batch at byte {p} is invalid ({validation})");
+            p += total;
+        }
+    }
+
+    private static bool IsDiskFull(IOException ex) =>
+        ex.HResult == 28 /* ENOSPC */ || ex.HResult == unchecked((int)0x80070070) /* ERROR_DISK_FULL */ || ex.HResult == unchecked((int)0x80070027) /* ERROR_HANDLE_DISK_FULL */
+        || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    // Under _writeLock. The old segment is fsynced before the new one exists, so "everything
+    // before the active segment is durable" holds and the group commit only ever syncs one file.
+    private LogSegment Roll()
+    {
+        var old = _segments[^1];
+        old.Flush();
+        var segment = LogSegment.Create(Directory, _logEndOffset, _topic.Config.IndexIntervalBytes);
+        DirectorySync.Sync(Directory);
+        Volatile.Write(ref _segments, [.. _segments, segment]);
+        StorageLog.Rolled(_logger, Topic, Partition, _logEndOffset);
+        return segment;
+    }
+
+    private FlushTarget CaptureFlushTarget()
+    {
+        lock (_writeLock)
+        {
+            var active = _segments[^1];
+            return new FlushTarget(active, _logEndOffset, active.Size);
+        }
+    }
+
+    private static void FlushTargetToDisk(FlushTarget target)
+    {
+        try { target.Segment.Flush(); }
+        catch (ObjectDisposedException) { /* deleted by retention after it rolled: nothing left to sync */ }
+    }
+
+    private void Publish(FlushTarget target)
+    {
+        lock (_visibleLock)
+        {
+            if (target.EndOffset > _visible.Offset)
+                Volatile.Write(ref _visible, new VisibleEnd(target.EndOffset, target.Segment.BaseOffset, target.EndPosition));
+        }
+    }
+
+    /// <summary>fsyncs the active segment and makes everything written so far visible.</summary>
+    public void Flush()
+    {
+        var target = CaptureFlushTarget();
+        FlushTargetToDisk(target);
+        _committer.MarkDurable(target.EndOffset);
+        Publish(target);
+    }
+
+    /// <summary>
+    /// Reads whole batches starting with the one that holds <paramref name="offset"/>, up to about
+    /// <paramref name="maxBytes"/> (always at least one batch, as Kafka does since KIP-74). An
+    /// offset equal to the high watermark yields an empty result; outside [log start, high
+    /// watermark] throws <see cref="OffsetOutOfRangeException"/>.
+    /// </summary>
+    public LogReadResult Read(long offset, int maxBytes)
+    {
+        var visible = Volatile.Read(ref _visible);
+        var segments = Volatile.Read(ref _segments);
+        var start = LogStartOffset;
+        if (offset < start || offset > visible.Offset)
+            throw new OffsetOutOfRangeException($"{Topic}-{Partition}: offset {offset} is outside [{start}, {visible.Offset}]");
+        if (offset == visible.Offset || maxBytes <= 0)
+            return LogReadResult.Empty(visible.Offset, start);
+        try
+        {
+            for (var i = FindSegmentIndex(segments, offset); i < segments.Length; i++)
+            {
+                var segment = segments[i];
+                var limit = VisibleLimit(segment, visible);
+                if (limit <= 0) break;
+                var position = segment.FindPosition(offset, limit);
+                if (position < 0) continue; // the offset sits in a gap at the end of this segment
+                return ReadBatches(segment, position, limit, maxBytes, visible.Offset, start);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new OffsetOutOfRangeException($"{Topic}-{Partition}: offset {offset} was deleted by retention while being read");
+        }
+        return LogReadResult.Empty(visible.Offset, start);
+    }
+
+    private static LogReadResult ReadBatches(LogSegment segment, long position, long limit, int maxBytes, long highWatermark, long logStart)
+    {
+        Span<byte> prefix = stackalloc byte[RecordBatchHeader.LogOverhead];
+        segment.Read(prefix, position);
+        var first = RecordBatchHeader.PeekTotalSize(prefix);
+        var available = limit - position;
+        var length = (int)Math.Min(available, Math.Max(maxBytes, first));
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var read = segment.Read(buffer.AsSpan(0, length), position);
+        // Keep whole batches only.
+        var whole = 0;
+        while (whole + RecordBatchHeader.LogOverhead <= read)
+        {
+            var total = RecordBatchHeader.PeekTotalSize(buffer.AsSpan(whole, read - whole));
+            if (total <= 0 || whole + total > read) break;
+            whole += total;
+        }
+        return new LogReadResult(buffer, whole, highWatermark, logStart);
+    }
+
+    private static long VisibleLimit(LogSegment segment, VisibleEnd visible) =>
+        segment.BaseOffset < visible.SegmentBaseOffset ? segment.Size
+        : segment.BaseOffset == visible.SegmentBaseOffset ? visible.Position
+        : 0;
+
+    private static int FindSegmentIndex(LogSegment[] segments, long offset)
+    {
+        int lo = 0, hi = segments.Length - 1, found = 0;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (segments[mid].BaseOffset <= offset) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// The earliest offset whose record timestamp is at least <paramref name="timestamp"/> (Kafka's
+    /// ListOffsets by time), or null when every visible record is older.
+    /// </summary>
+    public long? FindOffsetByTimestamp(long timestamp)
+    {
+        var visible = Volatile.Read(ref _visible);
+        var segments = Volatile.Read(ref _segments);
+        var start = LogStartOffset;
+        foreach (var segment in segments)
+        {
+            var limit = VisibleLimit(segment, visible);
+            if (limit <= 0) break;
+            if (segment.MaxTimestamp < timestamp && segment != segments[^1]) continue;
+            var position = segment.FindPositionByTime(timestamp, limit);
+            if (position < 0) continue;
+            using var batch = ReadBatches(segment, position, limit, 1, visible.Offset, start);
+            return FirstRecordAtOrAfter(batch.Memory, timestamp, start);
+        }
+        return null;
+    }
+
+    private static long FirstRecordAtOrAfter(ReadOnlyMemory<byte> batch, long timestamp, long logStart)
+    {
+        RecordBatchHeader.TryRead(batch.Span, out var header);
+        try
+        {
+            foreach (var record in RecordBatchReader.ReadRecords(batch))
+                if (record.Timestamp >= timestamp && record.Offset >= logStart)
+                    return record.Offset;
+        }
+        catch (Exception ex) when (ex is CorruptRecordException or NotSupportedException)
+        {
+            // A batch we cannot decode here still answers at batch granularity.
+        }
+        return Math.Max(header.BaseOffset, logStart);
+    }
+
+    /// <summary>
+    /// Kafka's DeleteRecords: moves the log start offset forward and deletes the segments wholly
+    /// below it. The new start offset is persisted before anything is deleted.
+    /// </summary>
+    public long DeleteRecordsBefore(long offset)
+    {
+        List<LogSegment> deleted = [];
+        lock (_writeLock)
+        {
+            var hw = HighWatermark;
+            if (offset < 0 || offset > hw)
+                throw new OffsetOutOfRangeException($"{Topic}-{Partition}: cannot delete records before {offset}; high watermark is {hw}");
+            if (offset <= _logStartOffset) return _logStartOffset;
+            WriteLogStartOffset(Directory, offset);
+            Volatile.Write(ref _logStartOffset, offset);
+            var keep = 0;
+            while (keep < _segments.Length - 1 && _segments[keep + 1].BaseOffset <= offset) keep++;
+            for (var i = 0; i < keep; i++) deleted.Add(_segments[i]);
+            if (keep > 0) Volatile.Write(ref _segments, _segments[keep..]);
+        }
+        foreach (var s in deleted) DeleteSegment(s, "delete-records");
+        return offset;
+    }
+
+    /// <summary>Applies retention.bytes and retention.ms to closed segments, oldest first. Returns bytes freed.</summary>
+    internal (int Segments, long Bytes) EnforceRetention(DateTimeOffset now)
+    {
+        var config = _topic.Config;
+        List<(LogSegment Segment, string Why)> deleted = [];
+        lock (_writeLock)
+        {
+            var segments = _segments;
+            var total = SizeBytes;
+            var first = 0;
+            var cutoff = config.RetentionAge is { } age ? (now - age).ToUnixTimeMilliseconds() : long.MinValue;
+            while (first < segments.Length - 1)
+            {
+                var s = segments[first];
+                string? why = null;
+                if (config.RetentionBytes >= 0 && total - s.Size >= config.RetentionBytes) why = "retention.bytes";
+                else if (config.RetentionAge is not null && NewestTimestamp(s) < cutoff) why = "retention.ms";
+                if (why is null) break;
+                deleted.Add((s, why));
+                total -= s.Size;
+                first++;
+            }
+            if (first == 0) return (0, 0);
+            Volatile.Write(ref _segments, segments[first..]);
+            if (_segments[0].BaseOffset > _logStartOffset) Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+        }
+        long bytes = 0;
+        foreach (var (s, why) in deleted)
+        {
+            bytes += s.Size;
+            DeleteSegment(s, why);
+        }
+        return (deleted.Count, bytes);
+    }
+
+    private static long NewestTimestamp(LogSegment s) =>
+        s.MaxTimestamp >= 0 ? s.MaxTimestamp : new DateTimeOffset(File.GetLastWriteTimeUtc(s.LogPath)).ToUnixTimeMilliseconds();
+
+    private void DeleteSegment(LogSegment segment, string why)
+    {
+        var size = segment.Size;
+        segment.Delete();
+        Interlocked.Add(ref _size, -size);
+        _budget.Release(size);
+        StorageLog.SegmentDeleted(_logger, Topic, Partition, Path.GetFileName(segment.LogPath), size, why);
+    }
+
+    private static long ReadLogStartOffset(string directory)
+    {
+        var path = Path.Combine(directory, LogStartOffsetFile);
+        if (!File.Exists(path)) return 0;
+        return long.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0;
+    }
+
+    private static void WriteLogStartOffset(string directory, long offset)
+    {
+        var path = Path.Combine(directory, LogStartOffsetFile);
+        var temp = path + ".tmp";
+        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            f.Write(System.Text.Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+        DirectorySync.Sync(directory);
+    }
+
+    /// <summary>Flushes and closes every segment. Appends after this throw.</summary>
+    public void Dispose()
+    {
+        LogSegment[] segments;
+        lock (_writeLock)
+        {
+            if (_closed) return;
+            _closed = true;
+            segments = _segments;
+        }
+        try { segments[^1].Flush(); }
+        catch (ObjectDisposedException) { }
+        foreach (var s in segments) s.Dispose();
+    }
+}

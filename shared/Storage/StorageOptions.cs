@@ -1,0 +1,80 @@
+namespace EdgeStream.Storage;
+
+/// <summary>When an append counts as durable, and so when it is acknowledged.</summary>
+public enum FsyncPolicy
+{
+    /// <summary>fsync before acknowledging; concurrent appends share one fsync (group commit).</summary>
+    Always,
+    /// <summary>Appends wait for a group fsync that runs at most every <see cref="StorageOptions.GroupCommitInterval"/>.</summary>
+    Group,
+    /// <summary>Acknowledged once in the page cache; the OS (and a periodic background flush) writes it out.</summary>
+    Os,
+}
+
+/// <summary>Per-topic settings, named after their Kafka counterparts in the comments.</summary>
+public sealed record TopicConfig
+{
+    /// <summary>segment.bytes: roll to a new segment past this size. Default 128 MiB (edge-sized; Kafka uses 1 GiB).</summary>
+    public long SegmentBytes { get; init; } = 128L * 1024 * 1024;
+    /// <summary>segment.ms: roll a non-empty segment older than this. Default 7 days.</summary>
+    public TimeSpan SegmentAge { get; init; } = TimeSpan.FromDays(7);
+    /// <summary>retention.bytes per partition; -1 keeps everything (the disk budget still applies).</summary>
+    public long RetentionBytes { get; init; } = -1;
+    /// <summary>retention.ms: delete segments whose newest record is older; null keeps forever. Default 7 days.</summary>
+    public TimeSpan? RetentionAge { get; init; } = TimeSpan.FromDays(7);
+    /// <summary>max.message.bytes: the largest record batch accepted. Default 1 MiB.</summary>
+    public int MaxMessageBytes { get; init; } = 1024 * 1024;
+    /// <summary>index.interval.bytes: one sparse index entry per this many log bytes.</summary>
+    public int IndexIntervalBytes { get; init; } = 4096;
+    /// <summary>message.timestamp.type: LogAppendTime makes the broker stamp batches on append.</summary>
+    public bool UseLogAppendTime { get; init; }
+    /// <summary>cleanup.policy: only "delete" is implemented.</summary>
+    public string CleanupPolicy { get; init; } = "delete";
+
+    public static TopicConfig Default { get; } = new();
+
+    /// <summary>Largest segment we allow: positions in the index are 32-bit.</summary>
+    public const long MaxSegmentBytes = 1L << 30;
+
+    public void Validate()
+    {
+        if (SegmentBytes < 1024 || SegmentBytes > MaxSegmentBytes)
+            throw new ConfigurationException($"segment.bytes must be between 1 KiB and 1 GiB, not {SegmentBytes}.");
+        if (SegmentAge <= TimeSpan.Zero)
+            throw new ConfigurationException("segment.ms must be positive.");
+        if (RetentionBytes < -1)
+            throw new ConfigurationException("retention.bytes must be -1 (unlimited) or positive.");
+        if (RetentionAge is { } age && age <= TimeSpan.Zero)
+            throw new ConfigurationException("retention.ms must be positive, or -1 for unlimited.");
+        if (MaxMessageBytes < 64 || MaxMessageBytes > 512 * 1024 * 1024)
+            throw new ConfigurationException($"max.message.bytes must be between 64 B and 512 MiB, not {MaxMessageBytes}.");
+        if (IndexIntervalBytes < 1)
+            throw new ConfigurationException("index.interval.bytes must be positive.");
+        if (CleanupPolicy != "delete")
+            throw new ConfigurationException($"cleanup.policy '{CleanupPolicy}' is not supported (only 'delete').");
+    }
+}
+
+/// <summary>Options for <see cref="LogManager"/>.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>Root of the log: one folder per topic, one per partition below it.</summary>
+    public required string LogDirectory { get; init; }
+    public FsyncPolicy FsyncPolicy { get; init; } = FsyncPolicy.Group;
+    /// <summary>With <see cref="FsyncPolicy.Group"/>: how long a group fsync waits to gather appends. Default 2 ms.</summary>
+    public TimeSpan GroupCommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>Per-node disk budget for the log in bytes; 0 means only the disk's own size limits it.</summary>
+    public long MaxDiskBytes { get; init; }
+    public TopicConfig DefaultTopicConfig { get; init; } = TopicConfig.Default;
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(LogDirectory))
+            throw new ConfigurationException("The log directory must be set.");
+        if (GroupCommitInterval < TimeSpan.Zero || GroupCommitInterval > TimeSpan.FromSeconds(10))
+            throw new ConfigurationException($"fsync interval must be between 0 and 10 s, not {GroupCommitInterval.TotalMilliseconds} ms.");
+        if (MaxDiskBytes < 0)
+            throw new ConfigurationException("max-disk must not be negative.");
+        DefaultTopicConfig.Validate();
+    }
+}
