@@ -99,8 +99,14 @@ public sealed class AgentOptionsBuilder
             throw new ConfigurationException($"{Describe(AgentSettings.FlushInterval)}: must be greater than zero.");
         if (RetentionCheckInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.RetentionCheckInterval)}: must be greater than zero.");
-        if (SegmentBytes <= 0)
-            throw new ConfigurationException($"{Describe(AgentSettings.SegmentBytes)}: must be greater than zero.");
+        if (FsyncInterval > TimeSpan.FromSeconds(10))
+            throw new ConfigurationException($"{Describe(AgentSettings.FsyncInterval)}: must be at most 10s.");
+        if (SegmentBytes < 1024 || SegmentBytes > TopicConfig.MaxSegmentBytes)
+            throw new ConfigurationException($"{Describe(AgentSettings.SegmentBytes)}: must be between 1KiB and {AgentSettings.Parsers.ExactSize(TopicConfig.MaxSegmentBytes)}.");
+        if (RetentionBytes is < -1 or 0)
+            throw new ConfigurationException($"{Describe(AgentSettings.RetentionBytes)}: must be positive, or 'none'.");
+        if (Retention is { } age && age <= TimeSpan.Zero)
+            throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
 
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>

@@ -65,7 +65,7 @@ public sealed class StorageHostedService : IHostedService
         try
         {
             var report = manager.Open();
-            StorageLog.Opened(_logger, manager.Topics.Count, ByteSize.Format(manager.UsedBytes), report);
+            StorageLog.Opened(_logger, report.Topics, report.Partitions, ByteSize.Format(manager.UsedBytes), report.Repairs.Count);
         }
         catch
         {
@@ -115,7 +115,8 @@ public sealed class RetentionService : BackgroundService
                 try
                 {
                     var result = manager.EnforceRetention(_time.GetUtcNow());
-                    StorageLog.RetentionRan(_logger, result);
+                    if (result.SegmentsDeleted > 0)
+                        StorageLog.RetentionRan(_logger, result.SegmentsDeleted, ByteSize.Format(result.BytesFreed));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -173,8 +174,8 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Opening log in {LogDirectory} (fsync {Fsync})")]
     public static partial void Opening(ILogger logger, string logDirectory, FsyncPolicy fsync);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Log open: {Topics} topics, {Used} used; recovery: {Recovery}")]
-    public static partial void Opened(ILogger logger, int topics, string used, RecoveryReport recovery);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Log open: {Topics} topics, {Partitions} partitions, {Used} used, {Repairs} segments repaired on recovery")]
+    public static partial void Opened(ILogger logger, int topics, int partitions, string used, int repairs);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Closing log: flushing and fsyncing")]
     public static partial void Closing(ILogger logger);
@@ -182,8 +183,8 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Log closed cleanly")]
     public static partial void Closed(ILogger logger);
 
-    [LoggerMessage(EventId = 1110, Level = LogLevel.Debug, Message = "Retention pass: {Result}")]
-    public static partial void RetentionRan(ILogger logger, RetentionResult result);
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Retention deleted {Segments} segments, freed {Freed}")]
+    public static partial void RetentionRan(ILogger logger, int segments, string freed);
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Error, Message = "Retention pass failed; retrying next interval")]
     public static partial void RetentionFailed(ILogger logger, Exception exception);
