@@ -5,7 +5,7 @@ public enum FsyncPolicy
 {
     /// <summary>fsync before acknowledging; concurrent appends share one fsync (group commit).</summary>
     Always,
-    /// <summary>Appends wait for a group fsync that runs at most every <see cref="StorageOptions.GroupCommitInterval"/>.</summary>
+    /// <summary>Like <see cref="Always"/>, but at most one fsync per <see cref="StorageOptions.GroupCommitInterval"/>: under load, bigger groups and fewer fsyncs.</summary>
     Group,
     /// <summary>Acknowledged once in the page cache; the OS (and a periodic background flush) writes it out.</summary>
     Os,
@@ -61,7 +61,7 @@ public sealed class StorageOptions
     /// <summary>Root of the log: one folder per topic, one per partition below it.</summary>
     public required string LogDirectory { get; init; }
     public FsyncPolicy FsyncPolicy { get; init; } = FsyncPolicy.Group;
-    /// <summary>With <see cref="FsyncPolicy.Group"/>: how long a group fsync waits to gather appends. Default 2 ms.</summary>
+    /// <summary>With <see cref="FsyncPolicy.Group"/>: the minimum time between the starts of two fsyncs of a partition. Default 2 ms.</summary>
     public TimeSpan GroupCommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
     /// <summary>Per-node disk budget for the log in bytes; 0 means only the disk's own size limits it.</summary>
     public long MaxDiskBytes { get; init; }

@@ -21,6 +21,8 @@ public static class RecordBatchReader
             throw new CorruptRecordException("record batch shorter than its 61-byte header");
         if (header.TotalSize > batch.Length)
             throw new CorruptRecordException($"record batch claims {header.TotalSize} bytes, {batch.Length} present");
+        if (header.TotalSize < RecordBatchHeader.Size)
+            throw new CorruptRecordException($"record batch length {header.BatchLength} is shorter than its header");
         if (header.RecordCount < 0)
             throw new CorruptRecordException($"negative record count {header.RecordCount}");
 
@@ -35,7 +37,7 @@ public static class RecordBatchReader
         var p = 0;
         for (var i = 0; i < header.RecordCount; i++)
         {
-            if (!Varint.TryRead(span[p..], out int length, out var n) || length < 0 || p + n + length > span.Length)
+            if (!Varint.TryRead(span[p..], out int length, out var n) || length < 1 || length > span.Length - p - n)
                 throw new CorruptRecordException($"record {i}: bad length");
             p += n;
             var end = p + length;

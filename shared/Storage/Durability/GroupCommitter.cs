@@ -3,15 +3,17 @@ namespace EdgeStream.Storage.Durability;
 /// <summary>
 /// Group commit for one partition. Appenders write under the partition lock, then wait here until
 /// their end offset is durable. The first waiter with no fsync under way becomes the leader: it
-/// (optionally) lingers for <c>linger</c> to let more appends arrive, then runs one fsync that
-/// covers every byte written before it started, and wakes everyone it covered. Waiters that wrote
-/// after it started wait for the next leader. So N concurrent appends cost about one fsync, and a
-/// lone append pays one fsync and no timer.
+/// runs one fsync that covers every byte written before it started, and wakes everyone it
+/// covered; waiters that wrote after it started wait for the next leader. So N concurrent appends
+/// cost about one fsync. With a minimum interval, a leader first waits until that long after the
+/// previous fsync began: at most one fsync per interval under load (bigger groups), and no added
+/// latency for an append that arrives after a quiet spell.
 /// </summary>
 internal sealed class GroupCommitter
 {
     private readonly object _sync = new();
-    private readonly TimeSpan _linger;
+    private readonly long _intervalTicks;
+    private long _lastFlushStart;
     private readonly Func<FlushTarget> _capture;
     private readonly Action<FlushTarget> _flush;
     private readonly Action<FlushTarget> _onDurable;
@@ -21,10 +23,10 @@ internal sealed class GroupCommitter
     /// <param name="capture">Takes, under the partition lock, what the next fsync will cover.</param>
     /// <param name="flush">Makes that target durable (blocking fsync).</param>
     /// <param name="onDurable">Publishes the new durable point (advances the high watermark).</param>
-    public GroupCommitter(long durableOffset, TimeSpan linger, Func<FlushTarget> capture, Action<FlushTarget> flush, Action<FlushTarget> onDurable)
+    public GroupCommitter(long durableOffset, TimeSpan minInterval, Func<FlushTarget> capture, Action<FlushTarget> flush, Action<FlushTarget> onDurable)
     {
         _durableOffset = durableOffset;
-        _linger = linger;
+        _intervalTicks = (long)(minInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         _capture = capture;
         _flush = flush;
         _onDurable = onDurable;
@@ -60,8 +62,13 @@ internal sealed class GroupCommitter
         TaskCompletionSource done;
         try
         {
-            if (_linger > TimeSpan.Zero)
-                await Task.Delay(_linger).ConfigureAwait(false);
+            if (_intervalTicks > 0)
+            {
+                var wait = _lastFlushStart + _intervalTicks - System.Diagnostics.Stopwatch.GetTimestamp();
+                if (wait > 0)
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / System.Diagnostics.Stopwatch.Frequency)).ConfigureAwait(false);
+                _lastFlushStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
             var target = _capture();
             // fsync blocks its thread for milliseconds: keep it off the caller's continuation.
             await Task.Run(() => _flush(target)).ConfigureAwait(false);

@@ -1,0 +1,167 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace EdgeStream.Kafka.Protocol.Primitives;
+
+/// <summary>
+/// Writes Kafka protocol primitives into an <see cref="IBufferWriter{T}"/>, buffering into the span it hands
+/// out (the Kestrel BufferWriter pattern). Call <see cref="Flush"/> when done.
+/// </summary>
+public ref struct KafkaWriter
+{
+    private readonly IBufferWriter<byte> _output;
+    private Span<byte> _span;
+    private int _buffered;
+    private long _committed;
+
+    public KafkaWriter(IBufferWriter<byte> output)
+    {
+        _output = output;
+        _span = default;
+        _buffered = 0;
+        _committed = 0;
+    }
+
+    /// <summary>Bytes written so far, flushed or not.</summary>
+    public readonly long BytesWritten => _committed + _buffered;
+
+    /// <summary>Advances the underlying writer past what was written.</summary>
+    public void Flush()
+    {
+        if (_buffered > 0)
+        {
+            _output.Advance(_buffered);
+            _committed += _buffered;
+            _buffered = 0;
+            _span = default;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<byte> Reserve(int size)
+    {
+        if (_span.Length - _buffered < size) Grow(size);
+        return _span.Slice(_buffered, size);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int size)
+    {
+        Flush();
+        _span = _output.GetSpan(Math.Max(size, 256));
+    }
+
+    public void WriteInt8(sbyte value)
+    {
+        Reserve(1)[0] = (byte)value;
+        _buffered += 1;
+    }
+
+    public void WriteBool(bool value) => WriteInt8(value ? (sbyte)1 : (sbyte)0);
+
+    public void WriteInt16(short value)
+    {
+        BinaryPrimitives.WriteInt16BigEndian(Reserve(2), value);
+        _buffered += 2;
+    }
+
+    public void WriteUInt16(ushort value) => WriteInt16((short)value);
+
+    public void WriteInt32(int value)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(Reserve(4), value);
+        _buffered += 4;
+    }
+
+    public void WriteUInt32(uint value) => WriteInt32((int)value);
+
+    public void WriteInt64(long value)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(Reserve(8), value);
+        _buffered += 8;
+    }
+
+    public void WriteFloat64(double value) => WriteInt64(BitConverter.DoubleToInt64Bits(value));
+
+    public void WriteUuid(Guid value)
+    {
+        value.TryWriteBytes(Reserve(16), bigEndian: true, out _);
+        _buffered += 16;
+    }
+
+    public void WriteUnsignedVarint(uint value)
+    {
+        // Reserve may flush (resetting _buffered), so take the span before touching the counter.
+        var span = Reserve(Varint.SizeOfUnsigned(value));
+        _buffered += Varint.WriteUnsigned(span, value);
+    }
+
+    public void WriteVarint(int value) => WriteUnsignedVarint(Varint.ZigZag(value));
+
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty) return;
+        bytes.CopyTo(Reserve(bytes.Length));
+        _buffered += bytes.Length;
+    }
+
+    private void WriteLength(int length, bool flexible, bool int16Prefix)
+    {
+        if (flexible) WriteUnsignedVarint((uint)(length + 1));
+        else if (int16Prefix) WriteInt16((short)length);
+        else WriteInt32(length);
+    }
+
+    public void WriteString(string value, bool flexible)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        WriteNullableString(value, flexible);
+    }
+
+    public void WriteNullableString(string? value, bool flexible)
+    {
+        if (value is null)
+        {
+            WriteLength(-1, flexible, int16Prefix: true);
+            return;
+        }
+        var byteCount = Encoding.UTF8.GetByteCount(value);
+        if (byteCount > KafkaReader.MaxStringLength)
+            throw new KafkaProtocolException($"string of {byteCount} bytes exceeds {KafkaReader.MaxStringLength}");
+        WriteLength(byteCount, flexible, int16Prefix: true);
+        if (byteCount == 0) return;
+        var span = Reserve(byteCount);
+        _buffered += Encoding.UTF8.GetBytes(value, span);
+    }
+
+    public void WriteBytes(ReadOnlySpan<byte> value, bool flexible)
+    {
+        WriteLength(value.Length, flexible, int16Prefix: false);
+        WriteRaw(value);
+    }
+
+    public void WriteNullableBytes(byte[]? value, bool flexible)
+    {
+        if (value is null) WriteLength(-1, flexible, int16Prefix: false);
+        else WriteBytes(value, flexible);
+    }
+
+    public void WriteRecords(ReadOnlyMemory<byte>? value, bool flexible)
+    {
+        if (value is null) WriteLength(-1, flexible, int16Prefix: false);
+        else WriteBytes(value.Value.Span, flexible);
+    }
+
+    /// <summary>ARRAY / COMPACT_ARRAY count; -1 writes null.</summary>
+    public void WriteArrayLength(int count, bool flexible) => WriteLength(count, flexible, int16Prefix: false);
+
+    /// <summary>Writes one tagged field whose value was encoded into <paramref name="value"/>.</summary>
+    public void WriteTaggedField(uint tag, ReadOnlySpan<byte> value)
+    {
+        WriteUnsignedVarint(tag);
+        WriteUnsignedVarint((uint)value.Length);
+        WriteRaw(value);
+    }
+}
