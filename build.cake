@@ -2,15 +2,17 @@
 //   ./build.sh            -> Build
 //   ./build.sh test       -> Test (installs missing test peers when root, then every test project)
 //   ./build.sh run -- ... -> Build, then runs the agent (build.sh execs it so signals reach it)
-//   ./build.sh bench      -> Bench (placeholder)
+//   ./build.sh bench      -> Bench (tools/EdgeStream.Bench; --bench-args="SCENARIO ...")
 
 var target = Argument("target", "Build");
 var configuration = Argument("configuration", "Release");
 var agentArgs = Argument("agent-args", "");
+var benchArgs = Argument("bench-args", "storage-append");
 
 const string Solution = "EdgeStream.sln";
 var testResults = Directory("artifacts/test-results");
 var agentDll = File($"agent/bin/{configuration}/net10.0/edgestream.dll");
+var benchDll = File($"tools/EdgeStream.Bench/bin/{configuration}/net10.0/edgestream-bench.dll");
 
 // The programs integration tests talk to, as Debian package names. THE one list: add a peer here.
 var testPeers = new[]
@@ -89,9 +91,16 @@ Task("Run")
     });
 
 Task("Bench")
-    .Description("Placeholder: benchmarks land with tools/EdgeStream.Bench.")
+    .Description("Runs a benchmark scenario of tools/EdgeStream.Bench (--bench-args=\"SCENARIO [--key value ...]\", default storage-append).")
     .IsDependentOn("Build")
-    .Does(() => Information("No benchmarks yet: tools/EdgeStream.Bench is a placeholder."));
+    .Does(() =>
+    {
+        var code = StartProcess("dotnet", new ProcessSettings
+        {
+            Arguments = new ProcessArgumentBuilder().AppendQuoted(benchDll.Path.FullPath).Append(benchArgs),
+        });
+        if (code != 0) throw new Exception($"edgestream-bench exited with {code}");
+    });
 
 Task("Default").IsDependentOn("Build");
 

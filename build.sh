@@ -3,7 +3,7 @@
 #   ./build.sh [build]          restore and build everything (Release)
 #   ./build.sh test             build, install missing test peers (as root), run every test project
 #   ./build.sh run [-- ARGS]    build, then run the agent: `edgestream run ARGS` (defaults need no ARGS)
-#   ./build.sh bench            benchmarks (placeholder)
+#   ./build.sh bench [-- ARGS]  build, then run a benchmark: edgestream-bench ARGS (default storage-append)
 #   ./build.sh <CakeTarget> [cake options]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -22,7 +22,10 @@ case "$verb" in
   build|Build)     cake --target=Build "$@" ;;
   test|Test)       cake --target=Test "$@" ;;
   restore|Restore) cake --target=Restore "$@" ;;
-  bench|Bench)     cake --target=Bench "$@" ;;
+  bench|Bench)
+    [[ "${1:-}" == "--" ]] && shift
+    if [[ $# -gt 0 ]]; then cake --target=Bench --bench-args="$*"; else cake --target=Bench; fi
+    ;;
   run|Run)
     [[ "${1:-}" == "--" ]] && shift
     cake --target=Build
