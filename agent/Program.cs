@@ -1,2 +1,26 @@
-// Placeholder entry point; the command line lands with the agent host.
-return 0;
+using System.CommandLine;
+using EdgeStream.Agent.Commands;
+using EdgeStream.Hosting;
+
+// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version.
+var root = new RootCommand("EdgeStream: one agent for edge, gateway and cloud nodes (Kafka and MQTT at the edge, forwarded upstream).");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(FsckCommand.Create());
+root.Subcommands.Add(VersionCommand.Create());
+root.SetAction(_ =>
+{
+    Console.Error.WriteLine("edgestream: a command is required: run, fsck or version. See 'edgestream --help'.");
+    return ExitCodes.Usage;
+});
+
+var parseResult = root.Parse(args);
+if (parseResult.Errors.Count > 0)
+{
+    foreach (var error in parseResult.Errors)
+        Console.Error.WriteLine($"edgestream: {error.Message}");
+    Console.Error.WriteLine(parseResult.CommandResult.Command is RootCommand ? "Try 'edgestream --help'." : $"Try 'edgestream {parseResult.CommandResult.Command.Name} --help'.");
+    return ExitCodes.Usage;
+}
+
+// The host handles SIGTERM/SIGINT itself (clean shutdown, exit 0); the parser must not race it.
+return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,0 +1,19 @@
+using System.CommandLine;
+using EdgeStream.Hosting;
+
+namespace EdgeStream.Agent.Commands;
+
+/// <summary><c>edgestream version</c>: print the version and exit.</summary>
+internal static class VersionCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("version", "Print the edgestream version.");
+        command.SetAction(_ =>
+        {
+            Console.Out.WriteLine($"edgestream {EdgeStreamVersion.Current} ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier})");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,194 @@
+using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Logging;
+using EdgeStream.Hosting.Storage;
+using EdgeStream.Metadata;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Logging;
+
+namespace EdgeStream.Hosting;
+
+/// <summary>Exit codes of the <c>edgestream</c> executable.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>Start-up or run-time failure: data directory, port in use, storage, fsck found damage.</summary>
+    public const int Failure = 1;
+    /// <summary>Usage or configuration error.</summary>
+    public const int Usage = 2;
+}
+
+/// <summary>
+/// Runs a node until SIGTERM/Ctrl-C: prepares the data directory, logging and identity, starts the
+/// role's host, waits, and shuts down cleanly. Expected errors print one line to stderr.
+/// </summary>
+public static class AgentRunner
+{
+    public static async Task<int> RunAsync(AgentOptions options, IEnumerable<IRoleModule> roleModules, TextWriter stderr)
+    {
+        // Settings the storage library checks itself are configuration errors too: check before anything starts.
+        try
+        {
+            StorageHostedService.CreateStorageOptions(options).Validate();
+        }
+        catch (ConfigurationException ex)
+        {
+            await stderr.WriteLineAsync($"edgestream: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        DataDirectoryLock dataLock;
+        try
+        {
+            PrepareDataDirectory(options);
+            dataLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        }
+        catch (EdgeStreamException ex)
+        {
+            await stderr.WriteLineAsync($"edgestream: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        using var heldLock = dataLock;
+
+        await using var serilog = AgentLogging.CreateLogger(options);
+        using var loggerFactory = new SerilogLoggerFactory(serilog);
+        var log = loggerFactory.CreateLogger("EdgeStream.Agent");
+
+        MetadataStore metadata;
+        NodeIdentity identity;
+        try
+        {
+            metadata = MetadataStore.Open(options.MetadataPath);
+        }
+        catch (MetadataException ex)
+        {
+            HostLog.StartFailed(log, ex.Message);
+            await stderr.WriteLineAsync($"edgestream: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+
+        using (metadata)
+        {
+            identity = metadata.EnsureNodeIdentity(options.Role.ToText(), options.NodeId);
+            if (identity.Created) HostLog.IdentityCreated(log, identity.NodeId, options.MetadataPath);
+            if (identity.PreviousNodeId is { } previous) HostLog.IdentityRenamed(log, previous, identity.NodeId);
+
+            var node = new NodeContext { NodeId = identity.NodeId, Role = options.Role };
+            HostLog.Starting(log, node.Version, options.Role.ToText(), node.NodeId, options.DataDirectory, options.Http.ToString(),
+                options.Kafka.ToString(), options.Mqtt.ToString(), options.Uplink?.ToString() ?? "-",
+                options.Parents.Count == 0 ? "-" : string.Join(",", options.Parents), options.Fsync.ToString().ToLowerInvariant());
+            if (!options.Http.IsLoopback)
+                HostLog.HttpNotLoopback(log, options.Http.ToString());
+
+            var app = RoleHost.Build(options, node, metadata, serilog, roleModules);
+            await using (app.ConfigureAwait(false))
+            {
+                try
+                {
+                    await app.StartAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    var message = Describe(ex, options);
+                    HostLog.StartFailed(log, message);
+                    if (ex is not (EdgeStreamException or IOException or UnauthorizedAccessException))
+                        HostLog.StartFailedDetail(log, ex);
+                    await StopQuietly(app, log).ConfigureAwait(false);
+                    await stderr.WriteLineAsync($"edgestream: {message}").ConfigureAwait(false);
+                    return ex is ConfigurationException ? ExitCodes.Usage : ExitCodes.Failure;
+                }
+
+                HostLog.Started(log, node.NodeId, options.Http.ToString());
+                try
+                {
+                    // Returns on SIGTERM/SIGINT after the host has stopped every service (storage last).
+                    await app.WaitForShutdownAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    HostLog.StopFailed(log, ex);
+                    await stderr.WriteLineAsync($"edgestream: shutdown failed: {ex.Message}").ConfigureAwait(false);
+                    return ExitCodes.Failure;
+                }
+            }
+            HostLog.Stopped(log, node.NodeId);
+        }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Creates <c>{data}</c> and <c>{data}/logs</c> and proves the directory is writable.</summary>
+    public static void PrepareDataDirectory(AgentOptions options)
+    {
+        try
+        {
+            Directory.CreateDirectory(options.DataDirectory);
+            Directory.CreateDirectory(options.LogsDirectory);
+            var probe = Path.Combine(options.DataDirectory, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeStreamException($"data directory '{options.DataDirectory}' (--data) is not writable: {ex.Message}", ex);
+        }
+    }
+
+    private static string Describe(Exception ex, AgentOptions options)
+    {
+        if (ex is IOException { InnerException: AddressInUseException })
+            return $"cannot listen on {options.Http} (--http): address already in use";
+        if (ex is IOException io && io.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
+            return $"cannot listen on {options.Http} (--http): {ex.Message}";
+        return ex is EdgeStreamException or IOException or UnauthorizedAccessException
+            ? ex.Message
+            : $"{ex.GetType().Name}: {ex.Message} (details in {options.LogsDirectory})";
+    }
+
+    private static async Task StopQuietly(WebApplication app, Microsoft.Extensions.Logging.ILogger log)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await app.StopAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            HostLog.StopFailed(log, ex);
+        }
+    }
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+        Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} (reserved) mqtt={Mqtt} (reserved) uplink={Uplink} parents={Parents} fsync={Fsync}")]
+    public static partial void Starting(ILogger logger, string version, string role, string nodeId, string data, string http,
+        string kafka, string mqtt, string uplink, string parents, string fsync);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Node {NodeId} ready; health at http://{Http}/healthz")]
+    public static partial void Started(ILogger logger, string nodeId, string http);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Node {NodeId} stopped cleanly")]
+    public static partial void Stopped(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "New node identity {NodeId} stored in {Path}")]
+    public static partial void IdentityCreated(ILogger logger, string nodeId, string path);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Node renamed from {Previous} to {NodeId} (explicit --node-id)")]
+    public static partial void IdentityRenamed(ILogger logger, string previous, string nodeId);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "HTTP listener {Http} is not loopback: the admin API is reachable from the network")]
+    public static partial void HttpNotLoopback(ILogger logger, string http);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Start-up failed: {Reason}")]
+    public static partial void StartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Start-up failure detail")]
+    public static partial void StartFailedDetail(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Error, Message = "Shutdown failed")]
+    public static partial void StopFailed(ILogger logger, Exception exception);
+}

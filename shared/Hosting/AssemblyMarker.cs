@@ -1,2 +1,0 @@
-namespace EdgeStream.Hosting;
-internal static class AssemblyMarker { }

@@ -1,0 +1,163 @@
+using EdgeStream.Storage;
+using Serilog.Events;
+
+namespace EdgeStream.Hosting.Configuration;
+
+/// <summary>
+/// The agent's validated settings. Built only by <see cref="AgentConfiguration.Resolve"/>; every
+/// default is documented in <see cref="AgentSettings.All"/> (and so in <c>edgestream run --help</c>).
+/// </summary>
+public sealed class AgentOptions
+{
+    /// <summary>The tier this node runs as. Default edge.</summary>
+    public required NodeRole Role { get; init; }
+    /// <summary>The node id asked for by the operator, or null to use the one kept in the data directory (generated on first start).</summary>
+    public string? NodeId { get; init; }
+    /// <summary>Absolute path of the data directory. Default <c>./data</c>.</summary>
+    public required string DataDirectory { get; init; }
+    /// <summary>Kafka wire-protocol listener (a data port: all interfaces by default). Reserved: bound by a later issue.</summary>
+    public required HostPort Kafka { get; init; }
+    /// <summary>MQTT listener (a data port: all interfaces by default). Reserved: bound by a later issue.</summary>
+    public required HostPort Mqtt { get; init; }
+    /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
+    public required HostPort Http { get; init; }
+    /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
+    public HostPort? Uplink { get; init; }
+    /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
+    public required IReadOnlyList<HostPort> Parents { get; init; }
+    /// <summary>When appended data is fsynced. Default group.</summary>
+    public required FsyncPolicy Fsync { get; init; }
+    /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
+    public required TimeSpan FsyncInterval { get; init; }
+    /// <summary>How often the background flusher fsyncs everything under <see cref="FsyncPolicy.Os"/>.</summary>
+    public required TimeSpan FlushInterval { get; init; }
+    /// <summary>Disk budget for the log in bytes; 0 = none.</summary>
+    public required long MaxDiskBytes { get; init; }
+    /// <summary>Default segment size of new topics.</summary>
+    public required long SegmentBytes { get; init; }
+    /// <summary>Default per-partition size retention of new topics; -1 = none.</summary>
+    public required long RetentionBytes { get; init; }
+    /// <summary>Default age retention of new topics; null = keep forever.</summary>
+    public TimeSpan? Retention { get; init; }
+    /// <summary>How often retention is enforced.</summary>
+    public required TimeSpan RetentionCheckInterval { get; init; }
+    /// <summary>Minimum level written to the console and the log files.</summary>
+    public required LogEventLevel LogLevel { get; init; }
+    /// <summary>The JSON config file the settings were read from, if any.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary><c>{data}/log</c>: topic partitions and their segments.</summary>
+    public string LogDirectory => Path.Combine(DataDirectory, "log");
+    /// <summary><c>{data}/meta.db</c>: node identity, topics, offsets, cursors.</summary>
+    public string MetadataPath => Path.Combine(DataDirectory, "meta.db");
+    /// <summary><c>{data}/logs</c>: the agent's own rolling log files.</summary>
+    public string LogsDirectory => Path.Combine(DataDirectory, "logs");
+}
+
+/// <summary>Mutable staging area the setting table writes into; <see cref="Build"/> checks the whole and freezes it.</summary>
+public sealed class AgentOptionsBuilder
+{
+    internal NodeRole Role { get; set; }
+    internal string? NodeId { get; set; }
+    internal string Data { get; set; } = "data";
+    internal HostPort Kafka { get; set; }
+    internal HostPort Mqtt { get; set; }
+    internal HostPort Http { get; set; }
+    internal HostPort Uplink { get; set; }
+    internal IReadOnlyList<HostPort> Parents { get; set; } = [];
+    internal FsyncPolicy Fsync { get; set; }
+    internal TimeSpan FsyncInterval { get; set; }
+    internal TimeSpan FlushInterval { get; set; }
+    internal long MaxDiskBytes { get; set; }
+    internal long SegmentBytes { get; set; }
+    internal long RetentionBytes { get; set; }
+    internal TimeSpan? Retention { get; set; }
+    internal TimeSpan RetentionCheckInterval { get; set; }
+    internal LogEventLevel LogLevel { get; set; }
+    internal string? ConfigFile { get; set; }
+
+    /// <summary>Where each setting's value came from, by setting name (for messages).</summary>
+    internal Dictionary<string, SettingSource> Sources { get; } = new(StringComparer.Ordinal);
+
+    internal string Describe(SettingDescriptor setting) =>
+        Sources.TryGetValue(setting.Name, out var s) ? $"{setting.Flag} ({s.Describe(setting)})" : setting.Flag;
+
+    internal bool IsExplicit(SettingDescriptor setting) =>
+        Sources.TryGetValue(setting.Name, out var s) && s.Kind != SettingSourceKind.Default;
+
+    internal AgentOptions Build(string workingDirectory)
+    {
+        var data = Path.GetFullPath(Data, workingDirectory);
+
+        if (Role == NodeRole.Edge && IsExplicit(AgentSettings.Uplink))
+            throw new ConfigurationException($"{Describe(AgentSettings.Uplink)}: only gateway and cloud nodes accept uplinks; an edge connects to its --parent instead.");
+        if (Role == NodeRole.Cloud && Parents.Count > 0)
+            throw new ConfigurationException($"{Describe(AgentSettings.Parents)}: a cloud node is the top tier and has no parent.");
+        if (Fsync == FsyncPolicy.Group && FsyncInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"{Describe(AgentSettings.FsyncInterval)}: must be greater than zero.");
+        if (FlushInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"{Describe(AgentSettings.FlushInterval)}: must be greater than zero.");
+        if (RetentionCheckInterval <= TimeSpan.Zero)
+            throw new ConfigurationException($"{Describe(AgentSettings.RetentionCheckInterval)}: must be greater than zero.");
+        if (FsyncInterval > TimeSpan.FromSeconds(10))
+            throw new ConfigurationException($"{Describe(AgentSettings.FsyncInterval)}: must be at most 10s.");
+        if (SegmentBytes < 1024 || SegmentBytes > TopicConfig.MaxSegmentBytes)
+            throw new ConfigurationException($"{Describe(AgentSettings.SegmentBytes)}: must be between 1KiB and {AgentSettings.Parsers.ExactSize(TopicConfig.MaxSegmentBytes)}.");
+        if (RetentionBytes is < -1 or 0)
+            throw new ConfigurationException($"{Describe(AgentSettings.RetentionBytes)}: must be positive, or 'none'.");
+        if (Retention is { } age && age <= TimeSpan.Zero)
+            throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
+
+        // Two listeners on one port cannot both bind; say which two.
+        var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
+        {
+            (AgentSettings.Kafka, Kafka), (AgentSettings.Mqtt, Mqtt), (AgentSettings.Http, Http),
+        };
+        if (Role != NodeRole.Edge) listeners.Add((AgentSettings.Uplink, Uplink));
+        for (var i = 0; i < listeners.Count; i++)
+        {
+            for (var j = i + 1; j < listeners.Count; j++)
+            {
+                if (listeners[i].Address.Port == listeners[j].Address.Port)
+                    throw new ConfigurationException(
+                        $"{Describe(listeners[i].Setting)} and {Describe(listeners[j].Setting)} both use port {listeners[i].Address.Port}.");
+            }
+        }
+
+        return new AgentOptions
+        {
+            Role = Role,
+            NodeId = NodeId,
+            DataDirectory = data,
+            Kafka = Kafka,
+            Mqtt = Mqtt,
+            Http = Http,
+            Uplink = Role == NodeRole.Edge ? null : Uplink,
+            Parents = Parents,
+            Fsync = Fsync,
+            FsyncInterval = FsyncInterval,
+            FlushInterval = FlushInterval,
+            MaxDiskBytes = MaxDiskBytes,
+            SegmentBytes = SegmentBytes,
+            RetentionBytes = RetentionBytes,
+            Retention = Retention,
+            RetentionCheckInterval = RetentionCheckInterval,
+            LogLevel = LogLevel,
+            ConfigFile = ConfigFile,
+        };
+    }
+}
+
+public enum SettingSourceKind { Default, ConfigFile, Environment, Flag }
+
+/// <summary>Where one value came from.</summary>
+public readonly record struct SettingSource(SettingSourceKind Kind, string? File = null)
+{
+    public string Describe(SettingDescriptor setting) => Kind switch
+    {
+        SettingSourceKind.Flag => $"command-line flag {setting.Flag}",
+        SettingSourceKind.Environment => $"environment variable {setting.EnvironmentVariable}",
+        SettingSourceKind.ConfigFile => $"config file {File}, key \"{setting.JsonKey}\"",
+        _ => "default",
+    };
+}

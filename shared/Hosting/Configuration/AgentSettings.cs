@@ -1,0 +1,145 @@
+using System.Globalization;
+using EdgeStream.Storage;
+using Serilog.Events;
+
+namespace EdgeStream.Hosting.Configuration;
+
+/// <summary>
+/// THE table of agent settings. Adding a setting is one line here plus a property on
+/// <see cref="AgentOptions"/>: the command line, <c>--help</c>, environment variables and the
+/// config file all read this table. Precedence: flag &gt; environment &gt; config file &gt; default.
+/// </summary>
+public static class AgentSettings
+{
+    //                                       name              flag                 environment variable              json key          value name            default
+    public static readonly Setting<string?> Config = new("config", "--config", "EDGESTREAM_CONFIG", null, "FILE", null, v => v, (b, v) => b.ConfigFile = v,
+        "JSON config file with any of the settings below (camelCase keys).");
+    public static readonly Setting<NodeRole> Role = new("role", "--role", "EDGESTREAM_ROLE", "role", "edge|gateway|cloud", "edge", Parsers.Role, (b, v) => b.Role = v,
+        "The tier this node runs as.");
+    public static readonly Setting<string> NodeId = new("nodeId", "--node-id", "EDGESTREAM_NODE_ID", "nodeId", "ID", null, Parsers.NodeId, (b, v) => b.NodeId = v,
+        "Node id (1-64 of A-Z a-z 0-9 . _ -). Kept in {data}/meta.db; a different value renames the node.", "generated once: {role}-xxxxxxxx");
+    public static readonly Setting<string> Data = new("data", "--data", "EDGESTREAM_DATA", "data", "DIR", "./data", Parsers.Path, (b, v) => b.Data = v,
+        "Data directory: log segments, meta.db and the agent's own logs.");
+    public static readonly Setting<HostPort> Kafka = new("kafka", "--kafka", "EDGESTREAM_KAFKA", "kafka", "HOST:PORT", "0.0.0.0:9092", Parsers.Listen, (b, v) => b.Kafka = v,
+        "Kafka wire-protocol listener (data port).");
+    public static readonly Setting<HostPort> Mqtt = new("mqtt", "--mqtt", "EDGESTREAM_MQTT", "mqtt", "HOST:PORT", "0.0.0.0:1883", Parsers.Listen, (b, v) => b.Mqtt = v,
+        "MQTT listener (data port).");
+    public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
+        "HTTP listener: /healthz, /v1/status.");
+    public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
+        "Listener for children's uplinks (gateway and cloud only).");
+    public static readonly ListSetting<HostPort> Parents = new("parents", "--parent", "EDGESTREAM_PARENT", "parents", "HOST:PORT", Parsers.Connect, (b, v) => b.Parents = v,
+        "Upstream node to forward to; repeat for fallbacks (comma-separated in the environment).");
+    public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
+        "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
+    public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
+        "Group-commit window for --fsync group.");
+    public static readonly Setting<TimeSpan> FlushInterval = new("flushInterval", "--flush-interval", "EDGESTREAM_FLUSH_INTERVAL", "flushInterval", "DURATION", "1s", Parsers.Duration, (b, v) => b.FlushInterval = v,
+        "Background fsync period for --fsync os.");
+    public static readonly Setting<long> MaxDisk = new("maxDisk", "--max-disk", "EDGESTREAM_MAX_DISK", "maxDisk", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MaxDiskBytes = v,
+        "Disk budget for the log; oldest segments go first when it is exceeded.");
+    public static readonly Setting<long> SegmentBytes = new("segmentBytes", "--segment-bytes", "EDGESTREAM_SEGMENT_BYTES", "segmentBytes", "SIZE", Parsers.ExactSize(TopicConfig.Default.SegmentBytes), Parsers.Size, (b, v) => b.SegmentBytes = v,
+        "Segment size of new topics.");
+    public static readonly Setting<long> RetentionBytes = new("retentionBytes", "--retention-bytes", "EDGESTREAM_RETENTION_BYTES", "retentionBytes", "SIZE", TopicConfig.Default.RetentionBytes < 0 ? "none" : Parsers.ExactSize(TopicConfig.Default.RetentionBytes), Parsers.SizeOrNone(-1), (b, v) => b.RetentionBytes = v,
+        "Per-partition size retention of new topics.");
+    public static readonly Setting<TimeSpan?> Retention = new("retention", "--retention", "EDGESTREAM_RETENTION", "retention", "DURATION", Parsers.ExactDuration(TopicConfig.Default.RetentionAge), Parsers.DurationOrForever, (b, v) => b.Retention = v,
+        "Age retention of new topics ('forever' keeps everything).");
+    public static readonly Setting<TimeSpan> RetentionCheckInterval = new("retentionCheckInterval", "--retention-check-interval", "EDGESTREAM_RETENTION_CHECK_INTERVAL", "retentionCheckInterval", "DURATION", "30s", Parsers.Duration, (b, v) => b.RetentionCheckInterval = v,
+        "How often expired or oversize segments are deleted.");
+    public static readonly Setting<LogEventLevel> LogLevel = new("logLevel", "--log-level", "EDGESTREAM_LOG_LEVEL", "logLevel", "LEVEL", "information", Parsers.LogLevel, (b, v) => b.LogLevel = v,
+        "verbose|debug|information|warning|error|fatal.");
+
+    /// <summary>Every setting, in help order.</summary>
+    public static IReadOnlyList<SettingDescriptor> All { get; } =
+    [
+        Role, NodeId, Data, Config, Kafka, Mqtt, Http, Uplink, Parents,
+        Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
+    ];
+
+    /// <summary>The value parsers. Each throws <see cref="FormatException"/> whose message is the expected form.</summary>
+    internal static class Parsers
+    {
+        public static NodeRole Role(string s) =>
+            NodeRoleText.TryParse(s, out var r) ? r : throw new FormatException("expected edge, gateway or cloud");
+
+        public static string NodeId(string s)
+        {
+            s = s.Trim();
+            if (s.Length is < 1 or > 64) throw new FormatException("expected 1 to 64 characters");
+            foreach (var c in s)
+            {
+                if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+                    throw new FormatException("expected only letters, digits, '.', '_' and '-'");
+            }
+            return s;
+        }
+
+        public static string Path(string s) =>
+            string.IsNullOrWhiteSpace(s) || s.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0
+                ? throw new FormatException("expected a directory path")
+                : s.Trim();
+
+        public static HostPort Listen(string s) =>
+            !HostPort.TryParse(s, out var hp)
+                ? throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. 0.0.0.0:9092")
+                : hp.IsBindable ? hp : throw new FormatException("a listener binds an IP address, 'localhost' or '*', not a host name");
+
+        public static HostPort Connect(string s) =>
+            HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
+
+        public static FsyncPolicy Fsync(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "always" => FsyncPolicy.Always,
+            "group" => FsyncPolicy.Group,
+            "os" => FsyncPolicy.Os,
+            _ => throw new FormatException("expected always, group or os"),
+        };
+
+        public static TimeSpan Duration(string s) =>
+            DurationText.TryParse(s, out var d) ? d : throw new FormatException("expected a duration such as 250ms, 30s, 15m, 12h or 7d");
+
+        public static TimeSpan? DurationOrForever(string s) =>
+            s.Trim().ToLowerInvariant() is "forever" or "none" or "-1" ? null : Duration(s);
+
+        public static long Size(string s) =>
+            ByteSize.TryParse(s, out var b) ? b : throw new FormatException("expected a size such as 4096, 64MB or 1.5GiB");
+
+        public static Func<string, long> SizeOrNone(long none) =>
+            s => s.Trim().ToLowerInvariant() is "none" or "-1" ? none : Size(s);
+
+        public static LogEventLevel LogLevel(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "verbose" or "trace" => LogEventLevel.Verbose,
+            "debug" => LogEventLevel.Debug,
+            "information" or "info" => LogEventLevel.Information,
+            "warning" or "warn" => LogEventLevel.Warning,
+            "error" => LogEventLevel.Error,
+            "fatal" or "critical" => LogEventLevel.Fatal,
+            _ => throw new FormatException("expected verbose, debug, information, warning, error or fatal"),
+        };
+
+        /// <summary>Prints a size in the largest binary unit that divides it exactly, so it parses back to the same value.</summary>
+        public static string ExactSize(long bytes)
+        {
+            (string Unit, long Factor)[] units = [("TiB", 1L << 40), ("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10)];
+            foreach (var (unit, factor) in units)
+            {
+                if (bytes >= factor && bytes % factor == 0) return (bytes / factor).ToString(CultureInfo.InvariantCulture) + unit;
+            }
+            return bytes.ToString(CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>Prints a duration in the largest unit that divides it exactly; null is "forever".</summary>
+        public static string ExactDuration(TimeSpan? duration)
+        {
+            if (duration is not { } d) return "forever";
+            var ms = (long)d.TotalMilliseconds;
+            (string Unit, long Factor)[] units = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)];
+            foreach (var (unit, factor) in units)
+            {
+                if (ms >= factor && ms % factor == 0) return (ms / factor).ToString(CultureInfo.InvariantCulture) + unit;
+            }
+            return ms.ToString(CultureInfo.InvariantCulture) + "ms";
+        }
+    }
+}

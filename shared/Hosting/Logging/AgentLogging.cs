@@ -1,0 +1,32 @@
+using EdgeStream.Hosting.Configuration;
+using Serilog;
+using Serilog.Events;
+
+namespace EdgeStream.Hosting.Logging;
+
+/// <summary>Serilog set-up: the console and a rolling file under <c>{data}/logs</c>.</summary>
+public static class AgentLogging
+{
+    private const string ConsoleTemplate = "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj} <{SourceContext}>{NewLine}{Exception}";
+    private const string FileTemplate = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} {Level:u3} [{SourceContext}] {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>Builds the process logger. <c>{data}/logs</c> must exist.</summary>
+    public static Serilog.Core.Logger CreateLogger(AgentOptions options) =>
+        new LoggerConfiguration()
+            .MinimumLevel.Is(options.LogLevel)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            // The host logs start-up failures with a stack trace; the runner reports them as one line instead.
+            .MinimumLevel.Override("Microsoft.Extensions.Hosting.Internal.Host", LogEventLevel.Fatal)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+            .WriteTo.File(
+                Path.Combine(options.LogsDirectory, "edgestream-.log"),
+                outputTemplate: FileTemplate,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
+                rollingInterval: RollingInterval.Day,
+                fileSizeLimitBytes: 64L << 20,
+                rollOnFileSizeLimit: true,
+                retainedFileCountLimit: 14)
+            .CreateLogger();
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Http;
+using EdgeStream.Hosting.Storage;
+using EdgeStream.Metadata;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+
+namespace EdgeStream.Hosting;
+
+/// <summary>What a role adds to the host. <c>gateway/</c> and <c>cloud/</c> each provide one.</summary>
+public interface IRoleModule
+{
+    /// <summary>The role whose nodes get these services.</summary>
+    NodeRole Role { get; }
+
+    /// <summary>Registers the role's services (hosted services, listeners) on top of the common ones.</summary>
+    void ConfigureServices(IServiceCollection services, AgentOptions options);
+}
+
+/// <summary>Composes the host for a role: the services every node runs, then the role's own.</summary>
+public static class RoleHost
+{
+    /// <summary>Registers what every node runs, whatever its role. Order matters: storage first, so it stops last.</summary>
+    public static IServiceCollection AddEdgeStreamNode(this IServiceCollection services, AgentOptions options, NodeContext node, MetadataStore metadata)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(node);
+        services.AddSingleton(metadata);
+        services.AddSingleton<StorageState>();
+        services.AddHostedService<StorageHostedService>();
+        services.AddHostedService<RetentionService>();
+        if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
+            services.AddHostedService<OsFlushService>();
+        return services;
+    }
+
+    /// <summary>Builds the web application for <paramref name="options"/>: Kestrel on the HTTP listener, Serilog, common and role services.</summary>
+    public static WebApplication Build(AgentOptions options, NodeContext node, MetadataStore metadata,
+        Serilog.ILogger logger, IEnumerable<IRoleModule> roleModules)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            // Not the working directory: a stray appsettings.json there must not reconfigure the node.
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger, dispose: false);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            var http = options.Http;
+            if (http.IsAnyAddress) k.ListenAnyIP(http.Port);
+            else if (string.Equals(http.Host, "localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(http.Port);
+            else k.Listen(IPAddress.Parse(http.Host), http.Port);
+        });
+
+        builder.Services.AddEdgeStreamNode(options, node, metadata);
+        foreach (var module in roleModules)
+        {
+            if (module.Role == options.Role) module.ConfigureServices(builder.Services, options);
+        }
+
+        var app = builder.Build();
+        app.MapEdgeStreamEndpoints();
+        return app;
+    }
+}

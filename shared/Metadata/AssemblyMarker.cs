@@ -1,2 +1,0 @@
-namespace EdgeStream.Metadata;
-internal static class AssemblyMarker { }

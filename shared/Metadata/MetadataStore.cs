@@ -1,0 +1,291 @@
+using System.Security.Cryptography;
+using LiteDB;
+
+namespace EdgeStream.Metadata;
+
+/// <summary>
+/// The node's small, durable facts in one LiteDB file (<c>{data}/meta.db</c>): its identity,
+/// the topics it knows, and keyed collections for consumer offsets, uplink cursors and the like.
+/// Only <see cref="BsonDocument"/> is used (no reflection mapper), so it stays trim/AOT friendly.
+/// Thread-safe: every operation takes one lock; metadata writes are rare and small.
+/// </summary>
+public sealed class MetadataStore : IDisposable
+{
+    private const string NodeCollection = "node";
+    private const string TopicCollection = "topics";
+    private const string IdentityKey = "identity";
+    private const string KeyedPrefix = "kv_";
+
+    private readonly LiteDatabase _db;
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    private MetadataStore(string path, LiteDatabase db)
+    {
+        FilePath = path;
+        _db = db;
+    }
+
+    /// <summary>The database file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Opens (or creates) the store. A file another process holds open, or an unreadable file, is a <see cref="MetadataException"/>.</summary>
+    public static MetadataStore Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        try
+        {
+            var dir = Path.GetDirectoryName(full);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            var cs = new ConnectionString { Filename = full, Connection = ConnectionType.Direct, Upgrade = false };
+            var db = new LiteDatabase(cs);
+            // Touch the file now so that a lock or corruption problem surfaces at start-up, not on first use.
+            _ = db.GetCollection(NodeCollection).FindById(IdentityKey);
+            return new MetadataStore(full, db);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or LiteException)
+        {
+            throw new MetadataException($"metadata store '{full}' cannot be opened: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The node's identity, or null before <see cref="EnsureNodeIdentity"/> has run once.</summary>
+    public NodeIdentity? GetNodeIdentity()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var doc = _db.GetCollection(NodeCollection).FindById(IdentityKey);
+            return doc is null ? null : new NodeIdentity(doc["nodeId"].AsString, FromMs(doc["createdAt"].AsInt64), null, false);
+        }
+    }
+
+    /// <summary>
+    /// Returns the node id kept in the store, creating it on first use. The id belongs to the data
+    /// directory: it is generated once as <c>{rolePrefix}-xxxxxxxx</c> (8 random hex digits) and kept.
+    /// When <paramref name="requestedNodeId"/> is given it wins: it is stored on first use, and a
+    /// different stored id is replaced (the result names the previous id so the caller can log it).
+    /// </summary>
+    public NodeIdentity EnsureNodeIdentity(string rolePrefix, string? requestedNodeId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rolePrefix);
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var col = _db.GetCollection(NodeCollection);
+            var existing = col.FindById(IdentityKey);
+            var now = DateTimeOffset.UtcNow;
+            if (existing is not null)
+            {
+                var storedId = existing["nodeId"].AsString;
+                var created = FromMs(existing["createdAt"].AsInt64);
+                if (requestedNodeId is null || requestedNodeId == storedId)
+                    return new NodeIdentity(storedId, created, null, false);
+
+                existing["nodeId"] = requestedNodeId;
+                existing["previousNodeId"] = storedId;
+                existing["updatedAt"] = now.ToUnixTimeMilliseconds();
+                col.Upsert(existing);
+                _db.Checkpoint();
+                return new NodeIdentity(requestedNodeId, created, storedId, false);
+            }
+
+            var id = requestedNodeId ?? $"{rolePrefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+            col.Upsert(new BsonDocument
+            {
+                ["_id"] = IdentityKey,
+                ["nodeId"] = id,
+                ["createdAt"] = now.ToUnixTimeMilliseconds(),
+                ["updatedAt"] = now.ToUnixTimeMilliseconds(),
+            });
+            _db.Checkpoint();
+            return new NodeIdentity(id, now, null, true);
+        }
+    }
+
+    /// <summary>Creates or replaces a topic's metadata.</summary>
+    public void UpsertTopic(TopicMetadata topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentException.ThrowIfNullOrWhiteSpace(topic.Name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(topic.Partitions, 1);
+        var config = new BsonDocument();
+        foreach (var (k, v) in topic.Config) config[k] = v;
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var col = _db.GetCollection(TopicCollection);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var existing = col.FindById(topic.Name);
+            col.Upsert(new BsonDocument
+            {
+                ["_id"] = topic.Name,
+                ["partitions"] = topic.Partitions,
+                ["config"] = config,
+                ["createdAt"] = existing?["createdAt"] ?? now,
+                ["updatedAt"] = now,
+            });
+        }
+    }
+
+    /// <summary>One topic's metadata, or null.</summary>
+    public TopicMetadata? GetTopic(string name)
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var doc = _db.GetCollection(TopicCollection).FindById(name);
+            return doc is null ? null : ToTopic(doc);
+        }
+    }
+
+    /// <summary>Deletes a topic's metadata; false when there was none.</summary>
+    public bool DeleteTopic(string name)
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            return _db.GetCollection(TopicCollection).Delete(name);
+        }
+    }
+
+    /// <summary>Every topic, ordered by name.</summary>
+    public IReadOnlyList<TopicMetadata> ListTopics()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var list = new List<TopicMetadata>();
+            foreach (var doc in _db.GetCollection(TopicCollection).FindAll()) list.Add(ToTopic(doc));
+            list.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// A named keyed collection (e.g. <c>offsets</c>, <c>uplink_cursors</c>). Names are 1-32 of
+    /// letters, digits and '_'. The handle is cheap; it shares this store's lock.
+    /// </summary>
+    public MetadataCollection Collection(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (name.Length > 32) throw new ArgumentException("collection name is longer than 32 characters", nameof(name));
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new ArgumentException($"collection name '{name}' may hold only letters, digits and '_'", nameof(name));
+        }
+        return new MetadataCollection(this, KeyedPrefix + name);
+    }
+
+    internal T WithCollection<T>(string collection, Func<ILiteCollection<BsonDocument>, T> action)
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            return action(_db.GetCollection(collection));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _db.Dispose();
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private static TopicMetadata ToTopic(BsonDocument doc)
+    {
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (doc["config"].IsDocument)
+        {
+            foreach (var (k, v) in doc["config"].AsDocument) config[k] = v.AsString;
+        }
+        return new TopicMetadata(doc["_id"].AsString, doc["partitions"].AsInt32, config);
+    }
+
+    internal static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}
+
+/// <summary>Who this node is.</summary>
+/// <param name="NodeId">The id in force.</param>
+/// <param name="CreatedAt">When the data directory first got an identity.</param>
+/// <param name="PreviousNodeId">Set when this start renamed the node (an explicit, different node id).</param>
+/// <param name="Created">True when this start generated or first stored the identity.</param>
+public sealed record NodeIdentity(string NodeId, DateTimeOffset CreatedAt, string? PreviousNodeId, bool Created);
+
+/// <summary>A topic as the node remembers it: name, partition count and per-topic config overrides.</summary>
+public sealed record TopicMetadata(string Name, int Partitions, IReadOnlyDictionary<string, string> Config);
+
+/// <summary>One entry of a keyed collection: a number (an offset, a cursor) and optional text (e.g. commit metadata).</summary>
+public readonly record struct MetadataEntry(string Key, long Number, string? Text, DateTimeOffset UpdatedAt);
+
+/// <summary>A keyed collection inside a <see cref="MetadataStore"/>. Keys are case-sensitive strings.</summary>
+public sealed class MetadataCollection
+{
+    private readonly MetadataStore _store;
+    private readonly string _collection;
+
+    internal MetadataCollection(MetadataStore store, string collection)
+    {
+        _store = store;
+        _collection = collection;
+    }
+
+    /// <summary>Creates or replaces the entry for <paramref name="key"/>.</summary>
+    public void Put(string key, long number, string? text = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var doc = new BsonDocument
+        {
+            ["_id"] = key,
+            ["number"] = number,
+            ["text"] = text is null ? BsonValue.Null : new BsonValue(text),
+            ["updatedAt"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        _store.WithCollection(_collection, c => c.Upsert(doc));
+    }
+
+    public bool TryGet(string key, out MetadataEntry entry)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var doc = _store.WithCollection(_collection, c => c.FindById(key));
+        entry = doc is null ? default : ToEntry(doc);
+        return doc is not null;
+    }
+
+    public bool Delete(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return _store.WithCollection(_collection, c => c.Delete(key));
+    }
+
+    /// <summary>Entries whose key starts with <paramref name="prefix"/> (all when empty), ordered by key.</summary>
+    public IReadOnlyList<MetadataEntry> List(string prefix = "")
+    {
+        return _store.WithCollection(_collection, c =>
+        {
+            var list = new List<MetadataEntry>();
+            var docs = prefix.Length == 0 ? c.FindAll() : c.Find(Query.StartsWith("_id", prefix));
+            foreach (var doc in docs) list.Add(ToEntry(doc));
+            list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+            return (IReadOnlyList<MetadataEntry>)list;
+        });
+    }
+
+    private static MetadataEntry ToEntry(BsonDocument doc) =>
+        new(doc["_id"].AsString, doc["number"].AsInt64, doc["text"].IsNull ? null : doc["text"].AsString,
+            MetadataStore.FromMs(doc["updatedAt"].AsInt64));
+}
+
+/// <summary>The metadata store failed in a way an operator must act on (locked, unreadable, corrupt).</summary>
+public sealed class MetadataException : EdgeStreamException
+{
+    public MetadataException(string message, Exception inner) : base(message, inner) { }
+}
