@@ -64,9 +64,11 @@ internal sealed class GroupCommitter
         {
             if (_intervalTicks > 0)
             {
-                var wait = _lastFlushStart + _intervalTicks - System.Diagnostics.Stopwatch.GetTimestamp();
-                if (wait > 0)
-                    await Task.Delay(TimeSpan.FromSeconds((double)wait / System.Diagnostics.Stopwatch.Frequency)).ConfigureAwait(false);
+                var wait = TimeSpan.FromSeconds((double)(_lastFlushStart + _intervalTicks - System.Diagnostics.Stopwatch.GetTimestamp()) / System.Diagnostics.Stopwatch.Frequency);
+                // Timers fire no finer than about a millisecond: a shorter wait would cost a whole
+                // tick of idle disk, so it is skipped.
+                if (wait >= TimeSpan.FromMilliseconds(1))
+                    await Task.Delay(wait).ConfigureAwait(false);
                 _lastFlushStart = System.Diagnostics.Stopwatch.GetTimestamp();
             }
             var target = _capture();
