@@ -72,7 +72,17 @@ public static class AgentRunner
 
         using (metadata)
         {
-            identity = metadata.EnsureNodeIdentity(options.Role.ToText(), options.NodeId);
+            try
+            {
+                identity = metadata.EnsureNodeIdentity(options.Role.ToText(), options.NodeId);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                var message = $"metadata store '{options.MetadataPath}' is unusable: {ex.Message}";
+                HostLog.StartFailed(log, message);
+                await stderr.WriteLineAsync($"edgestream: {message}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
             if (identity.Created) HostLog.IdentityCreated(log, identity.NodeId, options.MetadataPath);
             if (identity.PreviousNodeId is { } previous) HostLog.IdentityRenamed(log, previous, identity.NodeId);
 

@@ -278,3 +278,20 @@ public sealed class AgentProcessTests
         Assert.Contains("run", stderr);
     }
 }
+
+public sealed class DamagedDataTests
+{
+    [Fact]
+    public async Task Run_GarbageMetaDb_ExitsOneWithOneLine()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.Combine("data"));
+        await File.WriteAllBytesAsync(dir.Combine("data", "meta.db"), Enumerable.Repeat((byte)0xAB, 16384).ToArray());
+
+        var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path, ["run", "--http", $"127.0.0.1:{AgentProcess.FreePort()}"]);
+
+        Assert.Equal(1, code);
+        Assert.Contains("meta.db", stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
