@@ -100,10 +100,12 @@ internal sealed partial class AgentProcess : IDisposable
         Assert.Fail($"edgestream was not healthy on port {httpPort} within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
     }
 
-    public void SendSigterm()
+    public void SendSigterm() => SendSignal(Sigterm);
+
+    public void SendSignal(int signal)
     {
-        if (kill(_process.Id, Sigterm) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        if (kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
@@ -121,9 +123,9 @@ internal sealed partial class AgentProcess : IDisposable
     }
 
     /// <summary>SIGTERM, then waits for a clean exit; returns the exit code.</summary>
-    public async Task<int> StopAsync(TimeSpan timeout)
+    public async Task<int> StopAsync(TimeSpan timeout, int signal = Sigterm)
     {
-        SendSigterm();
+        SendSignal(signal);
         var exited = await WaitForExitAsync(timeout);
         Assert.True(exited, $"edgestream did not exit within {timeout} of SIGTERM.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         return _process.ExitCode;
@@ -147,7 +149,8 @@ internal sealed partial class AgentProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private const int Sigterm = 15;
+    public const int Sigint = 2;
+    public const int Sigterm = 15;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

@@ -77,6 +77,21 @@ public sealed class AgentProcessTests
         Assert.Contains("uplink=0.0.0.0:9095", agent.Stdout);
     }
 
+    [Theory]
+    [InlineData(AgentProcess.Sigterm)]
+    [InlineData(AgentProcess.Sigint)]
+    public async Task Run_StopSignal_ClosesTheLogAndExitsZero(int signal)
+    {
+        using var dir = new TempDirectory();
+        var port = AgentProcess.FreePort();
+        using var agent = AgentProcess.Start(dir.Path, RunArgs(port));
+        await agent.WaitForHealthyAsync(port, StartTimeout);
+
+        Assert.Equal(0, await agent.StopAsync(StopTimeout, signal));
+        Assert.Contains("Log closed cleanly", agent.Stdout);
+        Assert.Equal("", agent.Stderr);
+    }
+
     [Fact]
     public async Task Run_SettingsFromEnvironmentAndConfigFile_AreUsed()
     {
