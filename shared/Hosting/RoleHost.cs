@@ -1,3 +1,6 @@
+using EdgeStream.Kafka.Producers;
+using EdgeStream.Kafka.Server;
+using Microsoft.AspNetCore.Connections;
 using System.Net;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Http;
@@ -34,6 +37,19 @@ public static class RoleHost
         services.AddSingleton<StorageState>();
         services.AddHostedService<StorageHostedService>();
         services.AddHostedService<RetentionService>();
+        services.AddSingleton(sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            var brokerOptions = new KafkaBrokerOptions
+            {
+                ClusterId = node.NodeId,
+                AdvertisedHost = options.KafkaAdvertised?.Host,
+                AdvertisedPort = options.KafkaAdvertised?.Port ?? 0,
+            };
+            return new KafkaBroker(brokerOptions,
+                () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),
+                new ProducerIdAllocator(metadata), sp.GetRequiredService<ILoggerFactory>());
+        });
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         return services;
@@ -59,9 +75,9 @@ public static class RoleHost
         {
             k.AddServerHeader = false;
             var http = options.Http;
-            if (http.IsAnyAddress) k.ListenAnyIP(http.Port);
-            else if (string.Equals(http.Host, "localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(http.Port);
-            else k.Listen(IPAddress.Parse(http.Host), http.Port);
+            Listen(k, options.Http, _ => { });
+            // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
+            Listen(k, options.Kafka, l => l.UseConnectionHandler<KafkaConnectionHandler>());
         });
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
@@ -70,8 +86,17 @@ public static class RoleHost
             if (module.Role == options.Role) module.ConfigureServices(builder.Services, options);
         }
 
+        builder.Services.AddSingleton<KafkaConnectionHandler>();
         var app = builder.Build();
         app.MapEdgeStreamEndpoints();
         return app;
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, HostPort address,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure)
+    {
+        if (address.IsAnyAddress) kestrel.ListenAnyIP(address.Port, configure);
+        else if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase)) kestrel.ListenLocalhost(address.Port, configure);
+        else kestrel.Listen(IPAddress.Parse(address.Host), address.Port, configure);
     }
 }

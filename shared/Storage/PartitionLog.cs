@@ -32,6 +32,7 @@ public sealed class PartitionLog : IDisposable
     private long _logEndOffset;
     private long _size;
     private VisibleEnd _visible;
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
 
     // The durable end of the log: an offset and where it sits on disk, swapped as one reference.
@@ -263,8 +264,36 @@ public sealed class PartitionLog : IDisposable
     {
         lock (_visibleLock)
         {
-            if (target.EndOffset > _visible.Offset)
-                Volatile.Write(ref _visible, new VisibleEnd(target.EndOffset, target.Segment.BaseOffset, target.EndPosition));
+            if (target.EndOffset <= _visible.Offset) return;
+            Volatile.Write(ref _visible, new VisibleEnd(target.EndOffset, target.Segment.BaseOffset, target.EndPosition));
+        }
+        // Wake long-polling readers (Kafka fetch with max.wait.ms, the uplink forwarder).
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes once the high watermark is above <paramref name="offset"/> (at once if it already is).
+    /// Never faults; callers bound the wait with their own timeout.
+    /// </summary>
+    public Task WhenHighWatermarkAbove(long offset)
+    {
+        // Read the signal before the watermark: a publish in between completes the signal we hold.
+        var signal = Volatile.Read(ref _advanced);
+        return HighWatermark > offset ? Task.CompletedTask : signal.Task;
+    }
+
+    /// <summary>
+    /// Visits the header of every visible batch, oldest first, reading only the 61 header bytes of
+    /// each: how producer state (idempotence) is rebuilt from the log itself after a restart.
+    /// </summary>
+    public void ScanBatchHeaders(Action<RecordBatchHeader> visitor)
+    {
+        var visible = Volatile.Read(ref _visible);
+        foreach (var segment in Volatile.Read(ref _segments))
+        {
+            var limit = VisibleLimit(segment, visible);
+            if (limit <= 0) break;
+            segment.VisitHeaders(limit, visitor);
         }
     }
 

@@ -113,6 +113,45 @@ public class FixtureTests
         Assert.False(body.IncludeTopicAuthorizedOperations);
     }
 
+    [Theory]
+    [InlineData((short)3)]
+    [InlineData((short)9)]
+    public void ParseRequest_ProduceWithRecordBatch_DecodesRecords(short version)
+    {
+        var batch = new Records.RecordBatchBuilder()
+            .Add(Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("hello"), 1_700_000_000_000)
+            .Build(Records.CompressionType.Lz4);
+        var flexible = version >= 9;
+        var length = flexible
+            ? Bytes(batch.Length + 1 < 0x80 ? new byte[] { (byte)(batch.Length + 1) } : new byte[] { (byte)((batch.Length + 1) | 0x80), (byte)((batch.Length + 1) >> 7) })
+            : Bytes(batch.Length >> 24, batch.Length >> 16, batch.Length >> 8, batch.Length);
+        var frame = Bytes(
+            0x00, 0x00, 0x00, (byte)version, 0x00, 0x00, 0x00, 0x03,  // Produce, correlation 3
+            0x00, 0x07, "rdkafka",                                     // client id
+            flexible ? new byte[] { 0x00 } : [],                       // header tags (v2)
+            flexible ? new byte[] { 0x00 } : new byte[] { 0xFF, 0xFF }, // transactional_id: null
+            0xFF, 0xFF,                                                // acks -1
+            0x00, 0x00, 0x75, 0x30,                                    // timeout 30000
+            flexible ? new byte[] { 0x02, 0x07 } : new byte[] { 0, 0, 0, 1, 0, 6 }, // topics[1], name length
+            "orders",
+            flexible ? new byte[] { 0x02 } : new byte[] { 0, 0, 0, 1 }, // partitions[1]
+            0x00, 0x00, 0x00, 0x02,                                    // index 2
+            length, batch,                                             // records
+            flexible ? new byte[] { 0x00, 0x00, 0x00 } : []);          // partition, topic, body tags
+        var request = KafkaFraming.ParseRequest(new ReadOnlySequence<byte>(frame));
+        var body = Assert.IsType<ProduceRequest>(request.Body);
+        Assert.Null(body.TransactionalId);
+        Assert.Equal(-1, body.Acks);
+        Assert.Equal(30000, body.TimeoutMs);
+        var topic = Assert.Single(body.TopicData);
+        Assert.Equal("orders", topic.Name);
+        var partition = Assert.Single(topic.PartitionData);
+        Assert.Equal(2, partition.Index);
+        var record = Assert.Single(Records.RecordBatchReader.ReadRecords(partition.Records!.Value));
+        Assert.Equal("hello", Encoding.UTF8.GetString(record.Value!.Value.Span));
+        Assert.Equal(frame.AsSpan(frame.Length - body.ToArray(version).Length).ToArray(), body.ToArray(version));
+    }
+
     [Fact]
     public void ParseRequest_MetadataV1NullTopics_DecodesAllTopics()
     {

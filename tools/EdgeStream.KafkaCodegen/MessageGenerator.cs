@@ -338,6 +338,18 @@ internal sealed class MessageGenerator
                 foreach (var f in tagged)
                 {
                     w.Open($"if ({TaggedWriteCond(f)})");
+                    var fixedSize = FixedSize(f);
+                    if (fixedSize > 0 || (!f.IsArray && f.ElemType == "string"))
+                    {
+                        // Size known up front: tag, size, value straight into the output.
+                        w.Line($"writer.WriteUnsignedVarint({f.Spec.Tag});");
+                        w.Line(fixedSize > 0
+                            ? $"writer.WriteUnsignedVarint({fixedSize});"
+                            : $"writer.WriteUnsignedVarint((uint)KafkaWriter.CompactStringSize({f.Prop}));");
+                        EmitWrite(w, f, "true", f.Tagged, "writer");
+                        w.Close();
+                        continue;
+                    }
                     w.Line("var scratch = new ArrayBufferWriter<byte>();");
                     w.Line("var tw = new KafkaWriter(scratch);");
                     EmitWrite(w, f, "true", f.Tagged, "tw");
@@ -372,6 +384,17 @@ internal sealed class MessageGenerator
         var nd = NonDefault(f);
         return tc == "true" ? nd : $"{tc} && {nd}";
     }
+
+    /// <summary>Encoded size of a fixed-width scalar, or 0 for anything else.</summary>
+    private static int FixedSize(Field f) => f.IsArray ? 0 : f.ElemType switch
+    {
+        "bool" or "int8" => 1,
+        "int16" or "uint16" => 2,
+        "int32" or "uint32" => 4,
+        "int64" or "float64" => 8,
+        "uuid" => 16,
+        _ => 0,
+    };
 
     private string NonDefault(Field f)
     {

@@ -15,8 +15,14 @@ public sealed class AgentOptions
     public string? NodeId { get; init; }
     /// <summary>Absolute path of the data directory. Default <c>./data</c>.</summary>
     public required string DataDirectory { get; init; }
-    /// <summary>Kafka wire-protocol listener (a data port: all interfaces by default). Reserved: bound by a later issue.</summary>
+    /// <summary>Kafka wire-protocol listener (a data port: all interfaces by default).</summary>
     public required HostPort Kafka { get; init; }
+    /// <summary>What Kafka clients are told to connect to; null: the address they reached.</summary>
+    public HostPort? KafkaAdvertised { get; init; }
+    /// <summary>Create unknown topics on first use. Default true.</summary>
+    public bool AutoCreateTopics { get; init; } = true;
+    /// <summary>Partitions of auto-created topics. Default 1.</summary>
+    public int Partitions { get; init; } = 1;
     /// <summary>MQTT listener (a data port: all interfaces by default). Reserved: bound by a later issue.</summary>
     public required HostPort Mqtt { get; init; }
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
@@ -61,6 +67,9 @@ internal sealed class AgentOptionsBuilder
     internal string? NodeId { get; set; }
     internal string Data { get; set; } = "data";
     internal HostPort Kafka { get; set; }
+    internal HostPort? KafkaAdvertised { get; set; }
+    internal bool AutoCreateTopics { get; set; } = true;
+    internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
@@ -130,6 +139,9 @@ internal sealed class AgentOptionsBuilder
             NodeId = NodeId,
             DataDirectory = data,
             Kafka = Kafka,
+            KafkaAdvertised = KafkaAdvertised,
+            AutoCreateTopics = AutoCreateTopics,
+            Partitions = Partitions,
             Mqtt = Mqtt,
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,

@@ -22,6 +22,12 @@ public static class AgentSettings
         "Data directory: log segments, meta.db and the agent's own logs.");
     public static readonly Setting<HostPort> Kafka = new("kafka", "--kafka", "EDGESTREAM_KAFKA", "kafka", "HOST:PORT", "0.0.0.0:9092", Parsers.Listen, (b, v) => b.Kafka = v,
         "Kafka wire-protocol listener (data port).");
+    public static readonly Setting<HostPort?> KafkaAdvertised = new("kafkaAdvertised", "--kafka-advertised", "EDGESTREAM_KAFKA_ADVERTISED", "kafkaAdvertised", "HOST:PORT", null, s => Parsers.Connect(s), (b, v) => b.KafkaAdvertised = v,
+        "Address Kafka clients are told to connect to.", "the address the client reached");
+    public static readonly Setting<bool> AutoCreateTopics = new("autoCreateTopics", "--auto-create-topics", "EDGESTREAM_AUTO_CREATE_TOPICS", "autoCreateTopics", "true|false", "true", Parsers.Bool, (b, v) => b.AutoCreateTopics = v,
+        "Create an unknown topic on its first produce or metadata request.");
+    public static readonly Setting<int> Partitions = new("partitions", "--partitions", "EDGESTREAM_PARTITIONS", "partitions", "N", "1", Parsers.PartitionCount, (b, v) => b.Partitions = v,
+        "Partitions of auto-created topics (and of CreateTopics asking for the default).");
     public static readonly Setting<HostPort> Mqtt = new("mqtt", "--mqtt", "EDGESTREAM_MQTT", "mqtt", "HOST:PORT", "0.0.0.0:1883", Parsers.Listen, (b, v) => b.Mqtt = v,
         "MQTT listener (data port).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
@@ -37,7 +43,7 @@ public static class AgentSettings
     public static readonly Setting<TimeSpan> FlushInterval = new("flushInterval", "--flush-interval", "EDGESTREAM_FLUSH_INTERVAL", "flushInterval", "DURATION", "1s", Parsers.Duration, (b, v) => b.FlushInterval = v,
         "Background fsync period for --fsync os.");
     public static readonly Setting<long> MaxDisk = new("maxDisk", "--max-disk", "EDGESTREAM_MAX_DISK", "maxDisk", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MaxDiskBytes = v,
-        "Disk budget for the log; oldest segments go first when it is exceeded.");
+        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost).");
     public static readonly Setting<long> SegmentBytes = new("segmentBytes", "--segment-bytes", "EDGESTREAM_SEGMENT_BYTES", "segmentBytes", "SIZE", Parsers.ExactSize(TopicConfig.Default.SegmentBytes), Parsers.Size, (b, v) => b.SegmentBytes = v,
         "Segment size of new topics.");
     public static readonly Setting<long> RetentionBytes = new("retentionBytes", "--retention-bytes", "EDGESTREAM_RETENTION_BYTES", "retentionBytes", "SIZE", TopicConfig.Default.RetentionBytes < 0 ? "none" : Parsers.ExactSize(TopicConfig.Default.RetentionBytes), Parsers.SizeOrNone(-1), (b, v) => b.RetentionBytes = v,
@@ -52,7 +58,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, Mqtt, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, AutoCreateTopics, Partitions, Mqtt, Http, Uplink, Parents,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
@@ -83,6 +89,18 @@ public static class AgentSettings
             !HostPort.TryParse(s, out var hp)
                 ? throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. 0.0.0.0:9092")
                 : hp.IsBindable ? hp : throw new FormatException("a listener binds an IP address, 'localhost' or '*', not a host name");
+
+        public static bool Bool(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "true" or "yes" or "on" or "1" => true,
+            "false" or "no" or "off" or "0" => false,
+            _ => throw new FormatException("expected true or false"),
+        };
+
+        public static int PartitionCount(string s) =>
+            int.TryParse(s.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000
+                ? n
+                : throw new FormatException("expected a whole number from 1 to 10000");
 
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");

@@ -1,3 +1,4 @@
+using EdgeStream.Metadata;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Hosting;
@@ -15,10 +16,19 @@ public sealed class StorageState
     /// <summary>The log manager, or null before start-up finished or after shutdown began.</summary>
     public LogManager? Manager => _manager;
 
+    /// <summary>The topic catalog over the open log (topics, configs, ids kept in step with meta.db).</summary>
+    public TopicCatalog? Catalog => _catalog;
+
     /// <summary>True while storage is open and serving.</summary>
     public bool IsOpen => _manager is not null;
 
-    internal void Set(LogManager? manager) => _manager = manager;
+    private volatile TopicCatalog? _catalog;
+
+    internal void Set(LogManager? manager, TopicCatalog? catalog = null)
+    {
+        _catalog = catalog;
+        _manager = manager;
+    }
 }
 
 /// <summary>
@@ -33,8 +43,11 @@ public sealed class StorageHostedService : IHostedService
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
 
-    public StorageHostedService(AgentOptions options, StorageState state, ILoggerFactory loggerFactory)
+    private readonly MetadataStore _metadata;
+
+    public StorageHostedService(AgentOptions options, StorageState state, MetadataStore metadata, ILoggerFactory loggerFactory)
     {
+        _metadata = metadata;
         _options = options;
         _state = state;
         _loggerFactory = loggerFactory;
@@ -62,9 +75,12 @@ public sealed class StorageHostedService : IHostedService
         storageOptions.Validate();
         StorageLog.Opening(_logger, _options.LogDirectory, _options.Fsync);
         var manager = new LogManager(storageOptions, _loggerFactory);
+        TopicCatalog catalog;
         try
         {
             var report = manager.Open();
+            catalog = new TopicCatalog(manager, _metadata, new TopicDefaults { AutoCreate = _options.AutoCreateTopics, Partitions = _options.Partitions });
+            catalog.Load();
             StorageLog.Opened(_logger, report.Topics, report.Partitions, ByteSize.Format(manager.UsedBytes), report.Repairs.Count);
         }
         catch
@@ -73,7 +89,7 @@ public sealed class StorageHostedService : IHostedService
             try { manager.DisposeAsync().AsTask().GetAwaiter().GetResult(); } catch (Exception) { }
             throw;
         }
-        _state.Set(manager);
+        _state.Set(manager, catalog);
         return Task.CompletedTask;
     }
 

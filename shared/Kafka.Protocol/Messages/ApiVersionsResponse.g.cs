@@ -154,11 +154,9 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
             }
             if (FinalizedFeaturesEpoch != -1)
             {
-                var scratch = new ArrayBufferWriter<byte>();
-                var tw = new KafkaWriter(scratch);
-                tw.WriteInt64(FinalizedFeaturesEpoch);
-                tw.Flush();
-                writer.WriteTaggedField(1, scratch.WrittenSpan);
+                writer.WriteUnsignedVarint(1);
+                writer.WriteUnsignedVarint(8);
+                writer.WriteInt64(FinalizedFeaturesEpoch);
             }
             if ((FinalizedFeatures is null || FinalizedFeatures.Count != 0))
             {
@@ -175,11 +173,9 @@ public sealed partial class ApiVersionsResponse : IKafkaApiMessage
             }
             if (ZkMigrationReady != false)
             {
-                var scratch = new ArrayBufferWriter<byte>();
-                var tw = new KafkaWriter(scratch);
-                tw.WriteBool(ZkMigrationReady);
-                tw.Flush();
-                writer.WriteTaggedField(3, scratch.WrittenSpan);
+                writer.WriteUnsignedVarint(3);
+                writer.WriteUnsignedVarint(1);
+                writer.WriteBool(ZkMigrationReady);
             }
         }
     }

@@ -199,11 +199,9 @@ public sealed partial class CreateTopicsResponse : IKafkaApiMessage
                 writer.WriteUnsignedVarint(taggedCount);
                 if (TopicConfigErrorCode != 0)
                 {
-                    var scratch = new ArrayBufferWriter<byte>();
-                    var tw = new KafkaWriter(scratch);
-                    tw.WriteInt16(TopicConfigErrorCode);
-                    tw.Flush();
-                    writer.WriteTaggedField(0, scratch.WrittenSpan);
+                    writer.WriteUnsignedVarint(0);
+                    writer.WriteUnsignedVarint(2);
+                    writer.WriteInt16(TopicConfigErrorCode);
                 }
             }
         }

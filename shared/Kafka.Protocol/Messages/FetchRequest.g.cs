@@ -184,11 +184,9 @@ public sealed partial class FetchRequest : IKafkaApiMessage
             writer.WriteUnsignedVarint(taggedCount);
             if (ClusterId != null)
             {
-                var scratch = new ArrayBufferWriter<byte>();
-                var tw = new KafkaWriter(scratch);
-                tw.WriteNullableString(ClusterId, true);
-                tw.Flush();
-                writer.WriteTaggedField(0, scratch.WrittenSpan);
+                writer.WriteUnsignedVarint(0);
+                writer.WriteUnsignedVarint((uint)KafkaWriter.CompactStringSize(ClusterId));
+                writer.WriteNullableString(ClusterId, true);
             }
             if (version >= 15 && !ReplicaState.IsDefault())
             {
@@ -410,11 +408,9 @@ public sealed partial class FetchRequest : IKafkaApiMessage
                 writer.WriteUnsignedVarint(taggedCount);
                 if (version >= 17 && ReplicaDirectoryId != Guid.Empty)
                 {
-                    var scratch = new ArrayBufferWriter<byte>();
-                    var tw = new KafkaWriter(scratch);
-                    tw.WriteUuid(ReplicaDirectoryId);
-                    tw.Flush();
-                    writer.WriteTaggedField(0, scratch.WrittenSpan);
+                    writer.WriteUnsignedVarint(0);
+                    writer.WriteUnsignedVarint(16);
+                    writer.WriteUuid(ReplicaDirectoryId);
                 }
             }
         }

@@ -136,6 +136,14 @@ public ref struct KafkaWriter
         _buffered += Encoding.UTF8.GetBytes(value, span);
     }
 
+    /// <summary>Bytes a COMPACT_(NULLABLE_)STRING takes: varint length + 1, then UTF-8.</summary>
+    public static int CompactStringSize(string? value)
+    {
+        if (value is null) return 1;
+        var byteCount = Encoding.UTF8.GetByteCount(value);
+        return Varint.SizeOfUnsigned((uint)(byteCount + 1)) + byteCount;
+    }
+
     public void WriteBytes(ReadOnlySpan<byte> value, bool flexible)
     {
         WriteLength(value.Length, flexible, int16Prefix: false);

@@ -230,6 +230,20 @@ internal sealed class LogSegment : IDisposable
         return -1;
     }
 
+    public void VisitHeaders(long limit, Action<RecordBatchHeader> visitor)
+    {
+        Span<byte> header = stackalloc byte[RecordBatchHeader.Size];
+        long position = 0;
+        while (position + RecordBatchHeader.Size <= limit)
+        {
+            if (RandomAccess.Read(_handle, header, position) < RecordBatchHeader.Size) return;
+            RecordBatchHeader.TryRead(header, out var h);
+            if (!IsPlausible(h, position, limit)) return;
+            visitor(h);
+            position += h.TotalSize;
+        }
+    }
+
     /// <summary>Makes the log bytes durable. Index files are hints and only get flushed to the OS.</summary>
     public void Flush()
     {

@@ -1,0 +1,56 @@
+using EdgeStream.Kafka.Protocol.Messages;
+
+namespace EdgeStream.Kafka.Server;
+
+public sealed partial class KafkaBroker
+{
+    private const long LatestTimestamp = -1;
+    private const long EarliestTimestamp = -2;
+    private const long MaxTimestamp = -3;
+
+    // ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark, a timestamp
+    // the first record at or after it; max-timestamp (-3) is answered as latest.
+    private ListOffsetsResponse HandleListOffsets(KafkaRequestContext context, ListOffsetsRequest request)
+    {
+        var response = new ListOffsetsResponse();
+        foreach (var wanted in request.Topics)
+        {
+            var topicResponse = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = wanted.Name };
+            response.Topics.Add(topicResponse);
+            Catalog.TryGet(wanted.Name, out var topic);
+            foreach (var p in wanted.Partitions)
+            {
+                var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex, Timestamp = -1, Offset = -1, LeaderEpoch = 0 };
+                topicResponse.Partitions.Add(result);
+                if (topic is null || !topic.TryGetPartition(p.PartitionIndex, out var partition))
+                {
+                    result.ErrorCode = (short)KafkaErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+                switch (p.Timestamp)
+                {
+                    case EarliestTimestamp:
+                        result.Offset = partition!.LogStartOffset;
+                        break;
+                    case LatestTimestamp:
+                    case MaxTimestamp:
+                        result.Offset = partition!.HighWatermark;
+                        break;
+                    case < 0:
+                        result.Offset = partition!.LogStartOffset; // -4 (earliest local) and the like: the whole log is local
+                        break;
+                    default:
+                        var found = partition!.FindOffsetByTimestamp(p.Timestamp);
+                        if (found is { } offset)
+                        {
+                            result.Offset = offset;
+                            result.Timestamp = p.Timestamp;
+                        }
+                        break;
+                }
+                if (context.Version == 0) result.OldStyleOffsets = [result.Offset];
+            }
+        }
+        return response;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Net;
+using EdgeStream.Kafka.Producers;
+using EdgeStream.Kafka.Protocol;
+using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Kafka.Protocol.Primitives;
+using EdgeStream.Metadata;
+using EdgeStream.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Kafka.Server;
+
+/// <summary>
+/// The Kafka API of a node: parses a request frame and runs the handler for its API. Handlers
+/// live in <c>Handlers/</c>, one file per API (partial class). A handler's synchronous part runs
+/// in the connection's arrival order; it may then await (fsync, long-poll) while later requests
+/// are parsed.
+/// </summary>
+public sealed partial class KafkaBroker
+{
+    private readonly Func<TopicCatalog> _catalog;
+    private readonly ILogger _logger;
+
+    public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, ILoggerFactory loggerFactory)
+    {
+        options.Validate();
+        Options = options;
+        _catalog = catalog;
+        ProducerIds = producerIds;
+        Producers = new ProducerStateManager();
+        _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
+    }
+
+    public KafkaBrokerOptions Options { get; }
+    internal TopicCatalog Catalog => _catalog();
+    internal LogManager Log => _catalog().Log;
+    internal ProducerIdAllocator ProducerIds { get; }
+    internal ProducerStateManager Producers { get; }
+
+    /// <summary>
+    /// Parses one frame (without its size prefix) and starts its handler. Throws
+    /// <see cref="KafkaProtocolException"/> for what must close the connection: a header or body
+    /// that does not parse, or an API/version we do not answer (except ApiVersions, which is
+    /// answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate).
+    /// </summary>
+    public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed)
+    {
+        var reader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref reader);
+        if (!SupportedApis.IsSupported(header.ApiKey, header.ApiVersion))
+        {
+            if (header.ApiKey == (short)ApiKey.ApiVersions)
+            {
+                // KIP-511: reply in v0 so that a client newer than us can parse it and retry lower.
+                var downgraded = new RequestHeader { ApiKey = header.ApiKey, ApiVersion = 0, CorrelationId = header.CorrelationId, ClientId = header.ClientId };
+                var body = new ApiVersionsResponse { ErrorCode = (short)KafkaErrorCode.UnsupportedVersion, ApiKeys = SupportedApis.ToResponse() };
+                return (downgraded, ValueTask.FromResult<KafkaResponse?>(new KafkaResponse(body)));
+            }
+            throw new UnsupportedApiException(header.ApiKey, header.ApiVersion);
+        }
+        var request = KafkaApis.ReadRequest((ApiKey)header.ApiKey, header.ApiVersion, ref reader);
+        var context = new KafkaRequestContext { Header = header, LocalEndPoint = localEndPoint, ConnectionClosed = connectionClosed };
+        return (header, Handle(context, request));
+    }
+
+    private ValueTask<KafkaResponse?> Handle(KafkaRequestContext context, IKafkaApiMessage request) => request switch
+    {
+        ApiVersionsRequest r => Reply(HandleApiVersions(context, r)),
+        MetadataRequest r => Reply(HandleMetadata(context, r)),
+        ProduceRequest r => HandleProduceAsync(context, r),
+        FetchRequest r => HandleFetchAsync(context, r),
+        ListOffsetsRequest r => Reply(HandleListOffsets(context, r)),
+        InitProducerIdRequest r => Reply(HandleInitProducerId(context, r)),
+        // CreateTopicsRequest r => Reply(HandleCreateTopics(context, r)),
+        // DeleteTopicsRequest r => Reply(HandleDeleteTopics(context, r)),
+        // CreatePartitionsRequest r => Reply(HandleCreatePartitions(context, r)),
+        // DescribeConfigsRequest r => Reply(HandleDescribeConfigs(context, r)),
+        // AlterConfigsRequest r => Reply(HandleAlterConfigs(context, r)),
+        // IncrementalAlterConfigsRequest r => Reply(HandleIncrementalAlterConfigs(context, r)),
+        // DeleteRecordsRequest r => Reply(HandleDeleteRecords(context, r)),
+        // DescribeClusterRequest r => Reply(HandleDescribeCluster(context, r)),
+        // DescribeLogDirsRequest r => Reply(HandleDescribeLogDirs(context, r)),
+        _ => throw new UnsupportedApiException(context.Header.ApiKey, context.Version),
+    };
+
+    private static ValueTask<KafkaResponse?> Reply(IKafkaMessage body) => ValueTask.FromResult<KafkaResponse?>(new KafkaResponse(body));
+
+    /// <summary>The host and port clients should use: configured, or the address they reached us on.</summary>
+    internal (string Host, int Port) AdvertisedEndpoint(EndPoint? local)
+    {
+        var ip = local as IPEndPoint;
+        var host = Options.AdvertisedHost;
+        if (string.IsNullOrEmpty(host))
+        {
+            var address = ip?.Address;
+            if (address is not null && address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+            host = address is null || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "localhost" : address.ToString();
+        }
+        var port = Options.AdvertisedPort > 0 ? Options.AdvertisedPort : ip?.Port ?? 9092;
+        return (host, port);
+    }
+
+    /// <summary>Maps a storage or configuration failure to the Kafka error code a client understands.</summary>
+    internal static KafkaErrorCode ErrorFor(Exception ex) => ex switch
+    {
+        UnknownTopicException => KafkaErrorCode.UnknownTopicOrPartition,
+        Storage.OffsetOutOfRangeException => KafkaErrorCode.OffsetOutOfRange,
+        InvalidBatchException => KafkaErrorCode.CorruptMessage,
+        MessageTooLargeException => KafkaErrorCode.MessageTooLarge,
+        DiskFullException => KafkaErrorCode.KafkaStorageError,
+        TopicAlreadyExistsException => KafkaErrorCode.TopicAlreadyExists,
+        ConfigurationException => KafkaErrorCode.InvalidConfig,
+        StorageException => KafkaErrorCode.KafkaStorageError,
+        _ => KafkaErrorCode.UnknownServerError,
+    };
+}

@@ -1,0 +1,25 @@
+namespace EdgeStream.Kafka.Server;
+
+/// <summary>Options of the Kafka wire-protocol listener. Defaults follow Kafka's broker defaults.</summary>
+public sealed class KafkaBrokerOptions
+{
+    /// <summary>The broker id clients see in metadata. A single node is its own cluster.</summary>
+    public int BrokerId { get; init; } = 1;
+    /// <summary>Cluster id reported in Metadata and DescribeCluster.</summary>
+    public string ClusterId { get; init; } = "edgestream";
+    /// <summary>Host clients are told to connect to; null means the address they connected to.</summary>
+    public string? AdvertisedHost { get; init; }
+    /// <summary>Port clients are told to connect to; 0 means the listener's port.</summary>
+    public int AdvertisedPort { get; init; }
+    /// <summary>socket.request.max.bytes: frames larger than this close the connection. Default 100 MiB.</summary>
+    public int MaxRequestBytes { get; init; } = 100 * 1024 * 1024;
+    /// <summary>How many requests of one connection may be in progress at once (responses stay in order).</summary>
+    public int MaxInFlightPerConnection { get; init; } = 16;
+
+    public void Validate()
+    {
+        if (MaxRequestBytes < 1024) throw new ConfigurationException("Kafka max request size must be at least 1 KiB.");
+        if (MaxInFlightPerConnection < 1) throw new ConfigurationException("Kafka in-flight requests per connection must be at least 1.");
+        if (AdvertisedPort is < 0 or > 65535) throw new ConfigurationException($"Kafka advertised port {AdvertisedPort} is not a port.");
+    }
+}

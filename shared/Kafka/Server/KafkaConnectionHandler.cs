@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using EdgeStream.Kafka.Protocol;
+using EdgeStream.Kafka.Protocol.Primitives;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Kafka.Server;
+
+/// <summary>
+/// One Kafka client connection on Kestrel. The read loop takes whole frames off the pipe (the size
+/// prefix checked against the limit before anything is buffered), parses each request and starts
+/// its handler in arrival order — so appends of one producer land in the order it sent them — and
+/// queues it; the write loop sends the responses in that same order, as the protocol requires,
+/// while later requests are already being worked on.
+/// </summary>
+public sealed class KafkaConnectionHandler : ConnectionHandler
+{
+    private readonly KafkaBroker _broker;
+    private readonly ILogger _logger;
+
+    public KafkaConnectionHandler(KafkaBroker broker, ILoggerFactory loggerFactory)
+    {
+        _broker = broker;
+        _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
+    }
+
+    private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response);
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        KafkaLog.ConnectionOpened(_logger, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        var queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_broker.Options.MaxInFlightPerConnection)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        var writer = WriteResponsesAsync(connection, queue.Reader, output);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (KafkaFraming.TryReadFrame(ref buffer, _broker.Options.MaxRequestBytes, out var frame))
+                    {
+                        var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed);
+                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response), connection.ConnectionClosed).ConfigureAwait(false);
+                    }
+                    if (result.IsCompleted || result.IsCanceled) break;
+                }
+                finally
+                {
+                    // Consumed up to the last whole frame; examined everything, so the pipe waits for more bytes.
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+            }
+        }
+        catch (UnsupportedApiException ex)
+        {
+            KafkaLog.UnsupportedRequest(_logger, connection.ConnectionId, ex.ApiKey, ex.ApiVersion);
+        }
+        catch (KafkaProtocolException ex)
+        {
+            KafkaLog.ProtocolViolation(_logger, connection.ConnectionId, ex.Message);
+        }
+        catch (OperationCanceledException) { }
+        catch (ConnectionResetException) { }
+        catch (IOException) { }
+        finally
+        {
+            queue.Writer.TryComplete();
+            try { await writer.ConfigureAwait(false); } catch (Exception) { /* the connection is going away */ }
+            KafkaLog.ConnectionClosed(_logger, connection.ConnectionId);
+        }
+    }
+
+    private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<Pending> queue, PipeWriter output)
+    {
+        try
+        {
+            await foreach (var pending in queue.ReadAllAsync().ConfigureAwait(false))
+            {
+                KafkaResponse? response;
+                try
+                {
+                    response = await pending.Response.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A handler bug: the client cannot be answered in this API's format. Close, as Kafka does.
+                    KafkaLog.RequestFailed(_logger, ex, pending.ApiKey, pending.Version);
+                    connection.Abort();
+                    return;
+                }
+                if (response is null) continue; // acks=0: the protocol sends nothing back
+                using (response)
+                    KafkaFraming.WriteResponse(output, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);
+                // Flush when nothing else is ready, so pipelined responses go out in one write.
+                if (!queue.TryPeek(out _))
+                {
+                    var flush = await output.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted || flush.IsCanceled) return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException or InvalidOperationException)
+        {
+            connection.Abort();
+        }
+    }
+}
+
+/// <summary>A request for an API or version this broker does not answer: Kafka closes the connection.</summary>
+public sealed class UnsupportedApiException : KafkaProtocolException
+{
+    public UnsupportedApiException(short apiKey, short apiVersion)
+        : base($"API key {apiKey} version {apiVersion} is not supported")
+    {
+        ApiKey = apiKey;
+        ApiVersion = apiVersion;
+    }
+
+    public short ApiKey { get; }
+    public short ApiVersion { get; }
+}

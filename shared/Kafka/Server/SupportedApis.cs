@@ -1,0 +1,55 @@
+using EdgeStream.Kafka.Protocol.Messages;
+
+namespace EdgeStream.Kafka.Server;
+
+/// <summary>
+/// The APIs and version ranges this broker answers, as ApiVersions reports them. Ranges are capped
+/// where a newer version would change semantics we do not implement (Fetch v13+ addresses topics by
+/// id only; Produce/Fetch below v3/v4 carry the pre-v2 message formats the log does not store).
+/// </summary>
+public static class SupportedApis
+{
+    private static readonly (ApiKey Key, short Min, short Max)[] s_caps =
+    [
+        (ApiKey.Produce, 3, 11),
+        (ApiKey.Fetch, 4, 12),
+        (ApiKey.ListOffsets, 1, 8),
+        (ApiKey.Metadata, 0, 12),
+        (ApiKey.ApiVersions, 0, 4),
+        (ApiKey.CreateTopics, 0, 7),
+        (ApiKey.DeleteTopics, 0, 6),
+        (ApiKey.CreatePartitions, 0, 3),
+        (ApiKey.DescribeConfigs, 0, 4),
+        (ApiKey.AlterConfigs, 0, 2),
+        (ApiKey.IncrementalAlterConfigs, 0, 1),
+        (ApiKey.DeleteRecords, 0, 2),
+        (ApiKey.InitProducerId, 0, 5),
+        (ApiKey.DescribeCluster, 0, 1),
+        (ApiKey.DescribeLogDirs, 0, 4),
+    ];
+
+    private static readonly Dictionary<short, (short Min, short Max)> s_ranges = Build();
+
+    private static Dictionary<short, (short, short)> Build()
+    {
+        var map = new Dictionary<short, (short, short)>();
+        foreach (var (key, min, max) in s_caps)
+        {
+            var lo = Math.Max(min, KafkaApis.LowestSupportedVersion(key));
+            var hi = Math.Min(max, KafkaApis.HighestSupportedVersion(key));
+            if (lo <= hi) map[(short)key] = ((short)lo, (short)hi);
+        }
+        return map;
+    }
+
+    public static bool IsSupported(short apiKey, short version) =>
+        s_ranges.TryGetValue(apiKey, out var r) && version >= r.Min && version <= r.Max;
+
+    public static List<ApiVersionsResponse.ApiVersion> ToResponse()
+    {
+        var list = new List<ApiVersionsResponse.ApiVersion>(s_ranges.Count);
+        foreach (var (key, (min, max)) in s_ranges.OrderBy(kv => kv.Key))
+            list.Add(new ApiVersionsResponse.ApiVersion { ApiKey = key, MinVersion = min, MaxVersion = max });
+        return list;
+    }
+}

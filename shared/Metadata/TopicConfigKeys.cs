@@ -1,0 +1,86 @@
+using System.Globalization;
+using EdgeStream.Storage;
+
+namespace EdgeStream.Metadata;
+
+/// <summary>
+/// Maps Kafka's topic config names (retention.ms, segment.bytes, …) to <see cref="TopicConfig"/>.
+/// Implemented keys change behaviour; a few common Kafka keys are accepted and kept so that tools
+/// which always send them (replication-related ones, compression.type) work; anything else is refused.
+/// </summary>
+public static class TopicConfigKeys
+{
+    public const string RetentionMs = "retention.ms";
+    public const string RetentionBytes = "retention.bytes";
+    public const string SegmentBytes = "segment.bytes";
+    public const string SegmentMs = "segment.ms";
+    public const string MaxMessageBytes = "max.message.bytes";
+    public const string CleanupPolicy = "cleanup.policy";
+    public const string TimestampType = "message.timestamp.type";
+    public const string IndexIntervalBytes = "index.interval.bytes";
+
+    public static IReadOnlyList<string> Implemented { get; } =
+        [CleanupPolicy, IndexIntervalBytes, MaxMessageBytes, TimestampType, RetentionBytes, RetentionMs, SegmentBytes, SegmentMs];
+
+    /// <summary>Accepted and reported, without effect on a single-replica log.</summary>
+    public static IReadOnlySet<string> AcceptedOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "compression.type", "min.insync.replicas", "unclean.leader.election.enable", "flush.messages", "flush.ms",
+        "file.delete.delay.ms", "preallocate", "message.downconversion.enable", "min.compaction.lag.ms",
+        "max.compaction.lag.ms", "delete.retention.ms", "min.cleanable.dirty.ratio", "segment.jitter.ms",
+        "segment.index.bytes", "local.retention.ms", "local.retention.bytes", "remote.storage.enable",
+        "message.timestamp.difference.max.ms", "message.timestamp.before.max.ms", "message.timestamp.after.max.ms",
+        "follower.replication.throttled.replicas", "leader.replication.throttled.replicas",
+    };
+
+    public static bool IsKnown(string key) => Implemented.Contains(key) || AcceptedOnly.Contains(key);
+
+    /// <summary>Applies explicit overrides on top of <paramref name="defaults"/>; throws <see cref="ConfigurationException"/> naming the bad key.</summary>
+    public static TopicConfig Apply(TopicConfig defaults, IReadOnlyDictionary<string, string> overrides)
+    {
+        var c = defaults;
+        foreach (var (key, value) in overrides)
+        {
+            c = key switch
+            {
+                RetentionMs => c with { RetentionAge = ParseLong(key, value) is var ms && ms < 0 ? null : TimeSpan.FromMilliseconds(ms) },
+                RetentionBytes => c with { RetentionBytes = ParseLong(key, value) is var b && b < 0 ? -1 : b },
+                SegmentBytes => c with { SegmentBytes = ParseLong(key, value) },
+                SegmentMs => c with { SegmentAge = TimeSpan.FromMilliseconds(ParseLong(key, value)) },
+                MaxMessageBytes => c with { MaxMessageBytes = checked((int)ParseLong(key, value)) },
+                IndexIntervalBytes => c with { IndexIntervalBytes = checked((int)ParseLong(key, value)) },
+                CleanupPolicy => c with { CleanupPolicy = value },
+                TimestampType => value switch
+                {
+                    "CreateTime" => c with { UseLogAppendTime = false },
+                    "LogAppendTime" => c with { UseLogAppendTime = true },
+                    _ => throw new ConfigurationException($"{key}: '{value}' must be CreateTime or LogAppendTime."),
+                },
+                _ when AcceptedOnly.Contains(key) => c,
+                _ => throw new ConfigurationException($"Unknown topic config '{key}'."),
+            };
+        }
+        c.Validate();
+        return c;
+    }
+
+    /// <summary>The effective value of every implemented key, as Kafka's DescribeConfigs shows them.</summary>
+    public static IEnumerable<(string Key, string Value)> Describe(TopicConfig c)
+    {
+        yield return (CleanupPolicy, c.CleanupPolicy);
+        yield return (IndexIntervalBytes, Num(c.IndexIntervalBytes));
+        yield return (MaxMessageBytes, Num(c.MaxMessageBytes));
+        yield return (TimestampType, c.UseLogAppendTime ? "LogAppendTime" : "CreateTime");
+        yield return (RetentionBytes, Num(c.RetentionBytes));
+        yield return (RetentionMs, c.RetentionAge is { } age ? Num((long)age.TotalMilliseconds) : "-1");
+        yield return (SegmentBytes, Num(c.SegmentBytes));
+        yield return (SegmentMs, Num((long)c.SegmentAge.TotalMilliseconds));
+    }
+
+    private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static long ParseLong(string key, string value) =>
+        long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new ConfigurationException($"{key}: '{value}' is not a whole number.");
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using Xunit;
+
+namespace EdgeStream.TestSupport;
+
+/// <summary>A real <c>edgestream</c> process: started with <c>dotnet edgestream.dll</c>, output captured, stopped with SIGTERM.</summary>
+public sealed partial class AgentProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _outputLock = new();
+
+    private AgentProcess(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    public string Stdout { get { lock (_outputLock) return _stdout.ToString(); } }
+    public string Stderr { get { lock (_outputLock) return _stderr.ToString(); } }
+
+    /// <summary>The agent built next to the tests (see the test project's AssemblyMetadata).</summary>
+    public static string AgentDll
+    {
+        get
+        {
+            var fromEnv = Environment.GetEnvironmentVariable("EDGESTREAM_AGENT_DLL");
+            if (!string.IsNullOrEmpty(fromEnv)) return fromEnv;
+            var path = typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                .First(a => a.Key == "EdgeStreamAgentDll").Value!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"the agent was not built at {path}; build EdgeStream.sln first", path);
+            return path;
+        }
+    }
+
+    public static AgentProcess Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(AgentDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // The child sees only the EDGESTREAM_* variables a test sets, never the runner's.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("EDGESTREAM_", StringComparison.Ordinal)).ToList())
+            psi.Environment.Remove(key);
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        }
+
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var agent = new AgentProcess(process);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (agent._outputLock) agent._stdout.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (agent._outputLock) agent._stderr.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.StandardInput.Close();
+        return agent;
+    }
+
+    /// <summary>Runs the agent to completion (for verbs that exit by themselves).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(
+        string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        using var agent = Start(workingDirectory, args, environment);
+        var exited = await agent.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        Assert.True(exited, $"edgestream {string.Join(' ', args)} did not exit in time.\nstdout:\n{agent.Stdout}\nstderr:\n{agent.Stderr}");
+        return (agent.ExitCode, agent.Stdout, agent.Stderr);
+    }
+
+    /// <summary>Polls <c>GET /healthz</c> until it answers 200 "ok" or the deadline passes (fails if the process exits first).</summary>
+    public async Task WaitForHealthyAsync(int httpPort, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+                Assert.Fail($"edgestream exited with {_process.ExitCode} before becoming healthy.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            try
+            {
+                using var response = await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz");
+                if (response.StatusCode == HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok") return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(100);
+        }
+        Assert.Fail($"edgestream was not healthy on port {httpPort} within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+    }
+
+    public void SendSigterm()
+    {
+        if (kill(_process.Id, Sigterm) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGTERM, then waits for a clean exit; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        SendSigterm();
+        var exited = await WaitForExitAsync(timeout);
+        Assert.True(exited, $"edgestream did not exit within {timeout} of SIGTERM.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL (kill -9) and wait until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        try { _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        await WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+
+    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private const int Sigterm = 15;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+}
+
+/// <summary>A temporary directory deleted at dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgestream-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
