@@ -141,12 +141,34 @@ internal sealed partial class AgentProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    /// <summary>
+    /// <c>run</c> with every listener on its own free loopback port, so tests can run side by side;
+    /// only the zero-configuration test uses the default ports.
+    /// </summary>
+    public static string[] RunArgs(int httpPort, params string[] extra) =>
+    [
+        "run", "--http", $"127.0.0.1:{httpPort}", "--kafka", $"127.0.0.1:{FreePort()}", "--mqtt", $"127.0.0.1:{FreePort()}", .. extra,
+    ];
+
+    private static readonly HashSet<int> s_handedOut = [];
+
+    /// <summary>
+    /// A port that was free a moment ago on 127.0.0.1 and that no other test in this process has
+    /// been given: the kernel hands out recently freed ports again, so two tests asking at once
+    /// could otherwise both get the same one before either agent binds it.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (s_handedOut)
+            {
+                if (s_handedOut.Add(port)) return port;
+            }
+        }
     }
 
     public const int Sigint = 2;

@@ -2,6 +2,7 @@ using System.Text;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,8 +12,15 @@ namespace EdgeStream.Agent.Tests;
 public sealed class HostedServicesTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
+    private readonly MetadataStore _metadata;
 
-    public void Dispose() => _dir.Dispose();
+    public HostedServicesTests() => _metadata = MetadataStore.Open(_dir.Combine("data", "meta.db"));
+
+    public void Dispose()
+    {
+        _metadata.Dispose();
+        _dir.Dispose();
+    }
 
     private AgentOptions Options(params (string Name, string Value)[] flags)
     {
@@ -26,7 +34,7 @@ public sealed class HostedServicesTests : IDisposable
     {
         var options = Options();
         var state = new StorageState();
-        var service = new StorageHostedService(options, state, NullLoggerFactory.Instance);
+        var service = new StorageHostedService(options, state, _metadata, NullLoggerFactory.Instance);
 
         await service.StartAsync(CancellationToken.None);
         Assert.True(state.IsOpen);
@@ -77,7 +85,7 @@ public sealed class HostedServicesTests : IDisposable
         Assert.True(before > 2, $"expected several segments, found {before}");
 
         var state = new StorageState();
-        var storage = new StorageHostedService(options, state, NullLoggerFactory.Instance);
+        var storage = new StorageHostedService(options, state, _metadata, NullLoggerFactory.Instance);
         using var retention = new RetentionService(options, state, NullLogger<RetentionService>.Instance);
         await storage.StartAsync(CancellationToken.None);
         await retention.StartAsync(CancellationToken.None);
@@ -101,7 +109,7 @@ public sealed class HostedServicesTests : IDisposable
     {
         var options = Options(("fsync", "os"), ("flushInterval", "20ms"));
         var state = new StorageState();
-        var storage = new StorageHostedService(options, state, NullLoggerFactory.Instance);
+        var storage = new StorageHostedService(options, state, _metadata, NullLoggerFactory.Instance);
         using var flusher = new OsFlushService(options, state, NullLogger<OsFlushService>.Instance);
         await storage.StartAsync(CancellationToken.None);
         state.Manager!.CreateTopic("t", 1);
