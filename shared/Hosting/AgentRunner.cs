@@ -25,7 +25,7 @@ public static class ExitCodes
 /// Runs a node until SIGTERM/Ctrl-C: prepares the data directory, logging and identity, starts the
 /// role's host, waits, and shuts down cleanly. Expected errors print one line to stderr.
 /// </summary>
-public static class AgentRunner
+public static partial class AgentRunner
 {
     public static async Task<int> RunAsync(AgentOptions options, IEnumerable<IRoleModule> roleModules, TextWriter stderr)
     {
@@ -72,7 +72,17 @@ public static class AgentRunner
 
         using (metadata)
         {
-            identity = metadata.EnsureNodeIdentity(options.Role.ToText(), options.NodeId);
+            try
+            {
+                identity = metadata.EnsureNodeIdentity(options.Role.ToText(), options.NodeId);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                var message = $"metadata store '{options.MetadataPath}' is unusable: {ex.Message}";
+                HostLog.StartFailed(log, message);
+                await stderr.WriteLineAsync($"edgestream: {message}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
             if (identity.Created) HostLog.IdentityCreated(log, identity.NodeId, options.MetadataPath);
             if (identity.PreviousNodeId is { } previous) HostLog.IdentityRenamed(log, previous, identity.NodeId);
 
@@ -138,14 +148,31 @@ public static class AgentRunner
 
     private static string Describe(Exception ex, AgentOptions options)
     {
-        if (ex is IOException { InnerException: AddressInUseException })
-            return $"cannot listen on {options.Http} (--http): address already in use";
-        if (ex is IOException io && io.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
-            return $"cannot listen on {options.Http} (--http): {ex.Message}";
+        // Kestrel: "Failed to bind to address http://127.0.0.1:9092: address already in use."
+        // Ports are unique across listeners (validated), so the port names the setting.
+        if (ex is IOException && BindFailure().Match(ex.Message) is { Success: true } m
+            && int.TryParse(m.Groups["port"].ValueSpan, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            var listener = ListenerOn(options, port);
+            var reason = ex.InnerException is AddressInUseException ? "address already in use" : ex.Message;
+            return listener is { } l ? $"cannot listen on {l.Address} ({l.Flag}): {reason}" : reason;
+        }
         return ex is EdgeStreamException or IOException or UnauthorizedAccessException
             ? ex.Message
             : $"{ex.GetType().Name}: {ex.Message} (details in {options.LogsDirectory})";
     }
+
+    private static (HostPort Address, string Flag)? ListenerOn(AgentOptions options, int port)
+    {
+        if (options.Http.Port == port) return (options.Http, AgentSettings.Http.Flag);
+        if (options.Kafka.Port == port) return (options.Kafka, AgentSettings.Kafka.Flag);
+        if (options.Mqtt.Port == port) return (options.Mqtt, AgentSettings.Mqtt.Flag);
+        if (options.Uplink is { } uplink && uplink.Port == port) return (uplink, AgentSettings.Uplink.Flag);
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"bind to address \S+:(?<port>\d+)")]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
 
     private static async Task StopQuietly(WebApplication app, Microsoft.Extensions.Logging.ILogger log)
     {
@@ -164,7 +191,7 @@ public static class AgentRunner
 internal static partial class HostLog
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
-        Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} (reserved) mqtt={Mqtt} (reserved) uplink={Uplink} parents={Parents} fsync={Fsync}")]
+        Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} mqtt={Mqtt} (reserved) uplink={Uplink} parents={Parents} fsync={Fsync}")]
     public static partial void Starting(ILogger logger, string version, string role, string nodeId, string data, string http,
         string kafka, string mqtt, string uplink, string parents, string fsync);
 

@@ -40,13 +40,23 @@ public sealed class MetadataStore : IDisposable
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
             var cs = new ConnectionString { Filename = full, Connection = ConnectionType.Direct, Upgrade = false };
             var db = new LiteDatabase(cs);
-            // Touch the file now so that a lock or corruption problem surfaces at start-up, not on first use.
-            _ = db.GetCollection(NodeCollection).FindById(IdentityKey);
+            try
+            {
+                // Touch the file now so that a lock or corruption problem surfaces at start-up, not on first use.
+                _ = db.GetCollection(NodeCollection).FindById(IdentityKey);
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
             return new MetadataStore(full, db);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or LiteException)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or StackOverflowException or ArgumentNullException))
         {
-            throw new MetadataException($"metadata store '{full}' cannot be opened: {ex.Message}", ex);
+            // A damaged file makes LiteDB throw almost anything (LiteException, ArgumentOutOfRange from a
+            // garbage header, InvalidCast...): every one of them means "this file cannot be used".
+            throw new MetadataException($"metadata store '{full}' cannot be opened: {ex.Message} (if it is damaged, move it aside; the node then starts with a new id)", ex);
         }
     }
 

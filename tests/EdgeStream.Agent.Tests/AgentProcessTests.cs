@@ -51,15 +51,14 @@ public sealed class AgentProcessTests
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
-    private static string[] RunArgs(int httpPort, params string[] extra) =>
-        ["run", "--http", $"127.0.0.1:{httpPort}", .. extra];
+    private static string[] RunArgs(int httpPort, params string[] extra) => AgentProcess.RunArgs(httpPort, extra);
 
     [Fact]
     public async Task Run_GatewayWithNodeId_ServesStatusJson()
     {
         using var dir = new TempDirectory();
         var port = AgentProcess.FreePort();
-        using var agent = AgentProcess.Start(dir.Path, RunArgs(port, "--role", "gateway", "--node-id", "gw-test", "--data", dir.Combine("d")));
+        using var agent = AgentProcess.Start(dir.Path, RunArgs(port, "--role", "gateway", "--node-id", "gw-test", "--data", dir.Combine("d"), "--uplink", $"127.0.0.1:{AgentProcess.FreePort()}"));
         await agent.WaitForHealthyAsync(port, StartTimeout);
 
         using var http = new HttpClient();
@@ -74,7 +73,22 @@ public sealed class AgentProcessTests
         Assert.Equal(0, doc.RootElement.GetProperty("topics").GetInt32());
         Assert.True(doc.RootElement.TryGetProperty("usedBytes", out _));
         Assert.Equal(0, await agent.StopAsync(StopTimeout));
-        Assert.Contains("uplink=0.0.0.0:9095", agent.Stdout);
+        Assert.Contains("uplink=127.0.0.1:", agent.Stdout);
+    }
+
+    [Theory]
+    [InlineData(AgentProcess.Sigterm)]
+    [InlineData(AgentProcess.Sigint)]
+    public async Task Run_StopSignal_ClosesTheLogAndExitsZero(int signal)
+    {
+        using var dir = new TempDirectory();
+        var port = AgentProcess.FreePort();
+        using var agent = AgentProcess.Start(dir.Path, RunArgs(port));
+        await agent.WaitForHealthyAsync(port, StartTimeout);
+
+        Assert.Equal(0, await agent.StopAsync(StopTimeout, signal));
+        Assert.Contains("Log closed cleanly", agent.Stdout);
+        Assert.Equal("", agent.Stderr);
     }
 
     [Fact]
@@ -84,7 +98,7 @@ public sealed class AgentProcessTests
         var port = AgentProcess.FreePort();
         var config = dir.Combine("edgestream.json");
         await File.WriteAllTextAsync(config, $$"""{ "nodeId": "from-file", "http": "127.0.0.1:{{port}}", "data": "{{dir.Combine("filedata")}}" }""");
-        using var agent = AgentProcess.Start(dir.Path, ["run", "--fsync", "os"],
+        using var agent = AgentProcess.Start(dir.Path, ["run", "--fsync", "os", "--kafka", $"127.0.0.1:{AgentProcess.FreePort()}"],
             new Dictionary<string, string> { ["EDGESTREAM_CONFIG"] = config, ["EDGESTREAM_NODE_ID"] = "from-env" });
         await agent.WaitForHealthyAsync(port, StartTimeout);
 
@@ -103,7 +117,8 @@ public sealed class AgentProcessTests
     {
         using var dir = new TempDirectory();
 
-        var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path, RunArgs(AgentProcess.FreePort(), flag, value));
+        // Rejected before anything binds, so no isolated ports are needed.
+        var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path, ["run", "--http", $"127.0.0.1:{AgentProcess.FreePort()}", flag, value]);
 
         Assert.Equal(2, code);
         Assert.Contains(setting, stderr);
@@ -276,5 +291,42 @@ public sealed class AgentProcessTests
 
         Assert.Equal(2, code);
         Assert.Contains("run", stderr);
+    }
+}
+
+public sealed class DamagedDataTests
+{
+    [Fact]
+    public async Task Run_GarbageMetaDb_ExitsOneWithOneLine()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.Combine("data"));
+        await File.WriteAllBytesAsync(dir.Combine("data", "meta.db"), Enumerable.Repeat((byte)0xAB, 16384).ToArray());
+
+        var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path, AgentProcess.RunArgs(AgentProcess.FreePort()));
+
+        Assert.Equal(1, code);
+        Assert.Contains("meta.db", stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
+
+public sealed class ListenerConflictTests
+{
+    [Fact]
+    public async Task Run_KafkaPortInUse_ExitsOneNamingKafka()
+    {
+        using var dir = new TempDirectory();
+        using var blocker = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        blocker.Start();
+        var kafkaPort = ((System.Net.IPEndPoint)blocker.LocalEndpoint).Port;
+
+        var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path,
+            ["run", "--http", $"127.0.0.1:{AgentProcess.FreePort()}", "--kafka", $"127.0.0.1:{kafkaPort}"]);
+
+        Assert.Equal(1, code);
+        Assert.Contains("--kafka", stderr);
+        Assert.Contains("address already in use", stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }

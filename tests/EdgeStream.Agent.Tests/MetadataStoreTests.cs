@@ -202,4 +202,14 @@ public sealed class MetadataStoreTests : IDisposable
 
         Assert.Throws<MetadataException>(() => MetadataStore.Open(DbPath));
     }
+
+    [Fact]
+    public void Open_GarbageFile_ThrowsMetadataExceptionNamingTheFile()
+    {
+        File.WriteAllBytes(DbPath, Enumerable.Range(0, 16384).Select(i => (byte)(i * 31 + 7)).ToArray());
+
+        var ex = Assert.Throws<MetadataException>(() => MetadataStore.Open(DbPath));
+
+        Assert.Contains(DbPath, ex.Message);
+    }
 }

@@ -31,7 +31,7 @@ public sealed class StorageWiringTests
         await WriteTopicAsync(data, "sensors", 5);
         var port = AgentProcess.FreePort();
 
-        using var agent = AgentProcess.Start(dir.Path, ["run", "--http", $"127.0.0.1:{port}"]);
+        using var agent = AgentProcess.Start(dir.Path, AgentProcess.RunArgs(port));
         await agent.WaitForHealthyAsync(port, StartTimeout);
         using var http = new HttpClient();
         using var doc = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/v1/status"));
@@ -64,7 +64,7 @@ public sealed class StorageWiringTests
     {
         using var dir = new TempDirectory();
         var port = AgentProcess.FreePort();
-        using var agent = AgentProcess.Start(dir.Path, ["run", "--http", $"127.0.0.1:{port}"]);
+        using var agent = AgentProcess.Start(dir.Path, AgentProcess.RunArgs(port));
         await agent.WaitForHealthyAsync(port, StartTimeout);
 
         var (code, _, stderr) = await AgentProcess.RunToExitAsync(dir.Path, ["fsck"]);

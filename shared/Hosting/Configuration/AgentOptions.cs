@@ -61,7 +61,7 @@ public sealed class AgentOptions
 }
 
 /// <summary>Mutable staging area the setting table writes into; <see cref="Build"/> checks the whole and freezes it.</summary>
-public sealed class AgentOptionsBuilder
+internal sealed class AgentOptionsBuilder
 {
     internal NodeRole Role { get; set; }
     internal string? NodeId { get; set; }

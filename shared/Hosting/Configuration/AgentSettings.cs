@@ -13,7 +13,7 @@ public static class AgentSettings
 {
     //                                       name              flag                 environment variable              json key          value name            default
     public static readonly Setting<string?> Config = new("config", "--config", "EDGESTREAM_CONFIG", null, "FILE", null, v => v, (b, v) => b.ConfigFile = v,
-        "JSON config file with any of the settings below (camelCase keys).");
+        "JSON config file holding any of these settings (camelCase keys, e.g. \"nodeId\").");
     public static readonly Setting<NodeRole> Role = new("role", "--role", "EDGESTREAM_ROLE", "role", "edge|gateway|cloud", "edge", Parsers.Role, (b, v) => b.Role = v,
         "The tier this node runs as.");
     public static readonly Setting<string> NodeId = new("nodeId", "--node-id", "EDGESTREAM_NODE_ID", "nodeId", "ID", null, Parsers.NodeId, (b, v) => b.NodeId = v,
