@@ -7,6 +7,7 @@ using EdgeStream.Bench.Scenarios;
 var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringComparer.Ordinal)
 {
     ["storage-append"] = StorageAppendScenario.RunAsync,
+    ["kafka-produce"] = KafkaProduceScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))

@@ -68,9 +68,17 @@ public static class KafkaFraming
     }
 
     /// <summary>Writes <c>size | response header | body</c>, picking the header version for the api.</summary>
-    public static void WriteResponse(IBufferWriter<byte> output, int correlationId, ApiKey apiKey, short apiVersion, IKafkaMessage body)
+    public static void WriteResponse(IBufferWriter<byte> output, int correlationId, ApiKey apiKey, short apiVersion, IKafkaMessage body) =>
+        WriteResponse(output, new ArrayBufferWriter<byte>(), correlationId, apiKey, apiVersion, body);
+
+    /// <summary>
+    /// As above, encoding through <paramref name="scratch"/> (reset first), which a connection keeps
+    /// between responses: a fetch response of megabytes is then encoded without growing a fresh
+    /// buffer by doubling (a copy per doubling and page faults on every new large array).
+    /// </summary>
+    public static void WriteResponse(IBufferWriter<byte> output, ArrayBufferWriter<byte> scratch, int correlationId, ApiKey apiKey, short apiVersion, IKafkaMessage body)
     {
-        var scratch = new ArrayBufferWriter<byte>();
+        scratch.ResetWrittenCount();
         var writer = new KafkaWriter(scratch);
         new ResponseHeader { CorrelationId = correlationId }.Write(ref writer, KafkaHeaders.ResponseHeaderVersion((short)apiKey, apiVersion));
         body.Write(ref writer, apiVersion);

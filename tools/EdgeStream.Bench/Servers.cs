@@ -1,0 +1,75 @@
+namespace EdgeStream.Bench;
+
+/// <summary>Starts the servers a scenario measures, each on free loopback ports with its own data directory.</summary>
+public static class Servers
+{
+    /// <summary>The agent's dll: <c>--agent PATH</c>, else the Release build of the repository the bench runs from.</summary>
+    public static string AgentDll(BenchArgs args)
+    {
+        var given = args.String("agent", "");
+        if (given.Length > 0)
+        {
+            if (!File.Exists(given)) throw new ArgumentException($"--agent {given}: no such file");
+            return Path.GetFullPath(given);
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "EdgeStream.sln"))) continue;
+            var dll = Path.Combine(dir.FullName, "agent", "bin", "Release", "net10.0", "edgestream.dll");
+            if (File.Exists(dll)) return dll;
+            throw new ArgumentException($"the agent is not built at {dll}: run 'dotnet build -c Release EdgeStream.sln' or pass --agent PATH");
+        }
+        throw new ArgumentException("EdgeStream.sln not found above the bench; pass --agent PATH_TO_edgestream.dll");
+    }
+
+    /// <summary><c>dotnet edgestream.dll run</c>, ready once <c>/healthz</c> answers "ok".</summary>
+    public static async Task<(ChildProcess Process, string Bootstrap)> StartAgentAsync(string agentDll, string dataDir, int partitions, string fsync)
+    {
+        var kafka = ChildProcess.FreePort();
+        var http = ChildProcess.FreePort();
+        var mqtt = ChildProcess.FreePort();
+        Directory.CreateDirectory(dataDir);
+        var process = ChildProcess.Start("edgestream", "dotnet",
+        [
+            agentDll, "run", "--data", dataDir,
+            "--kafka", $"127.0.0.1:{kafka}", "--http", $"127.0.0.1:{http}", "--mqtt", $"127.0.0.1:{mqtt}",
+            "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--fsync", fsync,
+        ], dataDir);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            await process.WaitUntilAsync(async () =>
+            {
+                try { return await client.GetStringAsync($"http://127.0.0.1:{http}/healthz").ConfigureAwait(false) == "ok"; }
+                catch (HttpRequestException) { return false; }
+                catch (TaskCanceledException) { return false; }
+            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return (process, $"127.0.0.1:{kafka}");
+    }
+
+    /// <summary><c>nats-server -js -sd DIR</c> (<c>--nats-server PATH</c>, default from PATH), ready once its port accepts.</summary>
+    public static async Task<(ChildProcess Process, string Url)> StartNatsAsync(BenchArgs args, string storeDir)
+    {
+        var binary = args.String("nats-server", "nats-server");
+        var port = ChildProcess.FreePort();
+        Directory.CreateDirectory(storeDir);
+        var process = ChildProcess.Start("nats-server", binary,
+            ["-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], storeDir);
+        try
+        {
+            await process.WaitUntilAsync(() => ChildProcess.AcceptsAsync(port), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return (process, $"nats://127.0.0.1:{port}");
+    }
+}
