@@ -104,18 +104,6 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     }
 
     [Fact]
-    public async Task CreateTopics_ManualAssignmentOnOtherBroker_InvalidReplicaAssignment()
-    {
-        var name = AdminClients.TopicName("assign");
-
-        var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => Admin.CreateTopicsAsync(
-            [new TopicSpecification { Name = name, ReplicasAssignments = new Dictionary<int, List<int>> { [0] = [7] } }],
-            new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout }));
-
-        Assert.Equal(ErrorCode.InvalidReplicaAssignment, Assert.Single(ex.Results).Error.Code);
-    }
-
-    [Fact]
     public async Task CreateTopics_UnknownConfig_InvalidConfig()
     {
         var name = AdminClients.TopicName("badcfg");
@@ -239,6 +227,18 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => TopicConfigsAsync(AdminClients.TopicName("missing")));
 
         Assert.Equal(ErrorCode.UnknownTopicOrPart, Assert.Single(ex.Results).Error.Code);
+    }
+
+    [Fact]
+    public async Task DescribeConfigs_GroupResource_InvalidRequestAndConnectionStaysUp()
+    {
+        var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => Admin.DescribeConfigsAsync(
+            [new ConfigResource { Type = ResourceType.Group, Name = "some-group" }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.InvalidRequest, Assert.Single(ex.Results).Error.Code);
+        var cluster = await Admin.DescribeClusterAsync(new DescribeClusterOptions { RequestTimeout = AdminClients.Timeout });
+        Assert.Single(cluster.Nodes);
     }
 
     [Fact]

@@ -70,6 +70,31 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
             lines);
     }
 
+    // Confluent.Kafka refuses replica assignments with the -1 partition count the protocol wants,
+    // so manual assignments are exercised through kafka-python.
+    [Fact]
+    public async Task KafkaPythonAdmin_ManualAssignments_OnlyThisBrokerAccepted()
+    {
+        var mine = AdminClients.TopicName("assigned");
+        var other = AdminClients.TopicName("elsewhere");
+        var stdout = await RunPythonAsync($$"""
+            import sys
+            from kafka.admin import KafkaAdminClient, NewTopic
+            admin = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=20000)
+            for name, assignment in (("{{mine}}", {0: [1], 1: [1]}), ("{{other}}", {0: [7]})):
+                try:
+                    result = admin.create_topics([NewTopic(name, -1, -1, replica_assignments=assignment)])
+                    print(name, [e[1] for e in result.topic_errors])
+                except Exception as e:
+                    print(name, type(e).__name__)
+            """);
+
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal([$"{mine} [0]", $"{other} InvalidReplicationAssignmentError"], lines);
+        var metadata = _agent.Admin.GetMetadata(mine, AdminClients.Timeout);
+        Assert.Equal(2, Assert.Single(metadata.Topics).Partitions.Count);
+    }
+
     [Fact]
     public async Task KafkaPythonRawRequest_DescribeLogDirs_ListsPartitionsWithSizes()
     {
