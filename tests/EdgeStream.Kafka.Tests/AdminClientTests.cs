@@ -1,0 +1,338 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Xunit;
+
+namespace EdgeStream.Kafka.Tests;
+
+/// <summary>The admin APIs through Confluent.Kafka's AdminClient (librdkafka) against a real agent.</summary>
+public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
+{
+    private readonly AdminAgentFixture _agent;
+
+    public AdminClientTests(AdminAgentFixture agent) => _agent = agent;
+
+    private IAdminClient Admin => _agent.Admin;
+
+    private async Task CreateAsync(string name, int partitions, Dictionary<string, string>? configs = null) =>
+        await Admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = 1, Configs = configs }],
+            new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout });
+
+    private async Task<Dictionary<string, ConfigEntryResult>> TopicConfigsAsync(string name)
+    {
+        var results = await Admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Topic, Name = name }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout });
+        return Assert.Single(results).Entries;
+    }
+
+    private int PartitionCount(string name)
+    {
+        var metadata = Admin.GetMetadata(name, AdminClients.Timeout);
+        var topic = Assert.Single(metadata.Topics);
+        Assert.Equal(ErrorCode.NoError, topic.Error.Code);
+        return topic.Partitions.Count;
+    }
+
+    [Fact]
+    public async Task CreateTopics_WithConfigs_DescribeShowsPartitionsAndOverrides()
+    {
+        var name = AdminClients.TopicName("create");
+
+        await CreateAsync(name, 3, new Dictionary<string, string> { ["retention.ms"] = "3600000", ["compression.type"] = "lz4" });
+
+        var described = await Admin.DescribeTopicsAsync(TopicCollection.OfTopicNames([name]),
+            new DescribeTopicsOptions { RequestTimeout = AdminClients.Timeout });
+        var topic = Assert.Single(described.TopicDescriptions);
+        Assert.Equal(ErrorCode.NoError, topic.Error.Code);
+        Assert.Equal(3, topic.Partitions.Count);
+        Assert.Equal(3, PartitionCount(name));
+
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("3600000", configs["retention.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["retention.ms"].Source);
+        Assert.Equal("lz4", configs["compression.type"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["compression.type"].Source);
+        // Not overridden: the node's default, marked as such.
+        Assert.Equal("134217728", configs["segment.bytes"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, configs["segment.bytes"].Source);
+        Assert.Equal("delete", configs["cleanup.policy"].Value);
+    }
+
+    [Fact]
+    public async Task CreateTopics_DefaultPartitionsAndReplication_UsesBrokerDefaults()
+    {
+        var name = AdminClients.TopicName("defaults");
+
+        await Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = -1, ReplicationFactor = -1 }],
+            new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout });
+
+        Assert.Equal(1, PartitionCount(name));
+    }
+
+    [Fact]
+    public async Task CreateTopics_ExistingName_TopicAlreadyExists()
+    {
+        var name = AdminClients.TopicName("dup");
+        await CreateAsync(name, 1);
+
+        var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync(name, 2));
+
+        var report = Assert.Single(ex.Results);
+        Assert.Equal(ErrorCode.TopicAlreadyExists, report.Error.Code);
+        Assert.Equal(1, PartitionCount(name));
+    }
+
+    [Fact]
+    public async Task CreateTopics_ReplicationFactorThree_InvalidReplicationFactor()
+    {
+        var name = AdminClients.TopicName("rf");
+
+        var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => Admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = name, NumPartitions = 1, ReplicationFactor = 3 }],
+            new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.InvalidReplicationFactor, Assert.Single(ex.Results).Error.Code);
+        Assert.DoesNotContain(Admin.GetMetadata(AdminClients.Timeout).Topics, t => t.Topic == name);
+    }
+
+    [Fact]
+    public async Task CreateTopics_InvalidName_InvalidTopicException()
+    {
+        var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync("no/slashes allowed", 1));
+
+        Assert.Equal(ErrorCode.TopicException, Assert.Single(ex.Results).Error.Code);
+    }
+
+    [Fact]
+    public async Task CreateTopics_UnknownConfig_InvalidConfig()
+    {
+        var name = AdminClients.TopicName("badcfg");
+
+        var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync(name, 1, new Dictionary<string, string> { ["retention.ms"] = "soon" }));
+
+        var report = Assert.Single(ex.Results);
+        Assert.Equal(ErrorCode.InvalidConfig, report.Error.Code);
+        Assert.Contains("retention.ms", report.Error.Reason);
+    }
+
+    [Fact]
+    public async Task CreateTopics_ValidateOnly_CreatesNothing()
+    {
+        var name = AdminClients.TopicName("dry");
+
+        await Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = 2, ReplicationFactor = 1 }],
+            new CreateTopicsOptions { ValidateOnly = true, RequestTimeout = AdminClients.Timeout });
+
+        Assert.DoesNotContain(Admin.GetMetadata(AdminClients.Timeout).Topics, t => t.Topic == name);
+    }
+
+    [Fact]
+    public async Task IncrementalAlterConfigs_SetAndDelete_DescribeShowsChange()
+    {
+        var name = AdminClients.TopicName("incr");
+        await CreateAsync(name, 1, new Dictionary<string, string> { ["segment.ms"] = "60000" });
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
+
+        await Admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [resource] =
+            [
+                new ConfigEntry { Name = "retention.ms", Value = "7200000", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "segment.ms", IncrementalOperation = AlterConfigOpType.Delete },
+            ],
+        }, new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout });
+
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("7200000", configs["retention.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["retention.ms"].Source);
+        Assert.Equal("604800000", configs["segment.ms"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, configs["segment.ms"].Source);
+    }
+
+    [Fact]
+    public async Task IncrementalAlterConfigs_AppendCompactToCleanupPolicy_InvalidConfigAndUnchanged()
+    {
+        var name = AdminClients.TopicName("compact");
+        await CreateAsync(name, 1);
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
+
+        var ex = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() => Admin.IncrementalAlterConfigsAsync(
+            new Dictionary<ConfigResource, List<ConfigEntry>>
+            {
+                [resource] = [new ConfigEntry { Name = "cleanup.policy", Value = "compact", IncrementalOperation = AlterConfigOpType.Append }],
+            }, new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        var result = Assert.Single(ex.Results);
+        Assert.Equal(ErrorCode.InvalidConfig, result.Error.Code);
+        Assert.Contains("compact", result.Error.Reason);
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("delete", configs["cleanup.policy"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, configs["cleanup.policy"].Source);
+    }
+
+    [Fact]
+    public async Task AlterConfigs_ReplaceOverrides_OmittedKeysReturnToDefault()
+    {
+        var name = AdminClients.TopicName("alter");
+        await CreateAsync(name, 1, new Dictionary<string, string> { ["segment.ms"] = "60000", ["retention.ms"] = "60000" });
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
+
+#pragma warning disable CS0618 // AlterConfigs is deprecated in favour of the incremental API; it is still a Kafka API we serve.
+        await Admin.AlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [resource] = [new ConfigEntry { Name = "retention.ms", Value = "900000" }],
+        }, new AlterConfigsOptions { RequestTimeout = AdminClients.Timeout });
+#pragma warning restore CS0618
+
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("900000", configs["retention.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["retention.ms"].Source);
+        Assert.Equal("604800000", configs["segment.ms"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, configs["segment.ms"].Source);
+    }
+
+    [Fact]
+    public async Task AlterConfigs_BrokerResource_RefusedWithMessage()
+    {
+        var resource = new ConfigResource { Type = ResourceType.Broker, Name = "1" };
+
+        var ex = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() => Admin.IncrementalAlterConfigsAsync(
+            new Dictionary<ConfigResource, List<ConfigEntry>>
+            {
+                [resource] = [new ConfigEntry { Name = "num.partitions", Value = "4", IncrementalOperation = AlterConfigOpType.Set }],
+            }, new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        var result = Assert.Single(ex.Results);
+        Assert.Equal(ErrorCode.InvalidRequest, result.Error.Code);
+        Assert.Contains("runtime", result.Error.Reason);
+    }
+
+    [Fact]
+    public async Task DescribeConfigs_Broker_ReportsReadOnlyNodeSettings()
+    {
+        var results = await Admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = "1" }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout });
+
+        var entries = Assert.Single(results).Entries;
+        Assert.Equal("1", entries["num.partitions"].Value);
+        Assert.Equal("true", entries["auto.create.topics.enable"].Value);
+        Assert.Equal("604800000", entries["log.retention.ms"].Value);
+        Assert.Equal("134217728", entries["log.segment.bytes"].Value);
+        Assert.True(entries["log.segment.bytes"].IsReadOnly);
+    }
+
+    [Fact]
+    public async Task DescribeConfigs_UnknownTopic_UnknownTopicOrPartition()
+    {
+        var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => TopicConfigsAsync(AdminClients.TopicName("missing")));
+
+        Assert.Equal(ErrorCode.UnknownTopicOrPart, Assert.Single(ex.Results).Error.Code);
+    }
+
+    [Fact]
+    public async Task DescribeConfigs_GroupResource_InvalidRequestAndConnectionStaysUp()
+    {
+        var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => Admin.DescribeConfigsAsync(
+            [new ConfigResource { Type = ResourceType.Group, Name = "some-group" }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.InvalidRequest, Assert.Single(ex.Results).Error.Code);
+        var cluster = await Admin.DescribeClusterAsync(new DescribeClusterOptions { RequestTimeout = AdminClients.Timeout });
+        Assert.Single(cluster.Nodes);
+    }
+
+    [Fact]
+    public async Task CreatePartitions_Grow_MetadataShowsNewCount()
+    {
+        var name = AdminClients.TopicName("grow");
+        await CreateAsync(name, 2);
+
+        await Admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = name, IncreaseTo = 5 }],
+            new CreatePartitionsOptions { RequestTimeout = AdminClients.Timeout });
+
+        Assert.Equal(5, PartitionCount(name));
+    }
+
+    [Fact]
+    public async Task CreatePartitions_Shrink_InvalidPartitionsAndUnchanged()
+    {
+        var name = AdminClients.TopicName("shrink");
+        await CreateAsync(name, 3);
+
+        var ex = await Assert.ThrowsAsync<CreatePartitionsException>(() => Admin.CreatePartitionsAsync(
+            [new PartitionsSpecification { Topic = name, IncreaseTo = 2 }],
+            new CreatePartitionsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.InvalidPartitions, Assert.Single(ex.Results).Error.Code);
+        Assert.Equal(3, PartitionCount(name));
+    }
+
+    [Fact]
+    public async Task DeleteRecords_BeforeOffset_LowWatermarkMovesForListOffsetsAndConsumers()
+    {
+        var name = AdminClients.TopicName("trim");
+        await CreateAsync(name, 1);
+        using (var producer = AdminClients.Producer(_agent.Node.Bootstrap))
+        {
+            for (var i = 0; i < 10; i++)
+                await producer.ProduceAsync(name, new Message<string, string> { Key = "k", Value = $"v{i}" });
+        }
+
+        var results = await Admin.DeleteRecordsAsync([new TopicPartitionOffset(name, 0, 4)],
+            new DeleteRecordsOptions { RequestTimeout = AdminClients.Timeout });
+
+        Assert.Equal(4, Assert.Single(results).Offset.Value);
+        var earliest = await Admin.ListOffsetsAsync(
+            [new TopicPartitionOffsetSpec { TopicPartition = new TopicPartition(name, 0), OffsetSpec = OffsetSpec.Earliest() }],
+            new ListOffsetsOptions { RequestTimeout = AdminClients.Timeout });
+        Assert.Equal(4, Assert.Single(earliest.ResultInfos).TopicPartitionOffsetError.Offset.Value);
+    }
+
+    [Fact]
+    public async Task DeleteRecords_PastHighWatermark_OffsetOutOfRange()
+    {
+        var name = AdminClients.TopicName("toofar");
+        await CreateAsync(name, 1);
+
+        var ex = await Assert.ThrowsAsync<DeleteRecordsException>(() => Admin.DeleteRecordsAsync(
+            [new TopicPartitionOffset(name, 0, 100)], new DeleteRecordsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.OffsetOutOfRange, Assert.Single(ex.Results).Error.Code);
+    }
+
+    [Fact]
+    public async Task DeleteTopics_Existing_MetadataNoLongerListsIt()
+    {
+        var name = AdminClients.TopicName("gone");
+        await CreateAsync(name, 2);
+        Assert.Contains(Admin.GetMetadata(AdminClients.Timeout).Topics, t => t.Topic == name);
+
+        await Admin.DeleteTopicsAsync([name], new DeleteTopicsOptions { RequestTimeout = AdminClients.Timeout });
+
+        Assert.True(await AdminClients.EventuallyAsync(
+            () => !Admin.GetMetadata(AdminClients.Timeout).Topics.Exists(t => t.Topic == name), AdminClients.Timeout),
+            $"{name} is still listed after DeleteTopics");
+    }
+
+    [Fact]
+    public async Task DeleteTopics_Unknown_UnknownTopicOrPartition()
+    {
+        var ex = await Assert.ThrowsAsync<DeleteTopicsException>(() => Admin.DeleteTopicsAsync(
+            [AdminClients.TopicName("never")], new DeleteTopicsOptions { RequestTimeout = AdminClients.Timeout }));
+
+        Assert.Equal(ErrorCode.UnknownTopicOrPart, Assert.Single(ex.Results).Error.Code);
+    }
+
+    [Fact]
+    public async Task DescribeCluster_SingleNode_IsBrokerAndController()
+    {
+        var cluster = await Admin.DescribeClusterAsync(new DescribeClusterOptions { RequestTimeout = AdminClients.Timeout });
+
+        var node = Assert.Single(cluster.Nodes);
+        Assert.Equal(1, node.Id);
+        Assert.Equal("127.0.0.1", node.Host);
+        Assert.Equal(_agent.Node.KafkaPort, node.Port);
+        Assert.Equal(1, cluster.Controller.Id);
+        Assert.False(string.IsNullOrEmpty(cluster.ClusterId));
+    }
+}
