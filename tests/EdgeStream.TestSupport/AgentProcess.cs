@@ -101,10 +101,12 @@ public sealed partial class AgentProcess : IDisposable
         Assert.Fail($"edgestream was not healthy on port {httpPort} within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
     }
 
-    public void SendSigterm()
+    public void SendSigterm() => SendSignal(Sigterm);
+
+    public void SendSignal(int signal)
     {
-        if (kill(_process.Id, Sigterm) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        if (kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
@@ -122,9 +124,9 @@ public sealed partial class AgentProcess : IDisposable
     }
 
     /// <summary>SIGTERM, then waits for a clean exit; returns the exit code.</summary>
-    public async Task<int> StopAsync(TimeSpan timeout)
+    public async Task<int> StopAsync(TimeSpan timeout, int signal = Sigterm)
     {
-        SendSigterm();
+        SendSignal(signal);
         var exited = await WaitForExitAsync(timeout);
         Assert.True(exited, $"edgestream did not exit within {timeout} of SIGTERM.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         return _process.ExitCode;
@@ -148,15 +150,39 @@ public sealed partial class AgentProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    /// <summary>
+    /// <c>run</c> with every listener on its own free loopback port, so tests can run side by side;
+    /// only the zero-configuration test uses the default ports.
+    /// </summary>
+    public static string[] RunArgs(int httpPort, params string[] extra) =>
+    [
+        "run", "--http", $"127.0.0.1:{httpPort}", "--kafka", $"127.0.0.1:{FreePort()}", "--mqtt", $"127.0.0.1:{FreePort()}", .. extra,
+    ];
+
+    private static readonly HashSet<int> s_handedOut = [];
+
+    /// <summary>
+    /// A port that was free a moment ago on 127.0.0.1 and that no other test in this process has
+    /// been given: the kernel hands out recently freed ports again, so two tests asking at once
+    /// could otherwise both get the same one before either agent binds it.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (attempt == 1000) throw new InvalidOperationException("no unused loopback port after 1000 tries");
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (s_handedOut)
+            {
+                if (s_handedOut.Add(port)) return port;
+            }
+        }
     }
 
-    private const int Sigterm = 15;
+    public const int Sigint = 2;
+    public const int Sigterm = 15;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);
