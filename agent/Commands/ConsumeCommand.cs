@@ -113,6 +113,7 @@ internal static class ConsumeCommand
 
             var fetched = await client.FetchAsync(topic, offsets, wait, cancellationToken: cancellationToken);
             var refresh = false;
+            var printed = false;
             foreach (var part in fetched)
             {
                 if (part.ErrorCode == KafkaErrors.OffsetOutOfRange)
@@ -141,10 +142,12 @@ internal static class ConsumeCommand
                 {
                     if (!Write(output, json, settings.Json, part.Partition, record)) return ExitCodes.Ok; // the reader went away
                     lastRecord = Environment.TickCount64;
+                    printed = true;
                     if (--remaining == 0) return ExitCodes.Ok;
                 }
                 offsets[part.Partition] = part.NextOffset;
             }
+            if (!printed && output.ReaderGone()) return ExitCodes.Ok;
             if (refresh)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);

@@ -73,8 +73,11 @@ internal static class KafkaCli
 /// record at once. A reader that goes away (EPIPE: `| head`) is not an error: <see cref="TryWriteLine"/>
 /// returns false and the verb stops quietly. .NET ignores SIGPIPE, so the closed pipe surfaces as an IOException.
 /// </summary>
-internal sealed class LineOutput : IDisposable
+internal sealed partial class LineOutput : IDisposable
 {
+    private const short PollErr = 0x008;
+    private const short PollHup = 0x010;
+
     private readonly Stream _stdout = Console.OpenStandardOutput();
 
     public bool Closed { get; private set; }
@@ -96,5 +99,30 @@ internal sealed class LineOutput : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether stdout is a pipe whose reader has gone. A follower with nothing to print would otherwise
+    /// never write, never get EPIPE, and outlive the `head` it was piped into; poll(2) reports POLLERR
+    /// on the write end of a pipe without readers.
+    /// </summary>
+    public bool ReaderGone()
+    {
+        if (Closed) return true;
+        if (OperatingSystem.IsWindows()) return false;
+        var fd = new PollFd { Fd = 1, Events = 0 };
+        if (poll(ref fd, 1, 0) == 1 && (fd.Revents & (PollErr | PollHup)) != 0) Closed = true;
+        return Closed;
+    }
+
     public void Dispose() => _stdout.Dispose();
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int poll(ref PollFd fds, nuint count, int timeoutMs);
 }
