@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Unicode;
+using EdgeStream.Hosting;
+using EdgeStream.Kafka.Client;
+using EdgeStream.Kafka.Protocol.Records;
+
+namespace EdgeStream.Agent.Commands;
+
+/// <summary>
+/// <c>edgestream consume TOPIC</c>: print records, one per line. Starts at the end (new records only),
+/// at the beginning, or at an offset of one partition; follows until Ctrl-C, -n records, or --timeout
+/// without a record. No consumer group: offsets are not committed.
+/// </summary>
+internal static class ConsumeCommand
+{
+    private static readonly TimeSpan s_pollWait = TimeSpan.FromMilliseconds(500);
+
+    public static Command Create()
+    {
+        var command = new Command("consume", "Print a topic's records, one per line: text (the value as is) or json. Starts at the end and follows new records until Ctrl-C, unless -n or --timeout say when to stop.");
+        var topicArgument = new Argument<string>("TOPIC") { Description = "Topic to read." };
+        var fromBeginning = new Option<bool>("--from-beginning") { Description = "Start at the first record of each partition instead of the end." };
+        var partition = new Option<int?>("--partition", "-p") { Description = "Read only this partition [default: all].", HelpName = "P" };
+        var offset = new Option<long?>("--offset", "-o") { Description = "Start at this offset (needs --partition).", HelpName = "O" };
+        var count = new Option<long?>("--count", "-n") { Description = "Exit after this many records.", HelpName = "COUNT" };
+        var format = new Option<string>("--format", "-f")
+        {
+            Description = "text: the value as UTF-8 bytes; json: {\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"} where a key or value that is not valid UTF-8 is {\"base64\":\"...\"}",
+            HelpName = "text|json",
+            DefaultValueFactory = _ => "text",
+        };
+        format.AcceptOnlyFromAmong("text", "json");
+        var timeout = new Option<string>("--timeout") { Description = "Exit (0) when no record arrives for this long, e.g. 5s, 500ms.", HelpName = "DURATION" };
+        command.Arguments.Add(topicArgument);
+        command.Options.Add(fromBeginning);
+        command.Options.Add(partition);
+        command.Options.Add(offset);
+        command.Options.Add(count);
+        command.Options.Add(format);
+        command.Options.Add(timeout);
+        var bootstrap = KafkaCli.AddBootstrapOption(command);
+        command.SetAction((parseResult, _) =>
+        {
+            var settings = new Settings
+            {
+                Topic = parseResult.GetValue(topicArgument)!,
+                FromBeginning = parseResult.GetValue(fromBeginning),
+                Partition = parseResult.GetValue(partition),
+                Offset = parseResult.GetValue(offset),
+                Count = parseResult.GetValue(count),
+                Json = parseResult.GetValue(format) == "json",
+            };
+            if (settings.Partition is < 0) return Task.FromResult(KafkaCli.UsageError("--partition must be 0 or more"));
+            if (settings.Offset is not null && settings.Partition is null) return Task.FromResult(KafkaCli.UsageError("--offset needs --partition"));
+            if (settings.Offset is < 0) return Task.FromResult(KafkaCli.UsageError("--offset must be 0 or more"));
+            if (settings.Offset is not null && settings.FromBeginning) return Task.FromResult(KafkaCli.UsageError("--offset and --from-beginning exclude each other"));
+            if (settings.Count is < 1) return Task.FromResult(KafkaCli.UsageError("--count must be at least 1"));
+            if (parseResult.GetValue(timeout) is { } timeoutText)
+            {
+                if (!DurationText.TryParse(timeoutText, out var idle) || idle <= TimeSpan.Zero)
+                    return Task.FromResult(KafkaCli.UsageError($"--timeout: '{timeoutText}' is not a duration such as 500ms, 5s or 1m"));
+                settings.IdleTimeout = idle;
+            }
+            return KafkaCli.RunAsync(parseResult, bootstrap, (client, ct) => ConsumeAsync(client, settings, ct));
+        });
+        return command;
+    }
+
+    private sealed class Settings
+    {
+        public required string Topic { get; init; }
+        public bool FromBeginning { get; init; }
+        public int? Partition { get; init; }
+        public long? Offset { get; init; }
+        public long? Count { get; init; }
+        public bool Json { get; init; }
+        public TimeSpan? IdleTimeout { get; set; }
+    }
+
+    private static async Task<int> ConsumeAsync(KafkaClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        var topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+        if (settings.Partition >= topic.PartitionCount)
+            throw new KafkaClientException($"topic '{topic.Name}' has no partition {settings.Partition} (it has {topic.PartitionCount})");
+        List<int> partitions = settings.Partition is { } only ? [only] : [.. topic.Partitions.Select(p => p.Index)];
+
+        var offsets = new Dictionary<int, long>();
+        if (settings.Offset is { } start) offsets[settings.Partition!.Value] = start;
+        else
+        {
+            var spec = settings.FromBeginning ? OffsetSpec.Earliest : OffsetSpec.Latest;
+            foreach (var (p, o) in await client.ListOffsetsAsync(topic, partitions, spec, cancellationToken)) offsets[p] = o;
+        }
+
+        using var output = new LineOutput();
+        var json = new ArrayBufferWriter<byte>();
+        var remaining = settings.Count ?? long.MaxValue;
+        var lastRecord = Environment.TickCount64;
+        var explicitOffset = settings.Offset is not null;
+        var retries = 0;
+        while (true)
+        {
+            var wait = s_pollWait;
+            if (settings.IdleTimeout is { } idle)
+            {
+                var left = TimeSpan.FromMilliseconds(lastRecord + (long)idle.TotalMilliseconds - Environment.TickCount64);
+                if (left <= TimeSpan.Zero) return ExitCodes.Ok;
+                if (left < wait) wait = left;
+            }
+
+            var fetched = await client.FetchAsync(topic, offsets, wait, cancellationToken: cancellationToken);
+            var refresh = false;
+            var printed = false;
+            foreach (var part in fetched)
+            {
+                if (part.ErrorCode == KafkaErrors.OffsetOutOfRange)
+                {
+                    // An offset the user asked for is a usage mistake worth stopping for; a position retention
+                    // overtook while following is not: start over at the log start, as auto.offset.reset=earliest.
+                    var bounds = await client.ListOffsetsAsync(topic, [part.Partition], OffsetSpec.Earliest, cancellationToken);
+                    if (explicitOffset)
+                    {
+                        var end = await client.ListOffsetsAsync(topic, [part.Partition], OffsetSpec.Latest, cancellationToken);
+                        throw new KafkaClientException($"offset {offsets[part.Partition]} is out of range for '{topic.Name}' partition {part.Partition} (valid: {bounds[part.Partition]} to {end[part.Partition]})");
+                    }
+                    Console.Error.WriteLine($"edgestream: offset {offsets[part.Partition]} of partition {part.Partition} is gone; continuing at {bounds[part.Partition]}");
+                    offsets[part.Partition] = bounds[part.Partition];
+                    continue;
+                }
+                if (part.ErrorCode != 0)
+                {
+                    if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
+                        throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                    refresh = true;
+                    continue;
+                }
+                explicitOffset = false;
+                foreach (var record in part.Records)
+                {
+                    if (!Write(output, json, settings.Json, part.Partition, record)) return ExitCodes.Ok; // the reader went away
+                    lastRecord = Environment.TickCount64;
+                    printed = true;
+                    if (--remaining == 0) return ExitCodes.Ok;
+                }
+                offsets[part.Partition] = part.NextOffset;
+            }
+            if (!printed && output.ReaderGone()) return ExitCodes.Ok;
+            if (refresh)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+            }
+            else retries = 0;
+        }
+    }
+
+    private static readonly JsonWriterOptions s_jsonOptions = new()
+    {
+        // Readable non-ASCII text in a terminal or pipe; the output is never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static bool Write(LineOutput output, ArrayBufferWriter<byte> buffer, bool json, int partition, Record record)
+    {
+        if (!json) return output.TryWriteLine(record.Value is { } v ? v.Span : default);
+        buffer.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(buffer, s_jsonOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("partition", partition);
+            writer.WriteNumber("offset", record.Offset);
+            writer.WriteNumber("timestamp", record.Timestamp);
+            writer.WritePropertyName("key");
+            WriteBytes(writer, record.Key);
+            writer.WritePropertyName("value");
+            WriteBytes(writer, record.Value);
+            writer.WriteStartArray("headers");
+            foreach (var h in record.Headers)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("key", h.Key);
+                writer.WritePropertyName("value");
+                WriteBytes(writer, h.Value);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return output.TryWriteLine(buffer.WrittenSpan);
+    }
+
+    /// <summary>null stays null; valid UTF-8 is a JSON string; anything else is {"base64":"..."}.</summary>
+    private static void WriteBytes(Utf8JsonWriter writer, ReadOnlyMemory<byte>? bytes)
+    {
+        if (bytes is not { } b) writer.WriteNullValue();
+        else if (Utf8.IsValid(b.Span)) writer.WriteStringValue(b.Span);
+        else
+        {
+            writer.WriteStartObject();
+            writer.WriteBase64String("base64", b.Span);
+            writer.WriteEndObject();
+        }
+    }
+}

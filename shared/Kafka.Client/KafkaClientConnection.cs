@@ -1,0 +1,333 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using EdgeStream.Kafka.Protocol;
+using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Kafka.Protocol.Primitives;
+
+namespace EdgeStream.Kafka.Client;
+
+/// <summary>
+/// One TCP connection to one broker. On connect it asks ApiVersions and from then on sends each API at
+/// the highest version both this client and the broker support. Requests are sent one at a time (the
+/// CLI never needs pipelining), so a response is always the answer to the request just sent; its
+/// correlation id is checked anyway. A timeout or I/O failure breaks the connection for good: after a
+/// missed response the stream position is unknown, so it cannot be reused.
+/// </summary>
+public sealed class KafkaClientConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _input;
+    private readonly KafkaClientOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ArrayBufferWriter<byte> _output = new();
+    private Dictionary<short, (short Min, short Max)> _brokerVersions = [];
+    private int _nextCorrelationId;
+    private bool _broken;
+
+    private KafkaClientConnection(BrokerAddress address, Socket socket, KafkaClientOptions options)
+    {
+        Address = address;
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        _options = options;
+    }
+
+    public BrokerAddress Address { get; }
+
+    /// <summary>False after a timeout or I/O failure; open a new connection then.</summary>
+    public bool IsUsable => !_broken;
+
+    /// <summary>Connects (trying every address the host resolves to) and negotiates API versions.</summary>
+    public static async Task<KafkaClientConnection> ConnectAsync(BrokerAddress address, KafkaClientOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        var socket = await OpenSocketAsync(address, options, timeout.Token, cancellationToken).ConfigureAwait(false);
+        var connection = new KafkaClientConnection(address, socket, options);
+        try
+        {
+            await connection.NegotiateAsync(timeout.Token).ConfigureAwait(false);
+            return connection;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new KafkaClientException($"cannot connect to {address}: no ApiVersions answer within {Seconds(options.ConnectTimeout)} (is it a Kafka listener?)");
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<Socket> OpenSocketAsync(BrokerAddress address, KafkaClientOptions options, CancellationToken timeout, CancellationToken caller)
+    {
+        IPAddress[] candidates;
+        if (IPAddress.TryParse(address.Host, out var literal)) candidates = [literal];
+        else
+        {
+            try { candidates = await Dns.GetHostAddressesAsync(address.Host, timeout).ConfigureAwait(false); }
+            catch (SocketException ex) { throw new KafkaClientException($"cannot connect to {address}: {Describe(ex)}", ex); }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+            {
+                throw new KafkaClientException($"cannot connect to {address}: resolving the host timed out after {Seconds(options.ConnectTimeout)}");
+            }
+            if (candidates.Length == 0) throw new KafkaClientException($"cannot connect to {address}: host not found");
+        }
+
+        // "localhost" may resolve to ::1 and 127.0.0.1 while the broker listens on one of them only.
+        SocketException? last = null;
+        foreach (var ip in candidates)
+        {
+            var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(ip, address.Port), timeout).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                last = ex;
+            }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new KafkaClientException($"cannot connect to {address}: timed out after {Seconds(options.ConnectTimeout)}");
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw new KafkaClientException($"cannot connect to {address}: {Describe(last!)}", last!);
+    }
+
+    private static string Describe(SocketException ex) => ex.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host not found",
+        SocketError.HostUnreachable or SocketError.NetworkUnreachable => "host unreachable",
+        SocketError.TimedOut => "timed out",
+        SocketError.ConnectionReset => "connection reset by the broker",
+        _ => ex.Message,
+    };
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#}s" : $"{t.TotalMilliseconds:0}ms";
+
+    // KIP-511: a broker that does not know our ApiVersions version answers UNSUPPORTED_VERSION in v0
+    // with its own range; we then retry at the highest version it supports.
+    private async Task NegotiateAsync(CancellationToken cancellationToken)
+    {
+        var version = Math.Min((short)3, KafkaApis.HighestSupportedVersion(ApiKey.ApiVersions));
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var request = new ApiVersionsRequest { ClientSoftwareName = "edgestream-cli", ClientSoftwareVersion = "1" };
+            var frame = await RoundTripAsync(ApiKey.ApiVersions, version, request, cancellationToken).ConfigureAwait(false);
+            var response = ParseApiVersions(frame, version);
+            if (response.ErrorCode == KafkaErrors.UnsupportedVersion && attempt == 0)
+            {
+                short brokerMax = 0;
+                foreach (var api in response.ApiKeys)
+                    if (api.ApiKey == (short)ApiKey.ApiVersions) brokerMax = api.MaxVersion;
+                version = Math.Min(version, brokerMax);
+                continue;
+            }
+            if (response.ErrorCode != 0) throw KafkaClientException.FromBroker(response.ErrorCode, $"ApiVersions on {Address}");
+            var map = new Dictionary<short, (short, short)>(response.ApiKeys.Count);
+            foreach (var api in response.ApiKeys) map[api.ApiKey] = (api.MinVersion, api.MaxVersion);
+            _brokerVersions = map;
+            return;
+        }
+        throw new KafkaClientException($"{Address} did not agree on an ApiVersions version");
+    }
+
+    private static ApiVersionsResponse ParseApiVersions(byte[] body, short version)
+    {
+        // An error answer is in v0 whatever we asked (KIP-511); try ours first, v0 second.
+        try
+        {
+            var response = KafkaMessage.Parse<ApiVersionsResponse>(body, version);
+            if (response.ErrorCode == 0 || version == 0) return response;
+        }
+        catch (KafkaProtocolException) when (version > 0) { }
+        return KafkaMessage.Parse<ApiVersionsResponse>(body, 0);
+    }
+
+    /// <summary>Whether the broker answers <paramref name="key"/> at a version this client speaks.</summary>
+    public bool Supports(ApiKey key) => TryNegotiate(key, out _);
+
+    /// <summary>The version <paramref name="key"/> is sent at: the highest both sides support.</summary>
+    public short VersionFor(ApiKey key) => TryNegotiate(key, out var version)
+        ? version
+        : throw new KafkaClientException(_brokerVersions.ContainsKey((short)key)
+            ? $"{Address} supports {key} only at versions this client does not speak"
+            : $"{Address} does not support {key}");
+
+    private bool TryNegotiate(ApiKey key, out short version)
+    {
+        version = -1;
+        if (!ClientApis.TryGetRange(key, out var clientMin, out var clientMax)) return false;
+        if (!_brokerVersions.TryGetValue((short)key, out var broker)) return false;
+        var hi = Math.Min(clientMax, broker.Max);
+        var lo = Math.Max(clientMin, broker.Min);
+        if (hi < lo) return false;
+        version = hi;
+        return true;
+    }
+
+    /// <summary>Sends <paramref name="request"/> at the negotiated version and returns the parsed response.</summary>
+    public async Task<TResponse> SendAsync<TResponse>(IKafkaApiMessage request, CancellationToken cancellationToken = default, TimeSpan extraWait = default)
+        where TResponse : IKafkaMessage, new()
+    {
+        var key = request.MessageApiKey;
+        var version = VersionFor(key);
+        return await SendAsync<TResponse>(request, version, cancellationToken, extraWait).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends <paramref name="request"/> at <paramref name="version"/> (see <see cref="VersionFor"/>).</summary>
+    public async Task<TResponse> SendAsync<TResponse>(IKafkaApiMessage request, short version, CancellationToken cancellationToken = default, TimeSpan extraWait = default)
+        where TResponse : IKafkaMessage, new()
+    {
+        var key = request.MessageApiKey;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var limit = _options.RequestTimeout + extraWait;
+        timeout.CancelAfter(limit);
+        byte[] body;
+        try
+        {
+            body = await RoundTripAsync(key, version, request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new KafkaClientException($"{key} request to {Address} timed out after {Seconds(limit)}");
+        }
+        try
+        {
+            return KafkaMessage.Parse<TResponse>(body, version);
+        }
+        catch (KafkaProtocolException ex)
+        {
+            throw new KafkaClientException($"{Address} sent a {key} v{version} response that does not parse: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes one request and reads its response; returns the response body (after the header).</summary>
+    private async Task<byte[]> RoundTripAsync(ApiKey key, short version, IKafkaMessage request, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_broken) throw new KafkaClientException($"the connection to {Address} is closed after an earlier failure");
+            var correlationId = ++_nextCorrelationId;
+            var header = new RequestHeader { ApiKey = (short)key, ApiVersion = version, CorrelationId = correlationId, ClientId = _options.ClientId };
+            _output.ResetWrittenCount();
+            KafkaFraming.WriteRequest(_output, header, request);
+            try
+            {
+                await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                return await ReadResponseAsync(key, version, correlationId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                _broken = true;
+                throw new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
+            }
+            catch
+            {
+                // Timed out or cancelled mid-request: the response may still arrive, so the stream is out of step.
+                _broken = true;
+                throw;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<byte[]> ReadResponseAsync(ApiKey key, short version, int correlationId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            try
+            {
+                if (KafkaFraming.TryReadFrame(ref buffer, _options.MaxResponseBytes, out var frame))
+                {
+                    consumed = buffer.Start;
+                    var reader = new KafkaReader(frame);
+                    var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)key, version));
+                    if (header.CorrelationId != correlationId)
+                    {
+                        _broken = true;
+                        throw new KafkaClientException($"{Address} answered correlation id {header.CorrelationId} to request {correlationId} ({key})");
+                    }
+                    return reader.UnreadSequence.ToArray();
+                }
+                if (result.IsCompleted)
+                {
+                    _broken = true;
+                    throw new KafkaClientException($"{Address} closed the connection while we waited for the {key} v{version} response"
+                        + " (the broker may not implement this request)");
+                }
+            }
+            catch (KafkaProtocolException ex)
+            {
+                _broken = true;
+                throw new KafkaClientException($"{Address} broke the Kafka framing: {ex.Message}", ex);
+            }
+            finally
+            {
+                // Consumed up to the frame we took (or nothing); examined all, so the next read waits for more bytes.
+                _input.AdvanceTo(consumed, buffer.End);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _broken = true;
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        _gate.Dispose();
+    }
+}
+
+/// <summary>
+/// The API versions this client speaks. Upper bounds stop where a newer version changes semantics
+/// the client does not implement (Fetch v13+ and Produce v13+ address topics by id only).
+/// </summary>
+internal static class ClientApis
+{
+    public static bool TryGetRange(ApiKey key, out short min, out short max)
+    {
+        (min, max) = key switch
+        {
+            ApiKey.Produce => ((short)3, (short)11),
+            ApiKey.Fetch => ((short)4, (short)12),
+            ApiKey.ListOffsets => ((short)1, (short)8),
+            ApiKey.Metadata => ((short)1, (short)12),
+            ApiKey.ApiVersions => ((short)0, (short)3),
+            ApiKey.CreateTopics => ((short)0, (short)7),
+            ApiKey.DeleteTopics => ((short)0, (short)6),
+            ApiKey.DescribeConfigs => ((short)0, (short)4),
+            _ => ((short)-1, (short)-1),
+        };
+        if (min < 0) return false;
+        // Never above what the generated codec can write.
+        max = Math.Min(max, KafkaApis.HighestSupportedVersion(key));
+        min = Math.Max(min, KafkaApis.LowestSupportedVersion(key));
+        return min <= max;
+    }
+}

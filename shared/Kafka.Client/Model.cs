@@ -1,0 +1,36 @@
+using EdgeStream.Kafka.Protocol.Records;
+
+namespace EdgeStream.Kafka.Client;
+
+/// <summary>A broker as Metadata advertises it: clients connect to this host and port, not the bootstrap.</summary>
+public sealed record BrokerInfo(int NodeId, string Host, int Port)
+{
+    public BrokerAddress Address => new(Host, Port);
+}
+
+public sealed record PartitionMetadata(int Index, int LeaderId, short ErrorCode);
+
+public sealed record TopicMetadata(string Name, Guid TopicId, short ErrorCode, bool IsInternal, IReadOnlyList<PartitionMetadata> Partitions)
+{
+    public int PartitionCount => Partitions.Count;
+}
+
+public sealed record ClusterMetadata(string? ClusterId, int ControllerId, IReadOnlyList<BrokerInfo> Brokers, IReadOnlyList<TopicMetadata> Topics);
+
+/// <summary>One topic config as DescribeConfigs reports it.</summary>
+/// <param name="IsTopicOverride">Set on the topic itself, rather than a broker or built-in default.</param>
+public sealed record TopicConfigEntry(string Name, string? Value, bool IsTopicOverride, bool IsReadOnly, bool IsSensitive);
+
+/// <summary>Where a produced batch landed.</summary>
+public sealed record ProduceResult(int Partition, long BaseOffset);
+
+/// <summary>What one partition returned to a fetch.</summary>
+/// <param name="NextOffset">Where the next fetch of this partition starts: after the last whole batch returned.</param>
+public sealed record FetchedPartition(int Partition, short ErrorCode, long HighWatermark, long LogStartOffset, IReadOnlyList<Record> Records, long NextOffset);
+
+/// <summary>The timestamps ListOffsets understands besides real ones.</summary>
+public static class OffsetSpec
+{
+    public const long Latest = -1;
+    public const long Earliest = -2;
+}
