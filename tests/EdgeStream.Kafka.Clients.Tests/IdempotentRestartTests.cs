@@ -64,4 +64,18 @@ public class IdempotentRestartTests
         var values = seen.Select(s => Encoding.UTF8.GetString(s.Value!)).ToList();
         Assert.Equal(Enumerable.Range(0, sent).Select(i => i.ToString("D6")), values);
     }
+
+    [Fact]
+    public async Task Stop_ClientStillConnected_ExitsWellBeforeHostShutdownTimeout()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"));
+        using var producer = Clients.Producer(Clients.ProducerConfig(node.Bootstrap));
+        await producer.ProduceAsync(new TopicPartition("stop-connected", 0), new Message<byte[], byte[]> { Value = [1] });
+        // The producer keeps its connection open. The host's shutdown timeout is 30 s; the broker
+        // used to wait for it because it ignored Kestrel's request to close connections.
+        var sw = Stopwatch.StartNew();
+        await node.StopAsync();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"SIGTERM took {sw.Elapsed} with a client connected");
+    }
 }
