@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Primitives;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Kafka.Server;
@@ -42,6 +43,12 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
             SingleWriter = true,
         });
         var writer = WriteResponsesAsync(connection, queue.Reader, output);
+        // On shutdown Kestrel asks connections to close and otherwise waits for them until the host's
+        // shutdown timeout (30 s): a client that simply stays connected (every Kafka client does) held
+        // SIGTERM up for that long (found by the client tests' restart test). Stop reading instead: the
+        // responses already queued are still written, then the connection closes, as a Kafka broker does.
+        using var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?
+            .ConnectionClosedRequested.Register(static state => ((PipeReader)state!).CancelPendingRead(), input);
         try
         {
             while (true)
