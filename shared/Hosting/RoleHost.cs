@@ -45,6 +45,7 @@ public static class RoleHost
                 ClusterId = node.NodeId,
                 AdvertisedHost = options.KafkaAdvertised?.Host,
                 AdvertisedPort = options.KafkaAdvertised?.Port ?? 0,
+                MaxRequestBytes = (int)options.KafkaMaxRequestBytes,
             };
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),

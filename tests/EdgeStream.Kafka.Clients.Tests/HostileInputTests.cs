@@ -161,6 +161,25 @@ public sealed class HostileInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApiVersions_VersionNewerThanOurs_AnsweredInV0WithUnsupportedVersionAndOurRanges()
+    {
+        using var socket = await ConnectAsync();
+        // A client newer than us asks with ApiVersions v99 (KIP-511): the broker must answer in v0
+        // (header v0) with UNSUPPORTED_VERSION and its own ranges, and keep the connection open.
+        await socket.SendAsync(Request((short)ApiKey.ApiVersions, 99, 42, new ApiVersionsRequest()), SocketFlags.None);
+        var frame = await ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
+        var reader = new KafkaReader(frame.AsMemory());
+        Assert.Equal(42, ResponseHeader.Read(ref reader, 0).CorrelationId);
+        var response = new ApiVersionsResponse();
+        response.Read(ref reader, 0);
+        Assert.Equal(35, response.ErrorCode); // UNSUPPORTED_VERSION
+        var produce = Assert.Single(response.ApiKeys, k => k.ApiKey == (short)ApiKey.Produce);
+        Assert.True(produce.MaxVersion >= 9);
+        Assert.Contains(response.ApiKeys, k => k.ApiKey == (short)ApiKey.ApiVersions && k.MaxVersion >= 3);
+        await AssertApiVersionsAnsweredAsync(socket, 43);
+    }
+
+    [Fact]
     public async Task Produce_BadCrcAndTooLarge_ErrorCodesConnectionStaysOpen()
     {
         const short version = 9;

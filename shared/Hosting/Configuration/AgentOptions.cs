@@ -19,6 +19,8 @@ public sealed class AgentOptions
     public required HostPort Kafka { get; init; }
     /// <summary>What Kafka clients are told to connect to; null: the address they reached.</summary>
     public HostPort? KafkaAdvertised { get; init; }
+    /// <summary>Largest Kafka request frame accepted. Default 100 MiB.</summary>
+    public long KafkaMaxRequestBytes { get; init; } = 100L * 1024 * 1024;
     /// <summary>Create unknown topics on first use. Default true.</summary>
     public bool AutoCreateTopics { get; init; } = true;
     /// <summary>Partitions of auto-created topics. Default 1.</summary>
@@ -68,6 +70,7 @@ internal sealed class AgentOptionsBuilder
     internal string Data { get; set; } = "data";
     internal HostPort Kafka { get; set; }
     internal HostPort? KafkaAdvertised { get; set; }
+    internal long KafkaMaxRequestBytes { get; set; } = 100L * 1024 * 1024;
     internal bool AutoCreateTopics { get; set; } = true;
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
@@ -117,6 +120,9 @@ internal sealed class AgentOptionsBuilder
         if (Retention is { } age && age <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
 
+        if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
+            throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
+
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
         {
@@ -140,6 +146,7 @@ internal sealed class AgentOptionsBuilder
             DataDirectory = data,
             Kafka = Kafka,
             KafkaAdvertised = KafkaAdvertised,
+            KafkaMaxRequestBytes = KafkaMaxRequestBytes,
             AutoCreateTopics = AutoCreateTopics,
             Partitions = Partitions,
             Mqtt = Mqtt,

@@ -24,6 +24,8 @@ public static class AgentSettings
         "Kafka wire-protocol listener (data port).");
     public static readonly Setting<HostPort?> KafkaAdvertised = new("kafkaAdvertised", "--kafka-advertised", "EDGESTREAM_KAFKA_ADVERTISED", "kafkaAdvertised", "HOST:PORT", null, s => Parsers.Connect(s), (b, v) => b.KafkaAdvertised = v,
         "Address Kafka clients are told to connect to.", "the address the client reached");
+    public static readonly Setting<long> KafkaMaxRequest = new("kafkaMaxRequest", "--kafka-max-request", "EDGESTREAM_KAFKA_MAX_REQUEST", "kafkaMaxRequest", "SIZE", "100MiB", Parsers.Size, (b, v) => b.KafkaMaxRequestBytes = v,
+        "Largest Kafka request accepted (socket.request.max.bytes); a larger frame closes the connection.");
     public static readonly Setting<bool> AutoCreateTopics = new("autoCreateTopics", "--auto-create-topics", "EDGESTREAM_AUTO_CREATE_TOPICS", "autoCreateTopics", "true|false", "true", Parsers.Bool, (b, v) => b.AutoCreateTopics = v,
         "Create an unknown topic on its first produce or metadata request.");
     public static readonly Setting<int> Partitions = new("partitions", "--partitions", "EDGESTREAM_PARTITIONS", "partitions", "N", "1", Parsers.PartitionCount, (b, v) => b.Partitions = v,
@@ -58,7 +60,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, AutoCreateTopics, Partitions, Mqtt, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, Http, Uplink, Parents,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
