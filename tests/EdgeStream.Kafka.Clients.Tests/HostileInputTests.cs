@@ -29,12 +29,6 @@ public sealed class HostileInputTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private async Task<Socket> ConnectAsync()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _node.KafkaPort));
-        return socket;
-    }
 
     /// <summary>True when the agent closed the connection (EOF or reset) within the timeout.</summary>
     private static async Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout)
@@ -52,57 +46,15 @@ public sealed class HostileInputTests : IAsyncLifetime
         catch (OperationCanceledException) { return false; }
     }
 
-    private static byte[] Request(short apiKey, short version, int correlationId, IKafkaMessage body)
-    {
-        var output = new ArrayBufferWriter<byte>();
-        KafkaFraming.WriteRequest(output, new RequestHeader { ApiKey = apiKey, ApiVersion = version, CorrelationId = correlationId, ClientId = "hostile" }, body);
-        return output.WrittenSpan.ToArray();
-    }
 
-    private static async Task<byte[]> ReadFrameAsync(Socket socket, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var prefix = new byte[4];
-        await ReadExactlyAsync(socket, prefix, cts.Token);
-        var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
-        Assert.InRange(size, 0, 16 * 1024 * 1024);
-        var frame = new byte[size];
-        await ReadExactlyAsync(socket, frame, cts.Token);
-        return frame;
-    }
 
-    private static async Task ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancellationToken);
-            Assert.True(n > 0, "the agent closed the connection");
-            read += n;
-        }
-    }
 
-    private static ProduceResponse ReadProduceResponse(byte[] frame, short version, int correlationId)
-    {
-        var reader = new KafkaReader(frame.AsMemory());
-        var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)ApiKey.Produce, version));
-        Assert.Equal(correlationId, header.CorrelationId);
-        var response = new ProduceResponse();
-        response.Read(ref reader, version);
-        return response;
-    }
 
-    private static byte[] ProduceRequest(string topic, byte[] batch, short version, short acks = -1) => Request((short)ApiKey.Produce, version, 7, new ProduceRequest
-    {
-        Acks = acks,
-        TimeoutMs = 10_000,
-        TopicData = { new ProduceRequest.TopicProduceData { Name = topic, PartitionData = { new ProduceRequest.PartitionProduceData { Index = 0, Records = batch } } } },
-    });
 
     private async Task AssertApiVersionsAnsweredAsync(Socket socket, int correlationId)
     {
-        await socket.SendAsync(Request((short)ApiKey.ApiVersions, 3, correlationId, new ApiVersionsRequest { ClientSoftwareName = "hostile", ClientSoftwareVersion = "1" }), SocketFlags.None);
-        var frame = await ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
+        await socket.SendAsync(RawKafka.Request((short)ApiKey.ApiVersions, 3, correlationId, new ApiVersionsRequest { ClientSoftwareName = "hostile", ClientSoftwareVersion = "1" }), SocketFlags.None);
+        var frame = await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
         Assert.Equal(correlationId, BinaryPrimitives.ReadInt32BigEndian(frame));
     }
 
@@ -116,7 +68,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         // (a) random bytes: whatever they mean, the agent must neither crash nor hang on to them.
         for (var i = 0; i < 20; i++)
         {
-            using var socket = await ConnectAsync();
+            using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
             var junk = new byte[random.Next(1, 2048)];
             random.NextBytes(junk);
             await socket.SendAsync(junk, SocketFlags.None);
@@ -127,7 +79,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         // (b) size prefix above socket.request.max.bytes (100 MiB) and (c) a negative size: closed before any buffering.
         foreach (var size in new[] { 200 * 1024 * 1024, int.MaxValue, -1, int.MinValue })
         {
-            using var socket = await ConnectAsync();
+            using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
             var prefix = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(prefix, size);
             await socket.SendAsync(prefix, SocketFlags.None);
@@ -135,7 +87,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // (d) an unknown api key: Kafka closes the connection (there is no response format to answer in).
-        using (var socket = await ConnectAsync())
+        using (var socket = await RawKafka.ConnectAsync(_node.KafkaPort))
         {
             var frame = new byte[4 + 10];
             BinaryPrimitives.WriteInt32BigEndian(frame, 10);
@@ -148,9 +100,9 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // (e) a truncated frame, then the client goes away.
-        using (var socket = await ConnectAsync())
+        using (var socket = await RawKafka.ConnectAsync(_node.KafkaPort))
         {
-            var whole = Request((short)ApiKey.ApiVersions, 3, 1, new ApiVersionsRequest { ClientSoftwareName = "x", ClientSoftwareVersion = "1" });
+            var whole = RawKafka.Request((short)ApiKey.ApiVersions, 3, 1, new ApiVersionsRequest { ClientSoftwareName = "x", ClientSoftwareVersion = "1" });
             await socket.SendAsync(whole.AsMemory(0, whole.Length - 3), SocketFlags.None);
             socket.Shutdown(SocketShutdown.Send);
             Assert.True(await ClosedByPeerAsync(socket, TimeSpan.FromSeconds(10)), "truncated frame then EOF: connection left open");
@@ -163,11 +115,11 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Fact]
     public async Task ApiVersions_VersionNewerThanOurs_AnsweredInV0WithUnsupportedVersionAndOurRanges()
     {
-        using var socket = await ConnectAsync();
+        using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
         // A client newer than us asks with ApiVersions v99 (KIP-511): the broker must answer in v0
         // (header v0) with UNSUPPORTED_VERSION and its own ranges, and keep the connection open.
-        await socket.SendAsync(Request((short)ApiKey.ApiVersions, 99, 42, new ApiVersionsRequest()), SocketFlags.None);
-        var frame = await ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
+        await socket.SendAsync(RawKafka.Request((short)ApiKey.ApiVersions, 99, 42, new ApiVersionsRequest()), SocketFlags.None);
+        var frame = await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
         var reader = new KafkaReader(frame.AsMemory());
         Assert.Equal(42, ResponseHeader.Read(ref reader, 0).CorrelationId);
         var response = new ApiVersionsResponse();
@@ -183,20 +135,20 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task Produce_BadCrcAndTooLarge_ErrorCodesConnectionStaysOpen()
     {
         const short version = 9;
-        using var socket = await ConnectAsync();
+        using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
 
         // (f) a correct request whose batch has one byte flipped inside the CRC-covered records.
         var batch = new RecordBatchBuilder().Add("k"u8.ToArray(), "some value"u8.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Build();
         batch[^2] ^= 0x5A;
-        await socket.SendAsync(ProduceRequest("hostile-crc", batch, version), SocketFlags.None);
-        var response = ReadProduceResponse(await ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
+        await socket.SendAsync(RawKafka.ProduceRequest("hostile-crc", batch, version), SocketFlags.None);
+        var response = RawKafka.ReadProduceResponse(await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
         Assert.Equal(2, response.Responses.Single().PartitionResponses.Single().ErrorCode); // CORRUPT_MESSAGE
         await AssertApiVersionsAnsweredAsync(socket, 100);
 
         // (g) a valid batch above max.message.bytes (1 MiB by default).
         var big = new RecordBatchBuilder().Add(null, new byte[1024 * 1024 + 100], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Build();
-        await socket.SendAsync(ProduceRequest("hostile-big", big, version), SocketFlags.None);
-        response = ReadProduceResponse(await ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
+        await socket.SendAsync(RawKafka.ProduceRequest("hostile-big", big, version), SocketFlags.None);
+        response = RawKafka.ReadProduceResponse(await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
         Assert.Equal(10, response.Responses.Single().PartitionResponses.Single().ErrorCode); // MESSAGE_TOO_LARGE
         await AssertApiVersionsAnsweredAsync(socket, 101);
 
@@ -220,7 +172,7 @@ public sealed class HostileInputTests : IAsyncLifetime
                 tasks[t] = Task.Run(async () =>
                 {
                     var r = new Random(seed);
-                    using var socket = await ConnectAsync();
+                    using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
                     var junk = new byte[r.Next(4, 4096)];
                     r.NextBytes(junk);
                     // Every other connection claims a big frame it never sends, which must not be allocated up front.
