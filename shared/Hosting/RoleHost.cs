@@ -1,3 +1,4 @@
+using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Server;
 using Microsoft.AspNetCore.Connections;
@@ -49,8 +50,11 @@ public static class RoleHost
             };
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),
-                new ProducerIdAllocator(metadata), sp.GetRequiredService<ILoggerFactory>());
+                new ProducerIdAllocator(metadata),
+                new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
+                sp.GetRequiredService<ILoggerFactory>());
         });
+        services.AddHostedService<GroupCoordinatorService>();
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         return services;

@@ -262,6 +262,41 @@ public sealed class MetadataCollection
         _store.WithCollection(_collection, c => c.Upsert(doc));
     }
 
+    /// <summary>
+    /// Creates or replaces several entries in one LiteDB transaction: after a crash either all of
+    /// them are in the store or none is (consumer offsets are committed per request this way).
+    /// </summary>
+    public void PutMany(IReadOnlyList<(string Key, long Number, string? Text)> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0) return;
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var docs = new List<BsonDocument>(entries.Count);
+        foreach (var (key, number, text) in entries)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(key);
+            docs.Add(new BsonDocument
+            {
+                ["_id"] = key,
+                ["number"] = number,
+                ["text"] = text is null ? BsonValue.Null : new BsonValue(text),
+                ["updatedAt"] = now,
+            });
+        }
+        // Upsert of an enumerable runs in one auto-transaction of the engine.
+        _store.WithCollection(_collection, c => c.Upsert(docs));
+    }
+
+    /// <summary>Deletes the entries of <paramref name="keys"/> in one LiteDB transaction; returns how many existed.</summary>
+    public int DeleteMany(IReadOnlyCollection<string> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0) return 0;
+        var values = new BsonArray();
+        foreach (var k in keys) values.Add(k);
+        return _store.WithCollection(_collection, c => c.DeleteMany(Query.In("_id", values)));
+    }
+
     public bool TryGet(string key, out MetadataEntry entry)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Messages;
@@ -21,13 +22,14 @@ public sealed partial class KafkaBroker
     private readonly Func<TopicCatalog> _catalog;
     private readonly ILogger _logger;
 
-    public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, ILoggerFactory loggerFactory)
+    public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, GroupCoordinator groups, ILoggerFactory loggerFactory)
     {
         options.Validate();
         Options = options;
         _catalog = catalog;
         ProducerIds = producerIds;
         Producers = new ProducerStateManager();
+        Groups = groups;
         _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
     }
 
@@ -36,6 +38,8 @@ public sealed partial class KafkaBroker
     internal LogManager Log => _catalog().Log;
     internal ProducerIdAllocator ProducerIds { get; }
     internal ProducerStateManager Producers { get; }
+    /// <summary>The consumer group coordinator: this node coordinates every group.</summary>
+    public GroupCoordinator Groups { get; }
 
     /// <summary>
     /// Parses one frame (without its size prefix) and starts its handler. Throws
@@ -43,7 +47,7 @@ public sealed partial class KafkaBroker
     /// that does not parse, or an API/version we do not answer (except ApiVersions, which is
     /// answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate).
     /// </summary>
-    public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed)
+    public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed, EndPoint? remoteEndPoint = null)
     {
         var reader = new KafkaReader(frame);
         var header = RequestHeader.Read(ref reader);
@@ -59,7 +63,7 @@ public sealed partial class KafkaBroker
             throw new UnsupportedApiException(header.ApiKey, header.ApiVersion);
         }
         var request = KafkaApis.ReadRequest((ApiKey)header.ApiKey, header.ApiVersion, ref reader);
-        var context = new KafkaRequestContext { Header = header, LocalEndPoint = localEndPoint, ConnectionClosed = connectionClosed };
+        var context = new KafkaRequestContext { Header = header, LocalEndPoint = localEndPoint, RemoteEndPoint = remoteEndPoint, ConnectionClosed = connectionClosed };
         return (header, Handle(context, request));
     }
 
@@ -80,6 +84,17 @@ public sealed partial class KafkaBroker
         DeleteRecordsRequest r => Reply(HandleDeleteRecords(context, r)),
         DescribeClusterRequest r => Reply(HandleDescribeCluster(context, r)),
         DescribeLogDirsRequest r => Reply(HandleDescribeLogDirs(context, r)),
+        FindCoordinatorRequest r => Reply(HandleFindCoordinator(context, r)),
+        JoinGroupRequest r => HandleJoinGroupAsync(context, r),
+        SyncGroupRequest r => HandleSyncGroupAsync(context, r),
+        HeartbeatRequest r => Reply(HandleHeartbeat(context, r)),
+        LeaveGroupRequest r => Reply(HandleLeaveGroup(context, r)),
+        OffsetCommitRequest r => Reply(HandleOffsetCommit(context, r)),
+        OffsetFetchRequest r => Reply(HandleOffsetFetch(context, r)),
+        ListGroupsRequest r => Reply(HandleListGroups(context, r)),
+        DescribeGroupsRequest r => Reply(HandleDescribeGroups(context, r)),
+        DeleteGroupsRequest r => Reply(HandleDeleteGroups(context, r)),
+        OffsetDeleteRequest r => Reply(HandleOffsetDelete(context, r)),
         _ => throw new UnsupportedApiException(context.Header.ApiKey, context.Version),
     };
 

@@ -59,7 +59,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                 {
                     while (KafkaFraming.TryReadFrame(ref buffer, _broker.Options.MaxRequestBytes, out var frame))
                     {
-                        var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed);
+                        var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed, connection.RemoteEndPoint);
                         await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response), connection.ConnectionClosed).ConfigureAwait(false);
                     }
                     if (result.IsCompleted || result.IsCanceled) break;

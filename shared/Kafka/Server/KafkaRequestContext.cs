@@ -10,6 +10,8 @@ public sealed class KafkaRequestContext
     public short Version => Header.ApiVersion;
     /// <summary>The address the client connected to; advertised when no host is configured.</summary>
     public EndPoint? LocalEndPoint { get; init; }
+    /// <summary>The client's address: the client host DescribeGroups reports.</summary>
+    public EndPoint? RemoteEndPoint { get; init; }
     public CancellationToken ConnectionClosed { get; init; }
 }
 

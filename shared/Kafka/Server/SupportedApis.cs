@@ -26,6 +26,19 @@ public static class SupportedApis
         (ApiKey.InitProducerId, 0, 5),
         (ApiKey.DescribeCluster, 0, 1),
         (ApiKey.DescribeLogDirs, 0, 4),
+        // Consumer groups, classic protocol. FindCoordinator v6 adds share groups (key type 2) and
+        // ConsumerGroupHeartbeat (KIP-848) is left out so clients use JoinGroup/SyncGroup.
+        (ApiKey.FindCoordinator, 0, 5),
+        (ApiKey.JoinGroup, 0, 9),
+        (ApiKey.SyncGroup, 0, 5),
+        (ApiKey.Heartbeat, 0, 4),
+        (ApiKey.LeaveGroup, 0, 5),
+        (ApiKey.OffsetCommit, 0, 9),
+        (ApiKey.OffsetFetch, 0, 9),
+        (ApiKey.ListGroups, 0, 5),
+        (ApiKey.DescribeGroups, 0, 5),
+        (ApiKey.DeleteGroups, 0, 2),
+        (ApiKey.OffsetDelete, 0, 0),
     ];
 
     private static readonly Dictionary<short, (short Min, short Max)> s_ranges = Build();

@@ -1,0 +1,28 @@
+using EdgeStream.Kafka.Groups;
+using EdgeStream.Kafka.Server;
+using Microsoft.Extensions.Hosting;
+
+namespace EdgeStream.Hosting;
+
+/// <summary>
+/// Runs the group coordinator's clocks: a consumer that crashed sends nothing, so its session
+/// must expire on a timer, not on the next request (Kafka's heartbeat purgatory).
+/// </summary>
+public sealed class GroupCoordinatorService(KafkaBroker broker) : BackgroundService
+{
+    /// <summary>How often timeouts are checked: a session ends at most this late.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+                broker.Groups.Tick();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
