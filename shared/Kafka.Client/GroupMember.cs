@@ -119,19 +119,19 @@ public sealed class GroupMember : IAsyncDisposable
         switch (code)
         {
             case KafkaErrors.MemberIdRequired:
-                MemberId = givenMemberId ?? "";
-                return true;
+            MemberId = givenMemberId ?? "";
+            return true;
             case KafkaErrors.UnknownMemberId:
-                MemberId = "";
-                return true;
+            MemberId = "";
+            return true;
             case KafkaErrors.IllegalGeneration or KafkaErrors.RebalanceInProgress:
-                return true;
+            return true;
             case KafkaErrors.CoordinatorLoadInProgress or KafkaErrors.CoordinatorNotAvailable or KafkaErrors.NotCoordinator:
-                await DropCoordinatorAsync().ConfigureAwait(false);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 1000)), cancellationToken).ConfigureAwait(false);
-                return true;
+            await DropCoordinatorAsync().ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 1000)), cancellationToken).ConfigureAwait(false);
+            return true;
             default:
-                return false;
+            return false;
         }
     }
 
@@ -153,7 +153,7 @@ public sealed class GroupMember : IAsyncDisposable
         {
             var metadata = await _client.GetMetadataAsync(topics, false, cancellationToken).ConfigureAwait(false);
             foreach (var t in metadata.Topics)
-                if (t.ErrorCode == 0) counts[t.Name] = t.PartitionCount;
+            if (t.ErrorCode == 0) counts[t.Name] = t.PartitionCount;
         }
         var plan = RangeAssignor.Assign(subscriptions, counts);
         var result = new List<SyncGroupRequest.SyncGroupRequestAssignment>(plan.Count);
@@ -171,30 +171,28 @@ public sealed class GroupMember : IAsyncDisposable
     {
         ThrowIfHeartbeatFailed();
         if (offsets.Count == 0) return true;
+        var coordinator = await CoordinatorAsync(cancellationToken).ConfigureAwait(false);
+        var request = KafkaClient.BuildCommit(GroupId, GenerationId, MemberId, Topic, offsets);
+        var response = await coordinator.SendAsync<OffsetCommitResponse>(request, cancellationToken).ConfigureAwait(false);
+        var code = KafkaClient.FirstError(response);
+        switch (code)
         {
-            var coordinator = await CoordinatorAsync(cancellationToken).ConfigureAwait(false);
-            var request = KafkaClient.BuildCommit(GroupId, GenerationId, MemberId, Topic, offsets);
-            var response = await coordinator.SendAsync<OffsetCommitResponse>(request, cancellationToken).ConfigureAwait(false);
-            var code = KafkaClient.FirstError(response);
-            switch (code)
-            {
-                case 0:
-                    return true;
-                case KafkaErrors.RebalanceInProgress or KafkaErrors.IllegalGeneration:
-                    _rejoinNeeded = true;
-                    return false;
-                case KafkaErrors.UnknownMemberId:
-                    MemberId = "";
-                    _rejoinNeeded = true;
-                    return false;
-                case KafkaErrors.CoordinatorLoadInProgress or KafkaErrors.CoordinatorNotAvailable or KafkaErrors.NotCoordinator:
-                    // The coordinator moved: the membership is the new coordinator's to confirm, so rejoin there.
-                    await DropCoordinatorAsync().ConfigureAwait(false);
-                    _rejoinNeeded = true;
-                    return false;
+            case 0:
+                return true;
+            case KafkaErrors.RebalanceInProgress or KafkaErrors.IllegalGeneration:
+                _rejoinNeeded = true;
+                return false;
+            case KafkaErrors.UnknownMemberId:
+                MemberId = "";
+                _rejoinNeeded = true;
+                return false;
+            case KafkaErrors.CoordinatorLoadInProgress or KafkaErrors.CoordinatorNotAvailable or KafkaErrors.NotCoordinator:
+                // The coordinator moved: the membership is the new coordinator's to confirm, so rejoin there.
+                await DropCoordinatorAsync().ConfigureAwait(false);
+                _rejoinNeeded = true;
+                return false;
                 default:
                     throw KafkaClientException.FromBroker(code, $"an offset commit of group '{GroupId}'");
-            }
         }
     }
 
