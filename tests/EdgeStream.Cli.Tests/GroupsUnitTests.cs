@@ -44,7 +44,7 @@ public sealed class GroupsUnitTests
         var bytes = ConsumerProtocol.EncodeAssignment(new Dictionary<string, List<int>> { ["t"] = [0] });
         var newer = bytes.ToArray();
         newer[1] = 9; // version 9, with bytes we do not know after the fields we do
-        var assignment = ConsumerProtocol.DecodeAssignment([.. newer, 1, 2, 3]);
+        var assignment = ConsumerProtocol.DecodeAssignment(newer.Concat(new byte[] { 1, 2, 3 }).ToArray());
         Assert.Equal([0], assignment.AssignedPartitions[0].Partitions);
     }
 }
