@@ -158,8 +158,12 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     {
         var topic = await NewTopicAsync("busy", 2);
         var group = AgentFixture.NewTopic("g-busy");
-        using var member = StartConsumer(topic, "--group", group);
+        // It commits what it reads: a group without offsets is gone once its last member leaves (as in Kafka).
+        await ProduceAsync(topic, ["x", "y", "z"]);
+        using var member = StartConsumer(topic, "--group", group, "--from-beginning");
         await WaitForGroupAsync(group, g => g.State == "Stable" && g.Members.Count == 1);
+        var deadline = Stopwatch.StartNew();
+        while (Lines(member.Stdout).Length < 3 && deadline.Elapsed < s_deadline) await Task.Delay(100);
 
         var reset = await Run("groups", "reset-offsets", group, "--topic", topic, "--to-earliest", "-b", Bootstrap);
         Assert.True(reset.ExitCode == 1, reset.ToString());
