@@ -1,0 +1,233 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Kafka.Protocol.Primitives;
+using EdgeStream.TestSupport;
+
+namespace EdgeStream.Kafka.Groups.Tests;
+
+/// <summary>One agent (6 partitions per auto-created topic) shared by the tests that do not restart it.</summary>
+public sealed class SharedAgent : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private AgentNode? _node;
+
+    public AgentNode Node => _node ?? throw new InvalidOperationException("not started");
+    public string Bootstrap => Node.Bootstrap;
+
+    public async Task InitializeAsync() => _node = await AgentNode.StartAsync(_dir.Combine("data"), "edge", "--partitions", "6");
+
+    public async Task DisposeAsync()
+    {
+        if (_node is not null) await _node.DisposeAsync();
+        _dir.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SharedAgentCollection : ICollectionFixture<SharedAgent>
+{
+    public const string Name = "shared agent";
+}
+
+public static class Wait
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes; false then.</summary>
+    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            await Task.Delay(50);
+        }
+        return condition();
+    }
+}
+
+/// <summary>Confluent.Kafka clients with librdkafka's chatter kept out of the test output.</summary>
+public static class Clients
+{
+    public static readonly ConcurrentQueue<string> Log = new();
+
+    private static void Keep(string line)
+    {
+        Log.Enqueue(line);
+        while (Log.Count > 2000 && Log.TryDequeue(out _)) { }
+    }
+
+    public static string UniqueTopic(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+    public static string UniqueGroup(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    public static IProducer<string, string> Producer(string bootstrap) =>
+        new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, LingerMs = 5, BrokerAddressFamily = BrokerAddressFamily.V4 })
+            .SetLogHandler((_, m) => Keep($"{m.Level} {m.Facility} {m.Message}")).Build();
+
+    /// <summary>Produces <paramref name="count"/> records spread round-robin over <paramref name="partitions"/> partitions; values are "v{i}".</summary>
+    public static void Produce(string bootstrap, string topic, int count, int partitions = 6)
+    {
+        using var producer = Producer(bootstrap);
+        for (var i = 0; i < count; i++)
+            producer.Produce(new TopicPartition(topic, i % partitions), new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    public static ConsumerConfig GroupConfig(string bootstrap, string group) => new()
+    {
+        BootstrapServers = bootstrap,
+        GroupId = group,
+        EnableAutoCommit = false,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        BrokerAddressFamily = BrokerAddressFamily.V4,
+        // Short clocks keep rebalances within a test's budget; 6 s is our chosen session floor for tests.
+        SessionTimeoutMs = 6000,
+        HeartbeatIntervalMs = 500,
+        MaxPollIntervalMs = 10000,
+        FetchWaitMaxMs = 100,
+        TopicMetadataRefreshIntervalMs = 1000,
+    };
+
+    public static ConsumerBuilder<string, string> Builder(ConsumerConfig config) =>
+        new ConsumerBuilder<string, string>(config)
+            .SetLogHandler((_, m) => Keep($"{m.Level} {m.Facility} {m.Message}"))
+            .SetErrorHandler((_, e) => Keep($"error {e.Code} {e.Reason}"));
+
+    public static string RecentLog() => string.Join('\n', Log.TakeLast(60));
+}
+
+/// <summary>
+/// A group member polled on its own thread (a Confluent consumer is not thread-safe): it keeps
+/// its current assignment and what it consumed, and can commit each record synchronously.
+/// </summary>
+public sealed class Member : IAsyncDisposable
+{
+    private readonly IConsumer<string, string> _consumer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private volatile TopicPartition[] _assignment = [];
+    private int _revocations;
+
+    public Member(ConsumerConfig config, string topic, bool commitEach, ConcurrentQueue<(int Partition, long Offset)> seen)
+    {
+        _consumer = Clients.Builder(config)
+            .SetPartitionsRevokedHandler((_, revoked) => Interlocked.Add(ref _revocations, revoked.Count))
+            .Build();
+        _consumer.Subscribe(topic);
+        _loop = Task.Factory.StartNew(() =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var r = _consumer.Consume(100);
+                    _assignment = [.. _consumer.Assignment];
+                    if (r is null || r.IsPartitionEOF) continue;
+                    // With synchronous commits a record counts as consumed once its commit succeeded: a commit
+                    // refused during a rebalance (REBALANCE_IN_PROGRESS) leaves it to the partition's next owner.
+                    if (commitEach) _consumer.Commit(r);
+                    seen.Enqueue((r.Partition.Value, r.Offset.Value));
+                }
+                catch (KafkaException ex)
+                {
+                    Clients.Log.Enqueue($"member: {ex.Error.Code} {ex.Error.Reason}");
+                }
+            }
+        }, TaskCreationOptions.LongRunning);
+    }
+
+    public IReadOnlyList<int> Partitions => [.. _assignment.Select(tp => tp.Partition.Value).Order()];
+    public int Revocations => Volatile.Read(ref _revocations);
+
+    /// <summary>Stops polling and leaves the group (Close sends LeaveGroup for a dynamic member, commits nothing more).</summary>
+    public async Task CloseAsync()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        await _loop;
+        _consumer.Close();
+        _consumer.Dispose();
+    }
+
+    public async ValueTask DisposeAsync() => await CloseAsync();
+}
+
+/// <summary>Raw Kafka requests over one TCP connection, encoded with the codec.</summary>
+public sealed class RawConnection : IDisposable
+{
+    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    private int _correlation;
+
+    public static async Task<RawConnection> OpenAsync(AgentNode node)
+    {
+        var c = new RawConnection();
+        await c._socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, node.KafkaPort));
+        return c;
+    }
+
+    /// <summary>Sends a request and returns the task of its response (JoinGroup may be held for a while).</summary>
+    public async Task<TResponse> SendAsync<TResponse>(IKafkaApiMessage request, short version, TimeSpan? timeout = null)
+        where TResponse : IKafkaMessage, new()
+    {
+        var id = Interlocked.Increment(ref _correlation);
+        var output = new ArrayBufferWriter<byte>();
+        KafkaFraming.WriteRequest(output, new RequestHeader { ApiKey = (short)request.MessageApiKey, ApiVersion = version, CorrelationId = id, ClientId = "raw-test" }, request);
+        await _socket.SendAsync(output.WrittenMemory, SocketFlags.None);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        var prefix = new byte[4];
+        await ReadExactlyAsync(prefix, cts.Token);
+        var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
+        Assert.InRange(size, 0, 16 * 1024 * 1024);
+        var frame = new byte[size];
+        await ReadExactlyAsync(frame, cts.Token);
+        var reader = new KafkaReader(frame.AsMemory());
+        var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)request.MessageApiKey, version));
+        Assert.Equal(id, header.CorrelationId);
+        var response = new TResponse();
+        response.Read(ref reader, version);
+        return response;
+    }
+
+    private async Task ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await _socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancellationToken);
+            Assert.True(n > 0, "the agent closed the connection");
+            read += n;
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+}
+
+public static class Tool
+{
+    public static Process Start(string file, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        return p;
+    }
+
+    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        using var p = Start(file, args);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            Assert.Fail($"{file} did not finish within {timeout}.\nstdout:\n{stdout.Result}\nstderr:\n{stderr.Result}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
