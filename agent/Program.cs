@@ -2,17 +2,18 @@ using System.CommandLine;
 using EdgeStream.Agent.Commands;
 using EdgeStream.Hosting;
 
-// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, produce, consume (a Kafka client).
+// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, groups, produce, consume (a Kafka client).
 var root = new RootCommand("EdgeStream: one agent for edge, gateway and cloud nodes (Kafka and MQTT at the edge, forwarded upstream).");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(FsckCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
 root.Subcommands.Add(TopicsCommand.Create());
+root.Subcommands.Add(GroupsCommand.Create());
 root.Subcommands.Add(ProduceCommand.Create());
 root.Subcommands.Add(ConsumeCommand.Create());
 root.SetAction(_ =>
 {
-    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, produce or consume. See 'edgestream --help'.");
+    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce or consume. See 'edgestream --help'.");
     return ExitCodes.Usage;
 });
 

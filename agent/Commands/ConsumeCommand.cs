@@ -12,7 +12,8 @@ namespace EdgeStream.Agent.Commands;
 /// <summary>
 /// <c>edgestream consume TOPIC</c>: print records, one per line. Starts at the end (new records only),
 /// at the beginning, or at an offset of one partition; follows until Ctrl-C, -n records, or --timeout
-/// without a record. No consumer group: offsets are not committed.
+/// without a record. With --group it is a member of a consumer group instead: it reads the partitions
+/// the group assigns it from the committed offsets and commits after printing (at least once).
 /// </summary>
 internal static class ConsumeCommand
 {
@@ -22,7 +23,7 @@ internal static class ConsumeCommand
     {
         var command = new Command("consume", "Print a topic's records, one per line: text (the value as is) or json. Starts at the end and follows new records until Ctrl-C, unless -n or --timeout say when to stop.");
         var topicArgument = new Argument<string>("TOPIC") { Description = "Topic to read." };
-        var fromBeginning = new Option<bool>("--from-beginning") { Description = "Start at the first record of each partition instead of the end." };
+        var fromBeginning = new Option<bool>("--from-beginning") { Description = "Start at the first record of each partition instead of the end (with --group: only where the group has no committed offset)." };
         var partition = new Option<int?>("--partition", "-p") { Description = "Read only this partition [default: all].", HelpName = "P" };
         var offset = new Option<long?>("--offset", "-o") { Description = "Start at this offset (needs --partition).", HelpName = "O" };
         var count = new Option<long?>("--count", "-n") { Description = "Exit after this many records.", HelpName = "COUNT" };
@@ -34,6 +35,11 @@ internal static class ConsumeCommand
         };
         format.AcceptOnlyFromAmong("text", "json");
         var timeout = new Option<string>("--timeout") { Description = "Exit (0) when no record arrives for this long, e.g. 5s, 500ms.", HelpName = "DURATION" };
+        var group = new Option<string>("--group", "-g")
+        {
+            Description = "Consume as a member of this consumer group: read the partitions it assigns from its committed offsets (--from-beginning: the start where it has none, else the end) and commit after printing.",
+            HelpName = "GROUP",
+        };
         command.Arguments.Add(topicArgument);
         command.Options.Add(fromBeginning);
         command.Options.Add(partition);
@@ -41,6 +47,7 @@ internal static class ConsumeCommand
         command.Options.Add(count);
         command.Options.Add(format);
         command.Options.Add(timeout);
+        command.Options.Add(group);
         var bootstrap = KafkaCli.AddBootstrapOption(command);
         command.SetAction((parseResult, _) =>
         {
@@ -52,7 +59,14 @@ internal static class ConsumeCommand
                 Offset = parseResult.GetValue(offset),
                 Count = parseResult.GetValue(count),
                 Json = parseResult.GetValue(format) == "json",
+                Group = parseResult.GetValue(group),
             };
+            if (settings.Group is not null)
+            {
+                if (settings.Group.Length == 0) return Task.FromResult(KafkaCli.UsageError("--group must not be empty"));
+                if (settings.Partition is not null || settings.Offset is not null)
+                    return Task.FromResult(KafkaCli.UsageError("--group assigns partitions and starts at committed offsets: it excludes --partition and --offset"));
+            }
             if (settings.Partition is < 0) return Task.FromResult(KafkaCli.UsageError("--partition must be 0 or more"));
             if (settings.Offset is not null && settings.Partition is null) return Task.FromResult(KafkaCli.UsageError("--offset needs --partition"));
             if (settings.Offset is < 0) return Task.FromResult(KafkaCli.UsageError("--offset must be 0 or more"));
@@ -64,7 +78,9 @@ internal static class ConsumeCommand
                     return Task.FromResult(KafkaCli.UsageError($"--timeout: '{timeoutText}' is not a duration such as 500ms, 5s or 1m"));
                 settings.IdleTimeout = idle;
             }
-            return KafkaCli.RunAsync(parseResult, bootstrap, (client, ct) => ConsumeAsync(client, settings, ct));
+            return KafkaCli.RunAsync(parseResult, bootstrap, (client, ct) => settings.Group is null
+                ? ConsumeAsync(client, settings, ct)
+                : ConsumeInGroupAsync(client, settings, ct));
         });
         return command;
     }
@@ -77,6 +93,7 @@ internal static class ConsumeCommand
         public long? Offset { get; init; }
         public long? Count { get; init; }
         public bool Json { get; init; }
+        public string? Group { get; init; }
         public TimeSpan? IdleTimeout { get; set; }
     }
 
@@ -155,6 +172,130 @@ internal static class ConsumeCommand
             }
             else retries = 0;
         }
+    }
+
+    /// <summary>
+    /// Group mode: join, read the assigned partitions from the committed offsets, print, commit what was
+    /// printed (after it was written: at least once), rejoin when the group rebalances, and on the way
+    /// out (-n, --timeout, Ctrl-C, closed pipe) commit what is left and leave the group.
+    /// </summary>
+    private static async Task<int> ConsumeInGroupAsync(KafkaClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        var topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+        await using var member = new GroupMember(client, settings.Group!, topic.Name);
+        using var output = new LineOutput();
+        var json = new ArrayBufferWriter<byte>();
+        var remaining = settings.Count ?? long.MaxValue;
+        var lastRecord = Environment.TickCount64;
+        var positions = new Dictionary<int, long>();
+        var uncommitted = new Dictionary<int, long>();
+        var retries = 0;
+        try
+        {
+            while (true)
+            {
+                if (member.RejoinNeeded)
+                {
+                    // What was printed is committed after every poll; a commit that lost the race with the
+                    // rebalance is dropped and those records come again (at least once).
+                    uncommitted.Clear();
+                    await member.JoinAsync(cancellationToken);
+                    topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+                    positions = await StartPositionsAsync(client, member, topic, settings.FromBeginning, cancellationToken);
+                }
+
+                var wait = s_pollWait;
+                if (settings.IdleTimeout is { } idle)
+                {
+                    var left = TimeSpan.FromMilliseconds(lastRecord + (long)idle.TotalMilliseconds - Environment.TickCount64);
+                    if (left <= TimeSpan.Zero) return ExitCodes.Ok;
+                    if (left < wait) wait = left;
+                }
+                if (positions.Count == 0)
+                {
+                    // More members than partitions: stay in the group, idle, until a rebalance gives us some.
+                    await Task.Delay(wait, cancellationToken);
+                    member.ThrowIfHeartbeatFailed();
+                    if (output.ReaderGone()) return ExitCodes.Ok;
+                    continue;
+                }
+
+                var fetched = await client.FetchAsync(topic, positions, wait, cancellationToken: cancellationToken);
+                var refresh = false;
+                var printed = false;
+                foreach (var part in fetched)
+                {
+                    if (part.ErrorCode == KafkaErrors.OffsetOutOfRange)
+                    {
+                        var spec = settings.FromBeginning ? OffsetSpec.Earliest : OffsetSpec.Latest;
+                        var reset = await client.ListOffsetsAsync(topic, [part.Partition], spec, cancellationToken);
+                        Console.Error.WriteLine($"edgestream: offset {positions[part.Partition]} of partition {part.Partition} is out of range; continuing at {reset[part.Partition]}");
+                        positions[part.Partition] = reset[part.Partition];
+                        continue;
+                    }
+                    if (part.ErrorCode != 0)
+                    {
+                        if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
+                            throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                        refresh = true;
+                        continue;
+                    }
+                    foreach (var record in part.Records)
+                    {
+                        if (!Write(output, json, settings.Json, part.Partition, record)) return ExitCodes.Ok; // the reader went away
+                        positions[part.Partition] = uncommitted[part.Partition] = record.Offset + 1;
+                        lastRecord = Environment.TickCount64;
+                        printed = true;
+                        if (--remaining == 0) return ExitCodes.Ok;
+                    }
+                    positions[part.Partition] = part.NextOffset;
+                }
+                if (uncommitted.Count > 0 && !member.RejoinNeeded)
+                {
+                    await member.CommitAsync(uncommitted, cancellationToken);
+                    uncommitted.Clear();
+                }
+                member.ThrowIfHeartbeatFailed();
+                if (!printed && output.ReaderGone()) return ExitCodes.Ok;
+                if (refresh)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                    topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+                }
+                else retries = 0;
+            }
+        }
+        finally
+        {
+            // Runs on Ctrl-C too, so it gets its own deadline rather than the cancelled token.
+            using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                if (uncommitted.Count > 0 && !member.RejoinNeeded) await member.CommitAsync(uncommitted, shutdown.Token);
+            }
+            catch (Exception ex) when (ex is KafkaClientException or OperationCanceledException)
+            {
+                Console.Error.WriteLine($"edgestream: could not commit the last offsets of group '{settings.Group}': {ex.Message}");
+            }
+            await member.LeaveAsync(shutdown.Token);
+        }
+    }
+
+    /// <summary>Where each assigned partition starts: the committed offset, else the start or end of the log.</summary>
+    private static async Task<Dictionary<int, long>> StartPositionsAsync(KafkaClient client, GroupMember member, TopicMetadata topic, bool fromBeginning, CancellationToken cancellationToken)
+    {
+        var positions = new Dictionary<int, long>();
+        if (member.Assignment.Count == 0) return positions;
+        var missing = new List<int>();
+        foreach (var (p, offset) in await member.FetchCommittedAsync(member.Assignment, cancellationToken))
+        {
+            if (offset >= 0) positions[p] = offset;
+            else missing.Add(p);
+        }
+        if (missing.Count > 0)
+            foreach (var (p, o) in await client.ListOffsetsAsync(topic, missing, fromBeginning ? OffsetSpec.Earliest : OffsetSpec.Latest, cancellationToken))
+                positions[p] = o;
+        return positions;
     }
 
     private static readonly JsonWriterOptions s_jsonOptions = new()

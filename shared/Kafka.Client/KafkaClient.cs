@@ -10,7 +10,7 @@ namespace EdgeStream.Kafka.Client;
 /// connection to the bootstrap broker and opens one to each partition leader it needs, at the
 /// address Metadata advertises. Not thread-safe: one caller at a time.
 /// </summary>
-public sealed class KafkaClient : IAsyncDisposable
+public sealed partial class KafkaClient : IAsyncDisposable
 {
     private const sbyte TopicResourceType = 2;
     private const int MaxAttempts = 5;
@@ -28,6 +28,9 @@ public sealed class KafkaClient : IAsyncDisposable
     }
 
     public BrokerAddress Bootstrap => _bootstrap.Address;
+
+    /// <summary>The settings this client and its connections use.</summary>
+    public KafkaClientOptions Options => _options;
 
     /// <summary>Connects to <paramref name="bootstrap"/> (<c>HOST:PORT</c>) and negotiates API versions.</summary>
     public static async Task<KafkaClient> ConnectAsync(string bootstrap, KafkaClientOptions? options = null, CancellationToken cancellationToken = default)
@@ -416,6 +419,12 @@ public sealed class KafkaClient : IAsyncDisposable
             if (!_brokers.TryGetValue(nodeId, out broker))
                 throw new KafkaClientException($"broker {nodeId} is not in the cluster metadata");
         }
+        return await ConnectionToAsync(nodeId, broker, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A connection to <paramref name="broker"/>, shared with every other use of the same node.</summary>
+    private async Task<KafkaClientConnection> ConnectionToAsync(int nodeId, BrokerInfo broker, CancellationToken cancellationToken)
+    {
         // The bootstrap connection serves its own node: no second socket to the same broker.
         if (string.Equals(broker.Host, _bootstrap.Address.Host, StringComparison.OrdinalIgnoreCase) && broker.Port == _bootstrap.Address.Port)
             return await BootstrapAsync(cancellationToken).ConfigureAwait(false);

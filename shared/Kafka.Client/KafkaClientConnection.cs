@@ -322,6 +322,18 @@ internal static class ClientApis
             ApiKey.CreateTopics => ((short)0, (short)7),
             ApiKey.DeleteTopics => ((short)0, (short)6),
             ApiKey.DescribeConfigs => ((short)0, (short)4),
+            // Consumer groups, classic protocol. FindCoordinator v4+ and OffsetFetch v8+ batch by group;
+            // both shapes are handled. OffsetCommit v9 and OffsetFetch v9 only add KIP-848 member epochs.
+            ApiKey.FindCoordinator => ((short)0, (short)5),
+            ApiKey.JoinGroup => ((short)0, (short)9),
+            ApiKey.SyncGroup => ((short)0, (short)5),
+            ApiKey.Heartbeat => ((short)0, (short)4),
+            ApiKey.LeaveGroup => ((short)0, (short)5),
+            ApiKey.OffsetCommit => ((short)0, (short)8),
+            ApiKey.OffsetFetch => ((short)1, (short)8),
+            ApiKey.ListGroups => ((short)0, (short)5),
+            ApiKey.DescribeGroups => ((short)0, (short)5),
+            ApiKey.DeleteGroups => ((short)0, (short)2),
             _ => ((short)-1, (short)-1),
         };
         if (min < 0) return false;

@@ -37,6 +37,18 @@ public static class KafkaErrors
     public const short FencedLeaderEpoch = 74;
     public const short UnknownLeaderEpoch = 75;
     public const short OffsetNotAvailable = 78;
+    public const short CoordinatorLoadInProgress = 14;
+    public const short CoordinatorNotAvailable = 15;
+    public const short NotCoordinator = 16;
+    public const short IllegalGeneration = 22;
+    public const short UnknownMemberId = 25;
+    public const short RebalanceInProgress = 27;
+    public const short NonEmptyGroup = 68;
+    public const short GroupIdNotFound = 69;
+    public const short MemberIdRequired = 79;
+
+    /// <summary>The group coordinator moved or is starting: find it again and retry.</summary>
+    public static bool IsCoordinatorError(short code) => code is CoordinatorLoadInProgress or CoordinatorNotAvailable or NotCoordinator;
 
     public static string Name(short code) => code switch
     {
@@ -51,12 +63,23 @@ public static class KafkaErrors
         7 => "REQUEST_TIMED_OUT",
         10 => "MESSAGE_TOO_LARGE",
         13 => "NETWORK_EXCEPTION",
+        14 => "COORDINATOR_LOAD_IN_PROGRESS",
+        15 => "COORDINATOR_NOT_AVAILABLE",
+        16 => "NOT_COORDINATOR",
         17 => "INVALID_TOPIC_EXCEPTION",
         18 => "RECORD_LIST_TOO_LARGE",
         19 => "NOT_ENOUGH_REPLICAS",
         20 => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
         21 => "INVALID_REQUIRED_ACKS",
+        22 => "ILLEGAL_GENERATION",
+        23 => "INCONSISTENT_GROUP_PROTOCOL",
+        24 => "INVALID_GROUP_ID",
+        25 => "UNKNOWN_MEMBER_ID",
+        26 => "INVALID_SESSION_TIMEOUT",
+        27 => "REBALANCE_IN_PROGRESS",
+        28 => "INVALID_COMMIT_OFFSET_SIZE",
         29 => "TOPIC_AUTHORIZATION_FAILED",
+        30 => "GROUP_AUTHORIZATION_FAILED",
         31 => "CLUSTER_AUTHORIZATION_FAILED",
         32 => "INVALID_TIMESTAMP",
         35 => "UNSUPPORTED_VERSION",
@@ -74,10 +97,17 @@ public static class KafkaErrors
         47 => "INVALID_PRODUCER_EPOCH",
         56 => "KAFKA_STORAGE_ERROR",
         59 => "UNKNOWN_PRODUCER_ID",
+        68 => "NON_EMPTY_GROUP",
+        69 => "GROUP_ID_NOT_FOUND",
         73 => "TOPIC_DELETION_DISABLED",
         74 => "FENCED_LEADER_EPOCH",
         75 => "UNKNOWN_LEADER_EPOCH",
         78 => "OFFSET_NOT_AVAILABLE",
+        79 => "MEMBER_ID_REQUIRED",
+        81 => "GROUP_MAX_SIZE_REACHED",
+        82 => "FENCED_INSTANCE_ID",
+        86 => "GROUP_SUBSCRIBED_TO_TOPIC",
+        88 => "UNSTABLE_OFFSET_COMMIT",
         87 => "INVALID_RECORD",
         100 => "UNKNOWN_TOPIC_ID",
         _ => $"error code {code}",

@@ -34,3 +34,16 @@ public static class OffsetSpec
     public const long Latest = -1;
     public const long Earliest = -2;
 }
+
+/// <summary>A group as ListGroups reports it.</summary>
+public sealed record GroupListing(string GroupId, string ProtocolType, string? State);
+
+/// <summary>One member of a described group, with its decoded assignment (empty when not a consumer-protocol group).</summary>
+public sealed record GroupMemberInfo(string MemberId, string? GroupInstanceId, string ClientId, string ClientHost,
+    IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)> Assignment);
+
+/// <summary>A group as DescribeGroups reports it. State is Empty, Stable, PreparingRebalance, CompletingRebalance or Dead.</summary>
+public sealed record GroupDescription(string GroupId, string State, string ProtocolType, string Protocol, IReadOnlyList<GroupMemberInfo> Members);
+
+/// <summary>A committed offset of one partition (-1 when the group has none there).</summary>
+public sealed record CommittedOffset(string Topic, int Partition, long Offset, string? Metadata);
