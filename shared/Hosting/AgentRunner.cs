@@ -191,7 +191,7 @@ public static partial class AgentRunner
 internal static partial class HostLog
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
-        Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} mqtt={Mqtt} (reserved) uplink={Uplink} parents={Parents} fsync={Fsync}")]
+        Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} mqtt={Mqtt} uplink={Uplink} parents={Parents} fsync={Fsync}")]
     public static partial void Starting(ILogger logger, string version, string role, string nodeId, string data, string http,
         string kafka, string mqtt, string uplink, string parents, string fsync);
 

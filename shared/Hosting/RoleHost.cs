@@ -7,6 +7,7 @@ using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
+using EdgeStream.Mqtt;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,6 +56,11 @@ public static class RoleHost
                 sp.GetRequiredService<ILoggerFactory>());
         });
         services.AddHostedService<GroupCoordinatorService>();
+        services.AddEdgeStreamMqtt(sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions());
+        });
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         return services;
@@ -83,6 +89,8 @@ public static class RoleHost
             Listen(k, options.Http, _ => { });
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
             Listen(k, options.Kafka, l => l.UseConnectionHandler<KafkaConnectionHandler>());
+            // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
+            Listen(k, options.Mqtt, l => l.UseEdgeStreamMqtt());
         });
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);

@@ -1,0 +1,168 @@
+using MQTTnet.AspNetCore;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Mqtt;
+
+/// <summary>
+/// Attaches the log bridge to MQTTnet's broker. MQTTnet awaits the InterceptingPublish handler
+/// before it queues the PUBACK (QoS 1) or PUBREC (QoS 2) with the handler's reason code, so
+/// awaiting the durable append here is what makes the acknowledgement mean "on disk".
+/// </summary>
+public sealed class MqttBrokerService : IHostedService
+{
+    // Session item: the client's protocol version, recorded when it connects.
+    private const string ProtocolVersionItem = "edgestream.mqtt.version";
+
+    private readonly MqttServer _server;
+    private readonly MqttLogBridge _bridge;
+    private readonly ILogger _logger;
+
+    public MqttBrokerService(MqttServer server, MqttLogBridge bridge, ILogger<MqttBrokerService> logger)
+    {
+        _server = server;
+        _bridge = bridge;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _server.ValidatingConnectionAsync += OnValidatingConnection;
+        _server.InterceptingPublishAsync += OnInterceptingPublish;
+        MqttLog.BridgeStarted(_logger, _bridge.Options.LogTopic);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _server.InterceptingPublishAsync -= OnInterceptingPublish;
+        _server.ValidatingConnectionAsync -= OnValidatingConnection;
+        return Task.CompletedTask;
+    }
+
+    private static Task OnValidatingConnection(ValidatingConnectionEventArgs e)
+    {
+        e.SessionItems[ProtocolVersionItem] = e.ProtocolVersion;
+        // MQTT 3.1.1 §3.1.3.1 and MQTT 5 §3.1.3.1: a client may send an empty identifier with a clean
+        // session and the server assigns one (mosquitto_pub/sub do). A persistent session needs an id.
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            if (e.CleanSession != false) e.AssignedClientIdentifier = "edgestream-" + Guid.NewGuid().ToString("N");
+            else e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task OnInterceptingPublish(InterceptingPublishEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (message is null || string.IsNullOrEmpty(message.Topic)) return;
+
+        if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            // QoS 0 promises nothing: append without holding up the connection. The append is
+            // started here, so messages keep their order in the partition.
+            ValueTask<EdgeStream.Storage.AppendResult> append;
+            try
+            {
+                append = _bridge.AppendAsync(message, CancellationToken.None);
+            }
+            catch (MqttBridgeException ex)
+            {
+                MqttLog.Qos0Dropped(_logger, message.Topic, ex.Message);
+                return;
+            }
+            if (!append.IsCompletedSuccessfully) _ = ObserveAsync(append, message.Topic);
+            return;
+        }
+
+        try
+        {
+            await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttBridgeException ex)
+        {
+            MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
+            Refuse(e, ex.Refusal switch
+            {
+                BridgeRefusal.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
+                BridgeRefusal.Invalid => MqttPubAckReasonCode.PayloadFormatInvalid,
+                _ => MqttPubAckReasonCode.ImplementationSpecificError,
+            }, ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
+            Refuse(e, MqttPubAckReasonCode.UnspecifiedError, "append failed");
+        }
+    }
+
+    private static void Refuse(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string reason)
+    {
+        // Not kept, so not forwarded to subscribers either.
+        e.ProcessPublish = false;
+        var version = e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion v ? v : MqttProtocolVersion.V311;
+        if (version == MqttProtocolVersion.V500)
+        {
+            e.Response.ReasonCode = code;
+            e.Response.ReasonString = reason;
+        }
+        else
+        {
+            // MQTT 3.1.x has no negative PUBACK/PUBREC: close the connection without acknowledging,
+            // so the client keeps the message and sends it again after reconnecting.
+            e.CloseConnection = true;
+        }
+    }
+
+    private async Task ObserveAsync(ValueTask<EdgeStream.Storage.AppendResult> append, string topic)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            MqttLog.Qos0Dropped(_logger, topic, ex.Message);
+        }
+    }
+}
+
+/// <summary>Registration of the MQTT listener on the node's Kestrel host.</summary>
+public static class MqttHostingExtensions
+{
+    /// <summary>Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge.</summary>
+    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge)
+    {
+        services.AddSingleton(bridge);
+        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts.
+        services.AddHostedService<MqttBrokerService>();
+        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint());
+        services.AddMqttConnectionHandler();
+        return services;
+    }
+
+    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener.</summary>
+    public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen)
+    {
+        listen.UseMqtt();
+        return listen;
+    }
+}
+
+internal static partial class MqttLog
+{
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "MQTT bridge: every PUBLISH goes to log topic '{Topic}'")]
+    public static partial void BridgeStarted(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "MQTT PUBLISH from {ClientId} to '{MqttTopic}' (QoS {Qos}) refused: {Reason}")]
+    public static partial void PublishRefused(ILogger logger, string clientId, string mqttTopic, int qos, string reason);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "MQTT QoS 0 PUBLISH to '{MqttTopic}' dropped: {Reason}")]
+    public static partial void Qos0Dropped(ILogger logger, string mqttTopic, string reason);
+}

@@ -1,0 +1,147 @@
+using System.Buffers;
+using System.Text;
+using EdgeStream.Kafka.Client;
+using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Metadata;
+using EdgeStream.Storage;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeStream.Mqtt;
+
+/// <summary>Where MQTT messages go in the log.</summary>
+public sealed class MqttBridgeOptions
+{
+    /// <summary>The log topic every PUBLISH lands in. Default <c>mqtt</c>: zero configuration.</summary>
+    public string LogTopic { get; init; } = DefaultLogTopic;
+
+    public const string DefaultLogTopic = "mqtt";
+}
+
+/// <summary>Why the bridge refused a message; maps onto MQTT 5 PUBACK/PUBREC reason codes.</summary>
+public enum BridgeRefusal
+{
+    /// <summary>The disk budget (--max-disk) is full: 0x97 quota exceeded.</summary>
+    QuotaExceeded,
+    /// <summary>Storage is not open or the log topic cannot be created: 0x83 implementation specific error.</summary>
+    Unavailable,
+    /// <summary>The message does not fit a record batch (too large, invalid): 0x99 payload format invalid.</summary>
+    Invalid,
+}
+
+/// <summary>An append that did not happen, with the reason a client can act on.</summary>
+public sealed class MqttBridgeException : StorageException
+{
+    public MqttBridgeException(BridgeRefusal refusal, string message, Exception? inner = null)
+        : base(message, inner ?? new InvalidOperationException(message)) => Refusal = refusal;
+
+    public BridgeRefusal Refusal { get; }
+}
+
+/// <summary>
+/// Turns one MQTT application message into one record of the log topic: key = the MQTT topic
+/// (UTF-8), value = the payload, headers <c>mqtt.qos</c>, <c>mqtt.retain</c> and, for MQTT 5,
+/// <c>mqtt.content-type</c> and every user property. The partition follows the key (Kafka's
+/// murmur2, as a keyed Kafka producer would), so one MQTT topic keeps its order.
+/// </summary>
+public sealed class MqttLogBridge
+{
+    public const string QosHeader = "mqtt.qos";
+    public const string RetainHeader = "mqtt.retain";
+    public const string ContentTypeHeader = "mqtt.content-type";
+
+    private static readonly ReadOnlyMemory<byte>[] QosValues = ["0"u8.ToArray(), "1"u8.ToArray(), "2"u8.ToArray()];
+    private static readonly ReadOnlyMemory<byte> True = "true"u8.ToArray();
+    private static readonly ReadOnlyMemory<byte> False = "false"u8.ToArray();
+
+    private readonly Func<TopicCatalog?> _catalog;
+    private readonly MqttBridgeOptions _options;
+    private readonly TimeProvider _time;
+
+    public MqttLogBridge(Func<TopicCatalog?> catalog, MqttBridgeOptions options, TimeProvider? time = null)
+    {
+        _catalog = catalog;
+        _options = options;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public MqttBridgeOptions Options => _options;
+
+    /// <summary>Encodes <paramref name="message"/> as a one-record batch (base offset 0).</summary>
+    public byte[] Encode(MqttApplicationMessage message)
+    {
+        var headers = new List<RecordHeader>(2 + (message.UserProperties?.Count ?? 0) + 1)
+        {
+            new(QosHeader, QosValues[(int)message.QualityOfServiceLevel]),
+            new(RetainHeader, message.Retain ? True : False),
+        };
+        if (!string.IsNullOrEmpty(message.ContentType))
+            headers.Add(new(ContentTypeHeader, Encoding.UTF8.GetBytes(message.ContentType)));
+        if (message.UserProperties is { } properties)
+        {
+            foreach (var p in properties) headers.Add(new(p.Name, p.ValueBuffer)); // already UTF-8 on the wire
+        }
+
+        var key = Encoding.UTF8.GetBytes(message.Topic);
+        var payload = message.Payload;
+        ReadOnlyMemory<byte> value = payload.IsSingleSegment ? payload.First : payload.ToArray();
+        return new RecordBatchBuilder()
+            .Add(key, value, _time.GetUtcNow().ToUnixTimeMilliseconds(), headers)
+            .Build();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="message"/> to the log topic. The returned task completes once the
+    /// record is durable under the fsync policy; it throws <see cref="MqttBridgeException"/> when the
+    /// record was not kept.
+    /// </summary>
+    public ValueTask<AppendResult> AppendAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
+    {
+        var catalog = _catalog() ?? throw new MqttBridgeException(BridgeRefusal.Unavailable, "storage is not open");
+        TopicLog? topic;
+        try
+        {
+            topic = catalog.GetOrAutoCreate(_options.LogTopic);
+        }
+        catch (EdgeStreamException ex)
+        {
+            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{_options.LogTopic}': {ex.Message}", ex);
+        }
+        if (topic is null)
+            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{_options.LogTopic}' does not exist and topic auto-creation is off");
+
+        var batch = Encode(message);
+        var partition = PartitionFor(message.Topic, topic.PartitionCount);
+        return Translate(topic[partition].AppendAsync(batch, cancellationToken));
+    }
+
+    private static int PartitionFor(string mqttTopic, int partitionCount)
+    {
+        if (partitionCount <= 1) return 0;
+        Span<byte> stack = stackalloc byte[256];
+        var max = Encoding.UTF8.GetMaxByteCount(mqttTopic.Length);
+        var key = max <= stack.Length ? stack : new byte[max];
+        var length = Encoding.UTF8.GetBytes(mqttTopic, key);
+        return Partitioner.ForKey(key[..length], partitionCount);
+    }
+
+    private static async ValueTask<AppendResult> Translate(ValueTask<AppendResult> append)
+    {
+        try
+        {
+            return await append.ConfigureAwait(false);
+        }
+        catch (DiskFullException ex)
+        {
+            throw new MqttBridgeException(BridgeRefusal.QuotaExceeded, ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is InvalidBatchException or MessageTooLargeException)
+        {
+            throw new MqttBridgeException(BridgeRefusal.Invalid, ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is StorageException and not MqttBridgeException)
+        {
+            throw new MqttBridgeException(BridgeRefusal.Unavailable, ex.Message, ex);
+        }
+    }
+}
