@@ -83,3 +83,22 @@ public sealed class MqttBridgeTests
         Assert.Equal("must-survive", record.Text);
     }
 }
+
+/// <summary>A full disk budget: MQTT 5 publishers get a failure reason code, nothing lands in the log.</summary>
+public sealed class MqttDiskFullTests
+{
+    [Fact]
+    public async Task Qos1Publish_DiskBudgetFull_Mqtt5GetsQuotaExceededAndNothingIsLogged()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "1", "--max-disk", "1");
+
+        var (code, stdout, stderr) = Mqtt.Run("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(), "-V", "mqttv5", "-t", "full/disk", "-m", "refused", "-q", "1"]);
+
+        // mosquitto_pub reports a PUBACK reason code >= 0x80 by name: 0x97 is "Quota exceeded".
+        Assert.True((stdout + stderr).Contains("quota exceeded", StringComparison.OrdinalIgnoreCase),
+            $"mosquitto_pub exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        Assert.Empty(Mqtt.ReadLog(node.Bootstrap, 1, timeout: TimeSpan.FromSeconds(3)));
+    }
+}
