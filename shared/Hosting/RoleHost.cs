@@ -59,7 +59,7 @@ public static class RoleHost
         services.AddEdgeStreamMqtt(sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
-            return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions());
+            return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
         });
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();

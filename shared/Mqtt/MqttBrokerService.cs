@@ -34,7 +34,7 @@ public sealed class MqttBrokerService : IHostedService
     {
         _server.ValidatingConnectionAsync += OnValidatingConnection;
         _server.InterceptingPublishAsync += OnInterceptingPublish;
-        MqttLog.BridgeStarted(_logger, _bridge.Options.LogTopic);
+        foreach (var rule in _bridge.Options.Map.Rules) MqttLog.BridgeStarted(_logger, rule.Filter, rule.LogTopic);
         return Task.CompletedTask;
     }
 
@@ -48,6 +48,12 @@ public sealed class MqttBrokerService : IHostedService
     private static Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
         e.SessionItems[ProtocolVersionItem] = e.ProtocolVersion;
+        if (e.ClientId == MqttLogFollower.SenderClientId)
+        {
+            // Reserved: messages from this id are Kafka records going out, never logged again.
+            e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+            return Task.CompletedTask;
+        }
         // MQTT 3.1.1 §3.1.3.1 and MQTT 5 §3.1.3.1: a client may send an empty identifier with a clean
         // session and the server assigns one (mosquitto_pub/sub do). A persistent session needs an id.
         if (string.IsNullOrEmpty(e.ClientId))
@@ -62,6 +68,8 @@ public sealed class MqttBrokerService : IHostedService
     {
         var message = e.ApplicationMessage;
         if (message is null || string.IsNullOrEmpty(message.Topic)) return;
+        // A record of the log going out to subscribers (Kafka → MQTT): it is in the log already.
+        if (e.ClientId == MqttLogFollower.SenderClientId) return;
 
         if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
         {
@@ -142,6 +150,8 @@ public static class MqttHostingExtensions
         services.AddSingleton(bridge);
         // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts.
         services.AddHostedService<MqttBrokerService>();
+        // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
+        services.AddHostedService<MqttLogFollower>();
         services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint());
         services.AddMqttConnectionHandler();
         return services;
@@ -157,8 +167,14 @@ public static class MqttHostingExtensions
 
 internal static partial class MqttLog
 {
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "MQTT bridge: every PUBLISH goes to log topic '{Topic}'")]
-    public static partial void BridgeStarted(ILogger logger, string topic);
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "MQTT bridge: PUBLISH matching '{Filter}' goes to log topic '{Topic}'")]
+    public static partial void BridgeStarted(ILogger logger, string filter, string topic);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "MQTT bridge: Kafka records in {Topic}-{Partition} from offset {Offset} go out to MQTT subscribers (MQTT topic = key)")]
+    public static partial void Following(ILogger logger, string topic, int partition, long offset);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "MQTT bridge: following {Topic}-{Partition} failed: {Reason}")]
+    public static partial void FollowFailed(ILogger logger, string topic, int partition, string reason);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "MQTT PUBLISH from {ClientId} to '{MqttTopic}' (QoS {Qos}) refused: {Reason}")]
     public static partial void PublishRefused(ILogger logger, string clientId, string mqttTopic, int qos, string reason);

@@ -12,8 +12,11 @@ namespace EdgeStream.Mqtt;
 /// <summary>Where MQTT messages go in the log.</summary>
 public sealed class MqttBridgeOptions
 {
-    /// <summary>The log topic every PUBLISH lands in. Default <c>mqtt</c>: zero configuration.</summary>
-    public string LogTopic { get; init; } = DefaultLogTopic;
+    /// <summary>Which log topic each PUBLISH lands in (<c>--mqtt-map</c>); without rules, every PUBLISH goes to <c>mqtt</c>.</summary>
+    public MqttTopicMap Map { get; init; } = new();
+
+    /// <summary>The catch-all log topic (the implicit last rule <c>#=mqtt</c>).</summary>
+    public string LogTopic => DefaultLogTopic;
 
     public const string DefaultLogTopic = "mqtt";
 }
@@ -49,10 +52,14 @@ public sealed class MqttLogBridge
     public const string QosHeader = "mqtt.qos";
     public const string RetainHeader = "mqtt.retain";
     public const string ContentTypeHeader = "mqtt.content-type";
+    /// <summary>Marks records the bridge wrote from MQTT, so they are never published back to MQTT.</summary>
+    public const string OriginHeader = "mqtt.origin";
+    public const string OriginBridge = "bridge";
 
     private static readonly ReadOnlyMemory<byte>[] QosValues = ["0"u8.ToArray(), "1"u8.ToArray(), "2"u8.ToArray()];
     private static readonly ReadOnlyMemory<byte> True = "true"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> False = "false"u8.ToArray();
+    private static readonly ReadOnlyMemory<byte> Bridge = "bridge"u8.ToArray();
 
     private readonly Func<TopicCatalog?> _catalog;
     private readonly MqttBridgeOptions _options;
@@ -67,13 +74,17 @@ public sealed class MqttLogBridge
 
     public MqttBridgeOptions Options => _options;
 
+    /// <summary>The topic catalog over the open log, or null while storage is closed.</summary>
+    public Func<TopicCatalog?> Catalog => _catalog;
+
     /// <summary>Encodes <paramref name="message"/> as a one-record batch (base offset 0).</summary>
     public byte[] Encode(MqttApplicationMessage message)
     {
-        var headers = new List<RecordHeader>(2 + (message.UserProperties?.Count ?? 0) + 1)
+        var headers = new List<RecordHeader>(3 + (message.UserProperties?.Count ?? 0) + 1)
         {
             new(QosHeader, QosValues[(int)message.QualityOfServiceLevel]),
             new(RetainHeader, message.Retain ? True : False),
+            new(OriginHeader, Bridge),
         };
         if (!string.IsNullOrEmpty(message.ContentType))
             headers.Add(new(ContentTypeHeader, Encoding.UTF8.GetBytes(message.ContentType)));
@@ -98,17 +109,18 @@ public sealed class MqttLogBridge
     public ValueTask<AppendResult> AppendAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
     {
         var catalog = _catalog() ?? throw new MqttBridgeException(BridgeRefusal.Unavailable, "storage is not open");
+        var logTopic = _options.Map.Resolve(message.Topic);
         TopicLog? topic;
         try
         {
-            topic = catalog.GetOrAutoCreate(_options.LogTopic);
+            topic = catalog.GetOrAutoCreate(logTopic);
         }
         catch (EdgeStreamException ex)
         {
-            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{_options.LogTopic}': {ex.Message}", ex);
+            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{logTopic}': {ex.Message}", ex);
         }
         if (topic is null)
-            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{_options.LogTopic}' does not exist and topic auto-creation is off");
+            throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{logTopic}' does not exist and topic auto-creation is off");
 
         var batch = Encode(message);
         var partition = PartitionFor(message.Topic, topic.PartitionCount);

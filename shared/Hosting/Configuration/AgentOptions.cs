@@ -27,6 +27,8 @@ public sealed class AgentOptions
     public int Partitions { get; init; } = 1;
     /// <summary>MQTT listener (a data port: all interfaces by default). Reserved: bound by a later issue.</summary>
     public required HostPort Mqtt { get; init; }
+    /// <summary>MQTT topic filter → log topic rules, in match order (the implicit <c>#=mqtt</c> is not listed).</summary>
+    public IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; init; } = [];
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
@@ -74,6 +76,7 @@ internal sealed class AgentOptionsBuilder
     internal bool AutoCreateTopics { get; set; } = true;
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
+    internal IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; set; } = [];
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
@@ -150,6 +153,7 @@ internal sealed class AgentOptionsBuilder
             AutoCreateTopics = AutoCreateTopics,
             Partitions = Partitions,
             Mqtt = Mqtt,
+            MqttMap = MqttMap,
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             Parents = Parents,

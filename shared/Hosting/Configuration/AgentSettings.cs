@@ -32,6 +32,8 @@ public static class AgentSettings
         "Partitions of auto-created topics (and of CreateTopics asking for the default).");
     public static readonly Setting<HostPort> Mqtt = new("mqtt", "--mqtt", "EDGESTREAM_MQTT", "mqtt", "HOST:PORT", "0.0.0.0:1883", Parsers.Listen, (b, v) => b.Mqtt = v,
         "MQTT listener (data port).");
+    public static readonly ListSetting<EdgeStream.Mqtt.MqttMapRule> MqttMap = new("mqttMap", "--mqtt-map", "EDGESTREAM_MQTT_MAP", "mqttMap", "FILTER=TOPIC", EdgeStream.Mqtt.MqttMapRule.Parse, (b, v) => b.MqttMap = v,
+        "MQTT topic filter (+/# wildcards) to log topic; repeat, first match wins, implicit last rule #=mqtt. Kafka records in a mapped topic go out to MQTT (topic = key).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: /healthz, /v1/status.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
@@ -60,7 +62,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, Http, Uplink, Parents,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
