@@ -248,6 +248,34 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Resolve_MqttMap_FlagsEnvironmentAndJson()
+    {
+        Assert.Empty(Resolve().MqttMap);
+
+        var flags = Resolve(Flags(("mqttMap", "factory/+/telemetry/#=telemetry"), ("mqttMap", "cmd/#=commands")), Env(("EDGESTREAM_MQTT_MAP", "x/#=x")));
+        Assert.Equal(["factory/+/telemetry/#=telemetry", "cmd/#=commands"], flags.MqttMap.Select(r => r.ToString()));
+
+        var env = Resolve(env: Env(("EDGESTREAM_MQTT_MAP", "a/#=a, b/+=b")));
+        Assert.Equal(["a/#=a", "b/+=b"], env.MqttMap.Select(r => r.ToString()));
+
+        var config = WriteConfig("""{ "mqttMap": ["s/#=sensors"] }""");
+        var json = Resolve(Flags(("config", config)));
+        Assert.Equal("s/#", Assert.Single(json.MqttMap).Filter);
+    }
+
+    [Theory]
+    [InlineData("a/#/b=t", "invalid MQTT topic filter")]
+    [InlineData("a/#=bad topic", "invalid log topic name")]
+    [InlineData("a/#", "FILTER=TOPIC")]
+    public void Resolve_InvalidMqttMap_IsConfigurationError(string rule, string reason)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("mqttMap", rule))));
+
+        Assert.Contains("--mqtt-map", ex.Message);
+        Assert.Contains(reason, ex.Message);
+    }
+
+    [Fact]
     public void Resolve_ListenerOnHostName_Throws()
     {
         var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("mqtt", "example.com:1883"))));
