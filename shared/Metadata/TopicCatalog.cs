@@ -82,7 +82,7 @@ public sealed class TopicCatalog
         lock (_lock)
         {
             if (_log.TryGetTopic(name, out topic)) return topic;
-            return CreateLocked(name, Defaults.Partitions, new Dictionary<string, string>());
+            return CreateLocked(name, Defaults.Partitions, new Dictionary<string, string>(), _log.Options.DefaultTopicConfig);
         }
     }
 
@@ -99,14 +99,12 @@ public sealed class TopicCatalog
         {
             if (_log.TryGetTopic(name, out _)) throw new TopicAlreadyExistsException($"Topic '{name}' already exists.");
             if (validateOnly) return null;
-            _ = config;
-            return CreateLocked(name, partitions, configs);
+            return CreateLocked(name, partitions, configs, config);
         }
     }
 
-    private TopicLog CreateLocked(string name, int partitions, IReadOnlyDictionary<string, string> configs)
+    private TopicLog CreateLocked(string name, int partitions, IReadOnlyDictionary<string, string> configs, TopicConfig config)
     {
-        var config = TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, configs);
         // Metadata first: a crash between the two leaves metadata that Load() turns into the topic.
         _metadata.UpsertTopic(new TopicMetadata(name, partitions, new Dictionary<string, string>(configs)));
         Remember(name, NewId(_metadata.Collection(TopicIdCollection), name));

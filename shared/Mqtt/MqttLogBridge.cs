@@ -35,8 +35,9 @@ public enum BridgeRefusal
 /// <summary>An append that did not happen, with the reason a client can act on.</summary>
 public sealed class MqttBridgeException : StorageException
 {
-    public MqttBridgeException(BridgeRefusal refusal, string message, Exception? inner = null)
-        : base(message, inner ?? new InvalidOperationException(message)) => Refusal = refusal;
+    public MqttBridgeException(BridgeRefusal refusal, string message) : base(message) => Refusal = refusal;
+
+    public MqttBridgeException(BridgeRefusal refusal, string message, Exception inner) : base(message, inner) => Refusal = refusal;
 
     public BridgeRefusal Refusal { get; }
 }

@@ -33,6 +33,8 @@ public sealed class PartitionLog : IDisposable
     private long _size;
     private VisibleEnd _visible;
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // 1 once a reader holds _advanced: only then does a publish need a fresh signal (no allocation per append otherwise).
+    private int _advancedObserved;
     private bool _closed;
 
     // The durable end of the log: an offset and where it sits on disk, swapped as one reference.
@@ -267,8 +269,9 @@ public sealed class PartitionLog : IDisposable
             if (target.EndOffset <= _visible.Offset) return;
             Volatile.Write(ref _visible, new VisibleEnd(target.EndOffset, target.Segment.BaseOffset, target.EndPosition));
         }
-        // Wake long-polling readers (Kafka fetch with max.wait.ms, the uplink forwarder).
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        // Wake long-polling readers (Kafka fetch with max.wait.ms, the MQTT follower), if any wait.
+        if (Interlocked.Exchange(ref _advancedObserved, 0) == 1)
+            Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     /// <summary>
@@ -277,8 +280,10 @@ public sealed class PartitionLog : IDisposable
     /// </summary>
     public Task WhenHighWatermarkAbove(long offset)
     {
-        // Read the signal before the watermark: a publish in between completes the signal we hold.
+        // Read the signal, then mark it observed, then the watermark: a publish that ran before the
+        // mark is seen in the watermark; one after it completes the signal we hold.
         var signal = Volatile.Read(ref _advanced);
+        Interlocked.Exchange(ref _advancedObserved, 1);
         return HighWatermark > offset ? Task.CompletedTask : signal.Task;
     }
 

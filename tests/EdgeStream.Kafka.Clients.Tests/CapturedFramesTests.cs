@@ -47,7 +47,7 @@ public sealed class CapturedFramesTests
         {
             var frames = await CaptureAsync(bootstrap =>
             {
-                var (code, stdout, stderr) = Tool.Run("/usr/bin/python3", [path, bootstrap], timeout: TimeSpan.FromSeconds(60));
+                var (code, stdout, stderr) = ExternalTool.Run("/usr/bin/python3", [path, bootstrap], timeout: TimeSpan.FromSeconds(60));
                 Assert.True(code == 0, $"{stdout}\n{stderr}");
                 return Task.CompletedTask;
             });

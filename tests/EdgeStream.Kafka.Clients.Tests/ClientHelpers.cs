@@ -107,32 +107,3 @@ public static class Clients
         Assert.True(left == 0, $"{left} messages still queued after {timeout}.\n{Diagnostics()}");
     }
 }
-
-/// <summary>Runs an external client (kcat, python) to completion with a timeout.</summary>
-public static class Tool
-{
-    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (stdin is not null) p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        var limit = timeout ?? TimeSpan.FromSeconds(60);
-        if (!p.WaitForExit(limit))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"{file} {string.Join(' ', psi.ArgumentList)} did not finish within {limit}.\nstdout:\n{stdout.Result}\nstderr:\n{stderr.Result}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-}

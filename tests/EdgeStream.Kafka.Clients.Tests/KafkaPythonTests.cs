@@ -1,3 +1,4 @@
+using EdgeStream.TestSupport;
 namespace EdgeStream.Kafka.Clients.Tests;
 
 /// <summary>kafka-python (Debian's python3-kafka, 2.0.x) with its default version negotiation.</summary>
@@ -45,7 +46,7 @@ public class KafkaPythonTests(SharedAgent agent)
         try
         {
             // Debian's python3-kafka is visible to the system interpreter only.
-            var (code, stdout, stderr) = Tool.Run("/usr/bin/python3", [script, agent.Bootstrap, topic, compression], timeout: TimeSpan.FromSeconds(90));
+            var (code, stdout, stderr) = ExternalTool.Run("/usr/bin/python3", [script, agent.Bootstrap, topic, compression], timeout: TimeSpan.FromSeconds(90));
             Assert.True(code == 0, $"exit {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
             var expected = Enumerable.Range(0, 60)
                 .Select(i => $"{i % 3} {i / 3} k{i} value-{i} {i}")

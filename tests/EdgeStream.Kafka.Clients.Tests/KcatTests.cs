@@ -1,3 +1,4 @@
+using EdgeStream.TestSupport;
 using System.Text;
 using Confluent.Kafka;
 
@@ -8,7 +9,7 @@ namespace EdgeStream.Kafka.Clients.Tests;
 public class KcatTests(SharedAgent agent)
 {
     private (int ExitCode, string Stdout, string Stderr) Kcat(string? stdin, params string[] args) =>
-        Tool.Run("kcat", ["-b", agent.Bootstrap, "-X", "broker.address.family=v4", .. args], stdin, TimeSpan.FromSeconds(60));
+        ExternalTool.Run("kcat", ["-b", agent.Bootstrap, "-X", "broker.address.family=v4", .. args], stdin, TimeSpan.FromSeconds(60));
 
     [Fact]
     public void ProduceThenConsume_KeyDelimiterAndHeaders_FormatShowsEverything()

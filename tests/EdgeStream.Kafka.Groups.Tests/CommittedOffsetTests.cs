@@ -74,7 +74,7 @@ public sealed class ThirdPartyClientOffsetTests(SharedAgent agent)
         var group = Clients.UniqueGroup("kcat");
         Clients.Produce(agent.Bootstrap, topic, 30);
         // -e: exit once every assigned partition reached its end; the consumer close commits what it read.
-        var (code, stdout, stderr) = Tool.Run("kcat", ["-b", agent.Bootstrap, "-G", group, "-X", "auto.offset.reset=earliest",
+        var (code, stdout, stderr) = ExternalTool.Run("kcat", ["-b", agent.Bootstrap, "-G", group, "-X", "auto.offset.reset=earliest",
             "-X", "broker.address.family=v4", "-e", "-q", topic], TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"kcat exit {code}\n{stderr}");
         Assert.Equal(30, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
@@ -109,7 +109,7 @@ public sealed class ThirdPartyClientOffsetTests(SharedAgent agent)
         try
         {
             // Debian's python3-kafka is visible to the system interpreter only.
-            var (code, stdout, stderr) = Tool.Run("/usr/bin/python3", [script, agent.Bootstrap, topic, group], TimeSpan.FromSeconds(90));
+            var (code, stdout, stderr) = ExternalTool.Run("/usr/bin/python3", [script, agent.Bootstrap, topic, group], TimeSpan.FromSeconds(90));
             Assert.True(code == 0, $"exit {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
             Assert.Contains("count 30", stdout);
         }

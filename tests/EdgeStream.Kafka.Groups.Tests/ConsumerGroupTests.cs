@@ -1,3 +1,4 @@
+using EdgeStream.TestSupport;
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 
@@ -52,7 +53,7 @@ public sealed class ConsumerGroupTests(SharedAgent agent)
         var config = Clients.GroupConfig(agent.Bootstrap, group);
         await using var a = new Member(config, topic, commitEach: false, seen);
         await using var b = new Member(config, topic, commitEach: false, seen);
-        using var kcat = Tool.Start("kcat", ["-b", agent.Bootstrap, "-G", group, "-X", "session.timeout.ms=6000",
+        using var kcat = ExternalTool.Start("kcat", ["-b", agent.Bootstrap, "-G", group, "-X", "session.timeout.ms=6000",
             "-X", "heartbeat.interval.ms=500", "-X", "broker.address.family=v4", "-q", topic]);
         try
         {

@@ -205,29 +205,3 @@ public sealed class RawConnection : IDisposable
 
     public void Dispose() => _socket.Dispose();
 }
-
-public static class Tool
-{
-    public static Process Start(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        return p;
-    }
-
-    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, TimeSpan timeout)
-    {
-        using var p = Start(file, args);
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"{file} did not finish within {timeout}.\nstdout:\n{stdout.Result}\nstderr:\n{stderr.Result}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-}

@@ -53,12 +53,12 @@ public sealed class MqttBridgeTests
 
         // Retained before anyone subscribed: a late subscriber still gets it.
         Mqtt.Publish(node.MqttPort, "status/door", "open", 1, "-r");
-        var (code, stdout, stderr) = Mqtt.Run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-i", Mqtt.ClientId("sub"), "-t", "status/#", "-C", "1", "-W", "20", "-v"]);
+        var (code, stdout, stderr) = ExternalTool.Run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-i", Mqtt.ClientId("sub"), "-t", "status/#", "-C", "1", "-W", "20", "-v"]);
         Assert.True(code == 0, $"mosquitto_sub exited with {code}: {stderr}");
         Assert.Equal("status/door open", stdout.Trim());
 
         // Live delivery: publish until the subscriber (which may still be subscribing) has its message.
-        using var sub = Mqtt.Start("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-i", Mqtt.ClientId("sub"), "-t", "chat/+", "-C", "1", "-W", "20", "-q", "1"]);
+        using var sub = ExternalTool.Start("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-i", Mqtt.ClientId("sub"), "-t", "chat/+", "-C", "1", "-W", "20", "-q", "1"]);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!sub.HasExited && DateTime.UtcNow < deadline)
         {
@@ -95,7 +95,7 @@ public sealed class MqttDiskFullTests
         using var dir = new TempDirectory();
         await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "1", "--max-disk", "1");
 
-        var (code, stdout, stderr) = Mqtt.Run("mosquitto_pub",
+        var (code, stdout, stderr) = ExternalTool.Run("mosquitto_pub",
             ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(), "-V", "mqttv5", "-t", "full/disk", "-m", "refused", "-q", "1"]);
 
         // mosquitto_pub reports a PUBACK reason code >= 0x80 by name: 0x97 is "Quota exceeded".

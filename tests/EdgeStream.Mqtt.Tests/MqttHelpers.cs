@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
+using EdgeStream.TestSupport;
 
 namespace EdgeStream.Mqtt.Tests;
 
@@ -12,30 +13,6 @@ public sealed record LogRecord(long Offset, string Key, byte[] Value, IReadOnlyD
 
 public static class Mqtt
 {
-    /// <summary>Runs mosquitto_pub/mosquitto_sub to completion (they return once QoS 1/2 is acknowledged).</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, TimeSpan? timeout = null)
-    {
-        using var p = Start(file, args);
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        if (!p.WaitForExit(limit))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"{file} {string.Join(' ', args)} did not finish within {limit}.\nstdout:\n{stdout.Result}\nstderr:\n{stderr.Result}");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    public static Process Start(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
-
     /// <summary>
     /// MQTT 3.1.1 clients send their own id: MQTTnet assigns one to an empty id only for MQTT 5
     /// (mosquitto's clients send an empty id unless told otherwise).
@@ -44,7 +21,7 @@ public static class Mqtt
 
     public static void Publish(int port, string topic, string message, int qos, params string[] extra)
     {
-        var (code, stdout, stderr) = Run("mosquitto_pub",
+        var (code, stdout, stderr) = ExternalTool.Run("mosquitto_pub",
             ["-h", "127.0.0.1", "-p", port.ToString(), "-i", ClientId("pub"), "-t", topic, "-m", message, "-q", qos.ToString(), .. extra]);
         Assert.True(code == 0, $"mosquitto_pub exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     }

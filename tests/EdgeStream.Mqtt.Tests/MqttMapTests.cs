@@ -35,7 +35,7 @@ public sealed class MqttMapTests
             "--mqtt-map", "cmd/#=commands");
 
         var lines = new ConcurrentQueue<string>();
-        using var sub = Mqtt.Start("mosquitto_sub",
+        using var sub = ExternalTool.Start("mosquitto_sub",
             ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(), "-i", Mqtt.ClientId("sub"), "-t", "cmd/#", "-q", "1", "-v", "-W", "60"]);
         sub.OutputDataReceived += (_, e) => { if (e.Data is { } l) lines.Enqueue(l); };
         sub.BeginOutputReadLine();

@@ -90,9 +90,10 @@ internal sealed class GroupCommitter
                 done = _inFlight!;
                 _inFlight = null;
             }
-            // Nobody covered by this fsync may be acknowledged: fail them all.
-            done.SetException(ex as StorageException ?? new StorageException($"fsync failed: {ex.Message}", ex));
-            throw done.Task.Exception!.InnerException!;
+            // Nobody covered by this fsync may be acknowledged: fail them all, the leader included.
+            var failure = ex as StorageException ?? new StorageException($"fsync failed: {ex.Message}", ex);
+            done.SetException(failure);
+            throw failure;
         }
     }
 
