@@ -18,9 +18,13 @@ public static class TopicConfigKeys
     public const string CleanupPolicy = "cleanup.policy";
     public const string TimestampType = "message.timestamp.type";
     public const string IndexIntervalBytes = "index.interval.bytes";
+    /// <summary>EdgeStream's own: block | drop-oldest (see <see cref="EdgeStream.Storage.DiskFullPolicy"/>).</summary>
+    public const string DiskFullPolicy = "disk.full.policy";
+    /// <summary>EdgeStream's own: integer; higher-priority topics drain upstream first.</summary>
+    public const string UplinkPriority = "uplink.priority";
 
     public static IReadOnlyList<string> Implemented { get; } =
-        [CleanupPolicy, IndexIntervalBytes, MaxMessageBytes, TimestampType, RetentionBytes, RetentionMs, SegmentBytes, SegmentMs];
+        [CleanupPolicy, DiskFullPolicy, IndexIntervalBytes, MaxMessageBytes, TimestampType, RetentionBytes, RetentionMs, SegmentBytes, SegmentMs, UplinkPriority];
 
     /// <summary>Accepted and reported, without effect on a single-replica log.</summary>
     public static IReadOnlySet<string> AcceptedOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
@@ -50,6 +54,13 @@ public static class TopicConfigKeys
                 MaxMessageBytes => c with { MaxMessageBytes = checked((int)ParseLong(key, value)) },
                 IndexIntervalBytes => c with { IndexIntervalBytes = checked((int)ParseLong(key, value)) },
                 CleanupPolicy => c with { CleanupPolicy = value },
+                DiskFullPolicy => value switch
+                {
+                    "block" => c with { DiskFullPolicy = EdgeStream.Storage.DiskFullPolicy.Block },
+                    "drop-oldest" => c with { DiskFullPolicy = EdgeStream.Storage.DiskFullPolicy.DropOldest },
+                    _ => throw new ConfigurationException($"{key}: '{value}' must be block or drop-oldest."),
+                },
+                UplinkPriority => c with { UplinkPriority = checked((int)ParseLong(key, value)) },
                 TimestampType => value switch
                 {
                     "CreateTime" => c with { UseLogAppendTime = false },
@@ -68,6 +79,7 @@ public static class TopicConfigKeys
     public static IEnumerable<(string Key, string Value)> Describe(TopicConfig c)
     {
         yield return (CleanupPolicy, c.CleanupPolicy);
+        yield return (DiskFullPolicy, c.DiskFullPolicy == EdgeStream.Storage.DiskFullPolicy.DropOldest ? "drop-oldest" : "block");
         yield return (IndexIntervalBytes, Num(c.IndexIntervalBytes));
         yield return (MaxMessageBytes, Num(c.MaxMessageBytes));
         yield return (TimestampType, c.UseLogAppendTime ? "LogAppendTime" : "CreateTime");
@@ -75,6 +87,7 @@ public static class TopicConfigKeys
         yield return (RetentionMs, c.RetentionAge is { } age ? Num((long)age.TotalMilliseconds) : "-1");
         yield return (SegmentBytes, Num(c.SegmentBytes));
         yield return (SegmentMs, Num((long)c.SegmentAge.TotalMilliseconds));
+        yield return (UplinkPriority, Num(c.UplinkPriority));
     }
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);

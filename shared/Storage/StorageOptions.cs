@@ -12,6 +12,15 @@ public enum FsyncPolicy
 }
 
 /// <summary>Per-topic settings, named after their Kafka counterparts in the comments.</summary>
+/// <summary>What happens to a topic when the node's disk budget (--max-disk) is full.</summary>
+public enum DiskFullPolicy
+{
+    /// <summary>Refuse the append with a clear error (Kafka KAFKA_STORAGE_ERROR, MQTT 0x97); nothing accepted is lost.</summary>
+    Block,
+    /// <summary>Delete this topic's oldest segments (lowest uplink.priority topics first) to make room; counted and logged.</summary>
+    DropOldest,
+}
+
 public sealed record TopicConfig
 {
     /// <summary>segment.bytes: roll to a new segment past this size. Default 128 MiB (edge-sized; Kafka uses 1 GiB).</summary>
@@ -30,6 +39,10 @@ public sealed record TopicConfig
     public bool UseLogAppendTime { get; init; }
     /// <summary>cleanup.policy: only "delete" is implemented.</summary>
     public string CleanupPolicy { get; init; } = "delete";
+    /// <summary>disk.full.policy: what an append does when the node's disk budget is full.</summary>
+    public DiskFullPolicy DiskFullPolicy { get; init; } = DiskFullPolicy.Block;
+    /// <summary>uplink.priority: higher drains upstream first after a reconnect; with drop-oldest, the lowest goes first.</summary>
+    public int UplinkPriority { get; init; }
 
     public static TopicConfig Default { get; } = new();
 
