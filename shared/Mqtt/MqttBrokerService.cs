@@ -1,3 +1,5 @@
+using EdgeStream.Metadata;
+using EdgeStream.Mqtt.Persistence;
 using MQTTnet.AspNetCore;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -75,7 +77,7 @@ public sealed class MqttBrokerService : IHostedService
         {
             // QoS 0 promises nothing: append without holding up the connection. The append is
             // started here, so messages keep their order in the partition.
-            ValueTask<EdgeStream.Storage.AppendResult> append;
+            ValueTask<Persistence.LogPosition> append;
             try
             {
                 append = _bridge.AppendAsync(message, CancellationToken.None);
@@ -91,7 +93,9 @@ public sealed class MqttBrokerService : IHostedService
 
         try
         {
-            await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
+            var position = await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
+            // Persistent sessions count their undelivered messages in log positions (see MqttSessionTracker).
+            Persistence.MqttLogPositions.Set(message, position);
         }
         catch (MqttBridgeException ex)
         {
@@ -128,7 +132,7 @@ public sealed class MqttBrokerService : IHostedService
         }
     }
 
-    private async Task ObserveAsync(ValueTask<EdgeStream.Storage.AppendResult> append, string topic)
+    private async Task ObserveAsync(ValueTask<Persistence.LogPosition> append, string topic)
     {
         try
         {
@@ -148,11 +152,17 @@ public static class MqttHostingExtensions
     public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge)
     {
         services.AddSingleton(bridge);
-        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts.
+        services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
+        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts
+        // (and these stop after it: nothing is dispatched while sessions are checkpointed).
         services.AddHostedService<MqttBrokerService>();
+        // Retained messages and persistent sessions survive restarts (MQTTnet keeps both in memory).
+        services.AddHostedService<MqttRetainedStore>();
+        services.AddHostedService<MqttSessionTracker>();
         // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
         services.AddHostedService<MqttLogFollower>();
-        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint());
+        // Without WithPersistentSessions MQTTnet drops every session at disconnect, CleanSession=0 or not.
+        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint().WithPersistentSessions(true));
         services.AddMqttConnectionHandler();
         return services;
     }
