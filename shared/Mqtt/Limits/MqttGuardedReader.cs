@@ -242,9 +242,29 @@ public sealed class MqttGuardedReader : PipeReader
     }
 }
 
-/// <summary>The guarded reader with the transport's own writer.</summary>
+/// <summary>The guarded reader with the transport's writer, completed gracefully.</summary>
 internal sealed class MqttGuardedPipe(PipeReader input, PipeWriter output) : IDuplexPipe
 {
     public PipeReader Input { get; } = input;
-    public PipeWriter Output { get; } = output;
+    public PipeWriter Output { get; } = new GracefulWriter(output);
+
+    /// <summary>
+    /// MQTTnet completes the output with the exception that ended its read loop (a takeover, a
+    /// violation); a pipe completed with an exception hands the socket that exception instead of the
+    /// bytes still buffered, so the last packet (CONNACK refusal, DISCONNECT with its reason code)
+    /// never left. Completing without the exception sends them, then closes.
+    /// </summary>
+    private sealed class GracefulWriter(PipeWriter inner) : PipeWriter
+    {
+        public override void Advance(int bytes) => inner.Advance(bytes);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) => inner.WriteAsync(source, cancellationToken);
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+        public override long UnflushedBytes => inner.UnflushedBytes;
+        public override void Complete(Exception? exception = null) => inner.Complete();
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync();
+    }
 }
