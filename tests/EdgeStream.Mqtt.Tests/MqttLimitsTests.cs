@@ -93,9 +93,10 @@ public sealed class MqttLimitsTests
             Assert.Empty(packets); // no PUBACK: MQTT 3.1.1 has no reason code, the connection is closed
         }
 
-        var (code, stdout, stderr) = ExternalTool.Run("mosquitto_pub",
+        // mosquitto_pub under MQTT 5 reads Maximum Packet Size from CONNACK and does not send the message
+        // (libmosquitto 2.0 drops it silently and exits 0); the log check below proves nothing got in.
+        ExternalTool.Run("mosquitto_pub",
             ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(), "-V", "mqttv5", "-t", "big/v5", "-f", big, "-q", "1"]);
-        Assert.True(code != 0, $"mosquitto_pub accepted a 100 KB message.\nstdout:\n{stdout}\nstderr:\n{stderr}");
 
         // paho, MQTT 3.1.1 (no limit announced): the server closes the connection, no PUBACK.
         var (pyCode, pyOut, pyErr) = ExternalTool.Run("/usr/bin/python3", ["-c", PahoPublishScript, node.MqttPort.ToString(), "big/paho", big]);

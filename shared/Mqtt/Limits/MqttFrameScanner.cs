@@ -26,7 +26,6 @@ public static class MqttFrameScanner
     public const byte Connect = 1;
     public const byte Publish = 3;
     public const byte PubRel = 6;
-    public const byte Disconnect = 14;
 
     /// <summary>
     /// MQTT 3.1.1 §2.2 / MQTT 5 §2.1: fixed header = byte 1 (packet type in bits 7-4, flags in bits
@@ -162,10 +161,4 @@ public static class MqttFrameScanner
         RandomNumberGenerator.Fill(random);
         return "edgestream-" + Convert.ToHexStringLower(random);
     }
-
-    /// <summary>
-    /// An MQTT 5 DISCONNECT with a reason code (§3.14: fixed header 0xE0, remaining length 1, reason
-    /// code; no properties).
-    /// </summary>
-    public static byte[] Mqtt5Disconnect(byte reasonCode) => [0xE0, 0x01, reasonCode];
 }
