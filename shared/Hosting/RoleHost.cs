@@ -60,7 +60,7 @@ public static class RoleHost
         {
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
-        });
+        }, options.MqttLimits);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         return services;

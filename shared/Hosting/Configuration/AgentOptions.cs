@@ -29,6 +29,8 @@ public sealed class AgentOptions
     public required HostPort Mqtt { get; init; }
     /// <summary>MQTT topic filter → log topic rules, in match order (the implicit <c>#=mqtt</c> is not listed).</summary>
     public IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; init; } = [];
+    /// <summary>MQTT limits: largest packet (default 1 MiB), connections (10000), QoS 2 awaiting PUBREL / Receive Maximum (100), queued per subscriber (100000).</summary>
+    public EdgeStream.Mqtt.Limits.MqttLimits MqttLimits { get; init; } = new();
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
@@ -77,6 +79,10 @@ internal sealed class AgentOptionsBuilder
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
     internal IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; set; } = [];
+    internal long MqttMaxPacketBytes { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxPacketBytes;
+    internal int MqttMaxConnections { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxConnections;
+    internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
+    internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
@@ -125,6 +131,8 @@ internal sealed class AgentOptionsBuilder
 
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
+        if (MqttMaxPacketBytes < EdgeStream.Mqtt.Limits.MqttLimits.MinPacketBytes || MqttMaxPacketBytes > EdgeStream.Mqtt.Limits.MqttLimits.MaxPacketBytesLimit)
+            throw new ConfigurationException($"{Describe(AgentSettings.MqttMaxPacket)}: must be between 1KiB and 256MiB.");
 
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
@@ -154,6 +162,13 @@ internal sealed class AgentOptionsBuilder
             Partitions = Partitions,
             Mqtt = Mqtt,
             MqttMap = MqttMap,
+            MqttLimits = new EdgeStream.Mqtt.Limits.MqttLimits
+            {
+                MaxPacketBytes = (int)MqttMaxPacketBytes,
+                MaxConnections = MqttMaxConnections,
+                MaxInflight = MqttMaxInflight,
+                MaxQueued = MqttMaxQueued,
+            },
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             Parents = Parents,

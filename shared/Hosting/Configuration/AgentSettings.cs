@@ -34,6 +34,14 @@ public static class AgentSettings
         "MQTT listener (data port).");
     public static readonly ListSetting<EdgeStream.Mqtt.MqttMapRule> MqttMap = new("mqttMap", "--mqtt-map", "EDGESTREAM_MQTT_MAP", "mqttMap", "FILTER=TOPIC", EdgeStream.Mqtt.MqttMapRule.Parse, (b, v) => b.MqttMap = v,
         "MQTT topic filter (+/# wildcards) to log topic; repeat, first match wins, implicit last rule #=mqtt. Kafka records in a mapped topic go out to MQTT (topic = key).");
+    public static readonly Setting<long> MqttMaxPacket = new("mqttMaxPacket", "--mqtt-max-packet", "EDGESTREAM_MQTT_MAX_PACKET", "mqttMaxPacket", "SIZE", "1MiB", Parsers.Size, (b, v) => b.MqttMaxPacketBytes = v,
+        "Largest MQTT packet accepted; a larger one closes the connection (MQTT 5: DISCONNECT 0x95).");
+    public static readonly Setting<int> MqttMaxConnections = new("mqttMaxConnections", "--mqtt-max-connections", "EDGESTREAM_MQTT_MAX_CONNECTIONS", "mqttMaxConnections", "N", "10000", Parsers.Count(1, 1_000_000), (b, v) => b.MqttMaxConnections = v,
+        "MQTT clients connected at once; beyond it CONNECT is refused (MQTT 5: 0x97, 3.1.1: server unavailable).");
+    public static readonly Setting<int> MqttMaxInflight = new("mqttMaxInflight", "--mqtt-max-inflight", "EDGESTREAM_MQTT_MAX_INFLIGHT", "mqttMaxInflight", "N", "100", Parsers.Count(1, 65_535), (b, v) => b.MqttMaxInflight = v,
+        "MQTT 5 Receive Maximum, and the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected.");
+    public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
+        "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: /healthz, /v1/status.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
@@ -62,7 +70,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, Parents,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
@@ -105,6 +113,11 @@ public static class AgentSettings
             int.TryParse(s.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000
                 ? n
                 : throw new FormatException("expected a whole number from 1 to 10000");
+
+        public static Func<string, int> Count(int min, int max) =>
+            s => int.TryParse(s.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw new FormatException($"expected a whole number from {min} to {max}");
 
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
