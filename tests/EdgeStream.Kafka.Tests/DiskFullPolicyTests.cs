@@ -101,6 +101,27 @@ public sealed class DiskFullPolicyTests
         return 0;
     }
 
+    // paho-mqtt 1.6 (Debian): one QoS 1 publish over MQTT 3.1.1; prints what happened first.
+    private const string Mqtt311PublishScript = """
+        import sys, threading
+        import paho.mqtt.client as mqtt
+        done = threading.Event()
+        outcome = ["timeout"]
+        def finish(what):
+            if not done.is_set():
+                outcome[0] = what
+                done.set()
+        c = mqtt.Client(client_id="full-311", protocol=mqtt.MQTTv311)
+        c.on_connect = lambda cl, u, f, rc: cl.publish("full/v311", "z" * 2000, qos=1)
+        c.on_publish = lambda cl, u, mid: finish("acked")
+        c.on_disconnect = lambda cl, u, rc: finish("disconnected-without-ack")
+        c.connect("127.0.0.1", int(sys.argv[1]))
+        c.loop_start()
+        done.wait(15)
+        c.loop_stop()
+        print(outcome[0])
+        """;
+
     [Fact]
     public async Task Produce_BlockPolicyBudgetFull_KafkaStorageErrorAndEveryAcknowledgedRecordReadable()
     {
@@ -134,6 +155,11 @@ public sealed class DiskFullPolicyTests
             timeout: TimeSpan.FromSeconds(30));
         Assert.True((stdout + mqttErr).Contains("quota exceeded", StringComparison.OrdinalIgnoreCase),
             $"mosquitto_pub exited with {mqttCode}\nstdout:\n{stdout}\nstderr:\n{mqttErr}");
+
+        // MQTT 3.1.1 has no negative PUBACK: the broker closes the connection without acknowledging.
+        var (pyCode, pyOut, pyErr) = ExternalTool.Run("/usr/bin/python3", ["-c", Mqtt311PublishScript, node.MqttPort.ToString()],
+            timeout: TimeSpan.FromSeconds(30));
+        Assert.True(pyOut.Trim() == "disconnected-without-ack", $"python exited with {pyCode}\nstdout:\n{pyOut}\nstderr:\n{pyErr}");
 
         // Nothing accepted was lost, also after a restart.
         await node.RestartAsync();

@@ -47,7 +47,7 @@ public static class AgentSettings
     public static readonly Setting<TimeSpan> FlushInterval = new("flushInterval", "--flush-interval", "EDGESTREAM_FLUSH_INTERVAL", "flushInterval", "DURATION", "1s", Parsers.Duration, (b, v) => b.FlushInterval = v,
         "Background fsync period for --fsync os.");
     public static readonly Setting<long> MaxDisk = new("maxDisk", "--max-disk", "EDGESTREAM_MAX_DISK", "maxDisk", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MaxDiskBytes = v,
-        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost).");
+        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost) unless drop-oldest topics can make room (--disk-full-policy).");
     public static readonly Setting<EdgeStream.Storage.DiskFullPolicy> DiskFullPolicy = new("diskFullPolicy", "--disk-full-policy", "EDGESTREAM_DISK_FULL_POLICY", "diskFullPolicy", "block|drop-oldest", "block", Parsers.DiskFull, (b, v) => b.DiskFullPolicy = v,
         "disk.full.policy of new topics once --max-disk is full: refuse appends, or delete the oldest closed segments of drop-oldest topics (lowest uplink.priority first).");
     public static readonly Setting<long> SegmentBytes = new("segmentBytes", "--segment-bytes", "EDGESTREAM_SEGMENT_BYTES", "segmentBytes", "SIZE", Parsers.ExactSize(TopicConfig.Default.SegmentBytes), Parsers.Size, (b, v) => b.SegmentBytes = v,
