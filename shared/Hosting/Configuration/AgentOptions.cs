@@ -45,6 +45,8 @@ public sealed class AgentOptions
     public required TimeSpan FlushInterval { get; init; }
     /// <summary>Disk budget for the log in bytes; 0 = none.</summary>
     public required long MaxDiskBytes { get; init; }
+    /// <summary>Default disk.full.policy of new topics: what appends do once <see cref="MaxDiskBytes"/> is full.</summary>
+    public DiskFullPolicy DiskFullPolicy { get; init; }
     /// <summary>Default segment size of new topics.</summary>
     public required long SegmentBytes { get; init; }
     /// <summary>Default per-partition size retention of new topics; -1 = none.</summary>
@@ -90,6 +92,7 @@ internal sealed class AgentOptionsBuilder
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
     internal long MaxDiskBytes { get; set; }
+    internal DiskFullPolicy DiskFullPolicy { get; set; }
     internal long SegmentBytes { get; set; }
     internal long RetentionBytes { get; set; }
     internal TimeSpan? Retention { get; set; }
@@ -176,6 +179,7 @@ internal sealed class AgentOptionsBuilder
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,
             MaxDiskBytes = MaxDiskBytes,
+            DiskFullPolicy = DiskFullPolicy,
             SegmentBytes = SegmentBytes,
             RetentionBytes = RetentionBytes,
             Retention = Retention,

@@ -55,7 +55,9 @@ public static class AgentSettings
     public static readonly Setting<TimeSpan> FlushInterval = new("flushInterval", "--flush-interval", "EDGESTREAM_FLUSH_INTERVAL", "flushInterval", "DURATION", "1s", Parsers.Duration, (b, v) => b.FlushInterval = v,
         "Background fsync period for --fsync os.");
     public static readonly Setting<long> MaxDisk = new("maxDisk", "--max-disk", "EDGESTREAM_MAX_DISK", "maxDisk", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MaxDiskBytes = v,
-        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost).");
+        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost) unless drop-oldest topics can make room (--disk-full-policy).");
+    public static readonly Setting<EdgeStream.Storage.DiskFullPolicy> DiskFullPolicy = new("diskFullPolicy", "--disk-full-policy", "EDGESTREAM_DISK_FULL_POLICY", "diskFullPolicy", "block|drop-oldest", "block", Parsers.DiskFull, (b, v) => b.DiskFullPolicy = v,
+        "disk.full.policy of new topics once --max-disk is full: refuse appends, or delete the oldest closed segments of drop-oldest topics (lowest uplink.priority first).");
     public static readonly Setting<long> SegmentBytes = new("segmentBytes", "--segment-bytes", "EDGESTREAM_SEGMENT_BYTES", "segmentBytes", "SIZE", Parsers.ExactSize(TopicConfig.Default.SegmentBytes), Parsers.Size, (b, v) => b.SegmentBytes = v,
         "Segment size of new topics.");
     public static readonly Setting<long> RetentionBytes = new("retentionBytes", "--retention-bytes", "EDGESTREAM_RETENTION_BYTES", "retentionBytes", "SIZE", TopicConfig.Default.RetentionBytes < 0 ? "none" : Parsers.ExactSize(TopicConfig.Default.RetentionBytes), Parsers.SizeOrNone(-1), (b, v) => b.RetentionBytes = v,
@@ -71,7 +73,7 @@ public static class AgentSettings
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, Parents,
-        Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
+        Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
     /// <summary>The value parsers. Each throws <see cref="FormatException"/> whose message is the expected form.</summary>
@@ -128,6 +130,13 @@ public static class AgentSettings
             "group" => FsyncPolicy.Group,
             "os" => FsyncPolicy.Os,
             _ => throw new FormatException("expected always, group or os"),
+        };
+
+        public static EdgeStream.Storage.DiskFullPolicy DiskFull(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "block" => EdgeStream.Storage.DiskFullPolicy.Block,
+            "drop-oldest" => EdgeStream.Storage.DiskFullPolicy.DropOldest,
+            _ => throw new FormatException("expected block or drop-oldest"),
         };
 
         public static TimeSpan Duration(string s) =>

@@ -28,6 +28,7 @@ public static class HttpEndpoints
             var node = context.RequestServices.GetRequiredService<NodeContext>();
             var state = context.RequestServices.GetRequiredService<StorageState>();
             var manager = state.Manager;
+            var dropped = manager?.Dropped ?? default;
             var status = new StatusResponse
             {
                 NodeId = node.NodeId,
@@ -37,10 +38,28 @@ public static class HttpEndpoints
                 StorageOpen = manager is not null,
                 Topics = manager?.Topics.Count ?? 0,
                 UsedBytes = manager?.UsedBytes ?? 0,
+                MaxDiskBytes = manager?.MaxDiskBytes ?? 0,
+                DroppedSegments = dropped.Segments,
+                DroppedRecords = dropped.Records,
+                DroppedBytes = dropped.Bytes,
+                Drops = manager is null ? [] : TopicDrops(manager),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
         return endpoints;
+    }
+
+    // Only topics that lost data to disk.full.policy=drop-oldest: the list stays short on a healthy node.
+    private static List<TopicDropStatus> TopicDrops(EdgeStream.Storage.LogManager manager)
+    {
+        var drops = new List<TopicDropStatus>();
+        foreach (var topic in manager.Topics)
+        {
+            var d = topic.Dropped;
+            if (d.Segments > 0) drops.Add(new TopicDropStatus { Topic = topic.Name, Segments = d.Segments, Records = d.Records, Bytes = d.Bytes });
+        }
+        drops.Sort(static (a, b) => string.CompareOrdinal(a.Topic, b.Topic));
+        return drops;
     }
 }
 
@@ -54,6 +73,23 @@ public sealed class StatusResponse
     public bool StorageOpen { get; init; }
     public int Topics { get; init; }
     public long UsedBytes { get; init; }
+    /// <summary>--max-disk in bytes; 0 = no budget.</summary>
+    public long MaxDiskBytes { get; init; }
+    /// <summary>Totals deleted by disk.full.policy=drop-oldest since the agent started.</summary>
+    public long DroppedSegments { get; init; }
+    public long DroppedRecords { get; init; }
+    public long DroppedBytes { get; init; }
+    public IReadOnlyList<TopicDropStatus> Drops { get; init; } = [];
+}
+
+/// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
+public sealed class TopicDropStatus
+{
+    public required string Topic { get; init; }
+    public long Segments { get; init; }
+    /// <summary>Offsets removed (the log start offsets advanced by this much in total).</summary>
+    public long Records { get; init; }
+    public long Bytes { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
