@@ -35,6 +35,16 @@ public sealed class AgentOptions
     public HostPort? Uplink { get; init; }
     /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
     public required IReadOnlyList<HostPort> Parents { get; init; }
+    /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
+    public IReadOnlyList<string> UplinkTopics { get; init; } = ["*"];
+    /// <summary>Prepended to forwarded topic names at the parent; null = none.</summary>
+    public string? UplinkPrefix { get; init; }
+    /// <summary>Local topic → topic name at the parent, exact names.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; init; } = [];
+    /// <summary>Uplink bandwidth cap in compressed bytes per second; 0 = none.</summary>
+    public long UplinkRateBytesPerSecond { get; init; }
+    /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
+    public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -80,6 +90,11 @@ internal sealed class AgentOptionsBuilder
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
+    internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
+    internal string? UplinkPrefix { get; set; }
+    internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
+    internal long UplinkRateBytesPerSecond { get; set; }
+    internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
@@ -123,6 +138,9 @@ internal sealed class AgentOptionsBuilder
         if (Retention is { } age && age <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
 
+        if (UplinkMaxBackoff < TimeSpan.FromMilliseconds(100) || UplinkMaxBackoff > TimeSpan.FromHours(1))
+            throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxBackoff)}: must be between 100ms and 1h.");
+
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
 
@@ -157,6 +175,11 @@ internal sealed class AgentOptionsBuilder
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             Parents = Parents,
+            UplinkTopics = UplinkTopics,
+            UplinkPrefix = UplinkPrefix,
+            UplinkRename = UplinkRename,
+            UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
+            UplinkMaxBackoff = UplinkMaxBackoff,
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,

@@ -37,6 +37,7 @@ public static class HttpEndpoints
                 StorageOpen = manager is not null,
                 Topics = manager?.Topics.Count ?? 0,
                 UsedBytes = manager?.UsedBytes ?? 0,
+                Uplink = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -54,6 +55,9 @@ public sealed class StatusResponse
     public bool StorageOpen { get; init; }
     public int Topics { get; init; }
     public long UsedBytes { get; init; }
+    /// <summary>The uplink sender's counters; null on a node without <c>--parent</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? Uplink { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
