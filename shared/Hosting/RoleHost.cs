@@ -8,6 +8,8 @@ using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt;
+using EdgeStream.Uplink.Protocol;
+using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,6 +95,9 @@ public static class RoleHost
             Listen(k, options.Kafka, l => l.UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
             Listen(k, options.Mqtt, l => l.UseEdgeStreamMqtt());
+            // Children's uplinks (gateway and cloud): gRPC over HTTP/2 without TLS (h2c), so HTTP/2 only.
+            if (options.Uplink is { } uplink)
+                Listen(k, uplink, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
         });
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
@@ -101,9 +106,20 @@ public static class RoleHost
             if (module.Role == options.Role) module.ConfigureServices(builder.Services, options);
         }
 
+        if (options.Uplink is not null)
+        {
+            var uplinkOptions = new UplinkReceiverOptions { Limits = new UplinkFrameLimits { MaxFrameBytes = (int)options.UplinkMaxFrameBytes } };
+            builder.Services.AddUplinkReceiver(uplinkOptions, sp =>
+            {
+                var state = sp.GetRequiredService<StorageState>();
+                return () => state.Catalog;
+            });
+        }
+
         builder.Services.AddSingleton<KafkaConnectionHandler>();
         var app = builder.Build();
         app.MapEdgeStreamEndpoints();
+        if (options.Uplink is { } uplinkListener) app.MapUplinkReceiver(uplinkListener.Port);
         return app;
     }
 

@@ -33,6 +33,8 @@ public sealed class AgentOptions
     public required HostPort Http { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
     public HostPort? Uplink { get; init; }
+    /// <summary>Largest uncompressed uplink frame accepted from a child. Default 16 MiB.</summary>
+    public long UplinkMaxFrameBytes { get; init; } = 16L * 1024 * 1024;
     /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
     public required IReadOnlyList<HostPort> Parents { get; init; }
     /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
@@ -89,6 +91,7 @@ internal sealed class AgentOptionsBuilder
     internal IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; set; } = [];
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
+    internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
     internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
     internal string? UplinkPrefix { get; set; }
@@ -143,6 +146,8 @@ internal sealed class AgentOptionsBuilder
 
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
+        if (UplinkMaxFrameBytes < 1024 || UplinkMaxFrameBytes > 1L << 30)
+            throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxFrame)}: must be between 1KiB and 1GiB.");
 
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
@@ -174,6 +179,7 @@ internal sealed class AgentOptionsBuilder
             MqttMap = MqttMap,
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
+            UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,
             UplinkTopics = UplinkTopics,
             UplinkPrefix = UplinkPrefix,

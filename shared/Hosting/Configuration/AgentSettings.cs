@@ -38,6 +38,8 @@ public static class AgentSettings
         "HTTP listener: /healthz, /v1/status.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
+    public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,
+        "Largest uplink frame (uncompressed) a child may send; a larger one is refused and its stream closed.");
     public static readonly ListSetting<HostPort> Parents = new("parents", "--parent", "EDGESTREAM_PARENT", "parents", "HOST:PORT", Parsers.Connect, (b, v) => b.Parents = v,
         "Upstream node to forward to; repeat for fallbacks (comma-separated in the environment).");
     public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
@@ -72,7 +74,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, Http, Uplink, UplinkMaxFrame, Parents,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -37,7 +38,8 @@ public static class HttpEndpoints
                 StorageOpen = manager is not null,
                 Topics = manager?.Topics.Count ?? 0,
                 UsedBytes = manager?.UsedBytes ?? 0,
-                Uplink = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
+                Uplink = UplinkStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
+                UplinkSender = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -55,9 +57,37 @@ public sealed class StatusResponse
     public bool StorageOpen { get; init; }
     public int Topics { get; init; }
     public long UsedBytes { get; init; }
-    /// <summary>The uplink sender's counters; null on a node without <c>--parent</c>.</summary>
+    /// <summary>The uplink sender's counters (what goes up to the parent); null on a node without <c>--parent</c>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? Uplink { get; init; }
+    public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? UplinkSender { get; init; }
+    /// <summary>Children's uplinks received (gateway and cloud only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UplinkStatus? Uplink { get; init; }
+}
+
+/// <summary>The <c>uplink</c> part of <c>GET /v1/status</c>: counters since start-up.</summary>
+public sealed class UplinkStatus
+{
+    public int ChildrenSeen { get; init; }
+    public long ChildrenConnected { get; init; }
+    public long Frames { get; init; }
+    public long Records { get; init; }
+    public long DuplicateFrames { get; init; }
+    public long DuplicateRecords { get; init; }
+    public long InvalidFrames { get; init; }
+    public long RefusedFrames { get; init; }
+
+    internal static UplinkStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkStatus
+    {
+        ChildrenSeen = stats.ChildrenSeen,
+        ChildrenConnected = stats.ChildrenConnected,
+        Frames = stats.Frames,
+        Records = stats.Records,
+        DuplicateFrames = stats.DuplicateFrames,
+        DuplicateRecords = stats.DuplicateRecords,
+        InvalidFrames = stats.InvalidFrames,
+        RefusedFrames = stats.RefusedFrames,
+    };
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
