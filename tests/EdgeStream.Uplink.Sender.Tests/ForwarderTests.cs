@@ -104,3 +104,84 @@ public sealed class ForwarderTests
         Assert.Equal(["raw-all", "site9.keep.a", "site9.keep.late"], parent.State.TargetTopics.Order());
     }
 }
+
+/// <summary>Edge to a real gateway agent: the receiver of branch uplink-recv.</summary>
+public sealed class GatewayEndToEndTests
+{
+    [Fact]
+    public async Task EdgeToGateway_EveryRecordOnceInTheGatewayLog_WithOriginHeaders()
+    {
+        using var dir = new TempDirectory();
+        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", "--node-id", "gw-e2e");
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge",
+            "--node-id", "edge-g1", "--partitions", "2", "--parent", $"127.0.0.1:{gateway.UplinkPort}");
+
+        var produced = Produce(edge.Bootstrap, "telemetry", 0, 2000);
+        var consumed = Consume(gateway.Bootstrap, "telemetry", 2000, TimeSpan.FromSeconds(90));
+
+        Assert.True(consumed.Count == 2000, $"{consumed.Count} of 2000 in the gateway log.\nedge:\n{edge.Process.Stderr}\ngateway:\n{gateway.Process.Stderr}");
+        var byOrigin = consumed.ToDictionary(c => (int.Parse(c.Headers["es.origin.partition"]), long.Parse(c.Headers["es.origin.offset"])));
+        Assert.Equal(2000, byOrigin.Count); // no origin offset twice
+        foreach (var p in produced)
+        {
+            var c = byOrigin[(p.Partition, p.Offset)];
+            Assert.Equal(p.Key, c.Key);
+            Assert.Equal(p.Value, c.Value);
+            Assert.Equal("edge-g1", c.Headers["es.origin.node"]);
+            Assert.Equal("telemetry", c.Headers["es.origin.topic"]);
+            // The user's headers first, byte for byte, then the four origin headers.
+            Assert.Equal(["n", "kind", "es.origin.node", "es.origin.topic", "es.origin.partition", "es.origin.offset"], c.HeaderKeys);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(p.Headers[0].Value), c.Headers["n"]);
+        }
+    }
+
+    private sealed record Consumed(byte[] Key, byte[] Value, Dictionary<string, string> Headers, List<string> HeaderKeys);
+
+    private static List<Consumed> Consume(string bootstrap, string topic, int expected, TimeSpan timeout)
+    {
+        using var consumer = new Confluent.Kafka.ConsumerBuilder<byte[], byte[]>(new Confluent.Kafka.ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "uplink-e2e-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
+            BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
+            FetchWaitMaxMs = 100,
+            TopicMetadataRefreshIntervalMs = 1000,
+        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+        consumer.Subscribe(topic);
+        var seen = new List<Consumed>();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (seen.Count < expected && sw.Elapsed < timeout)
+        {
+            Confluent.Kafka.ConsumeResult<byte[], byte[]>? r;
+            try
+            {
+                r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+            catch (Confluent.Kafka.ConsumeException ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.UnknownTopicOrPart)
+            {
+                continue; // the uplink has not created it at the gateway yet
+            }
+            if (r is null || r.IsPartitionEOF) continue;
+            var headers = new Dictionary<string, string>();
+            var keys = new List<string>();
+            foreach (var h in r.Message.Headers)
+            {
+                headers[h.Key] = System.Text.Encoding.UTF8.GetString(h.GetValueBytes());
+                keys.Add(h.Key);
+            }
+            seen.Add(new Consumed(r.Message.Key, r.Message.Value, headers, keys));
+        }
+        // A little longer: anything beyond the expected count is a duplicate the test must see.
+        var extra = System.Diagnostics.Stopwatch.StartNew();
+        while (extra.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null || r.IsPartitionEOF) continue;
+            seen.Add(new Consumed(r.Message.Key, r.Message.Value, [], []));
+        }
+        consumer.Close();
+        return seen;
+    }
+}
