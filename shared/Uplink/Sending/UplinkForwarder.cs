@@ -757,7 +757,9 @@ public sealed class UplinkForwarder : BackgroundService
         public bool Removed { get; set; }
 
         public bool IsReady(double now) =>
-            !Removed && RetryAt <= now && (Pending.Count > 0 || Log.HighWatermark > SendPosition || SendPosition < Log.LogStartOffset);
+            !Removed && RetryAt <= now
+            // Also "ready" when out of range, so CheckRange gets to move the position back inside.
+            && (Pending.Count > 0 || Log.HighWatermark != SendPosition || SendPosition < Log.LogStartOffset);
 
         /// <summary>Sends again from the cursor: in-flight and read-ahead frames are forgotten.</summary>
         public void Rewind(UplinkForwarder owner)
