@@ -8,6 +8,8 @@ using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt;
+using EdgeStream.Uplink.Protocol;
+using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +65,8 @@ public static class RoleHost
         }, options.MqttLimits);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
+        if (options.Parents.Count > 0)
+            services.AddUplinkSender(options, node);
         return services;
     }
 
@@ -91,6 +95,9 @@ public static class RoleHost
             Listen(k, options.Kafka, l => l.UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
             Listen(k, options.Mqtt, l => l.UseEdgeStreamMqtt());
+            // Children's uplinks (gateway and cloud): gRPC over HTTP/2 without TLS (h2c), so HTTP/2 only.
+            if (options.Uplink is { } uplink)
+                Listen(k, uplink, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
         });
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
@@ -99,10 +106,44 @@ public static class RoleHost
             if (module.Role == options.Role) module.ConfigureServices(builder.Services, options);
         }
 
+        if (options.Uplink is not null)
+        {
+            var uplinkOptions = new UplinkReceiverOptions { Limits = new UplinkFrameLimits { MaxFrameBytes = (int)options.UplinkMaxFrameBytes } };
+            builder.Services.AddUplinkReceiver(uplinkOptions, sp =>
+            {
+                var state = sp.GetRequiredService<StorageState>();
+                return () => state.Catalog;
+            });
+        }
+
         builder.Services.AddSingleton<KafkaConnectionHandler>();
         var app = builder.Build();
         app.MapEdgeStreamEndpoints();
+        if (options.Uplink is { } uplinkListener) app.MapUplinkReceiver(uplinkListener.Port);
         return app;
+    }
+
+    /// <summary>The uplink sender (edges and gateways with <c>--parent</c>): forwards the log to the parents.</summary>
+    private static void AddUplinkSender(this IServiceCollection services, AgentOptions options, NodeContext node)
+    {
+        var parents = new List<EdgeStream.Uplink.Sending.UplinkParent>(options.Parents.Count);
+        foreach (var p in options.Parents) parents.Add(new EdgeStream.Uplink.Sending.UplinkParent(p.Host, p.Port));
+        var senderOptions = new EdgeStream.Uplink.Sending.UplinkSenderOptions
+        {
+            Parents = parents,
+            NodeId = node.NodeId,
+            Role = node.Role.ToText(),
+            Topics = new EdgeStream.Uplink.Sending.UplinkTopicRules(options.UplinkTopics, options.UplinkPrefix, options.UplinkRename),
+            RateBytesPerSecond = options.UplinkRateBytesPerSecond,
+            MaxBackoff = options.UplinkMaxBackoff,
+        };
+        services.AddSingleton<EdgeStream.Uplink.Sending.UplinkStatus>();
+        services.AddHostedService(sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            return new EdgeStream.Uplink.Sending.UplinkForwarder(senderOptions, () => state.Catalog, sp.GetRequiredService<MetadataStore>(),
+                sp.GetRequiredService<EdgeStream.Uplink.Sending.UplinkStatus>(), sp.GetRequiredService<ILogger<EdgeStream.Uplink.Sending.UplinkForwarder>>());
+        });
     }
 
     private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, HostPort address,

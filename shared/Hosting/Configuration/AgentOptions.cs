@@ -35,8 +35,20 @@ public sealed class AgentOptions
     public required HostPort Http { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
     public HostPort? Uplink { get; init; }
+    /// <summary>Largest uncompressed uplink frame accepted from a child. Default 16 MiB.</summary>
+    public long UplinkMaxFrameBytes { get; init; } = 16L * 1024 * 1024;
     /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
     public required IReadOnlyList<HostPort> Parents { get; init; }
+    /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
+    public IReadOnlyList<string> UplinkTopics { get; init; } = ["*"];
+    /// <summary>Prepended to forwarded topic names at the parent; null = none.</summary>
+    public string? UplinkPrefix { get; init; }
+    /// <summary>Local topic → topic name at the parent, exact names.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; init; } = [];
+    /// <summary>Uplink bandwidth cap in compressed bytes per second; 0 = none.</summary>
+    public long UplinkRateBytesPerSecond { get; init; }
+    /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
+    public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -87,7 +99,13 @@ internal sealed class AgentOptionsBuilder
     internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
+    internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
+    internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
+    internal string? UplinkPrefix { get; set; }
+    internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
+    internal long UplinkRateBytesPerSecond { get; set; }
+    internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
@@ -132,10 +150,15 @@ internal sealed class AgentOptionsBuilder
         if (Retention is { } age && age <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
 
+        if (UplinkMaxBackoff < TimeSpan.FromMilliseconds(100) || UplinkMaxBackoff > TimeSpan.FromHours(1))
+            throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxBackoff)}: must be between 100ms and 1h.");
+
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
         if (MqttMaxPacketBytes < EdgeStream.Mqtt.Limits.MqttLimits.MinPacketBytes || MqttMaxPacketBytes > EdgeStream.Mqtt.Limits.MqttLimits.MaxPacketBytesLimit)
             throw new ConfigurationException($"{Describe(AgentSettings.MqttMaxPacket)}: must be between 1KiB and 256MiB.");
+        if (UplinkMaxFrameBytes < 1024 || UplinkMaxFrameBytes > 1L << 30)
+            throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxFrame)}: must be between 1KiB and 1GiB.");
 
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
@@ -174,7 +197,13 @@ internal sealed class AgentOptionsBuilder
             },
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
+            UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,
+            UplinkTopics = UplinkTopics,
+            UplinkPrefix = UplinkPrefix,
+            UplinkRename = UplinkRename,
+            UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
+            UplinkMaxBackoff = UplinkMaxBackoff,
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,

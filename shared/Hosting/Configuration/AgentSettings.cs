@@ -46,8 +46,20 @@ public static class AgentSettings
         "HTTP listener: /healthz, /v1/status.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
+    public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,
+        "Largest uplink frame (uncompressed) a child may send; a larger one is refused and its stream closed.");
     public static readonly ListSetting<HostPort> Parents = new("parents", "--parent", "EDGESTREAM_PARENT", "parents", "HOST:PORT", Parsers.Connect, (b, v) => b.Parents = v,
         "Upstream node to forward to; repeat for fallbacks (comma-separated in the environment).");
+    public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
+        "Topics forwarded to the parent (* and ? wildcards); internal topics (__*) never are.");
+    public static readonly Setting<string?> UplinkPrefix = new("uplinkPrefix", "--uplink-prefix", "EDGESTREAM_UPLINK_PREFIX", "uplinkPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.UplinkPrefix = v,
+        "Prepended to a forwarded topic's name at the parent (not to renamed topics).", "none");
+    public static readonly ListSetting<KeyValuePair<string, string>> UplinkRename = new("uplinkRename", "--uplink-rename", "EDGESTREAM_UPLINK_RENAME", "uplinkRename", "SRC=DST", Parsers.Rename, (b, v) => b.UplinkRename = v,
+        "Forward local topic SRC as DST at the parent; repeat for more.");
+    public static readonly Setting<long> UplinkRate = new("uplinkRate", "--uplink-rate", "EDGESTREAM_UPLINK_RATE", "uplinkRate", "SIZE/s", "none", Parsers.Rate, (b, v) => b.UplinkRateBytesPerSecond = v,
+        "Bandwidth cap of the uplink (compressed payload bytes per second).");
+    public static readonly Setting<TimeSpan> UplinkMaxBackoff = new("uplinkMaxBackoff", "--uplink-max-backoff", "EDGESTREAM_UPLINK_MAX_BACKOFF", "uplinkMaxBackoff", "DURATION", "30s", Parsers.Duration, (b, v) => b.UplinkMaxBackoff = v,
+        "Longest wait between uplink reconnect attempts (exponential backoff with jitter).");
     public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
         "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
     public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
@@ -72,7 +84,8 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
@@ -123,6 +136,48 @@ public static class AgentSettings
 
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
+
+        public static IReadOnlyList<string> Globs(string s)
+        {
+            var globs = new List<string>();
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                foreach (var c in part)
+                {
+                    if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '*' or '?'))
+                        throw new FormatException("expected topic name patterns (letters, digits, '.', '_', '-', '*', '?'), comma-separated");
+                }
+                globs.Add(part);
+            }
+            return globs.Count > 0 ? globs : throw new FormatException("expected at least one topic name pattern, e.g. '*' or 'sensors.*'");
+        }
+
+        public static string? TopicPrefix(string s)
+        {
+            s = s.Trim();
+            if (s.Length == 0) return null;
+            if (s.Length > 200 || !EdgeStream.Storage.LogManager.IsValidTopicName(s))
+                throw new FormatException("expected up to 200 of letters, digits, '.', '_' and '-'");
+            return s;
+        }
+
+        public static KeyValuePair<string, string> Rename(string s)
+        {
+            var eq = s.IndexOf('=');
+            var source = eq > 0 ? s[..eq].Trim() : "";
+            var target = eq > 0 ? s[(eq + 1)..].Trim() : "";
+            if (!EdgeStream.Storage.LogManager.IsValidTopicName(source) || !EdgeStream.Storage.LogManager.IsValidTopicName(target))
+                throw new FormatException("expected SRC=DST, two topic names (letters, digits, '.', '_', '-')");
+            return new(source, target);
+        }
+
+        public static long Rate(string s)
+        {
+            var t = s.Trim();
+            if (t.ToLowerInvariant() is "none" or "-1" or "0") return 0;
+            if (t.EndsWith("/s", StringComparison.OrdinalIgnoreCase)) t = t[..^2];
+            return ByteSize.TryParse(t, out var b) && b > 0 ? b : throw new FormatException("expected bytes per second such as 512KiB/s or 10MB/s, or 'none'");
+        }
 
         public static FsyncPolicy Fsync(string s) => s.Trim().ToLowerInvariant() switch
         {

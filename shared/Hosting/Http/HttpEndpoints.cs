@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -43,6 +44,8 @@ public static class HttpEndpoints
                 DroppedRecords = dropped.Records,
                 DroppedBytes = dropped.Bytes,
                 Drops = manager is null ? [] : TopicDrops(manager),
+                Uplink = UplinkStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
+                UplinkSender = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -80,6 +83,12 @@ public sealed class StatusResponse
     public long DroppedRecords { get; init; }
     public long DroppedBytes { get; init; }
     public IReadOnlyList<TopicDropStatus> Drops { get; init; } = [];
+    /// <summary>The uplink sender's counters (what goes up to the parent); null on a node without <c>--parent</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? UplinkSender { get; init; }
+    /// <summary>Children's uplinks received (gateway and cloud only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UplinkStatus? Uplink { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
@@ -90,6 +99,31 @@ public sealed class TopicDropStatus
     /// <summary>Offsets removed (the log start offsets advanced by this much in total).</summary>
     public long Records { get; init; }
     public long Bytes { get; init; }
+}
+
+/// <summary>The <c>uplink</c> part of <c>GET /v1/status</c>: counters since start-up.</summary>
+public sealed class UplinkStatus
+{
+    public int ChildrenSeen { get; init; }
+    public long ChildrenConnected { get; init; }
+    public long Frames { get; init; }
+    public long Records { get; init; }
+    public long DuplicateFrames { get; init; }
+    public long DuplicateRecords { get; init; }
+    public long InvalidFrames { get; init; }
+    public long RefusedFrames { get; init; }
+
+    internal static UplinkStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkStatus
+    {
+        ChildrenSeen = stats.ChildrenSeen,
+        ChildrenConnected = stats.ChildrenConnected,
+        Frames = stats.Frames,
+        Records = stats.Records,
+        DuplicateFrames = stats.DuplicateFrames,
+        DuplicateRecords = stats.DuplicateRecords,
+        InvalidFrames = stats.InvalidFrames,
+        RefusedFrames = stats.RefusedFrames,
+    };
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

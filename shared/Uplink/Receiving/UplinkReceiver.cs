@@ -1,0 +1,167 @@
+using EdgeStream.Metadata;
+using EdgeStream.Storage;
+using EdgeStream.Uplink.Grpc;
+using EdgeStream.Uplink.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Uplink.Receiving;
+
+/// <summary>One frame's outcome: the reply (completes once the records are durable) and whether the stream ends after it.</summary>
+public readonly record struct FrameResult(Task<UplinkReply> Reply, bool CloseStream);
+
+/// <summary>
+/// The parent side of the uplink, without the transport: decode a frame, check the child's origin
+/// claim, find (or create) the target partition, de-duplicate and start the append.
+/// <see cref="Accept"/> returns as soon as the append is issued, so a stream can start frame N+1
+/// while frame N is being fsynced; replies complete in log order. Never throws for bad input:
+/// everything becomes a reply code.
+/// </summary>
+public sealed class UplinkReceiver
+{
+    private readonly Func<TopicCatalog?> _catalog;
+    private readonly OriginStreamRegistry _registry;
+    private readonly OriginDeduplicator _dedup;
+    private readonly ILogger _logger;
+
+    public UplinkReceiver(Func<TopicCatalog?> catalog, MetadataStore metadata, UplinkReceiverOptions options, ILogger<UplinkReceiver> logger)
+    {
+        options.Validate();
+        _catalog = catalog;
+        _registry = new OriginStreamRegistry(metadata);
+        _dedup = new OriginDeduplicator(options.MaxRangesPerStream);
+        Options = options;
+        _logger = logger;
+    }
+
+    public UplinkReceiverOptions Options { get; }
+    public UplinkReceiverStats Stats { get; } = new();
+    internal ILogger Logger => _logger;
+
+    /// <summary>Handles one request of <paramref name="child"/>'s stream.</summary>
+    public FrameResult Accept(ChildIdentity child, UplinkRequest request)
+    {
+        var frameId = request.FrameId;
+        UplinkFrame frame;
+        try
+        {
+            // raw_length is a uint32 on the wire; past int.MaxValue it is over any limit.
+            var rawLength = request.RawLength > int.MaxValue ? -1 : (int)request.RawLength;
+            frame = UplinkFrameCodec.Decode(request.Payload.Span, rawLength, Options.Limits);
+        }
+        catch (InvalidUplinkFrameException ex)
+        {
+            return Invalid(child, frameId, ex.Message);
+        }
+
+        if (Validate(child, frame) is { } problem) return Invalid(child, frameId, problem);
+
+        if (_catalog() is not { } catalog) return Refused(child, frameId, ReplyCode.Unavailable, "storage is not open", -1);
+
+        DedupWrite write;
+        try
+        {
+            var topic = TargetTopic(catalog, frame);
+            if (topic is null)
+                return Refused(child, frameId, ReplyCode.Unavailable, $"topic '{frame.TargetTopic}' does not exist and auto-creation is off", -1);
+            var partition = topic[frame.OriginPartition % topic.PartitionCount];
+            var streamId = _registry.GetOrAllocate(frame.OriginNode, frame.OriginTopic, frame.OriginPartition);
+            write = _dedup.Write(partition, topic.Config.MaxMessageBytes, streamId, frame);
+        }
+        catch (RecordTooLargeException ex)
+        {
+            return Invalid(child, frameId, ex.Message);
+        }
+        catch (DiskFullException ex)
+        {
+            return Refused(child, frameId, ReplyCode.StorageFull, ex.Message, -1);
+        }
+        catch (Exception ex) when (ex is EdgeStreamException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            return Refused(child, frameId, ReplyCode.Unavailable, ex.Message, -1);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            UplinkReceiverLog.Unexpected(_logger, child, frameId, ex);
+            Stats.Refused();
+            return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.Unavailable, "internal error: " + ex.Message, -1)), false);
+        }
+
+        return new FrameResult(CompleteAsync(child, frameId, frame.Records.Count, write), false);
+    }
+
+    private async Task<UplinkReply> CompleteAsync(ChildIdentity child, ulong frameId, int received, DedupWrite write)
+    {
+        try
+        {
+            await write.Durable.ConfigureAwait(false);
+        }
+        catch (DiskFullException ex)
+        {
+            return Refused(child, frameId, ReplyCode.StorageFull, ex.Message, write.OriginLastOffset).Reply.Result;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Refused(child, frameId, ReplyCode.Unavailable, ex.Message, write.OriginLastOffset).Reply.Result;
+        }
+        Stats.Acked(write.Written, received);
+        if (write.IsDuplicate)
+        {
+            UplinkReceiverLog.Duplicate(_logger, child, frameId, received);
+            return Reply(frameId, ReplyCode.Duplicate, "", write.OriginLastOffset);
+        }
+        return Reply(frameId, ReplyCode.Ok, "", write.OriginLastOffset);
+    }
+
+    // Checks that do not need storage: names the catalog and meta.db accept, offsets the batch
+    // header can encode, and the child's right to speak for the origin.
+    private static string? Validate(ChildIdentity child, UplinkFrame frame)
+    {
+        if (!ChildIdentity.IsValidNodeId(frame.OriginNode)) return $"origin node '{Truncate(frame.OriginNode)}' is not a node id";
+        if (!LogManager.IsValidTopicName(frame.OriginTopic)) return $"origin topic '{Truncate(frame.OriginTopic)}' is not a valid topic name";
+        if (!LogManager.IsValidTopicName(frame.TargetTopic)) return $"target topic '{Truncate(frame.TargetTopic)}' is not a valid topic name";
+        if (frame.OriginPartitionCount > 10_000) return $"origin partition count {frame.OriginPartitionCount} is over 10000";
+        if (frame.LastOriginOffset > UplinkBatchWriter.MaxOriginOffset)
+            return $"origin offset {frame.LastOriginOffset} is at or above 2^46";
+        if (child.Role == ChildRole.Edge && !string.Equals(frame.OriginNode, child.NodeId, StringComparison.Ordinal))
+            return $"edge '{child.NodeId}' sent records of origin '{frame.OriginNode}'; an edge may only send its own";
+        return null;
+    }
+
+    private TopicLog? TargetTopic(TopicCatalog catalog, UplinkFrame frame)
+    {
+        if (catalog.TryGet(frame.TargetTopic, out var topic)) return topic;
+        if (!catalog.Defaults.AutoCreate) return null;
+        // At least as many partitions as the origin, so origin partition p keeps its own partition.
+        var partitions = Math.Max(catalog.Defaults.Partitions, frame.OriginPartitionCount);
+        try
+        {
+            topic = catalog.Create(frame.TargetTopic, partitions, new Dictionary<string, string>());
+            UplinkReceiverLog.TopicCreated(_logger, frame.TargetTopic, partitions, frame.OriginNode);
+            return topic;
+        }
+        catch (TopicAlreadyExistsException)
+        {
+            // Created by someone else between the two calls.
+            return catalog.TryGet(frame.TargetTopic, out topic) ? topic : null;
+        }
+    }
+
+    private FrameResult Invalid(ChildIdentity child, ulong frameId, string reason)
+    {
+        Stats.Invalid();
+        UplinkReceiverLog.InvalidFrame(_logger, child, frameId, reason);
+        return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.Invalid, reason, -1)), true);
+    }
+
+    private FrameResult Refused(ChildIdentity child, ulong frameId, ReplyCode code, string reason, long originLast)
+    {
+        Stats.Refused();
+        UplinkReceiverLog.NotStored(_logger, child, frameId, code.ToString(), reason);
+        return new FrameResult(Task.FromResult(Reply(frameId, code, reason, originLast)), false);
+    }
+
+    private static UplinkReply Reply(ulong frameId, ReplyCode code, string message, long originLast) =>
+        new() { FrameId = frameId, Code = code, Message = message, OriginLastOffset = originLast };
+
+    private static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "...";
+}
