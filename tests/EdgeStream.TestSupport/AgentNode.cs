@@ -35,6 +35,16 @@ public sealed class AgentNode : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// A node with its ports and data directory chosen but no process yet (a parent that is "down"
+    /// while its children already point at it); <see cref="RestartAsync"/> starts it.
+    /// </summary>
+    public static AgentNode Prepare(string dataDirectory, string role = "edge", params string[] extraArgs) =>
+        new(dataDirectory, role, extraArgs);
+
+    /// <summary>True while the agent process runs.</summary>
+    public bool IsRunning => _process is not null;
+
     private async Task StartProcessAsync()
     {
         var args = new List<string>

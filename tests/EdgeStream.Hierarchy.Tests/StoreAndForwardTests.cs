@@ -1,0 +1,266 @@
+using System.Text;
+using EdgeStream.TestSupport;
+
+namespace EdgeStream.Hierarchy.Tests;
+
+/// <summary>
+/// Edge → gateway → cloud with real agent processes on loopback: data accepted while the link is
+/// down arrives at the cloud exactly once, in order, byte for byte, with its origin — also when a
+/// tier is killed with SIGKILL in the middle of draining.
+/// </summary>
+public sealed class StoreAndForwardTests
+{
+    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(240);
+
+    private sealed class Tiers : IAsyncDisposable
+    {
+        public required TempDirectory Dir { get; init; }
+        public required AgentNode Cloud { get; init; }
+        public required AgentNode Gateway { get; init; }
+        public required AgentNode Edge { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Edge.DisposeAsync();
+            await Gateway.DisposeAsync();
+            await Cloud.DisposeAsync();
+            Dir.Dispose();
+        }
+    }
+
+    /// <summary>Cloud running, gateway prepared but DOWN, edge running and pointing at the gateway.</summary>
+    private static async Task<Tiers> StartWithGatewayDownAsync(string edgeId = "edge-a")
+    {
+        var dir = new TempDirectory();
+        var partitions = Hierarchy.Partitions.ToString();
+        var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", "--node-id", "cloud-1", "--partitions", partitions);
+        var gateway = AgentNode.Prepare(dir.Combine("gateway"), "gateway", "--node-id", "gw-1", "--partitions", partitions,
+            "--parent", $"127.0.0.1:{cloud.UplinkPort}");
+        var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", edgeId, "--partitions", partitions,
+            "--parent", $"127.0.0.1:{gateway.UplinkPort}");
+        return new Tiers { Dir = dir, Cloud = cloud, Gateway = gateway, Edge = edge };
+    }
+
+    [Fact]
+    public async Task GatewayDownWhileEdgeTakes100kKafkaAndMqtt_AllArriveAtCloudExactlyOnceInOrderWithOrigin()
+    {
+        await using var t = await StartWithGatewayDownAsync();
+        const int kafkaRecords = 99_000;
+        const int mqttMessages = 1_000;
+
+        // The link is down: the edge keeps accepting and storing.
+        Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", 0, kafkaRecords);
+        PublishMqtt(t.Edge.MqttPort, mqttMessages);
+        Assert.Equal(kafkaRecords, Hierarchy.Count(t.Edge.Bootstrap, "telemetry"));
+        Assert.Equal(mqttMessages, Hierarchy.Count(t.Edge.Bootstrap, "mqtt"));
+
+        await t.Gateway.RestartAsync(); // the gateway comes up: the backlog drains through it
+
+        var telemetry = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", kafkaRecords, Drain);
+        Hierarchy.AssertExactlyOnce(telemetry, "k", kafkaRecords, "edge-a", "telemetry");
+
+        var mqtt = Hierarchy.ReadAll(t.Cloud.Bootstrap, "mqtt", mqttMessages, Drain);
+        Assert.Equal(mqttMessages, mqtt.Count);
+        Assert.Equal(mqttMessages, mqtt.Select(m => Encoding.UTF8.GetString(m.Value!)).Distinct().Count());
+        Assert.All(mqtt, m =>
+        {
+            Assert.Equal("edge-a", m.OriginNode);
+            Assert.Equal("mqtt", m.OriginTopic);
+            Assert.StartsWith("sensors/", Encoding.UTF8.GetString(m.Key!));
+            Assert.Equal("1", m.Header("mqtt.qos"));
+        });
+        // One MQTT topic stays in order end to end (payload carries the publish sequence).
+        foreach (var g in mqtt.GroupBy(m => Encoding.UTF8.GetString(m.Key!)))
+        {
+            var seqs = g.OrderBy(m => m.Partition).ThenBy(m => m.Offset).Select(m => int.Parse(Encoding.UTF8.GetString(m.Value!).Split(' ')[1])).ToList();
+            Assert.Equal(seqs.Order(), seqs);
+        }
+    }
+
+    [Theory]
+    [InlineData("gateway")]
+    [InlineData("edge")]
+    [InlineData("cloud")]
+    public async Task TierKilledMidDrain_RestartedAndStillExactlyOnce(string victim)
+    {
+        await using var t = await StartWithGatewayDownAsync();
+        const int records = 30_000;
+        Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", 0, records);
+        await t.Gateway.RestartAsync();
+
+        // Kill while data is on its way: some, not all, has reached the cloud (or the gateway).
+        var watch = victim == "cloud" ? t.Cloud : t.Gateway;
+        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(watch.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+            $"nothing reached the {(victim == "cloud" ? "cloud" : "gateway")}.\nedge:\n{t.Edge.Process.Stderr}");
+        var node = victim switch { "gateway" => t.Gateway, "edge" => t.Edge, _ => t.Cloud };
+        await node.KillAsync();
+
+        // More data while a tier is dead (the edge itself takes it once it is back), then bring it back.
+        if (victim != "edge") Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", records, records + 5_000);
+        await node.RestartAsync();
+        if (victim == "edge") Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", records, records + 5_000);
+
+        var arrived = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", records + 5_000, Drain);
+        Hierarchy.AssertExactlyOnce(arrived, "k", records + 5_000, "edge-a", "telemetry");
+    }
+
+    [Fact]
+    public async Task TwoEdgesIntoOneGateway_BothArriveExactlyOnceAndOriginTellsThemApart()
+    {
+        await using var t = await StartWithGatewayDownAsync("edge-a");
+        var partitions = Hierarchy.Partitions.ToString();
+        await using var edgeB = await AgentNode.StartAsync(t.Dir.Combine("edge-b"), "edge", "--node-id", "edge-b", "--partitions", partitions,
+            "--parent", $"127.0.0.1:{t.Gateway.UplinkPort}");
+        Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "a", 0, 10_000);
+        Hierarchy.Produce(edgeB.Bootstrap, "telemetry", "b", 0, 10_000);
+        await t.Gateway.RestartAsync();
+
+        var arrived = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", 20_000, Drain);
+        Hierarchy.AssertExactlyOnce(arrived, "a", 10_000, "edge-a", "telemetry");
+        Hierarchy.AssertExactlyOnce(arrived, "b", 10_000, "edge-b", "telemetry");
+        Assert.Equal(20_000, arrived.Count);
+    }
+
+    [Fact]
+    public async Task EdgeWithTwoParents_FirstDies_DataGoesThroughTheSecond_ExactlyOnceAtCloud()
+    {
+        using var dir = new TempDirectory();
+        var partitions = Hierarchy.Partitions.ToString();
+        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", "--node-id", "cloud-1", "--partitions", partitions);
+        await using var gwA = await AgentNode.StartAsync(dir.Combine("gw-a"), "gateway", "--node-id", "gw-a", "--partitions", partitions,
+            "--parent", $"127.0.0.1:{cloud.UplinkPort}");
+        await using var gwB = await AgentNode.StartAsync(dir.Combine("gw-b"), "gateway", "--node-id", "gw-b", "--partitions", partitions,
+            "--parent", $"127.0.0.1:{cloud.UplinkPort}");
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--partitions", partitions,
+            "--parent", $"127.0.0.1:{gwA.UplinkPort}", "--parent", $"127.0.0.1:{gwB.UplinkPort}");
+
+        Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 0, 10_000);
+        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(gwA.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+            $"nothing reached the first parent.\nedge:\n{edge.Process.Stderr}");
+        await gwA.KillAsync();
+        Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 10_000, 20_000);
+
+        // Everything the edge still had goes through the second parent...
+        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(gwB.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(120)),
+            $"nothing reached the second parent.\nedge:\n{edge.Process.Stderr}");
+        // ...and what the dead parent had acknowledged but not forwarded comes when it returns.
+        await gwA.RestartAsync();
+
+        var arrived = Hierarchy.ReadAll(cloud.Bootstrap, "telemetry", 20_000, Drain);
+        // Across a failover, records can reach the cloud by two paths in either order: exactly once, not in order.
+        Hierarchy.AssertExactlyOnce(arrived, "k", 20_000, "edge-a", "telemetry", checkOrder: false);
+    }
+
+    [Fact]
+    public async Task DiskBudgetFullWhileOffline_Block_RefusesClearlyAndLosesNothingAccepted()
+    {
+        using var dir = new TempDirectory();
+        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", "--node-id", "gw-1", "--partitions", "1");
+        await gateway.StopAsync(); // the parent is down
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--partitions", "1",
+            "--max-disk", "4MiB", "--segment-bytes", "256KiB", "--parent", $"127.0.0.1:{gateway.UplinkPort}");
+
+        var accepted = ProduceUntilRefused(edge.Bootstrap, "telemetry", "k", 100_000, out var error);
+        Assert.True(accepted > 1000 && accepted < 100_000, $"accepted {accepted}");
+        Assert.True(error.Contains("KafkaStorageError", StringComparison.Ordinal) || error.Contains("Disk error", StringComparison.OrdinalIgnoreCase),
+            $"expected KAFKA_STORAGE_ERROR, got {error}");
+
+        await gateway.RestartAsync();
+        var arrived = Hierarchy.ReadAll(gateway.Bootstrap, "telemetry", accepted, Drain);
+        Hierarchy.AssertExactlyOnce(arrived, "k", accepted, "edge-a", "telemetry");
+    }
+
+    [Fact]
+    public async Task DiskBudgetFullWhileOffline_DropOldest_DropsOnlyWhatItReports()
+    {
+        using var dir = new TempDirectory();
+        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", "--node-id", "gw-1", "--partitions", "1");
+        await gateway.StopAsync();
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--partitions", "1",
+            "--max-disk", "4MiB", "--segment-bytes", "256KiB", "--disk-full-policy", "drop-oldest", "--parent", $"127.0.0.1:{gateway.UplinkPort}");
+
+        const int produced = 60_000; // ~8 MB of records into a 4 MiB budget
+        var accepted = ProduceUntilRefused(edge.Bootstrap, "telemetry", "k", produced, out var error);
+        Assert.True(accepted == produced, $"drop-oldest refused a record after {accepted}: {error}");
+        // What was dropped is exactly the prefix below the log start offset (one partition).
+        var dropped = EarliestOffset(edge.Bootstrap, "telemetry");
+        Assert.True(dropped > 0, "nothing was dropped, the budget was never hit");
+        Assert.Contains(dropped.ToString(), edge.Process.Stdout + edge.Process.Stderr);
+
+        await gateway.RestartAsync();
+        var arrived = Hierarchy.ReadAll(gateway.Bootstrap, "telemetry", (int)(produced - dropped), Drain);
+        Assert.Equal(produced - dropped, arrived.Count);
+        var seqs = arrived.Select(a => int.Parse(a.Header("seq")!)).Order().ToList();
+        Assert.Equal(Enumerable.Range((int)dropped, (int)(produced - dropped)), seqs);
+    }
+
+    /// <summary>Produces one record at a time (acks=all, no retries) until the first refusal; returns how many were acknowledged.</summary>
+    private static int ProduceUntilRefused(string bootstrap, string topic, string tag, int max, out string error)
+    {
+        using var producer = new Confluent.Kafka.ProducerBuilder<byte[], byte[]>(new Confluent.Kafka.ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            Acks = Confluent.Kafka.Acks.All,
+            MessageTimeoutMs = 5000,
+            MessageSendMaxRetries = 0,
+            LingerMs = 2,
+            BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
+        }).SetLogHandler((_, _) => { }).Build();
+        error = "";
+        const int window = 500;
+        var acked = 0;
+        for (var start = 0; start < max; start += window)
+        {
+            var results = new List<Task<Confluent.Kafka.DeliveryResult<byte[], byte[]>>>();
+            for (var i = start; i < Math.Min(max, start + window); i++) results.Add(producer.ProduceAsync(topic, Hierarchy.Record(tag, i)));
+            foreach (var r in results)
+            {
+                try
+                {
+                    r.GetAwaiter().GetResult();
+                    acked++;
+                }
+                catch (Confluent.Kafka.ProduceException<byte[], byte[]> ex)
+                {
+                    error = $"{ex.Error.Code}: {ex.Error.Reason}";
+                }
+            }
+            if (error.Length > 0) break;
+        }
+        // In-order acks: the accepted records are exactly the prefix [0, acked) (one partition, one producer, no retries).
+        return acked;
+    }
+
+    private static long EarliestOffset(string bootstrap, string topic)
+    {
+        using var consumer = new Confluent.Kafka.ConsumerBuilder<byte[], byte[]>(new Confluent.Kafka.ConsumerConfig
+        {
+            BootstrapServers = bootstrap, GroupId = "earliest", BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
+        }).SetLogHandler((_, _) => { }).Build();
+        return consumer.QueryWatermarkOffsets(new Confluent.Kafka.TopicPartition(topic, 0), TimeSpan.FromSeconds(5)).Low.Value;
+    }
+
+    private static void PublishMqtt(int port, int count)
+    {
+        // One paho client, QoS 1, waits for every PUBACK: the edge has each message durable.
+        var script = $$"""
+            import sys, time
+            import paho.mqtt.client as mqtt
+            c = mqtt.Client(client_id="hierarchy-pub")
+            c.connect("127.0.0.1", {{port}})
+            c.loop_start()
+            infos = []
+            for i in range({{count}}):
+                infos.append(c.publish("sensors/%d" % (i % 10), "m %d" % i, qos=1))
+            deadline = time.time() + 120
+            for info in infos:
+                info.wait_for_publish(max(0.1, deadline - time.time()))
+                if not info.is_published():
+                    print("unacknowledged", file=sys.stderr); sys.exit(2)
+            c.disconnect(); c.loop_stop()
+            print("ok")
+            """;
+        var (code, stdout, stderr) = ExternalTool.Run("/usr/bin/python3", ["-c", script], timeout: TimeSpan.FromSeconds(180));
+        Assert.True(code == 0 && stdout.Contains("ok"), $"paho publisher exited with {code}\n{stdout}\n{stderr}");
+    }
+}

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+
+namespace EdgeStream.Bench.Scenarios;
+
+/// <summary>
+/// uplink-forward and backlog-drain: an edge agent accumulates records while its parent (a gateway
+/// agent) is down, then the gateway starts and the backlog is forwarded over the uplink (gRPC,
+/// LZ4-compressed MessagePack frames, acknowledged once durable at the gateway). Measured: time from
+/// the gateway being up until it holds every record, as records/s and MB/s of payload (value bytes),
+/// and the edge's resident memory sampled during the drain. Reference in the same run: raw TCP over
+/// loopback moving the same number of payload bytes between two sockets of this process.
+/// </summary>
+public static class UplinkScenarios
+{
+    private const string Topic = "bench";
+
+    /// <summary>uplink-forward: 100 B and 1 KB events (<c>--sizes</c>), <c>--records</c> of each.</summary>
+    public static async Task<int> ForwardAsync(BenchArgs args)
+    {
+        var records = args.Int("records", 200_000);
+        var sizes = args.String("sizes", "100,1024").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var partitions = args.Int("partitions", 3);
+        var agentDll = Servers.AgentDll(args);
+        var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
+        Console.WriteLine($"uplink-forward: {records:N0} records per size, sizes {string.Join(", ", sizes)} B, {partitions} partitions; edge backlog drained to a gateway over loopback");
+        Console.WriteLine($"  edgestream: {agentDll}, default settings (fsync group)");
+        Console.WriteLine();
+        var rows = new List<(int Size, Drain Drain, double RawMBps)>();
+        try
+        {
+            foreach (var size in sizes)
+            {
+                var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}"), records, size, partitions);
+                var raw = await RawTcpMBpsAsync((long)records * size);
+                rows.Add((size, drain, raw));
+                Console.WriteLine($"  {size} B: {drain}; raw loopback TCP {raw:N0} MB/s");
+            }
+        }
+        finally
+        {
+            TryDelete(root);
+        }
+        Console.WriteLine();
+        Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB during drain");
+        foreach (var (size, d, raw) in rows)
+            Report.Row($"{size} B", d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB);
+        return 0;
+    }
+
+    /// <summary>backlog-drain: <c>--backlog-mb</c> (default 1024) of <c>--record-bytes</c> records accumulated offline, then drained.</summary>
+    public static async Task<int> BacklogAsync(BenchArgs args)
+    {
+        var backlogMB = args.Int("backlog-mb", 1024);
+        var recordBytes = args.Int("record-bytes", 1024);
+        var partitions = args.Int("partitions", 3);
+        var records = (int)((long)backlogMB * 1024 * 1024 / recordBytes);
+        var agentDll = Servers.AgentDll(args);
+        var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
+        Console.WriteLine($"backlog-drain: {backlogMB:N0} MB of payload = {records:N0} records x {recordBytes} B over {partitions} partitions, accumulated at the edge while the gateway is down");
+        Console.WriteLine();
+        Drain drain;
+        try
+        {
+            drain = await RunDrainAsync(agentDll, Path.Combine(root, "backlog"), records, recordBytes, partitions);
+        }
+        finally
+        {
+            TryDelete(root);
+        }
+        var raw = await RawTcpMBpsAsync((long)records * recordBytes);
+        Console.WriteLine();
+        Report.Header("backlog", "drain s", "records/s", "payload MB/s", "raw TCP MB/s", "edge RSS MB before drain", "edge peak RSS MB during drain");
+        Report.Row($"{backlogMB:N0} MB", drain.Seconds, drain.RecordsPerSec, drain.MBps, raw, drain.RssBeforeMB, drain.PeakRssMB);
+        return 0;
+    }
+
+    private readonly record struct Drain(double Seconds, double RecordsPerSec, double MBps, double RssBeforeMB, double PeakRssMB)
+    {
+        public override string ToString() => FormattableString.Invariant(
+            $"drained in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during");
+    }
+
+    private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions)
+    {
+        var uplink = ChildProcess.FreePort();
+        var gatewayPorts = (Kafka: ChildProcess.FreePort(), Http: ChildProcess.FreePort(), Mqtt: ChildProcess.FreePort());
+        var p = partitions.ToString(CultureInfo.InvariantCulture);
+        var (edge, edgeBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "edge"), "edge",
+            (ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort()),
+            ["--node-id", "bench-edge", "--partitions", p, "--parent", $"127.0.0.1:{uplink}"]);
+        await using (edge)
+        {
+            Preload(edgeBootstrap, records, recordBytes, partitions);
+            var rssBefore = RssMB(edge.Pid);
+
+            var start = Stopwatch.GetTimestamp();
+            var (gateway, gatewayBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "gateway"), "gateway", gatewayPorts,
+                ["--node-id", "bench-gateway", "--partitions", p, "--uplink", $"127.0.0.1:{uplink}"]);
+            await using (gateway)
+            {
+                var peak = rssBefore;
+                using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = gatewayBootstrap, GroupId = "bench-count" })
+                    .SetLogHandler((_, _) => { }).Build();
+                var deadline = Stopwatch.StartNew();
+                var limit = TimeSpan.FromSeconds(120 + records / 2_000);
+                long held = 0;
+                while (held < records)
+                {
+                    if (deadline.Elapsed > limit) throw new TimeoutException($"the gateway holds {held:N0} of {records:N0} records after {limit}");
+                    await Task.Delay(50);
+                    peak = Math.Max(peak, RssMB(edge.Pid));
+                    held = 0;
+                    for (var i = 0; i < partitions; i++)
+                    {
+                        try
+                        {
+                            held += counter.QueryWatermarkOffsets(new TopicPartition(Topic, i), TimeSpan.FromSeconds(2)).High.Value;
+                        }
+                        catch (KafkaException)
+                        {
+                            // The topic appears with the first frame.
+                        }
+                    }
+                }
+                var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+                return new Drain(seconds, records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, rssBefore, peak);
+            }
+        }
+    }
+
+    private static async Task<(ChildProcess, string)> StartAsync(string agentDll, string dataDir, string role, (int Kafka, int Http, int Mqtt) ports, string[] extra)
+    {
+        Directory.CreateDirectory(dataDir);
+        var process = ChildProcess.Start(role, "dotnet",
+        [
+            agentDll, "run", "--role", role, "--data", dataDir,
+            "--kafka", $"127.0.0.1:{ports.Kafka}", "--http", $"127.0.0.1:{ports.Http}", "--mqtt", $"127.0.0.1:{ports.Mqtt}", .. extra,
+        ], dataDir);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            await process.WaitUntilAsync(async () =>
+            {
+                try { return await client.GetStringAsync($"http://127.0.0.1:{ports.Http}/healthz").ConfigureAwait(false) == "ok"; }
+                catch (HttpRequestException) { return false; }
+                catch (TaskCanceledException) { return false; }
+            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return (process, $"127.0.0.1:{ports.Kafka}");
+    }
+
+    /// <summary>Fills the edge as fast as a Confluent producer can (acks=1, linger 5 ms, 1 MB batches).</summary>
+    private static void Preload(string bootstrap, int records, int recordBytes, int partitions)
+    {
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            Acks = Acks.Leader,
+            LingerMs = 5,
+            BatchSize = 1_000_000,
+            QueueBufferingMaxMessages = 100_000,
+            QueueBufferingMaxKbytes = 256 * 1024,
+            DeliveryReportFields = "none",
+        }).SetLogHandler((_, _) => { }).Build();
+        var payload = new byte[recordBytes];
+        new Random(7).NextBytes(payload);
+        var message = new Message<Null, byte[]> { Value = payload };
+        long failed = 0;
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < records; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(new TopicPartition(Topic, i % partitions), message, r => { if (r.Error.IsError) Interlocked.Increment(ref failed); });
+                    break;
+                }
+                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(5));
+                }
+            }
+        }
+        if (producer.Flush(TimeSpan.FromSeconds(300)) > 0 || failed > 0)
+            throw new InvalidOperationException($"preloading the edge failed ({failed:N0} errors)");
+        Console.WriteLine(FormattableString.Invariant($"  preloaded {records:N0} records in {sw.Elapsed.TotalSeconds:N1} s"));
+    }
+
+    /// <summary>MB/s of moving <paramref name="bytes"/> from one loopback socket to another in this process, 64 KiB writes.</summary>
+    private static async Task<double> RawTcpMBpsAsync(long bytes)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accept = listener.AcceptSocketAsync();
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await sender.ConnectAsync(IPAddress.Loopback, port);
+        using var receiver = await accept;
+        var start = Stopwatch.GetTimestamp();
+        var receive = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            long got = 0;
+            while (got < bytes)
+            {
+                var n = await receiver.ReceiveAsync(buffer, SocketFlags.None);
+                if (n == 0) break;
+                got += n;
+            }
+            return got;
+        });
+        var chunk = new byte[64 * 1024];
+        new Random(3).NextBytes(chunk);
+        for (long sent = 0; sent < bytes;)
+        {
+            var n = (int)Math.Min(chunk.Length, bytes - sent);
+            sent += await sender.SendAsync(chunk.AsMemory(0, n), SocketFlags.None);
+        }
+        await receive;
+        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        return bytes / (1024.0 * 1024) / seconds;
+    }
+
+    /// <summary>Resident set of process <paramref name="pid"/> in MB (VmRSS from /proc).</summary>
+    private static double RssMB(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("VmRSS:", StringComparison.Ordinal)) continue;
+                var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
+                return kb / 1024.0;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return 0;
+    }
+
+    private static void TryDelete(string root)
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
