@@ -189,6 +189,39 @@ public sealed class UplinkReceiverTests
     }
 
     [Fact]
+    public async Task Forward_DiskBudgetFull_StorageFullAndStreamStaysOpen_NothingMarkedStored()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "gateway", "--max-disk", "256KiB");
+        await using var child = UplinkTestClient.Open(node.UplinkPort, "edge-1");
+
+        // Incompressible 100 KiB frames: the third cannot fit in the budget.
+        var random = new Random(11);
+        UplinkFrame Frame(long first)
+        {
+            var value = new byte[100 * 1024];
+            random.NextBytes(value);
+            return new UplinkFrame
+            {
+                OriginNode = "edge-1", OriginTopic = "t", OriginPartition = 0, OriginPartitionCount = 1, TargetTopic = "t",
+                FirstOriginOffset = first, Records = [new UplinkRecord(0, null, value, [])],
+            };
+        }
+        var codes = new List<ReplyCode>();
+        for (var i = 0; i < 5; i++) codes.Add((await child.SendAndReadAsync(Frame(i))).Code);
+        Assert.Equal(ReplyCode.Ok, codes[0]);
+        Assert.Contains(ReplyCode.StorageFull, codes);
+        var firstFull = codes.IndexOf(ReplyCode.StorageFull);
+        // Every frame got an answer on the same stream: STORAGE_FULL does not close it.
+        Assert.All(codes.Skip(firstFull), c => Assert.Equal(ReplyCode.StorageFull, c));
+
+        // The refused offsets were not recorded as stored: a small re-send of one is written, not a duplicate.
+        var retry = await child.SendAndReadAsync(Frames.Make("edge-1", "t", firstFull, 1, valueBytes: 1));
+        Assert.True(retry.Code == ReplyCode.Ok, $"{retry.Code}: {retry.Message}");
+        Assert.Equal(firstFull + 1, Log.HighWatermark(node.Bootstrap, "t"));
+    }
+
+    [Fact]
     public async Task Status_AfterFrames_ReportsUplinkCounters()
     {
         using var dir = new TempDirectory();
