@@ -62,9 +62,11 @@ public static class RoleHost
         {
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
-        });
+        }, options.MqttLimits);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
+        if (options.Parents.Count > 0)
+            services.AddUplinkSender(options, node);
         return services;
     }
 
@@ -126,6 +128,29 @@ public static class RoleHost
         app.MapEdgeStreamEndpoints();
         if (options.Uplink is { } uplinkListener) app.MapUplinkReceiver(uplinkListener.Port);
         return app;
+    }
+
+    /// <summary>The uplink sender (edges and gateways with <c>--parent</c>): forwards the log to the parents.</summary>
+    private static void AddUplinkSender(this IServiceCollection services, AgentOptions options, NodeContext node)
+    {
+        var parents = new List<EdgeStream.Uplink.Sending.UplinkParent>(options.Parents.Count);
+        foreach (var p in options.Parents) parents.Add(new EdgeStream.Uplink.Sending.UplinkParent(p.Host, p.Port));
+        var senderOptions = new EdgeStream.Uplink.Sending.UplinkSenderOptions
+        {
+            Parents = parents,
+            NodeId = node.NodeId,
+            Role = node.Role.ToText(),
+            Topics = new EdgeStream.Uplink.Sending.UplinkTopicRules(options.UplinkTopics, options.UplinkPrefix, options.UplinkRename),
+            RateBytesPerSecond = options.UplinkRateBytesPerSecond,
+            MaxBackoff = options.UplinkMaxBackoff,
+        };
+        services.AddSingleton<EdgeStream.Uplink.Sending.UplinkStatus>();
+        services.AddHostedService(sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            return new EdgeStream.Uplink.Sending.UplinkForwarder(senderOptions, () => state.Catalog, sp.GetRequiredService<MetadataStore>(),
+                sp.GetRequiredService<EdgeStream.Uplink.Sending.UplinkStatus>(), sp.GetRequiredService<ILogger<EdgeStream.Uplink.Sending.UplinkForwarder>>());
+        });
     }
 
     private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, HostPort address,

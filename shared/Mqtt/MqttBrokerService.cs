@@ -1,3 +1,6 @@
+using EdgeStream.Metadata;
+using EdgeStream.Mqtt.Limits;
+using EdgeStream.Mqtt.Persistence;
 using MQTTnet.AspNetCore;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -67,15 +70,20 @@ public sealed class MqttBrokerService : IHostedService
     private async Task OnInterceptingPublish(InterceptingPublishEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (message is null || string.IsNullOrEmpty(message.Topic)) return;
+        if (message is null) return;
         // A record of the log going out to subscribers (Kafka → MQTT): it is in the log already.
         if (e.ClientId == MqttLogFollower.SenderClientId) return;
+        if (!MqttTopicName.IsValid(message.Topic))
+        {
+            await MqttConnectionGuard.RefuseInvalidTopicAsync(_server, e, e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500, _logger).ConfigureAwait(false);
+            return;
+        }
 
         if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
         {
             // QoS 0 promises nothing: append without holding up the connection. The append is
             // started here, so messages keep their order in the partition.
-            ValueTask<EdgeStream.Storage.AppendResult> append;
+            ValueTask<Persistence.LogPosition> append;
             try
             {
                 append = _bridge.AppendAsync(message, CancellationToken.None);
@@ -91,7 +99,9 @@ public sealed class MqttBrokerService : IHostedService
 
         try
         {
-            await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
+            var position = await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
+            // Persistent sessions count their undelivered messages in log positions (see MqttSessionTracker).
+            Persistence.MqttLogPositions.Set(message, position);
         }
         catch (MqttBridgeException ex)
         {
@@ -128,7 +138,7 @@ public sealed class MqttBrokerService : IHostedService
         }
     }
 
-    private async Task ObserveAsync(ValueTask<EdgeStream.Storage.AppendResult> append, string topic)
+    private async Task ObserveAsync(ValueTask<Persistence.LogPosition> append, string topic)
     {
         try
         {
@@ -145,14 +155,29 @@ public sealed class MqttBrokerService : IHostedService
 public static class MqttHostingExtensions
 {
     /// <summary>Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge.</summary>
-    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge)
+    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null)
     {
+        limits ??= new MqttLimits();
+        limits.Validate();
         services.AddSingleton(bridge);
-        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts.
+        services.AddSingleton(limits);
+        services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
+        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts
+        // (and these stop after it: nothing is dispatched while sessions are checkpointed).
         services.AddHostedService<MqttBrokerService>();
+        services.AddSingleton<MqttConnectionGuard>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttConnectionGuard>());
+        // Retained messages and persistent sessions survive restarts (MQTTnet keeps both in memory).
+        services.AddHostedService<MqttRetainedStore>();
+        services.AddHostedService<MqttSessionTracker>();
         // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
         services.AddHostedService<MqttLogFollower>();
-        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint());
+        // Without WithPersistentSessions MQTTnet drops every session at disconnect, CleanSession=0 or not.
+        // A subscriber's queue is bounded; a slow one loses its oldest messages (counted and logged by the guard).
+        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint()
+            .WithPersistentSessions(true)
+            .WithMaxPendingMessagesPerClient(limits.MaxQueued)
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage));
         services.AddMqttConnectionHandler();
         return services;
     }
@@ -160,6 +185,10 @@ public static class MqttHostingExtensions
     /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener.</summary>
     public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen)
     {
+        // Before UseMqtt (the terminal handler): the guard checks bytes before MQTTnet buffers a packet.
+        MqttConnectionGuard? guard = null;
+        listen.Use(next => context =>
+            (guard ??= listen.ApplicationServices.GetRequiredService<MqttConnectionGuard>()).OnConnectionAsync(context, next));
         listen.UseMqtt();
         return listen;
     }

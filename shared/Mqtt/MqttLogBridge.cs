@@ -53,6 +53,11 @@ public sealed class MqttLogBridge
     public const string QosHeader = "mqtt.qos";
     public const string RetainHeader = "mqtt.retain";
     public const string ContentTypeHeader = "mqtt.content-type";
+    public const string ResponseTopicHeader = "mqtt.response-topic";
+    public const string CorrelationDataHeader = "mqtt.correlation-data";
+    public const string PayloadFormatHeader = "mqtt.payload-format";
+    /// <summary>MQTT 5 message expiry interval in seconds (decimal); the record timestamp is when it started.</summary>
+    public const string MessageExpiryHeader = "mqtt.message-expiry";
     /// <summary>Marks records the bridge wrote from MQTT, so they are never published back to MQTT.</summary>
     public const string OriginHeader = "mqtt.origin";
     public const string OriginBridge = "bridge";
@@ -61,6 +66,7 @@ public sealed class MqttLogBridge
     private static readonly ReadOnlyMemory<byte> True = "true"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> False = "false"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> Bridge = "bridge"u8.ToArray();
+    private static readonly ReadOnlyMemory<byte> Utf8 = "utf8"u8.ToArray();
 
     private readonly Func<TopicCatalog?> _catalog;
     private readonly MqttBridgeOptions _options;
@@ -89,6 +95,16 @@ public sealed class MqttLogBridge
         };
         if (!string.IsNullOrEmpty(message.ContentType))
             headers.Add(new(ContentTypeHeader, Encoding.UTF8.GetBytes(message.ContentType)));
+        // MQTT 5 request/response and expiry travel with the record, so a message replayed from the
+        // log (persistent session after a restart, retained message) is the message that was sent.
+        if (!string.IsNullOrEmpty(message.ResponseTopic))
+            headers.Add(new(ResponseTopicHeader, Encoding.UTF8.GetBytes(message.ResponseTopic)));
+        if (message.CorrelationData is { Length: > 0 } correlation)
+            headers.Add(new(CorrelationDataHeader, correlation));
+        if (message.PayloadFormatIndicator == MqttPayloadFormatIndicator.CharacterData)
+            headers.Add(new(PayloadFormatHeader, Utf8));
+        if (message.MessageExpiryInterval > 0)
+            headers.Add(new(MessageExpiryHeader, Persistence.MqttRecordCodec.Decimal(message.MessageExpiryInterval)));
         if (message.UserProperties is { } properties)
         {
             foreach (var p in properties) headers.Add(new(p.Name, p.ValueBuffer)); // already UTF-8 on the wire
@@ -107,7 +123,7 @@ public sealed class MqttLogBridge
     /// record is durable under the fsync policy; it throws <see cref="MqttBridgeException"/> when the
     /// record was not kept.
     /// </summary>
-    public ValueTask<AppendResult> AppendAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
+    public ValueTask<Persistence.LogPosition> AppendAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
     {
         var catalog = _catalog() ?? throw new MqttBridgeException(BridgeRefusal.Unavailable, "storage is not open");
         var logTopic = _options.Map.Resolve(message.Topic);
@@ -125,7 +141,7 @@ public sealed class MqttLogBridge
 
         var batch = Encode(message);
         var partition = PartitionFor(message.Topic, topic.PartitionCount);
-        return Translate(topic[partition].AppendAsync(batch, cancellationToken));
+        return Translate(topic[partition].AppendAsync(batch, cancellationToken), logTopic, partition);
     }
 
     private static int PartitionFor(string mqttTopic, int partitionCount)
@@ -138,11 +154,12 @@ public sealed class MqttLogBridge
         return Partitioner.ForKey(key[..length], partitionCount);
     }
 
-    private static async ValueTask<AppendResult> Translate(ValueTask<AppendResult> append)
+    private static async ValueTask<Persistence.LogPosition> Translate(ValueTask<AppendResult> append, string topic, int partition)
     {
         try
         {
-            return await append.ConfigureAwait(false);
+            var result = await append.ConfigureAwait(false);
+            return new Persistence.LogPosition(topic, partition, result.BaseOffset);
         }
         catch (DiskFullException ex)
         {

@@ -11,8 +11,9 @@ using Microsoft.Extensions.Logging;
 namespace EdgeStream.Mqtt;
 
 /// <summary>
-/// Kafka → MQTT: follows every partition of each mapped log topic (<c>--mqtt-map</c>) from its high
-/// watermark at start-up and publishes each record to MQTT subscribers, MQTT topic = record key.
+/// Kafka → MQTT: follows every partition of each mapped log topic (<c>--mqtt-map</c>) and publishes
+/// each record to MQTT subscribers, MQTT topic = record key. Its position is kept in meta.db
+/// (<c>mqtt_follower</c>), so a restart resumes where it stopped; the very first run starts at the end.
 /// QoS comes from header <c>mqtt.qos</c> (default 1), retain from <c>mqtt.retain</c>. Records the
 /// bridge itself wrote from MQTT (header <c>mqtt.origin=bridge</c>) were delivered by the broker
 /// already and are skipped, so nothing loops.
@@ -23,14 +24,20 @@ public sealed class MqttLogFollower : BackgroundService
     public const string SenderClientId = "edgestream-log-follower";
 
     private const int MaxReadBytes = 1 << 20;
+    private const long PositionSaveIntervalMs = 1000;
+
+    /// <summary>meta.db collection of the next offset to publish, key "topic/partition".</summary>
+    public const string PositionsCollection = "mqtt_follower";
 
     private readonly MqttServer _server;
     private readonly MqttLogBridge _bridge;
     private readonly Func<TopicCatalog?> _catalog;
     private readonly ILogger _logger;
+    private readonly MetadataCollection _positions;
 
-    public MqttLogFollower(MqttServer server, MqttLogBridge bridge, ILogger<MqttLogFollower> logger)
+    public MqttLogFollower(MqttServer server, MqttLogBridge bridge, MetadataStore metadata, ILogger<MqttLogFollower> logger)
     {
+        _positions = metadata.Collection(PositionsCollection);
         _server = server;
         _bridge = bridge;
         _catalog = bridge.Catalog;
@@ -71,10 +78,21 @@ public sealed class MqttLogFollower : BackgroundService
 
     private async Task FollowAsync(PartitionLog log, string topic, int partition, CancellationToken ct)
     {
-        var next = log.HighWatermark;
+        // Resume where the previous run stopped, so records produced while the node was down (or
+        // before the MQTT side caught up) still reach subscribers; the first run starts at the end.
+        var key = Persistence.StoredSession.CursorKey(topic, partition);
+        var next = _positions.TryGet(key, out var stored) ? Math.Max(stored.Number, log.LogStartOffset) : log.HighWatermark;
         MqttLog.Following(_logger, topic, partition, next);
+        var saved = stored.Number;
+        var lastSave = Environment.TickCount64;
         while (!ct.IsCancellationRequested)
         {
+            if (next != saved && Environment.TickCount64 - lastSave >= PositionSaveIntervalMs)
+            {
+                _positions.Put(key, next);
+                saved = next;
+                lastSave = Environment.TickCount64;
+            }
             try
             {
                 await log.WhenHighWatermarkAbove(next).WaitAsync(ct).ConfigureAwait(false);
@@ -92,7 +110,7 @@ public sealed class MqttLogFollower : BackgroundService
                         foreach (var record in RecordBatchReader.ReadRecords(batch))
                         {
                             if (record.Offset < next) continue;
-                            await PublishAsync(record, ct).ConfigureAwait(false);
+                            await PublishAsync(record, topic, partition, ct).ConfigureAwait(false);
                         }
                     }
                     next = Math.Max(next, end);
@@ -100,6 +118,7 @@ public sealed class MqttLogFollower : BackgroundService
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                if (next != saved) _positions.Put(key, next);
                 return;
             }
             catch (OffsetOutOfRangeException)
@@ -114,34 +133,13 @@ public sealed class MqttLogFollower : BackgroundService
         }
     }
 
-    private async Task PublishAsync(Record record, CancellationToken ct)
+    private async Task PublishAsync(Record record, string topic, int partition, CancellationToken ct)
     {
-        if (record.Key is not { Length: > 0 } key) return;
-        var qos = MqttQualityOfServiceLevel.AtLeastOnce;
-        var retain = false;
-        foreach (var h in record.Headers)
-        {
-            var value = h.Value is { } v ? Encoding.UTF8.GetString(v.Span) : null;
-            switch (h.Key)
-            {
-                case MqttLogBridge.OriginHeader when value == MqttLogBridge.OriginBridge:
-                    return; // written from MQTT: subscribers already have it
-                case MqttLogBridge.QosHeader when value is "0" or "1" or "2":
-                    qos = (MqttQualityOfServiceLevel)(value[0] - '0');
-                    break;
-                case MqttLogBridge.RetainHeader:
-                    retain = value == "true";
-                    break;
-            }
-        }
-        var topic = Encoding.UTF8.GetString(key.Span);
-        if (topic.Contains('+') || topic.Contains('#') || topic.Contains('\0')) return; // not a topic name
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(topic)
-            .WithPayload(record.Value?.ToArray() ?? [])
-            .WithQualityOfServiceLevel(qos)
-            .WithRetainFlag(retain)
-            .Build();
+        var message = Persistence.MqttRecordCodec.ToMessage(record, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out var fromBridge);
+        // Written from MQTT: subscribers had it from the broker already. Expired or keyless: nothing to send.
+        if (message is null || fromBridge) return;
+        // Persistent sessions count what they still owe in log positions (MqttSessionTracker).
+        Persistence.MqttLogPositions.Set(message, new Persistence.LogPosition(topic, partition, record.Offset));
         await _server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = SenderClientId }, ct)
             .ConfigureAwait(false);
     }

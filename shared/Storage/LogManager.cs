@@ -46,12 +46,21 @@ public sealed partial class LogManager : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("EdgeStream.Storage");
         _budget = new DiskBudget(options.MaxDiskBytes);
+        if (options.MaxDiskBytes > 0) _budget.DropOne = DropOldestSegment;
     }
 
     public StorageOptions Options => _options;
     public long UsedBytes => _budget.UsedBytes;
     public long MaxDiskBytes => _budget.MaxBytes;
     public IReadOnlyList<TopicLog> Topics => [.. _topics.Values];
+
+    /// <summary>
+    /// Everything disk.full.policy=drop-oldest deleted since this process opened the log, over all
+    /// topics (deleted topics included); per topic see <see cref="TopicLog.Dropped"/>.
+    /// </summary>
+    public DropCounters Dropped => _dropped.Read();
+
+    private readonly DropCounter _dropped = new();
 
     // Kafka's legal topic names: letters, digits, '.', '_', '-', at most 249 characters.
     [GeneratedRegex("^[a-zA-Z0-9._-]{1,249}$")]
@@ -205,6 +214,65 @@ public sealed partial class LogManager : IAsyncDisposable
                 bytes += b;
             }
         return new RetentionResult(segments, bytes);
+    }
+
+    /// <summary>
+    /// The budget is full: deletes the one segment disk.full.policy=drop-oldest gives up first — among
+    /// the oldest closed segments of every drop-oldest partition, the one of the lowest
+    /// uplink.priority, then the oldest (newest record's timestamp, then base offset). Block topics
+    /// and active segments are never candidates. False when there is no candidate. Called by
+    /// <see cref="DiskBudget.TryReserveOrDrop"/> under its drop lock, with no partition lock held.
+    /// </summary>
+    private bool DropOldestSegment()
+    {
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            TopicLog? victimTopic = null;
+            PartitionLog? victim = null;
+            int bestPriority = 0;
+            long bestTimestamp = 0, bestBase = 0;
+            foreach (var topic in _topics.Values)
+            {
+                var config = topic.Config;
+                if (config.DiskFullPolicy != DiskFullPolicy.DropOldest) continue;
+                foreach (var partition in topic.Partitions)
+                {
+                    if (!partition.TryPeekDroppable(out var timestamp, out var baseOffset)) continue;
+                    if (victim is not null
+                        && (config.UplinkPriority, timestamp, baseOffset).CompareTo((bestPriority, bestTimestamp, bestBase)) >= 0)
+                        continue;
+                    (victimTopic, victim, bestPriority, bestTimestamp, bestBase) = (topic, partition, config.UplinkPriority, timestamp, baseOffset);
+                }
+            }
+            if (victim is null) return false;
+
+            DroppedSegment? dropped;
+            // Under the topics lock so that a concurrent DeleteTopic never counts (and releases) the
+            // same bytes as this drop.
+            lock (_topicsLock)
+            {
+                if (!_topics.TryGetValue(victimTopic!.Name, out var current) || !ReferenceEquals(current, victimTopic)) continue;
+                try
+                {
+                    dropped = victim.DropOldestSegment();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Stop dropping rather than detach segment after segment without freeing space.
+                    StorageLog.DropFailed(_logger, victim.Topic, victim.Partition, ex);
+                    return false;
+                }
+            }
+            // Null: retention or another drop got there first (or the segment is no longer closed
+            // and acknowledged); look again.
+            if (dropped is not { } d) continue;
+            victimTopic.RecordDrop(d.Records, d.Bytes);
+            _dropped.Add(d.Records, d.Bytes);
+            StorageLog.SegmentDropped(_logger, victim.Topic, victim.Partition, d.Segment, d.FromOffset, d.ToOffset - 1, d.Records, d.Bytes,
+                bestPriority, _budget.UsedBytes, _budget.MaxBytes);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Flushes and fsyncs every partition, closes the files and releases the directory lock.</summary>

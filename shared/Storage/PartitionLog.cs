@@ -10,6 +10,12 @@ namespace EdgeStream.Storage;
 /// <summary>Where an append landed.</summary>
 public readonly record struct AppendResult(long BaseOffset, long LastOffset, long LogAppendTime);
 
+/// <summary>One segment deleted by disk.full.policy=drop-oldest: offsets [FromOffset, ToOffset) are gone.</summary>
+internal readonly record struct DroppedSegment(string Segment, long FromOffset, long ToOffset, long Bytes)
+{
+    public long Records => ToOffset - FromOffset;
+}
+
 /// <summary>
 /// One partition: an ordered list of segments, the last one active. Offsets are assigned here by
 /// rewriting each batch's base offset (outside its CRC). Readers see only offsets below the high
@@ -150,9 +156,12 @@ public sealed class PartitionLog : IDisposable
     {
         var config = _topic.Config;
         ValidateBatches(batches.Span, config);
-        if (!_budget.TryReserve(batches.Length))
+        // Reserving may first drop closed segments of drop-oldest topics (never of a block topic):
+        // see LogManager.DropOldestSegment. No lock of this partition is held here, so the drop
+        // may take any partition's write lock, this one included.
+        if (!_budget.TryReserveOrDrop(batches.Length))
         {
-            var reason = $"disk budget of {ByteSize.Format(_budget.MaxBytes)} is full ({ByteSize.Format(_budget.UsedBytes)} used); refused {batches.Length} bytes";
+            var reason = _budget.DescribeRefusal(batches.Length);
             StorageLog.AppendRefused(_logger, Topic, Partition, reason);
             throw new DiskFullException($"{Topic}-{Partition}: {reason}");
         }
@@ -467,8 +476,7 @@ public sealed class PartitionLog : IDisposable
                 first++;
             }
             if (first == 0) return (0, 0);
-            Volatile.Write(ref _segments, segments[first..]);
-            if (_segments[0].BaseOffset > _logStartOffset) Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+            DetachLeadingSegments(first);
         }
         long bytes = 0;
         foreach (var (s, why) in deleted)
@@ -479,16 +487,64 @@ public sealed class PartitionLog : IDisposable
         return (deleted.Count, bytes);
     }
 
+    /// <summary>
+    /// The drop-oldest candidate of this partition: its oldest segment, if it is closed (not the
+    /// active one) and wholly acknowledged. <paramref name="newestTimestamp"/> orders candidates of
+    /// one uplink.priority (oldest first), <paramref name="baseOffset"/> breaks ties.
+    /// </summary>
+    internal bool TryPeekDroppable(out long newestTimestamp, out long baseOffset)
+    {
+        var segments = Volatile.Read(ref _segments);
+        newestTimestamp = baseOffset = 0;
+        if (segments.Length < 2 || segments[0].NextOffset > HighWatermark) return false;
+        baseOffset = segments[0].BaseOffset;
+        try { newestTimestamp = NewestTimestamp(segments[0]); }
+        catch (IOException) { newestTimestamp = long.MaxValue; } // deleted by retention meanwhile: rank it last
+        return true;
+    }
+
+    /// <summary>
+    /// disk.full.policy=drop-oldest: deletes this partition's oldest segment if it is still closed
+    /// and wholly acknowledged, advancing the log start offset past it exactly as retention does.
+    /// Readers positioned in it get <see cref="OffsetOutOfRangeException"/> and restart at the new
+    /// log start. Null when there was nothing to drop (the active segment is never dropped).
+    /// </summary>
+    internal DroppedSegment? DropOldestSegment()
+    {
+        LogSegment segment;
+        long from, to;
+        lock (_writeLock)
+        {
+            if (_closed || _segments.Length < 2 || _segments[0].NextOffset > HighWatermark) return null;
+            segment = _segments[0];
+            from = DetachLeadingSegments(1);
+            to = _logStartOffset;
+        }
+        var bytes = segment.Size;
+        DeleteSegment(segment, "disk.full.policy=drop-oldest", logDeletion: false);
+        return new DroppedSegment(Path.GetFileName(segment.LogPath), from, to, bytes);
+    }
+
+    // Under _writeLock: removes the first `count` (closed) segments from the list and moves the log
+    // start offset up to the first segment kept. Returns the log start offset before the move.
+    private long DetachLeadingSegments(int count)
+    {
+        var previousStart = _logStartOffset;
+        Volatile.Write(ref _segments, _segments[count..]);
+        if (_segments[0].BaseOffset > _logStartOffset) Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+        return previousStart;
+    }
+
     private static long NewestTimestamp(LogSegment s) =>
         s.MaxTimestamp >= 0 ? s.MaxTimestamp : new DateTimeOffset(File.GetLastWriteTimeUtc(s.LogPath)).ToUnixTimeMilliseconds();
 
-    private void DeleteSegment(LogSegment segment, string why)
+    private void DeleteSegment(LogSegment segment, string why, bool logDeletion = true)
     {
         var size = segment.Size;
         segment.Delete();
         Interlocked.Add(ref _size, -size);
         _budget.Release(size);
-        StorageLog.SegmentDeleted(_logger, Topic, Partition, Path.GetFileName(segment.LogPath), size, why);
+        if (logDeletion) StorageLog.SegmentDeleted(_logger, Topic, Partition, Path.GetFileName(segment.LogPath), size, why);
     }
 
     private static long ReadLogStartOffset(string directory)

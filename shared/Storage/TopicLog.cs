@@ -42,10 +42,34 @@ public sealed class TopicLog : IDisposable
         return log is not null;
     }
 
+    /// <summary>What disk.full.policy=drop-oldest deleted from this topic since the log was opened.</summary>
+    public DropCounters Dropped => _dropped.Read();
+
+    private readonly DropCounter _dropped = new();
+
+    internal void RecordDrop(long records, long bytes) => _dropped.Add(records, bytes);
+
     internal void SetPartitions(PartitionLog[] partitions) => Volatile.Write(ref _partitions, partitions);
 
     public void Dispose()
     {
         foreach (var p in Volatile.Read(ref _partitions)) p.Dispose();
     }
+}
+
+/// <summary>Segments, records (offsets) and bytes deleted by disk.full.policy=drop-oldest.</summary>
+public readonly record struct DropCounters(long Segments, long Records, long Bytes);
+
+internal sealed class DropCounter
+{
+    private long _segments, _records, _bytes;
+
+    public void Add(long records, long bytes)
+    {
+        Interlocked.Increment(ref _segments);
+        Interlocked.Add(ref _records, records);
+        Interlocked.Add(ref _bytes, bytes);
+    }
+
+    public DropCounters Read() => new(Volatile.Read(ref _segments), Volatile.Read(ref _records), Volatile.Read(ref _bytes));
 }

@@ -294,6 +294,35 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Resolve_MqttLimits_DefaultsFlagsEnvironmentAndJson()
+    {
+        var defaults = Resolve().MqttLimits;
+        Assert.Equal((1 << 20, 10_000, 100, 100_000), (defaults.MaxPacketBytes, defaults.MaxConnections, defaults.MaxInflight, defaults.MaxQueued));
+
+        var flags = Resolve(Flags(("mqttMaxPacket", "64KiB"), ("mqttMaxConnections", "3"), ("mqttMaxInflight", "10"), ("mqttMaxQueued", "50"))).MqttLimits;
+        Assert.Equal((64 << 10, 3, 10, 50), (flags.MaxPacketBytes, flags.MaxConnections, flags.MaxInflight, flags.MaxQueued));
+
+        Assert.Equal(7, Resolve(env: Env(("EDGESTREAM_MQTT_MAX_INFLIGHT", "7"))).MqttLimits.MaxInflight);
+        var config = WriteConfig("""{ "mqttMaxQueued": 1000, "mqttMaxPacket": "2MiB" }""");
+        var json = Resolve(Flags(("config", config))).MqttLimits;
+        Assert.Equal((2 << 20, 1000), (json.MaxPacketBytes, json.MaxQueued));
+    }
+
+    [Theory]
+    [InlineData("mqttMaxPacket", "100", "--mqtt-max-packet")]
+    [InlineData("mqttMaxPacket", "1GiB", "--mqtt-max-packet")]
+    [InlineData("mqttMaxInflight", "0", "--mqtt-max-inflight")]
+    [InlineData("mqttMaxInflight", "65536", "--mqtt-max-inflight")]
+    [InlineData("mqttMaxConnections", "-1", "--mqtt-max-connections")]
+    [InlineData("mqttMaxQueued", "many", "--mqtt-max-queued")]
+    public void Resolve_InvalidMqttLimit_IsConfigurationError(string name, string value, string flag)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags((name, value))));
+
+        Assert.Contains(flag, ex.Message);
+    }
+
+    [Fact]
     public void Resolve_ListenerOnHostName_Throws()
     {
         var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("mqtt", "example.com:1883"))));

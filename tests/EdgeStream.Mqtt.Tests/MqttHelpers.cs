@@ -13,10 +13,7 @@ public sealed record LogRecord(long Offset, string Key, byte[] Value, IReadOnlyD
 
 public static class Mqtt
 {
-    /// <summary>
-    /// MQTT 3.1.1 clients send their own id: MQTTnet assigns one to an empty id only for MQTT 5
-    /// (mosquitto's clients send an empty id unless told otherwise).
-    /// </summary>
+    /// <summary>A distinct client id, so each tool run shows up under its own name in the agent's log.</summary>
     public static string ClientId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
 
     public static void Publish(int port, string topic, string message, int qos, params string[] extra)

@@ -29,6 +29,8 @@ public sealed class AgentOptions
     public required HostPort Mqtt { get; init; }
     /// <summary>MQTT topic filter → log topic rules, in match order (the implicit <c>#=mqtt</c> is not listed).</summary>
     public IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; init; } = [];
+    /// <summary>MQTT limits: largest packet (default 1 MiB), connections (10000), QoS 2 awaiting PUBREL / Receive Maximum (100), queued per subscriber (100000).</summary>
+    public EdgeStream.Mqtt.Limits.MqttLimits MqttLimits { get; init; } = new();
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
@@ -37,6 +39,16 @@ public sealed class AgentOptions
     public long UplinkMaxFrameBytes { get; init; } = 16L * 1024 * 1024;
     /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
     public required IReadOnlyList<HostPort> Parents { get; init; }
+    /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
+    public IReadOnlyList<string> UplinkTopics { get; init; } = ["*"];
+    /// <summary>Prepended to forwarded topic names at the parent; null = none.</summary>
+    public string? UplinkPrefix { get; init; }
+    /// <summary>Local topic → topic name at the parent, exact names.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; init; } = [];
+    /// <summary>Uplink bandwidth cap in compressed bytes per second; 0 = none.</summary>
+    public long UplinkRateBytesPerSecond { get; init; }
+    /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
+    public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -45,6 +57,8 @@ public sealed class AgentOptions
     public required TimeSpan FlushInterval { get; init; }
     /// <summary>Disk budget for the log in bytes; 0 = none.</summary>
     public required long MaxDiskBytes { get; init; }
+    /// <summary>Default disk.full.policy of new topics: what appends do once <see cref="MaxDiskBytes"/> is full.</summary>
+    public DiskFullPolicy DiskFullPolicy { get; init; }
     /// <summary>Default segment size of new topics.</summary>
     public required long SegmentBytes { get; init; }
     /// <summary>Default per-partition size retention of new topics; -1 = none.</summary>
@@ -79,14 +93,24 @@ internal sealed class AgentOptionsBuilder
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
     internal IReadOnlyList<EdgeStream.Mqtt.MqttMapRule> MqttMap { get; set; } = [];
+    internal long MqttMaxPacketBytes { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxPacketBytes;
+    internal int MqttMaxConnections { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxConnections;
+    internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
+    internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal HostPort Http { get; set; }
     internal HostPort Uplink { get; set; }
     internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
+    internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
+    internal string? UplinkPrefix { get; set; }
+    internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
+    internal long UplinkRateBytesPerSecond { get; set; }
+    internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
     internal long MaxDiskBytes { get; set; }
+    internal DiskFullPolicy DiskFullPolicy { get; set; }
     internal long SegmentBytes { get; set; }
     internal long RetentionBytes { get; set; }
     internal TimeSpan? Retention { get; set; }
@@ -126,8 +150,13 @@ internal sealed class AgentOptionsBuilder
         if (Retention is { } age && age <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.Retention)}: must be positive, or 'forever'.");
 
+        if (UplinkMaxBackoff < TimeSpan.FromMilliseconds(100) || UplinkMaxBackoff > TimeSpan.FromHours(1))
+            throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxBackoff)}: must be between 100ms and 1h.");
+
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
+        if (MqttMaxPacketBytes < EdgeStream.Mqtt.Limits.MqttLimits.MinPacketBytes || MqttMaxPacketBytes > EdgeStream.Mqtt.Limits.MqttLimits.MaxPacketBytesLimit)
+            throw new ConfigurationException($"{Describe(AgentSettings.MqttMaxPacket)}: must be between 1KiB and 256MiB.");
         if (UplinkMaxFrameBytes < 1024 || UplinkMaxFrameBytes > 1L << 30)
             throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxFrame)}: must be between 1KiB and 1GiB.");
 
@@ -159,14 +188,27 @@ internal sealed class AgentOptionsBuilder
             Partitions = Partitions,
             Mqtt = Mqtt,
             MqttMap = MqttMap,
+            MqttLimits = new EdgeStream.Mqtt.Limits.MqttLimits
+            {
+                MaxPacketBytes = (int)MqttMaxPacketBytes,
+                MaxConnections = MqttMaxConnections,
+                MaxInflight = MqttMaxInflight,
+                MaxQueued = MqttMaxQueued,
+            },
             Http = Http,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,
+            UplinkTopics = UplinkTopics,
+            UplinkPrefix = UplinkPrefix,
+            UplinkRename = UplinkRename,
+            UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
+            UplinkMaxBackoff = UplinkMaxBackoff,
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,
             MaxDiskBytes = MaxDiskBytes,
+            DiskFullPolicy = DiskFullPolicy,
             SegmentBytes = SegmentBytes,
             RetentionBytes = RetentionBytes,
             Retention = Retention,

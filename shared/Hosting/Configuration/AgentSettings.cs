@@ -34,6 +34,14 @@ public static class AgentSettings
         "MQTT listener (data port).");
     public static readonly ListSetting<EdgeStream.Mqtt.MqttMapRule> MqttMap = new("mqttMap", "--mqtt-map", "EDGESTREAM_MQTT_MAP", "mqttMap", "FILTER=TOPIC", EdgeStream.Mqtt.MqttMapRule.Parse, (b, v) => b.MqttMap = v,
         "MQTT topic filter (+/# wildcards) to log topic; repeat, first match wins, implicit last rule #=mqtt. Kafka records in a mapped topic go out to MQTT (topic = key).");
+    public static readonly Setting<long> MqttMaxPacket = new("mqttMaxPacket", "--mqtt-max-packet", "EDGESTREAM_MQTT_MAX_PACKET", "mqttMaxPacket", "SIZE", "1MiB", Parsers.Size, (b, v) => b.MqttMaxPacketBytes = v,
+        "Largest MQTT packet accepted; a larger one closes the connection (MQTT 5: DISCONNECT 0x95).");
+    public static readonly Setting<int> MqttMaxConnections = new("mqttMaxConnections", "--mqtt-max-connections", "EDGESTREAM_MQTT_MAX_CONNECTIONS", "mqttMaxConnections", "N", "10000", Parsers.Count(1, 1_000_000), (b, v) => b.MqttMaxConnections = v,
+        "MQTT clients connected at once; beyond it CONNECT is refused (MQTT 5: 0x97, 3.1.1: server unavailable).");
+    public static readonly Setting<int> MqttMaxInflight = new("mqttMaxInflight", "--mqtt-max-inflight", "EDGESTREAM_MQTT_MAX_INFLIGHT", "mqttMaxInflight", "N", "100", Parsers.Count(1, 65_535), (b, v) => b.MqttMaxInflight = v,
+        "MQTT 5 Receive Maximum, and the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected.");
+    public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
+        "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: /healthz, /v1/status.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
@@ -42,6 +50,16 @@ public static class AgentSettings
         "Largest uplink frame (uncompressed) a child may send; a larger one is refused and its stream closed.");
     public static readonly ListSetting<HostPort> Parents = new("parents", "--parent", "EDGESTREAM_PARENT", "parents", "HOST:PORT", Parsers.Connect, (b, v) => b.Parents = v,
         "Upstream node to forward to; repeat for fallbacks (comma-separated in the environment).");
+    public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
+        "Topics forwarded to the parent (* and ? wildcards); internal topics (__*) never are.");
+    public static readonly Setting<string?> UplinkPrefix = new("uplinkPrefix", "--uplink-prefix", "EDGESTREAM_UPLINK_PREFIX", "uplinkPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.UplinkPrefix = v,
+        "Prepended to a forwarded topic's name at the parent (not to renamed topics).", "none");
+    public static readonly ListSetting<KeyValuePair<string, string>> UplinkRename = new("uplinkRename", "--uplink-rename", "EDGESTREAM_UPLINK_RENAME", "uplinkRename", "SRC=DST", Parsers.Rename, (b, v) => b.UplinkRename = v,
+        "Forward local topic SRC as DST at the parent; repeat for more.");
+    public static readonly Setting<long> UplinkRate = new("uplinkRate", "--uplink-rate", "EDGESTREAM_UPLINK_RATE", "uplinkRate", "SIZE/s", "none", Parsers.Rate, (b, v) => b.UplinkRateBytesPerSecond = v,
+        "Bandwidth cap of the uplink (compressed payload bytes per second).");
+    public static readonly Setting<TimeSpan> UplinkMaxBackoff = new("uplinkMaxBackoff", "--uplink-max-backoff", "EDGESTREAM_UPLINK_MAX_BACKOFF", "uplinkMaxBackoff", "DURATION", "30s", Parsers.Duration, (b, v) => b.UplinkMaxBackoff = v,
+        "Longest wait between uplink reconnect attempts (exponential backoff with jitter).");
     public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
         "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
     public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
@@ -49,7 +67,9 @@ public static class AgentSettings
     public static readonly Setting<TimeSpan> FlushInterval = new("flushInterval", "--flush-interval", "EDGESTREAM_FLUSH_INTERVAL", "flushInterval", "DURATION", "1s", Parsers.Duration, (b, v) => b.FlushInterval = v,
         "Background fsync period for --fsync os.");
     public static readonly Setting<long> MaxDisk = new("maxDisk", "--max-disk", "EDGESTREAM_MAX_DISK", "maxDisk", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MaxDiskBytes = v,
-        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost).");
+        "Disk budget for the log; once it is full, appends are refused with a clear error (nothing accepted is lost) unless drop-oldest topics can make room (--disk-full-policy).");
+    public static readonly Setting<EdgeStream.Storage.DiskFullPolicy> DiskFullPolicy = new("diskFullPolicy", "--disk-full-policy", "EDGESTREAM_DISK_FULL_POLICY", "diskFullPolicy", "block|drop-oldest", "block", Parsers.DiskFull, (b, v) => b.DiskFullPolicy = v,
+        "disk.full.policy of new topics once --max-disk is full: refuse appends, or delete the oldest closed segments of drop-oldest topics (lowest uplink.priority first).");
     public static readonly Setting<long> SegmentBytes = new("segmentBytes", "--segment-bytes", "EDGESTREAM_SEGMENT_BYTES", "segmentBytes", "SIZE", Parsers.ExactSize(TopicConfig.Default.SegmentBytes), Parsers.Size, (b, v) => b.SegmentBytes = v,
         "Segment size of new topics.");
     public static readonly Setting<long> RetentionBytes = new("retentionBytes", "--retention-bytes", "EDGESTREAM_RETENTION_BYTES", "retentionBytes", "SIZE", TopicConfig.Default.RetentionBytes < 0 ? "none" : Parsers.ExactSize(TopicConfig.Default.RetentionBytes), Parsers.SizeOrNone(-1), (b, v) => b.RetentionBytes = v,
@@ -64,8 +84,9 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, Http, Uplink, UplinkMaxFrame, Parents,
-        Fsync, FsyncInterval, FlushInterval, MaxDisk, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
+        Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 
     /// <summary>The value parsers. Each throws <see cref="FormatException"/> whose message is the expected form.</summary>
@@ -108,8 +129,55 @@ public static class AgentSettings
                 ? n
                 : throw new FormatException("expected a whole number from 1 to 10000");
 
+        public static Func<string, int> Count(int min, int max) =>
+            s => int.TryParse(s.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw new FormatException($"expected a whole number from {min} to {max}");
+
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
+
+        public static IReadOnlyList<string> Globs(string s)
+        {
+            var globs = new List<string>();
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                foreach (var c in part)
+                {
+                    if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '*' or '?'))
+                        throw new FormatException("expected topic name patterns (letters, digits, '.', '_', '-', '*', '?'), comma-separated");
+                }
+                globs.Add(part);
+            }
+            return globs.Count > 0 ? globs : throw new FormatException("expected at least one topic name pattern, e.g. '*' or 'sensors.*'");
+        }
+
+        public static string? TopicPrefix(string s)
+        {
+            s = s.Trim();
+            if (s.Length == 0) return null;
+            if (s.Length > 200 || !EdgeStream.Storage.LogManager.IsValidTopicName(s))
+                throw new FormatException("expected up to 200 of letters, digits, '.', '_' and '-'");
+            return s;
+        }
+
+        public static KeyValuePair<string, string> Rename(string s)
+        {
+            var eq = s.IndexOf('=');
+            var source = eq > 0 ? s[..eq].Trim() : "";
+            var target = eq > 0 ? s[(eq + 1)..].Trim() : "";
+            if (!EdgeStream.Storage.LogManager.IsValidTopicName(source) || !EdgeStream.Storage.LogManager.IsValidTopicName(target))
+                throw new FormatException("expected SRC=DST, two topic names (letters, digits, '.', '_', '-')");
+            return new(source, target);
+        }
+
+        public static long Rate(string s)
+        {
+            var t = s.Trim();
+            if (t.ToLowerInvariant() is "none" or "-1" or "0") return 0;
+            if (t.EndsWith("/s", StringComparison.OrdinalIgnoreCase)) t = t[..^2];
+            return ByteSize.TryParse(t, out var b) && b > 0 ? b : throw new FormatException("expected bytes per second such as 512KiB/s or 10MB/s, or 'none'");
+        }
 
         public static FsyncPolicy Fsync(string s) => s.Trim().ToLowerInvariant() switch
         {
@@ -117,6 +185,13 @@ public static class AgentSettings
             "group" => FsyncPolicy.Group,
             "os" => FsyncPolicy.Os,
             _ => throw new FormatException("expected always, group or os"),
+        };
+
+        public static EdgeStream.Storage.DiskFullPolicy DiskFull(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "block" => EdgeStream.Storage.DiskFullPolicy.Block,
+            "drop-oldest" => EdgeStream.Storage.DiskFullPolicy.DropOldest,
+            _ => throw new FormatException("expected block or drop-oldest"),
         };
 
         public static TimeSpan Duration(string s) =>

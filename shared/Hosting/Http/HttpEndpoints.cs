@@ -29,6 +29,7 @@ public static class HttpEndpoints
             var node = context.RequestServices.GetRequiredService<NodeContext>();
             var state = context.RequestServices.GetRequiredService<StorageState>();
             var manager = state.Manager;
+            var dropped = manager?.Dropped ?? default;
             var status = new StatusResponse
             {
                 NodeId = node.NodeId,
@@ -38,11 +39,30 @@ public static class HttpEndpoints
                 StorageOpen = manager is not null,
                 Topics = manager?.Topics.Count ?? 0,
                 UsedBytes = manager?.UsedBytes ?? 0,
-                Uplink = UplinkStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
+                MaxDiskBytes = manager?.MaxDiskBytes ?? 0,
+                DroppedSegments = dropped.Segments,
+                DroppedRecords = dropped.Records,
+                DroppedBytes = dropped.Bytes,
+                Drops = manager is null ? [] : TopicDrops(manager),
+                Uplink = UplinkReceiverStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
+                UplinkSender = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
         return endpoints;
+    }
+
+    // Only topics that lost data to disk.full.policy=drop-oldest: the list stays short on a healthy node.
+    private static List<TopicDropStatus> TopicDrops(EdgeStream.Storage.LogManager manager)
+    {
+        var drops = new List<TopicDropStatus>();
+        foreach (var topic in manager.Topics)
+        {
+            var d = topic.Dropped;
+            if (d.Segments > 0) drops.Add(new TopicDropStatus { Topic = topic.Name, Segments = d.Segments, Records = d.Records, Bytes = d.Bytes });
+        }
+        drops.Sort(static (a, b) => string.CompareOrdinal(a.Topic, b.Topic));
+        return drops;
     }
 }
 
@@ -56,13 +76,33 @@ public sealed class StatusResponse
     public bool StorageOpen { get; init; }
     public int Topics { get; init; }
     public long UsedBytes { get; init; }
+    /// <summary>--max-disk in bytes; 0 = no budget.</summary>
+    public long MaxDiskBytes { get; init; }
+    /// <summary>Totals deleted by disk.full.policy=drop-oldest since the agent started.</summary>
+    public long DroppedSegments { get; init; }
+    public long DroppedRecords { get; init; }
+    public long DroppedBytes { get; init; }
+    public IReadOnlyList<TopicDropStatus> Drops { get; init; } = [];
+    /// <summary>The uplink sender's counters (what goes up to the parent); null on a node without <c>--parent</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? UplinkSender { get; init; }
     /// <summary>Children's uplinks received (gateway and cloud only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public UplinkStatus? Uplink { get; init; }
+    public UplinkReceiverStatus? Uplink { get; init; }
+}
+
+/// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
+public sealed class TopicDropStatus
+{
+    public required string Topic { get; init; }
+    public long Segments { get; init; }
+    /// <summary>Offsets removed (the log start offsets advanced by this much in total).</summary>
+    public long Records { get; init; }
+    public long Bytes { get; init; }
 }
 
 /// <summary>The <c>uplink</c> part of <c>GET /v1/status</c>: counters since start-up.</summary>
-public sealed class UplinkStatus
+public sealed class UplinkReceiverStatus
 {
     public int ChildrenSeen { get; init; }
     public long ChildrenConnected { get; init; }
@@ -73,7 +113,7 @@ public sealed class UplinkStatus
     public long InvalidFrames { get; init; }
     public long RefusedFrames { get; init; }
 
-    internal static UplinkStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkStatus
+    internal static UplinkReceiverStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkReceiverStatus
     {
         ChildrenSeen = stats.ChildrenSeen,
         ChildrenConnected = stats.ChildrenConnected,

@@ -66,6 +66,7 @@ public sealed class StorageHostedService : IHostedService
             SegmentBytes = options.SegmentBytes,
             RetentionBytes = options.RetentionBytes,
             RetentionAge = options.Retention,
+            DiskFullPolicy = options.DiskFullPolicy,
         },
     };
 

@@ -51,6 +51,9 @@ public sealed partial class KafkaBroker
                     LogStartOffset = -1,
                     AbortedTransactions = [],
                     PreferredReadReplica = -1,
+                    // Empty, not null, on errors too: librdkafka rejects a null record set (size -1) as a
+                    // parse failure and so never sees OFFSET_OUT_OF_RANGE or resets to the log start.
+                    Records = ReadOnlyMemory<byte>.Empty,
                 };
                 topicResponse.Partitions.Add(data);
                 if (topic is null || !topic.TryGetPartition(fetchPartition.Partition, out var partition))

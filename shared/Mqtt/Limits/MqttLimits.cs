@@ -1,0 +1,54 @@
+namespace EdgeStream.Mqtt.Limits;
+
+/// <summary>
+/// What one MQTT listener accepts. The defaults are what a node serves with no settings; every
+/// limit closes or refuses only the client that crosses it.
+/// </summary>
+public sealed record MqttLimits
+{
+    public const int DefaultMaxPacketBytes = 1 << 20;
+    public const int DefaultMaxConnections = 10_000;
+    public const int DefaultMaxInflight = 100;
+    public const int DefaultMaxQueued = 100_000;
+
+    /// <summary>Smallest <see cref="MaxPacketBytes"/> accepted: a CONNECT with credentials must still fit.</summary>
+    public const int MinPacketBytes = 1024;
+
+    /// <summary>MQTT 3.1.1 §2.2.3 / MQTT 5 §1.5.5: the largest remaining length a 4-byte varint holds, plus the fixed header.</summary>
+    public const int MaxPacketBytesLimit = 268_435_455 + 5;
+
+    /// <summary>Largest whole packet (fixed header included, as MQTT 5's Maximum Packet Size counts) a client may send. Default 1 MiB.</summary>
+    public int MaxPacketBytes { get; init; } = DefaultMaxPacketBytes;
+
+    /// <summary>Clients connected at once; the next CONNECT is refused. Default 10000.</summary>
+    public int MaxConnections { get; init; } = DefaultMaxConnections;
+
+    /// <summary>MQTT 5 Receive Maximum advertised in CONNACK, and the QoS 2 PUBLISHes a connection may leave awaiting PUBREL. Default 100.</summary>
+    public int MaxInflight { get; init; } = DefaultMaxInflight;
+
+    /// <summary>Messages queued per session for a subscriber; beyond it the oldest is dropped. Default 100000.</summary>
+    public int MaxQueued { get; init; } = DefaultMaxQueued;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a limit outside its range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPacketBytes, MinPacketBytes, nameof(MaxPacketBytes));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPacketBytes, MaxPacketBytesLimit, nameof(MaxPacketBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInflight, 1, nameof(MaxInflight));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxInflight, ushort.MaxValue, nameof(MaxInflight));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueued, 1, nameof(MaxQueued));
+    }
+}
+
+/// <summary>MQTT topic name rules a PUBLISH must follow (not filters: those may hold wildcards).</summary>
+public static class MqttTopicName
+{
+    /// <summary>
+    /// MQTT 3.1.1 §4.7.1 / MQTT 5 §4.7.1: a topic name (what a PUBLISH carries) must not contain the
+    /// wildcards '+' or '#' [MQTT-3.3.2-2]; §1.5.3: no U+0000 [MQTT-1.5.3-2]; §4.7.3: at least one
+    /// character (an MQTT 5 topic alias has been resolved to its topic before this check).
+    /// </summary>
+    public static bool IsValid(string? topic) =>
+        !string.IsNullOrEmpty(topic) && topic.AsSpan().IndexOfAny('+', '#', '\0') < 0;
+}

@@ -1,0 +1,107 @@
+namespace EdgeStream.Uplink.Sending;
+
+/// <summary>
+/// Live counters of the sender, safe to read from any thread (the HTTP status endpoint). Written by
+/// <see cref="UplinkForwarder"/> only.
+/// </summary>
+public sealed class UplinkStatus
+{
+    private long _framesSent, _recordsSent, _bytesSent, _framesAcked, _recordsAcked, _duplicates, _retried, _reconnects, _skippedRecords;
+    private volatile string? _currentParent;
+    private volatile bool _connected;
+    private volatile PartitionBacklog[] _backlog = [];
+
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+    public long RecordsSent => Interlocked.Read(ref _recordsSent);
+    /// <summary>Compressed payload bytes written to the parent.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+    /// <summary>Frames answered OK or DUPLICATE.</summary>
+    public long FramesAcked => Interlocked.Read(ref _framesAcked);
+    public long RecordsAcked => Interlocked.Read(ref _recordsAcked);
+    /// <summary>Frames the parent already had (re-sends after a reconnect or a crash).</summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+    /// <summary>Frames answered STORAGE_FULL or UNAVAILABLE (sent again later).</summary>
+    public long Retried => Interlocked.Read(ref _retried);
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+    /// <summary>Records deleted locally (retention, drop-oldest) before they were sent.</summary>
+    public long SkippedRecords => Interlocked.Read(ref _skippedRecords);
+    /// <summary>The parent in use (HOST:PORT), or null before the first attempt.</summary>
+    public string? CurrentParent => _currentParent;
+    /// <summary>True while a stream to <see cref="CurrentParent"/> is answering.</summary>
+    public bool Connected => _connected;
+    /// <summary>Per forwarded partition: high watermark minus acknowledged cursor, refreshed about once a second.</summary>
+    public IReadOnlyList<PartitionBacklog> Backlog => _backlog;
+
+    internal void Sent(int records, int bytes)
+    {
+        Interlocked.Increment(ref _framesSent);
+        Interlocked.Add(ref _recordsSent, records);
+        Interlocked.Add(ref _bytesSent, bytes);
+    }
+
+    internal void Acked(int records, bool duplicate)
+    {
+        Interlocked.Increment(ref _framesAcked);
+        Interlocked.Add(ref _recordsAcked, records);
+        if (duplicate) Interlocked.Increment(ref _duplicates);
+    }
+
+    internal void Retry() => Interlocked.Increment(ref _retried);
+    internal void Reconnect() => Interlocked.Increment(ref _reconnects);
+    internal void Skipped(long records) => Interlocked.Add(ref _skippedRecords, records);
+    internal void SetParent(string? parent, bool connected)
+    {
+        _currentParent = parent;
+        _connected = connected;
+    }
+    internal void SetConnected(bool connected) => _connected = connected;
+    internal void SetBacklog(PartitionBacklog[] backlog) => _backlog = backlog;
+
+    /// <summary>A copy for serialization.</summary>
+    public UplinkStatusSnapshot Snapshot()
+    {
+        var backlog = _backlog;
+        long total = 0;
+        foreach (var b in backlog) total += b.Records;
+        return new UplinkStatusSnapshot
+        {
+            Parent = CurrentParent,
+            Connected = Connected,
+            FramesSent = FramesSent,
+            RecordsSent = RecordsSent,
+            BytesSent = BytesSent,
+            FramesAcked = FramesAcked,
+            RecordsAcked = RecordsAcked,
+            Duplicates = Duplicates,
+            Retried = Retried,
+            Reconnects = Reconnects,
+            SkippedRecords = SkippedRecords,
+            BacklogRecords = total,
+            Partitions = backlog,
+        };
+    }
+}
+
+/// <summary>Records of one local partition not yet acknowledged by the parent.</summary>
+public sealed record PartitionBacklog(string Topic, int Partition, long Cursor, long HighWatermark)
+{
+    public long Records => Math.Max(0, HighWatermark - Cursor);
+}
+
+/// <summary>The <c>uplink</c> section of <c>GET /v1/status</c>.</summary>
+public sealed class UplinkStatusSnapshot
+{
+    public string? Parent { get; init; }
+    public bool Connected { get; init; }
+    public long FramesSent { get; init; }
+    public long RecordsSent { get; init; }
+    public long BytesSent { get; init; }
+    public long FramesAcked { get; init; }
+    public long RecordsAcked { get; init; }
+    public long Duplicates { get; init; }
+    public long Retried { get; init; }
+    public long Reconnects { get; init; }
+    public long SkippedRecords { get; init; }
+    public long BacklogRecords { get; init; }
+    public IReadOnlyList<PartitionBacklog> Partitions { get; init; } = [];
+}
