@@ -97,7 +97,14 @@ public static class RoleHost
             Listen(k, options.Mqtt, l => l.UseEdgeStreamMqtt());
             // Children's uplinks (gateway and cloud): gRPC over HTTP/2 without TLS (h2c), so HTTP/2 only.
             if (options.Uplink is { } uplink)
+            {
                 Listen(k, uplink, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+                // Kestrel's default 1 MiB / 768 KiB flow-control windows cap a child on a high-latency
+                // link at ~window/RTT; uplink frames are up to --uplink-max-frame. Only h2 connections
+                // (the uplink listener) use these.
+                k.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
+                k.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;
+            }
         });
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);

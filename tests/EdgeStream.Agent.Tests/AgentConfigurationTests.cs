@@ -231,6 +231,24 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Resolve_UplinkMaxFrame_DefaultFlagAndEnvironment()
+    {
+        Assert.Equal(16L * 1024 * 1024, Resolve(Flags(("role", "gateway"))).UplinkMaxFrameBytes);
+        Assert.Equal(1024L * 1024, Resolve(Flags(("role", "gateway"), ("uplinkMaxFrame", "1MiB"))).UplinkMaxFrameBytes);
+        Assert.Equal(64L * 1024, Resolve(Flags(("role", "cloud")), Env(("EDGESTREAM_UPLINK_MAX_FRAME", "64KiB"))).UplinkMaxFrameBytes);
+    }
+
+    [Theory]
+    [InlineData("512")]
+    [InlineData("2GiB")]
+    public void Resolve_UplinkMaxFrameOutOfRange_Throws(string value)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("role", "gateway"), ("uplinkMaxFrame", value))));
+
+        Assert.Contains("--uplink-max-frame", ex.Message);
+    }
+
+    [Fact]
     public void Resolve_CloudWithParent_Throws()
     {
         var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("role", "cloud"), ("parents", "x:1"))));

@@ -44,7 +44,7 @@ public static class HttpEndpoints
                 DroppedRecords = dropped.Records,
                 DroppedBytes = dropped.Bytes,
                 Drops = manager is null ? [] : TopicDrops(manager),
-                Uplink = UplinkStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
+                Uplink = UplinkReceiverStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
                 UplinkSender = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
@@ -88,7 +88,7 @@ public sealed class StatusResponse
     public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? UplinkSender { get; init; }
     /// <summary>Children's uplinks received (gateway and cloud only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public UplinkStatus? Uplink { get; init; }
+    public UplinkReceiverStatus? Uplink { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
@@ -102,7 +102,7 @@ public sealed class TopicDropStatus
 }
 
 /// <summary>The <c>uplink</c> part of <c>GET /v1/status</c>: counters since start-up.</summary>
-public sealed class UplinkStatus
+public sealed class UplinkReceiverStatus
 {
     public int ChildrenSeen { get; init; }
     public long ChildrenConnected { get; init; }
@@ -113,7 +113,7 @@ public sealed class UplinkStatus
     public long InvalidFrames { get; init; }
     public long RefusedFrames { get; init; }
 
-    internal static UplinkStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkStatus
+    internal static UplinkReceiverStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkReceiverStatus
     {
         ChildrenSeen = stats.ChildrenSeen,
         ChildrenConnected = stats.ChildrenConnected,

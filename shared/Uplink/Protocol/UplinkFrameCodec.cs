@@ -167,7 +167,8 @@ public static class UplinkFrameCodec
         {
             throw;
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException)
+        // ArgumentException: MessagePackReader slices a bin/str whose declared length runs past the end.
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidUplinkFrameException("malformed MessagePack frame: " + ex.Message, ex);
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using EdgeStream.Kafka.Protocol.Records;
@@ -74,13 +75,15 @@ public static class UplinkBatchWriter
     {
         var record = frame.Records[index];
         var user = record.Headers;
-        var headers = new RecordHeader[user.Count + 4];
+        // The builder copies every byte in Add, so one header array and one offset buffer serve all
+        // records of the frame (no allocation per record unless the header count changes).
+        var headers = origin.HeadersFor(user.Count);
         for (var h = 0; h < user.Count; h++) headers[h] = user[h];
+        Utf8Formatter.TryFormat(frame.FirstOriginOffset + index, origin.OffsetBuffer, out var written);
         headers[user.Count] = new RecordHeader(OriginHeaders.Node, origin.Node);
         headers[user.Count + 1] = new RecordHeader(OriginHeaders.Topic, origin.Topic);
         headers[user.Count + 2] = new RecordHeader(OriginHeaders.Partition, origin.Partition);
-        headers[user.Count + 3] = new RecordHeader(OriginHeaders.Offset,
-            Encoding.ASCII.GetBytes((frame.FirstOriginOffset + index).ToString(CultureInfo.InvariantCulture)));
+        headers[user.Count + 3] = new RecordHeader(OriginHeaders.Offset, origin.OffsetBuffer.AsMemory(0, written));
         builder.Add(new ProducerRecord(record.Key, record.Value, record.Timestamp, headers));
     }
 
@@ -111,6 +114,16 @@ public static class UplinkBatchWriter
         public byte[] Topic { get; }
         public byte[] Partition { get; }
         public int FixedHeaderBytes { get; }
+        /// <summary>Decimal text of one origin offset (at most 20 digits for a long).</summary>
+        public byte[] OffsetBuffer { get; } = new byte[20];
+
+        private RecordHeader[] _headers = [];
+
+        public RecordHeader[] HeadersFor(int userHeaders)
+        {
+            if (_headers.Length != userHeaders + 4) _headers = new RecordHeader[userHeaders + 4];
+            return _headers;
+        }
     }
 }
 

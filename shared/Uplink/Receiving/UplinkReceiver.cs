@@ -52,6 +52,11 @@ public sealed class UplinkReceiver
         {
             return Invalid(child, frameId, ex.Message);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A decoder bug must not take the stream (or the node) down: the frame is unreadable either way.
+            return Invalid(child, frameId, "malformed frame: " + ex.Message);
+        }
 
         if (Validate(child, frame) is { } problem) return Invalid(child, frameId, problem);
 

@@ -64,6 +64,13 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
             UplinkReceiverLog.StreamFailed(logger, child, ex.Status.ToString());
             throw;
         }
+        catch (Google.Protobuf.InvalidProtocolBufferException ex)
+        {
+            // Not an UplinkRequest at all: like an INVALID frame, but there is no frame id to answer.
+            _receiver.Stats.Invalid();
+            UplinkReceiverLog.StreamFailed(logger, child, "request is not an UplinkRequest: " + ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "request is not an UplinkRequest: " + ex.Message));
+        }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
         {
             // The child went away; what it sent is written or will be, and it re-sends anything unacknowledged.
