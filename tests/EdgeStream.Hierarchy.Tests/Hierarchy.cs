@@ -101,7 +101,17 @@ public static class Hierarchy
         // Past the expected count, keep reading briefly: a duplicate must have its chance to show.
         while (sw.Elapsed < timeout && (seen.Count < expected || quietSince.Elapsed < TimeSpan.FromSeconds(2)))
         {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            ConsumeResult<byte[], byte[]>? r;
+            try
+            {
+                r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+            catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.UnknownTopicOrPart)
+            {
+                // The topic appears at this tier with the first forwarded batch.
+                Thread.Sleep(200);
+                continue;
+            }
             if (r is null || r.IsPartitionEOF) continue;
             quietSince.Restart();
             var headers = new List<(string, byte[])>();

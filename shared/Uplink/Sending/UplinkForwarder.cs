@@ -82,7 +82,9 @@ public sealed class UplinkForwarder : BackgroundService
         _logger = logger;
         _frameSize = new AdaptiveFrameSize(options.MinFrameBytes, options.MaxFrameBytes);
         _selector = new ParentSelector(options.Parents.Count, options.FailoverAfter, options.PreferredRetryInterval, Now());
-        _bucket = options.RateBytesPerSecond > 0 ? new TokenBucket(options.RateBytesPerSecond, options.MaxFrameBytes, Now()) : null;
+        // Burst of one second's worth: a cap holds from the first second after a reconnect, not only
+        // after a few MiB went out at link speed. A frame larger than the burst is paid off afterwards.
+        _bucket = options.RateBytesPerSecond > 0 ? new TokenBucket(options.RateBytesPerSecond, options.RateBytesPerSecond, Now()) : null;
         _channels = new GrpcChannel?[options.Parents.Count];
         _priorityOf = static p => p.Priority;
         _isReady = p => p.IsReady(Now());
