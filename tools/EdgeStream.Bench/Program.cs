@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
 {
     ["storage-append"] = StorageAppendScenario.RunAsync,
     ["kafka-produce"] = KafkaProduceScenario.RunAsync,
+    ["mqtt-publish"] = MqttPublishScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))
