@@ -38,7 +38,8 @@ public sealed class PahoClientTests : IClassFixture<PahoAgentFixture>
             timeout: TimeSpan.FromSeconds(90));
         Assert.True(code == 0, $"paho scenario '{scenario}' exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}\nagent stderr:\n{_agent.Node.Process.Stderr}");
         var lastLine = stdout.TrimEnd().Split('\n')[^1];
-        return JsonDocument.Parse(lastLine).RootElement.Clone();
+        using var document = JsonDocument.Parse(lastLine);
+        return document.RootElement.Clone();
     }
 
     private static string[] Payloads(JsonElement messages) =>

@@ -14,7 +14,7 @@ namespace EdgeStream.Bench.Scenarios;
 /// first. One more client subscribes to <c>bench/#</c> at QoS 1; every payload carries its send time,
 /// so the subscriber measures publish-to-delivery latency. The same load runs against the agent
 /// (a PUBACK there means the message is in the log, durable under <c>--fsync</c>, default group
-/// commit) and against Debian's mosquitto as the peer, both started by the bench on free loopback
+/// commit; a comma-separated list runs each policy) and against Debian's mosquitto as the peer, both started by the bench on free loopback
 /// ports with their own data directories.
 /// </summary>
 public static class MqttPublishScenario
@@ -42,7 +42,7 @@ public static class MqttPublishScenario
         var seconds = args.Int("seconds", 10);
         var warmup = args.Int("warmup", 2_000);
         var partitions = args.Int("partitions", 1);
-        var fsync = args.String("fsync", "group");
+        var policies = args.String("fsync", "group").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var protocol = args.String("protocol", "5") switch
         {
             "5" or "500" or "v5" => MqttProtocolVersion.V500,
@@ -57,6 +57,7 @@ public static class MqttPublishScenario
             throw new ArgumentException("--publishers, --inflight, --seconds and --partitions must be positive; --messages and --warmup not negative");
         if (mosquittoPersistence is not ("true" or "false"))
             throw new ArgumentException("--mosquitto-persistence: expected true or false");
+        if (policies.Length == 0) throw new ArgumentException("--fsync: at least one policy");
         if (messages > 0 && messages < publishers) throw new ArgumentException("--messages must be at least --publishers");
 
         var load = new Load(publishers, inFlight, messages, TimeSpan.FromSeconds(seconds), warmup, protocol);
@@ -66,12 +67,12 @@ public static class MqttPublishScenario
 
         var limit = messages > 0 ? $"{messages:N0} messages or {seconds} s" : $"{seconds} s";
         Console.WriteLine($"mqtt-publish: {publishers} publishers x {inFlight} in flight, QoS 1, MQTT {(protocol == MqttProtocolVersion.V500 ? "5" : "3.1.1")}, payloads {string.Join(", ", payloads)} B, {limit} per run, {warmup:N0} warm-up messages first; 1 subscriber on bench/# at QoS 1");
-        Console.WriteLine($"  edgestream: {agentDll}, --partitions {partitions} --fsync {fsync} (PUBACK once the append is done under that policy: durable for group and always)");
+        Console.WriteLine($"  edgestream: {agentDll}, --partitions {partitions} --fsync {string.Join(", ", policies)} (PUBACK once the append is done under that policy: durable for group and always)");
         if (!skipMosquitto)
             Console.WriteLine($"  mosquitto: {mosquittoBinary}, persistence {mosquittoPersistence} (autosave_interval 1800 s, no fsync per message)");
         Console.WriteLine();
 
-        var ours = new List<Result>();
+        var ours = new List<(string Policy, Result Result)>();
         var peer = new List<Result>();
         try
         {
@@ -79,11 +80,14 @@ public static class MqttPublishScenario
             {
                 // A fresh server per payload size, so one run's backlog (log segments, queued
                 // deliveries) does not weigh on the next.
-                var agentDir = Path.Combine(root, $"edgestream-{size}");
-                var (agent, ports) = await Servers.StartAgentWithPortsAsync(agentDll, agentDir, partitions, fsync);
-                await using (agent)
-                    ours.Add(await RunAsync(ports.Mqtt, size, load, agent));
-                Console.WriteLine($"  edgestream {size} B: {ours[^1]}");
+                foreach (var policy in policies)
+                {
+                    var agentDir = Path.Combine(root, $"edgestream-{policy}-{size}");
+                    var (agent, ports) = await Servers.StartAgentWithPortsAsync(agentDll, agentDir, partitions, policy);
+                    await using (agent)
+                        ours.Add((policy, await RunAsync(ports.Mqtt, size, load, agent)));
+                    Console.WriteLine($"  edgestream fsync={policy} {size} B: {ours[^1].Result}");
+                }
 
                 if (skipMosquitto) continue;
                 var mosquittoDir = Path.Combine(root, $"mosquitto-{size}");
@@ -103,9 +107,12 @@ public static class MqttPublishScenario
         for (var i = 0; i < payloads.Length; i++)
         {
             Result? p = skipMosquitto ? null : peer[i];
-            var o = ours[i];
-            Report.Row($"edgestream (fsync={fsync})", o.Payload, o.MsgPerSec, o.MBps, Percent(o.DeliveredShare), o.P50, o.P99, o.Max,
-                p is { } a ? o.MsgPerSec / a.MsgPerSec : double.NaN, p is { } b ? o.P99 / b.P99 : double.NaN);
+            for (var j = 0; j < policies.Length; j++)
+            {
+                var (policy, o) = ours[i * policies.Length + j];
+                Report.Row($"edgestream (fsync={policy})", o.Payload, o.MsgPerSec, o.MBps, Percent(o.DeliveredShare), o.P50, o.P99, o.Max,
+                    p is { } a ? o.MsgPerSec / a.MsgPerSec : double.NaN, p is { } b ? o.P99 / b.P99 : double.NaN);
+            }
             if (p is { } m)
                 Report.Row("mosquitto", m.Payload, m.MsgPerSec, m.MBps, Percent(m.DeliveredShare), m.P50, m.P99, m.Max, 1.0, 1.0);
         }
