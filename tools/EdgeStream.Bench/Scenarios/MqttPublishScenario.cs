@@ -158,6 +158,13 @@ public static class MqttPublishScenario
             }
             return Task.CompletedTask;
         };
+        string? subscriberLost = null;
+        subscriber.DisconnectedAsync += e =>
+        {
+            // Counted deliveries stop here; say so rather than report a silent drop in "delivered".
+            subscriberLost ??= $"{e.Reason} {e.ReasonString} {e.Exception?.Message}".Trim();
+            return Task.CompletedTask;
+        };
         await subscriber.ConnectAsync(Options(port, "bench-sub", load.Protocol));
         await subscriber.SubscribeAsync(factory.CreateSubscribeOptionsBuilder()
             .WithTopicFilter(f => f.WithTopic(TopicPrefix + "#").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
@@ -205,6 +212,11 @@ public static class MqttPublishScenario
                 lastCount = now;
             }
             if (server.HasExited) throw new InvalidOperationException($"{server.Name} exited during the run:\n{server.Output}");
+            if (Volatile.Read(ref subscriberLost) is { } lost)
+            {
+                var output = server.Output;
+                Console.WriteLine($"    the subscriber was disconnected by {server.Name}: {lost}\n    {server.Name}'s last output:\n{output[Math.Max(0, output.Length - 2000)..]}");
+            }
 
             (double P50, double P99, double Max) percentiles;
             lock (latencyLock) percentiles = latency.Percentiles();
