@@ -10,6 +10,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["kafka-produce"] = KafkaProduceScenario.RunAsync,
     ["uplink-forward"] = UplinkScenarios.ForwardAsync,
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,
+    ["mqtt-publish"] = MqttPublishScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))

@@ -25,6 +25,16 @@ public static class Servers
     /// <summary><c>dotnet edgestream.dll run</c>, ready once <c>/healthz</c> answers "ok".</summary>
     public static async Task<(ChildProcess Process, string Bootstrap)> StartAgentAsync(string agentDll, string dataDir, int partitions, string fsync)
     {
+        var (process, ports) = await StartAgentWithPortsAsync(agentDll, dataDir, partitions, fsync).ConfigureAwait(false);
+        return (process, $"127.0.0.1:{ports.Kafka}");
+    }
+
+    /// <summary>The agent's loopback ports, for scenarios that speak more than Kafka.</summary>
+    public readonly record struct AgentPorts(int Kafka, int Mqtt, int Http);
+
+    /// <summary>As <see cref="StartAgentAsync"/>, returning every listener's port.</summary>
+    public static async Task<(ChildProcess Process, AgentPorts Ports)> StartAgentWithPortsAsync(string agentDll, string dataDir, int partitions, string fsync)
+    {
         var kafka = ChildProcess.FreePort();
         var http = ChildProcess.FreePort();
         var mqtt = ChildProcess.FreePort();
@@ -50,7 +60,7 @@ public static class Servers
             await process.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        return (process, $"127.0.0.1:{kafka}");
+        return (process, new AgentPorts(kafka, mqtt, http));
     }
 
     /// <summary><c>nats-server -js -sd DIR</c> (<c>--nats-server PATH</c>, default from PATH), ready once its port accepts.</summary>
@@ -71,5 +81,39 @@ public static class Servers
             throw;
         }
         return (process, $"nats://127.0.0.1:{port}");
+    }
+
+    /// <summary>
+    /// mosquitto with a generated config: one listener on a free loopback port, anonymous clients,
+    /// and, with <paramref name="persistence"/>, what Debian's packaged config turns on:
+    /// <c>persistence true</c> in <paramref name="dataDir"/>. mosquitto keeps messages in memory and
+    /// writes its whole database at autosave (every 1800 s by default) and at shutdown; it never
+    /// fsyncs per message. Ready once its port accepts.
+    /// </summary>
+    public static async Task<(ChildProcess Process, int Port)> StartMosquittoAsync(string binary, string dataDir, bool persistence)
+    {
+        var port = ChildProcess.FreePort();
+        Directory.CreateDirectory(dataDir);
+        var config = Path.Combine(dataDir, "mosquitto.conf");
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(invariant, $"listener {port} 127.0.0.1"),
+            "allow_anonymous true",
+            persistence ? "persistence true" : "persistence false",
+        };
+        if (persistence) lines.Add("persistence_location " + dataDir.TrimEnd('/') + "/");
+        await File.WriteAllLinesAsync(config, lines).ConfigureAwait(false);
+        var process = ChildProcess.Start("mosquitto", binary, ["-c", config], dataDir);
+        try
+        {
+            await process.WaitUntilAsync(() => ChildProcess.AcceptsAsync(port), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return (process, port);
     }
 }
