@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
+using MQTTnet;
 using MQTTnet.AspNetCore;
 using MQTTnet.Formatter;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -21,6 +24,9 @@ public sealed class MqttBrokerService : IHostedService
 {
     // Session item: the client's protocol version, recorded when it connects.
     private const string ProtocolVersionItem = "edgestream.mqtt.version";
+    // Session items: the packet id of the PUBLISH being handled, and PUBACK/PUBREC waiting for durability.
+    private const string InboundPacketIdItem = "edgestream.mqtt.inbound-id";
+    private const string PendingAcksItem = "edgestream.mqtt.pending-acks";
 
     private readonly MqttServer _server;
     private readonly MqttLogBridge _bridge;
@@ -37,6 +43,8 @@ public sealed class MqttBrokerService : IHostedService
     {
         _server.ValidatingConnectionAsync += OnValidatingConnection;
         _server.InterceptingPublishAsync += OnInterceptingPublish;
+        _server.InterceptingInboundPacketAsync += OnInboundPacket;
+        _server.InterceptingOutboundPacketAsync += OnOutboundPacket;
         foreach (var rule in _bridge.Options.Map.Rules) MqttLog.BridgeStarted(_logger, rule.Filter, rule.LogTopic);
         return Task.CompletedTask;
     }
@@ -44,6 +52,8 @@ public sealed class MqttBrokerService : IHostedService
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _server.InterceptingPublishAsync -= OnInterceptingPublish;
+        _server.InterceptingInboundPacketAsync -= OnInboundPacket;
+        _server.InterceptingOutboundPacketAsync -= OnOutboundPacket;
         _server.ValidatingConnectionAsync -= OnValidatingConnection;
         return Task.CompletedTask;
     }
@@ -97,26 +107,126 @@ public sealed class MqttBrokerService : IHostedService
             return;
         }
 
+        ValueTask<Persistence.LogPosition> pending;
         try
         {
-            var position = await _bridge.AppendAsync(message, e.CancellationToken).ConfigureAwait(false);
-            // Persistent sessions count their undelivered messages in log positions (see MqttSessionTracker).
-            Persistence.MqttLogPositions.Set(message, position);
+            // Not the connection's token: once started, an append finishes (or fails) on its own.
+            pending = _bridge.AppendAsync(message, CancellationToken.None);
         }
         catch (MqttBridgeException ex)
         {
-            MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
-            Refuse(e, ex.Refusal switch
-            {
-                BridgeRefusal.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
-                BridgeRefusal.Invalid => MqttPubAckReasonCode.PayloadFormatInvalid,
-                _ => MqttPubAckReasonCode.ImplementationSpecificError,
-            }, ex.Message);
+            RefuseQos(e, message, ex);
+            return;
+        }
+
+        // Taken, so a later publish without an inbound packet (a will message) never picks up a stale id.
+        var inboundId = e.SessionItems[InboundPacketIdItem];
+        e.SessionItems.Remove(InboundPacketIdItem);
+        if (!pending.IsCompleted && inboundId is ushort packetId)
+        {
+            // Pipelined: MQTTnet reads the connection's next packet only after this handler returns,
+            // so waiting here for the fsync would allow one message per group commit per client. The
+            // append is started (its order in the partition is fixed) and the PUBACK/PUBREC, which
+            // MQTTnet queues next, waits for durability in OnOutboundPacket instead.
+            var append = pending.AsTask();
+            Persistence.MqttLogPositions.Track(message, append);
+            PendingAcks(e.SessionItems)[packetId] = append;
+            return;
+        }
+
+        try
+        {
+            var position = await pending.ConfigureAwait(false);
+            // Persistent sessions count their undelivered messages in log positions (see MqttSessionTracker).
+            Persistence.MqttLogPositions.Set(message, position);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
-            Refuse(e, MqttPubAckReasonCode.UnspecifiedError, "append failed");
+            RefuseQos(e, message, ex);
+        }
+    }
+
+    private void RefuseQos(InterceptingPublishEventArgs e, MqttApplicationMessage message, Exception ex)
+    {
+        MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
+        var (code, reason) = ReasonFor(ex);
+        Refuse(e, code, reason);
+    }
+
+    private static (MqttPubAckReasonCode Code, string Reason) ReasonFor(Exception ex) => ex is MqttBridgeException bridge
+        ? (bridge.Refusal switch
+        {
+            BridgeRefusal.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
+            BridgeRefusal.Invalid => MqttPubAckReasonCode.PayloadFormatInvalid,
+            _ => MqttPubAckReasonCode.ImplementationSpecificError,
+        }, bridge.Message)
+        : (MqttPubAckReasonCode.UnspecifiedError, "append failed");
+
+    private static ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> PendingAcks(System.Collections.IDictionary items)
+    {
+        if (items[PendingAcksItem] is ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> existing) return existing;
+        var created = new ConcurrentDictionary<ushort, Task<Persistence.LogPosition>>();
+        items[PendingAcksItem] = created;
+        return created;
+    }
+
+    private static Task OnInboundPacket(InterceptingPacketEventArgs e)
+    {
+        // The packet identifier of the PUBLISH being handled: InterceptingPublish does not carry it, and
+        // MQTTnet handles one inbound packet of a connection at a time, so this is that PUBLISH's id.
+        if (e.Packet is MqttPublishPacket { QualityOfServiceLevel: > MqttQualityOfServiceLevel.AtMostOnce } publish)
+            e.SessionItems[InboundPacketIdItem] = publish.PacketIdentifier;
+        return Task.CompletedTask;
+    }
+
+    private Task OnOutboundPacket(InterceptingPacketEventArgs e)
+    {
+        ushort id;
+        switch (e.Packet)
+        {
+            case MqttPubAckPacket ack: id = ack.PacketIdentifier; break;
+            case MqttPubRecPacket rec: id = rec.PacketIdentifier; break;
+            default: return Task.CompletedTask;
+        }
+        if (e.SessionItems[PendingAcksItem] is not ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> pending ||
+            !pending.TryRemove(id, out var append))
+            return Task.CompletedTask;
+        return append.IsCompletedSuccessfully ? Task.CompletedTask : AwaitDurableAsync(e, append);
+    }
+
+    /// <summary>Holds the acknowledgement (and the connection's later outbound packets) until the append is durable.</summary>
+    private async Task AwaitDurableAsync(InterceptingPacketEventArgs e, Task<Persistence.LogPosition> append)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The write failed after the message was accepted for dispatch: the publisher must not
+            // hear success. MQTT 5 gets the reason; MQTT 3.1.1 has no negative ack, so no ack and the
+            // connection closes (the client sends the message again after reconnecting).
+            MqttLog.PublishRefused(_logger, e.ClientId, "(pipelined)", -1, ex.Message);
+            var (code, reason) = ReasonFor(ex);
+            if (e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500)
+            {
+                switch (e.Packet)
+                {
+                    case MqttPubAckPacket ack:
+                        ack.ReasonCode = code;
+                        ack.ReasonString = reason;
+                        break;
+                    case MqttPubRecPacket rec:
+                        rec.ReasonCode = (MqttPubRecReasonCode)(int)code;
+                        rec.ReasonString = reason;
+                        break;
+                }
+            }
+            else
+            {
+                e.ProcessPacket = false;
+                _ = _server.DisconnectClientAsync(e.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.UnspecifiedError });
+            }
         }
     }
 

@@ -13,27 +13,66 @@ namespace EdgeStream.Mqtt.Persistence;
 public readonly record struct LogPosition(string Topic, int Partition, long Offset);
 
 /// <summary>
+/// Where an appended message landed; filled in once the append is durable (the PUBACK waits for the
+/// same moment, so a position unknown yet belongs to a message nobody was promised).
+/// </summary>
+public sealed class LogPositionSlot
+{
+    private LogPosition _position;
+    private volatile bool _resolved;
+
+    internal LogPositionSlot() { }
+
+    internal LogPositionSlot(LogPosition position)
+    {
+        _position = position;
+        _resolved = true;
+    }
+
+    internal void Resolve(LogPosition position)
+    {
+        _position = position;
+        _resolved = true;
+    }
+
+    public bool TryGet(out LogPosition position)
+    {
+        if (_resolved)
+        {
+            position = _position;
+            return true;
+        }
+        position = default;
+        return false;
+    }
+}
+
+/// <summary>
 /// The log position of an application message the bridge appended (or the follower read), kept
 /// beside the message object without touching it (no extra user property leaks to subscribers).
 /// </summary>
 public static class MqttLogPositions
 {
-    private sealed class Box(LogPosition position)
+    private static readonly ConditionalWeakTable<MqttApplicationMessage, LogPositionSlot> Slots = new();
+
+    /// <summary>The message is durable at <paramref name="position"/>.</summary>
+    public static void Set(MqttApplicationMessage message, LogPosition position) => Slots.AddOrUpdate(message, new LogPositionSlot(position));
+
+    /// <summary>The message's append is in flight; its slot is filled when <paramref name="append"/> succeeds.</summary>
+    public static void Track(MqttApplicationMessage message, Task<LogPosition> append)
     {
-        public readonly LogPosition Position = position;
+        var slot = new LogPositionSlot();
+        Slots.AddOrUpdate(message, slot);
+        append.ContinueWith(static (t, state) => ((LogPositionSlot)state!).Resolve(t.Result), slot,
+            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static readonly ConditionalWeakTable<MqttApplicationMessage, Box> Positions = new();
-
-    public static void Set(MqttApplicationMessage message, LogPosition position) => Positions.AddOrUpdate(message, new Box(position));
+    public static bool TryGetSlot(MqttApplicationMessage message, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LogPositionSlot? slot) =>
+        Slots.TryGetValue(message, out slot);
 
     public static bool TryGet(MqttApplicationMessage message, out LogPosition position)
     {
-        if (Positions.TryGetValue(message, out var box))
-        {
-            position = box.Position;
-            return true;
-        }
+        if (Slots.TryGetValue(message, out var slot)) return slot.TryGet(out position);
         position = default;
         return false;
     }

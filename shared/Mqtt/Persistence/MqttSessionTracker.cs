@@ -56,11 +56,17 @@ public sealed class MqttSessionTracker : BackgroundService
         public readonly List<PendingMessage> Pending = [];
     }
 
-    /// <summary>A message queued for the session and not acknowledged yet, recognised again by topic and payload buffer.</summary>
-    private readonly record struct PendingMessage(LogPosition Position, string Topic, object? PayloadObject, int PayloadIndex, long PayloadLength)
+    /// <summary>
+    /// A message queued for the session and not acknowledged yet, recognised again by topic and
+    /// payload buffer. Its position may still be unknown (append not durable yet): then its offset is
+    /// at or above the high watermark, so it cannot lower a cursor and is skipped at checkpoints.
+    /// </summary>
+    private readonly record struct PendingMessage(LogPositionSlot Slot, string Topic, object? PayloadObject, int PayloadIndex, long PayloadLength)
     {
-        public static PendingMessage Of(LogPosition position, string topic, System.Buffers.ReadOnlySequence<byte> payload) =>
-            new(position, topic, payload.Start.GetObject(), payload.Start.GetInteger(), payload.Length);
+        public static PendingMessage Of(LogPositionSlot slot, string topic, System.Buffers.ReadOnlySequence<byte> payload) =>
+            new(slot, topic, payload.Start.GetObject(), payload.Start.GetInteger(), payload.Length);
+
+        public bool IsAt(LogPosition position) => Slot.TryGet(out var p) && p == position;
 
         public bool Is(string topic, System.Buffers.ReadOnlySequence<byte> payload) =>
             Topic == topic && PayloadLength == payload.Length &&
@@ -286,13 +292,13 @@ public sealed class MqttSessionTracker : BackgroundService
     {
         if (!_sessions.TryGetValue(e.ReceiverClientId, out var tracked)) return Task.CompletedTask;
         var message = e.ApplicationMessage;
-        if (!MqttLogPositions.TryGet(message, out var position)) return Task.CompletedTask;
+        if (!MqttLogPositions.TryGetSlot(message, out var slot)) return Task.CompletedTask;
         lock (tracked)
         {
             // QoS 0 deliveries are never acknowledged, so they are not tracked (and not replayed).
             if (EffectiveQos(tracked.Stored, message.Topic, message.QualityOfServiceLevel) == MqttQualityOfServiceLevel.AtMostOnce)
                 return Task.CompletedTask;
-            tracked.Pending.Add(PendingMessage.Of(position, message.Topic, message.Payload));
+            tracked.Pending.Add(PendingMessage.Of(slot, message.Topic, message.Payload));
         }
         return Task.CompletedTask;
     }
@@ -427,11 +433,11 @@ public sealed class MqttSessionTracker : BackgroundService
                         lock (tracked)
                         {
                             var qos = EffectiveQos(tracked.Stored, message.Topic, message.QualityOfServiceLevel);
-                            if (qos == MqttQualityOfServiceLevel.AtMostOnce || tracked.Pending.Exists(m => m.Position == position)) continue;
+                            if (qos == MqttQualityOfServiceLevel.AtMostOnce || tracked.Pending.Exists(m => m.IsAt(position))) continue;
                             message.QualityOfServiceLevel = qos;
                             message.Retain = false;
                             if (!session.TryEnqueueApplicationMessage(message, out _)) continue;
-                            tracked.Pending.Add(PendingMessage.Of(position, message.Topic, message.Payload));
+                            tracked.Pending.Add(PendingMessage.Of(new LogPositionSlot(position), message.Topic, message.Payload));
                         }
                         replayed++;
                     }
@@ -486,8 +492,9 @@ public sealed class MqttSessionTracker : BackgroundService
                     oldest.Clear();
                     foreach (var m in tracked.Pending)
                     {
-                        var key = StoredSession.CursorKey(m.Position.Topic, m.Position.Partition);
-                        if (!oldest.TryGetValue(key, out var o) || m.Position.Offset < o) oldest[key] = m.Position.Offset;
+                        if (!m.Slot.TryGet(out var position)) continue;
+                        var key = StoredSession.CursorKey(position.Topic, position.Partition);
+                        if (!oldest.TryGetValue(key, out var o) || position.Offset < o) oldest[key] = position.Offset;
                     }
                     foreach (var (key, hw) in floor)
                     {
