@@ -25,9 +25,9 @@ public sealed class IdempotenceProtocolTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private static byte[] Batch(short epoch, int baseSequence, int count)
+    private static byte[] Batch(short epoch, int baseSequence, int count, long producerId = ProducerId)
     {
-        var builder = new RecordBatchBuilder { ProducerId = ProducerId, ProducerEpoch = epoch, BaseSequence = baseSequence };
+        var builder = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = epoch, BaseSequence = baseSequence };
         for (var i = 0; i < count; i++)
             builder.Add(null, System.Text.Encoding.UTF8.GetBytes($"e{epoch}-s{baseSequence + i}"), 1_700_000_000_000);
         return builder.Build();
@@ -39,6 +39,15 @@ public sealed class IdempotenceProtocolTests : IAsyncLifetime
         var response = RawKafka.ReadProduceResponse(await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(15)), Version, correlationId);
         var partition = response.Responses.Single().PartitionResponses.Single();
         return (partition.ErrorCode, partition.BaseOffset);
+    }
+
+    [Fact]
+    public async Task Produce_WithAProducerIdReservedForUplinkOrigins_IsRefused()
+    {
+        using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+        // 2^62 and up mark uplink origin streams, whose de-duplication state is rebuilt from these ids.
+        Assert.Equal(59, (await ProduceAsync(socket, Batch(0, 0, 1, producerId: 1L << 62), 1)).Error); // UNKNOWN_PRODUCER_ID
+        Assert.Equal(59, (await ProduceAsync(socket, Batch(0, 0, 1, producerId: long.MaxValue), 2)).Error);
     }
 
     [Fact]

@@ -17,6 +17,9 @@ public sealed class ProducerStateManager
 {
     public const int RetainedBatches = 5;
 
+    /// <summary>First producer id reserved for the uplink receiver's origin streams.</summary>
+    public const long ReservedProducerIdFloor = 1L << 62;
+
     private readonly ConcurrentDictionary<PartitionLog, PartitionProducers> _partitions = new();
 
     private sealed class ProducerEntry
@@ -44,6 +47,11 @@ public sealed class ProducerStateManager
     public ValueTask<AppendResult> AppendAsync(PartitionLog partition, Memory<byte> batches, CancellationToken cancellationToken = default)
     {
         RecordBatchHeader.TryRead(batches.Span, out var header);
+        // Producer ids from 2^62 up name uplink origin streams (shared/Uplink/Receiving): the receiver
+        // rebuilds its de-duplication state from them, so a Kafka client may not write such ids.
+        if (header.ProducerId >= ReservedProducerIdFloor)
+            throw new ProducerFencedException(KafkaErrorCode.UnknownProducerId,
+                $"producer id {header.ProducerId} is reserved (ids from 2^62 up mark uplink origin streams)");
         var single = header.TotalSize == batches.Length;
         if (header.ProducerId < 0 || !single)
             return partition.AppendAsync(batches, cancellationToken);
