@@ -30,12 +30,14 @@ public sealed class MqttBrokerService : IHostedService
 
     private readonly MqttServer _server;
     private readonly MqttLogBridge _bridge;
+    private readonly MqttWillDelay _willDelay;
     private readonly ILogger _logger;
 
-    public MqttBrokerService(MqttServer server, MqttLogBridge bridge, ILogger<MqttBrokerService> logger)
+    public MqttBrokerService(MqttServer server, MqttLogBridge bridge, MqttWillDelay willDelay, ILogger<MqttBrokerService> logger)
     {
         _server = server;
         _bridge = bridge;
+        _willDelay = willDelay;
         _logger = logger;
     }
 
@@ -83,6 +85,10 @@ public sealed class MqttBrokerService : IHostedService
         if (message is null) return;
         // A record of the log going out to subscribers (Kafka → MQTT): it is in the log already.
         if (e.ClientId == MqttLogFollower.SenderClientId) return;
+        // A will with a delay: neither delivered nor logged now, but when its delay has passed.
+        if (_willDelay.TryDefer(e)) return;
+        // Its expiry counts from now (§3.3.2.3.3); see OnOutboundPacket.
+        if (message.MessageExpiryInterval > 0) MqttMessageExpiry.Stamp(message);
         if (!MqttTopicName.IsValid(message.Topic))
         {
             await MqttConnectionGuard.RefuseInvalidTopicAsync(_server, e, e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500, _logger).ConfigureAwait(false);
@@ -186,6 +192,11 @@ public sealed class MqttBrokerService : IHostedService
         {
             case MqttPubAckPacket ack: id = ack.PacketIdentifier; break;
             case MqttPubRecPacket rec: id = rec.PacketIdentifier; break;
+            case MqttPublishPacket { MessageExpiryInterval: > 0 } publish:
+                // MQTT 5 §3.3.2.3.3: an expired message is not sent; any other carries the time it has left.
+                // Also for MQTT 3.1.1 subscribers (whose PUBLISH cannot carry the interval).
+                if (!MqttMessageExpiry.Refresh(publish, MqttMessageExpiry.NowMs)) e.ProcessPacket = false;
+                return Task.CompletedTask;
             default: return Task.CompletedTask;
         }
         if (e.SessionItems[PendingAcksItem] is not ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> pending ||
@@ -272,6 +283,10 @@ public static class MqttHostingExtensions
         services.AddSingleton(bridge);
         services.AddSingleton(limits);
         services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
+        // Before MqttBrokerService (which asks it about every will) and MQTTnet's server: it sees every
+        // connection, and it stops after the server (pending wills are dropped then).
+        services.AddSingleton<MqttWillDelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttWillDelay>());
         // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts
         // (and these stop after it: nothing is dispatched while sessions are checkpointed).
         services.AddHostedService<MqttBrokerService>();

@@ -144,6 +144,8 @@ public static class MqttRecordCodec
             }
         }
         message.UserProperties = userProperties;
+        // The remaining interval counts from now: the outbound hook takes off the time it waits from here.
+        if (message.MessageExpiryInterval > 0) MqttMessageExpiry.Stamp(message);
         return message;
     }
 

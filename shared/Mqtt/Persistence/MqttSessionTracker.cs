@@ -181,6 +181,13 @@ public sealed class MqttSessionTracker : BackgroundService
 
     private Task OnOutboundPacket(InterceptingPacketEventArgs e)
     {
+        // A QoS 1/2 PUBLISH not sent (expired, see MqttMessageExpiry) is never acknowledged: it must not
+        // hold the session's replay cursor back. Registered after MqttBrokerService, so this sees its verdict.
+        if (!e.ProcessPacket && e.Packet is MqttPublishPacket { QualityOfServiceLevel: > MqttQualityOfServiceLevel.AtMostOnce } dropped)
+        {
+            if (_sessions.TryGetValue(e.ClientId, out var owner)) Forget(owner, dropped.Topic, dropped.Payload);
+            return Task.CompletedTask;
+        }
         // A session restored from meta.db is "present" (§3.2.2.1.1) although MQTTnet created it afresh.
         if (e.Packet is MqttConnAckPacket ack && !ack.IsSessionPresent && IsPersistent(e.SessionItems) && !IsCleanStart(e.SessionItems) &&
             _sessions.TryGetValue(e.ClientId, out var tracked) && !tracked.Live)
