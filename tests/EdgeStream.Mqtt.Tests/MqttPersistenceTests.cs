@@ -56,6 +56,26 @@ public sealed class MqttPersistenceTests
     }
 
     [Fact]
+    public async Task V5SessionCreatedWithCleanStartThenResumed_StaysDurable()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "1");
+        var subscriber = Mqtt.ClientId("v5");
+        var port = node.MqttPort.ToString();
+        // First CONNECT: Clean Start = 1 with a Session Expiry Interval (a new, persistent session)...
+        var (code, _, stderr) = ExternalTool.Run("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "-i", subscriber, "-V", "mqttv5", "-x", "3600",
+            "-q", "1", "-t", "fleet/#", "-W", "1"]);
+        Assert.True(code is 0 or 27, $"mosquitto_sub exited with {code}: {stderr}");
+        // ...then resumed with Clean Start = 0 without subscribing again (MQTTnet keeps the first
+        // CONNECT's session items then: they must not make the resume look like a clean start).
+        Assert.Empty(PersistentSubscribe(node.MqttPort, subscriber, "mqttv5", null, count: 1, waitSeconds: 1));
+
+        Mqtt.Publish(node.MqttPort, "fleet/truck-9", "parked", 1);
+        await node.RestartAsync(kill: true);
+        Assert.Equal(["fleet/truck-9 parked"], PersistentSubscribe(node.MqttPort, subscriber, "mqttv5", "fleet/#", count: 1, waitSeconds: 20));
+    }
+
+    [Fact]
     public async Task PersistentSession_MessagesPublishedWhileOfflineAcrossSeveralRestarts_AllArriveOnceInOrder()
     {
         using var dir = new TempDirectory();

@@ -42,6 +42,7 @@ public sealed class MqttSessionTracker : BackgroundService
     private readonly MqttSessionStore _store;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Tracked> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConnectFlags> _connecting = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _floor;
     private long _droppedFromQueues;
 
@@ -168,16 +169,33 @@ public sealed class MqttSessionTracker : BackgroundService
 
     // ---- connection life cycle -------------------------------------------------------------
 
-    private static Task OnValidatingConnection(ValidatingConnectionEventArgs e)
+    /// <summary>What a client's latest CONNECT asked for.</summary>
+    private readonly record struct ConnectFlags(bool Persistent, bool CleanStart, uint Expiry);
+
+    private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
         // MQTT 3.1.1 §3.1.2.4: the session outlives the connection unless CleanSession is set.
         // MQTT 5 §3.1.2.11: it does when the Session Expiry Interval is above zero.
         var v5 = e.ProtocolVersion == MqttProtocolVersion.V500;
-        e.SessionItems[PersistentItem] = v5 ? e.SessionExpiryInterval > 0 : e.CleanSession == false;
-        e.SessionItems[CleanStartItem] = e.CleanSession != false;
-        e.SessionItems[ExpiryItem] = v5 && e.SessionExpiryInterval != uint.MaxValue ? e.SessionExpiryInterval : uint.MaxValue;
+        var flags = new ConnectFlags(
+            v5 ? e.SessionExpiryInterval > 0 : e.CleanSession == false,
+            e.CleanSession != false,
+            v5 && e.SessionExpiryInterval != uint.MaxValue ? e.SessionExpiryInterval : uint.MaxValue);
+        // Not (only) in the session items: when MQTTnet resumes a session it keeps the items of the
+        // CONNECT that created it and drops this one's, so they would describe an older CONNECT.
+        var id = string.IsNullOrEmpty(e.ClientId) ? e.AssignedClientIdentifier : e.ClientId;
+        // Refused by an earlier handler (limits): no ClientConnected will take the entry back.
+        if (!string.IsNullOrEmpty(id) && e.ReasonCode == MqttConnectReasonCode.Success) _connecting[id] = flags;
+        e.SessionItems[PersistentItem] = flags.Persistent;
+        e.SessionItems[CleanStartItem] = flags.CleanStart;
+        e.SessionItems[ExpiryItem] = flags.Expiry;
         return Task.CompletedTask;
     }
+
+    private ConnectFlags FlagsOf(string clientId, System.Collections.IDictionary items, bool take) =>
+        (take ? _connecting.TryRemove(clientId, out var flags) : _connecting.TryGetValue(clientId, out flags))
+            ? flags
+            : new ConnectFlags(items[PersistentItem] is true, items[CleanStartItem] is not false, items[ExpiryItem] is uint x ? x : uint.MaxValue);
 
     private Task OnOutboundPacket(InterceptingPacketEventArgs e)
     {
@@ -189,8 +207,8 @@ public sealed class MqttSessionTracker : BackgroundService
             return Task.CompletedTask;
         }
         // A session restored from meta.db is "present" (§3.2.2.1.1) although MQTTnet created it afresh.
-        if (e.Packet is MqttConnAckPacket ack && !ack.IsSessionPresent && IsPersistent(e.SessionItems) && !IsCleanStart(e.SessionItems) &&
-            _sessions.TryGetValue(e.ClientId, out var tracked) && !tracked.Live)
+        if (e.Packet is MqttConnAckPacket ack && !ack.IsSessionPresent && _sessions.TryGetValue(e.ClientId, out var tracked) && !tracked.Live &&
+            FlagsOf(e.ClientId, e.SessionItems, take: false) is { Persistent: true, CleanStart: false })
         {
             ack.IsSessionPresent = true;
         }
@@ -200,7 +218,8 @@ public sealed class MqttSessionTracker : BackgroundService
     private async Task OnClientConnected(ClientConnectedEventArgs e)
     {
         var id = e.ClientId;
-        if (!IsPersistent(e.SessionItems))
+        var flags = FlagsOf(id, e.SessionItems, take: true);
+        if (!flags.Persistent)
         {
             // A clean session replaces whatever was stored under this id (§3.1.2.4).
             if (_sessions.TryRemove(id, out _)) _store.Delete(id);
@@ -211,9 +230,9 @@ public sealed class MqttSessionTracker : BackgroundService
         var restore = false;
         lock (tracked)
         {
-            tracked.Stored.ExpirySeconds = e.SessionItems[ExpiryItem] is uint expiry ? expiry : uint.MaxValue;
+            tracked.Stored.ExpirySeconds = flags.Expiry;
             tracked.Stored.DisconnectedAtMs = 0;
-            if (IsCleanStart(e.SessionItems))
+            if (flags.CleanStart)
             {
                 tracked.Stored.Subscriptions.Clear();
                 tracked.Pending.Clear();
@@ -537,9 +556,6 @@ public sealed class MqttSessionTracker : BackgroundService
         }
     }
 
-    private static bool IsPersistent(System.Collections.IDictionary items) => items[PersistentItem] is true;
-
-    private static bool IsCleanStart(System.Collections.IDictionary items) => items[CleanStartItem] is not false;
 }
 
 internal static partial class MqttPersistenceLog
