@@ -77,9 +77,16 @@ public static class UplinkFrameCodec
     }
 
     /// <summary>Encodes <paramref name="frame"/> and compresses it; <paramref name="rawLength"/> is the MessagePack length.</summary>
-    public static byte[] Encode(UplinkFrame frame, out int rawLength)
+    public static byte[] Encode(UplinkFrame frame, out int rawLength) => Encode(frame, 4096, out rawLength);
+
+    /// <summary>
+    /// As <see cref="Encode(UplinkFrame, out int)"/>, with the expected MessagePack size: the
+    /// uncompressed frame is written into a pooled buffer of about that size (no regrowth, no
+    /// large-object-heap garbage); only the compressed payload is a new array.
+    /// </summary>
+    public static byte[] Encode(UplinkFrame frame, int sizeHint, out int rawLength)
     {
-        var raw = new ArrayBufferWriter<byte>(4096);
+        using var raw = new PooledBufferWriter(sizeHint);
         WriteRaw(raw, frame);
         rawLength = raw.WrittenCount;
         var target = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(rawLength));
@@ -99,9 +106,44 @@ public static class UplinkFrameCodec
     public static UplinkFrame Decode(ReadOnlySpan<byte> payload, int rawLength, UplinkFrameLimits? limits = null)
     {
         limits ??= UplinkFrameLimits.Default;
+        CheckRawLength(rawLength, limits);
+        var raw = new byte[rawLength];
+        Decompress(payload, raw);
+        return DecodeRaw(raw, limits);
+    }
+
+    /// <summary>
+    /// As <see cref="Decode"/>, but the frame is decompressed into <paramref name="rented"/>, an
+    /// <see cref="ArrayPool{T}.Shared"/> array the frame's keys, values and headers slice: the
+    /// caller returns it once it is done with the frame (also when this throws, it is null then).
+    /// </summary>
+    internal static UplinkFrame DecodePooled(ReadOnlySpan<byte> payload, int rawLength, UplinkFrameLimits limits, out byte[]? rented)
+    {
+        rented = null;
+        CheckRawLength(rawLength, limits);
+        var raw = ArrayPool<byte>.Shared.Rent(rawLength);
+        try
+        {
+            Decompress(payload, raw.AsSpan(0, rawLength));
+            var frame = DecodeRaw(raw.AsMemory(0, rawLength), limits);
+            rented = raw;
+            return frame;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+            throw;
+        }
+    }
+
+    private static void CheckRawLength(int rawLength, UplinkFrameLimits limits)
+    {
         if (rawLength <= 0 || rawLength > limits.MaxFrameBytes)
             throw new InvalidUplinkFrameException($"frame length {rawLength} is outside 1..{limits.MaxFrameBytes}");
-        var raw = new byte[rawLength];
+    }
+
+    private static void Decompress(ReadOnlySpan<byte> payload, Span<byte> raw)
+    {
         int decoded;
         try
         {
@@ -111,9 +153,8 @@ public static class UplinkFrameCodec
         {
             throw new InvalidUplinkFrameException("payload is not an LZ4 block", ex);
         }
-        if (decoded != rawLength)
-            throw new InvalidUplinkFrameException($"payload decompressed to {decoded} bytes, expected {rawLength}");
-        return DecodeRaw(raw, limits);
+        if (decoded != raw.Length)
+            throw new InvalidUplinkFrameException($"payload decompressed to {decoded} bytes, expected {raw.Length}");
     }
 
     /// <summary>Decodes an uncompressed frame. Keys, values and header values slice <paramref name="raw"/>.</summary>

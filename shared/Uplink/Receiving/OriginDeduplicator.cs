@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using EdgeStream.Kafka.Protocol.Records;
 using EdgeStream.Storage;
 using EdgeStream.Uplink.Protocol;
@@ -50,8 +49,9 @@ public sealed class OriginDeduplicator
     /// awaited: <see cref="DedupWrite.Durable"/> completes when it is durable, or faults
     /// (<see cref="DiskFullException"/>, <see cref="StorageException"/>). Throws
     /// <see cref="RecordTooLargeException"/> when a record cannot fit in the target topic.
+    /// <paramref name="compress"/>: store LZ4-compressed batches (see <see cref="UplinkBatchWriter.Write"/>).
     /// </summary>
-    public DedupWrite Write(PartitionLog partition, int maxMessageBytes, long streamId, UplinkFrame frame)
+    public DedupWrite Write(PartitionLog partition, int maxMessageBytes, long streamId, UplinkFrame frame, bool compress = true)
     {
         var first = frame.FirstOriginOffset;
         var last = frame.LastOriginOffset;
@@ -65,77 +65,112 @@ public sealed class OriginDeduplicator
         }
 
         // The common case (nothing of the frame stored yet): build and compress outside the lock.
-        ArrayBufferWriter<byte>? prebuilt = null;
-        if (fullyNew)
+        // The batches go to pooled buffers: PartitionLog.AppendAsync copies them into the segment
+        // before it returns (only the fsync wait is asynchronous), so they go back to the pool here.
+        PooledBufferWriter? prebuilt = null;
+        try
         {
-            prebuilt = new ArrayBufferWriter<byte>(4096);
-            UplinkBatchWriter.Write(frame, streamId, 0, frame.Records.Count, maxMessageBytes, prebuilt);
+            if (fullyNew)
+            {
+                prebuilt = new PooledBufferWriter(BatchBufferSize(frame, maxMessageBytes));
+                UplinkBatchWriter.Write(frame, streamId, 0, frame.Records.Count, maxMessageBytes, prebuilt, compress);
+            }
+            return WriteLocked(partition, maxMessageBytes, streamId, frame, compress, state, prebuilt);
         }
+        finally
+        {
+            prebuilt?.Dispose();
+        }
+    }
 
+    // About the stored size of a frame: its records plus the origin headers (~70 bytes per record).
+    private static int BatchBufferSize(UplinkFrame frame, int maxMessageBytes) =>
+        (int)Math.Min(Math.Max(maxMessageBytes, 64 * 1024), 4096 + (long)frame.Records.Count * 96 + EstimatePayload(frame));
+
+    private static long EstimatePayload(UplinkFrame frame)
+    {
+        var records = frame.Records;
+        // The first record stands for all of them: a hint, the writer grows if it is short.
+        var r = records[0];
+        return (long)records.Count * ((r.Key?.Length ?? 0) + (r.Value?.Length ?? 0));
+    }
+
+    private DedupWrite WriteLocked(PartitionLog partition, int maxMessageBytes, long streamId, UplinkFrame frame, bool compress, PartitionOrigins state, PooledBufferWriter? prebuilt)
+    {
+        var first = frame.FirstOriginOffset;
+        var last = frame.LastOriginOffset;
+        PooledBufferWriter? rebuilt = null;
         lock (state)
         {
-            var ranges = Ranges(state, streamId);
-            var missing = state.Missing;
-            missing.Clear();
-            ranges.Missing(first, last, missing);
-            if (missing.Count == 0) return Duplicate(state, ranges);
-
-            ArrayBufferWriter<byte> batches;
-            if (prebuilt is not null && missing.Count == 1 && missing[0].First == first && missing[0].Last == last)
-            {
-                batches = prebuilt;
-            }
-            else
-            {
-                // Another frame of the stream landed meanwhile, or a re-send overlaps what is stored.
-                batches = new ArrayBufferWriter<byte>(4096);
-                foreach (var m in missing)
-                    UplinkBatchWriter.Write(frame, streamId, (int)(m.First - first), (int)(m.Last - first + 1), maxMessageBytes, batches);
-            }
-
-            var added = missing.ToArray();
-            var written = 0;
-            foreach (var m in added)
-            {
-                ranges.Add(m.First, m.Last);
-                written += (int)m.Count;
-            }
-
-            Task append;
             try
             {
-                // We own the buffer: the log writes base offsets into it.
-                append = partition.AppendAsync(MemoryMarshal.AsMemory(batches.WrittenMemory)).AsTask();
-            }
-            catch
-            {
-                foreach (var m in added) ranges.Remove(m.First, m.Last);
-                throw;
-            }
+                var ranges = Ranges(state, streamId);
+                var missing = state.Missing;
+                missing.Clear();
+                ranges.Missing(first, last, missing);
+                if (missing.Count == 0) return Duplicate(state, ranges);
 
-            if (append.IsCompleted)
-            {
-                // Refused before anything was written (disk budget, validation): the ranges were never stored.
-                if (!append.IsCompletedSuccessfully)
+                PooledBufferWriter batches;
+                if (prebuilt is not null && missing.Count == 1 && missing[0].First == first && missing[0].Last == last)
+                {
+                    batches = prebuilt;
+                }
+                else
+                {
+                    // Another frame of the stream landed meanwhile, or a re-send overlaps what is stored.
+                    batches = rebuilt = new PooledBufferWriter(BatchBufferSize(frame, maxMessageBytes));
+                    foreach (var m in missing)
+                        UplinkBatchWriter.Write(frame, streamId, (int)(m.First - first), (int)(m.Last - first + 1), maxMessageBytes, batches, compress);
+                }
+
+                var added = missing.ToArray();
+                var written = 0;
+                foreach (var m in added)
+                {
+                    ranges.Add(m.First, m.Last);
+                    written += (int)m.Count;
+                }
+
+                Task append;
+                try
+                {
+                    // We own the buffer: the log writes base offsets into it.
+                    append = partition.AppendAsync(batches.WrittenMemory).AsTask();
+                }
+                catch
                 {
                     foreach (var m in added) ranges.Remove(m.First, m.Last);
-                    return new DedupWrite(written, append, ranges.Last);
+                    throw;
                 }
-            }
-            else
-            {
-                // A write that fails after this point was never acknowledged: let the re-send through.
-                _ = append.ContinueWith(t =>
+
+                if (append.IsCompleted)
                 {
-                    lock (state)
+                    // Refused before anything was written (disk budget, validation): the ranges were never stored.
+                    if (!append.IsCompletedSuccessfully)
                     {
                         foreach (var m in added) ranges.Remove(m.First, m.Last);
-                        if (ReferenceEquals(state.LastAppend, t)) state.LastAppend = null;
+                        return new DedupWrite(written, append, ranges.Last);
                     }
-                }, CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                else
+                {
+                    // A write that fails after this point was never acknowledged: let the re-send through.
+                    _ = append.ContinueWith(t =>
+                    {
+                        lock (state)
+                        {
+                            foreach (var m in added) ranges.Remove(m.First, m.Last);
+                            if (ReferenceEquals(state.LastAppend, t)) state.LastAppend = null;
+                        }
+                    }, CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                state.LastAppend = append;
+                return new DedupWrite(written, append, ranges.Last);
             }
-            state.LastAppend = append;
-            return new DedupWrite(written, append, ranges.Last);
+            finally
+            {
+                rebuilt?.Dispose();
+            }
         }
     }
 

@@ -1,24 +1,34 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using EdgeStream.Kafka.Protocol.Primitives;
 using EdgeStream.Kafka.Protocol.Records;
 using EdgeStream.Uplink.Protocol;
 
 namespace EdgeStream.Uplink.Receiving;
 
 /// <summary>
-/// Turns a contiguous run of a frame's records into Kafka v2 record batches (LZ4) for the target
-/// partition. Each batch carries its origin in the header, which is how de-duplication survives a
-/// restart: ProducerId = origin stream id, and the batch's FIRST origin offset split as
-/// ProducerEpoch (high 15 bits) and BaseSequence (low 31 bits); its last origin offset is
-/// first + LastOffsetDelta. Every record gets the user's headers byte for byte, then the four
-/// origin headers. No I/O.
+/// Turns a contiguous run of a frame's records into Kafka v2 record batches for the target
+/// partition (LZ4-compressed when asked and when it makes the batch smaller). Each batch carries
+/// its origin in the header, which is how de-duplication survives a restart: ProducerId = origin
+/// stream id, and the batch's FIRST origin offset split as ProducerEpoch (high 15 bits) and
+/// BaseSequence (low 31 bits); its last origin offset is first + LastOffsetDelta. Every record gets
+/// the user's headers byte for byte, then the four origin headers. No I/O.
+/// <para>
+/// Records are encoded straight into a pooled buffer (the wire layout of
+/// <see cref="RecordBatchBuilder"/>): the three origin headers that are the same for the whole
+/// frame are encoded once, only the offset header is formatted per record, and nothing is
+/// allocated per record. This is the receiver's hot path.
+/// </para>
 /// </summary>
 public static class UplinkBatchWriter
 {
     /// <summary>Origin offsets must fit in 15 + 31 bits to be encoded in the batch header.</summary>
     public const long MaxOriginOffset = (1L << 46) - 1;
+
+    private const int OriginHeaderCount = 4;
 
     /// <summary>First origin offset of a batch the receiver wrote (valid only for a stream-id ProducerId).</summary>
     public static long FirstOriginOffset(in RecordBatchHeader header) =>
@@ -26,103 +36,181 @@ public static class UplinkBatchWriter
 
     /// <summary>
     /// Appends to <paramref name="output"/> the batches for records [<paramref name="start"/>, <paramref name="end"/>)
-    /// of <paramref name="frame"/>, each at most <paramref name="maxBatchBytes"/> (the topic's max.message.bytes).
+    /// of <paramref name="frame"/>, each at most <paramref name="maxBatchBytes"/> (the topic's max.message.bytes),
+    /// LZ4-compressed when <paramref name="compress"/> is set and that makes the batch smaller.
     /// Throws <see cref="RecordTooLargeException"/> when a single record cannot fit.
     /// </summary>
-    public static void Write(UplinkFrame frame, long streamId, int start, int end, int maxBatchBytes, ArrayBufferWriter<byte> output)
+    public static void Write(UplinkFrame frame, long streamId, int start, int end, int maxBatchBytes, IBufferWriter<byte> output, bool compress = true)
     {
         if (start < 0 || end > frame.Records.Count || start >= end) throw new ArgumentOutOfRangeException(nameof(start));
-        var origin = new OriginHeaderValues(frame);
+        var origin = new OriginHeaderBytes(frame);
         // Records section budget: the batch is the 61-byte header plus the records.
         var budget = (long)maxBatchBytes - RecordBatchHeader.Size;
-        var builder = new RecordBatchBuilder();
+        var records = frame.Records;
+        using var scratch = new PooledBufferWriter((int)Math.Min(budget, 64 * 1024));
+        Span<byte> offsetText = stackalloc byte[20];
         var batchStart = start;
-        long estimate = 0;
+        long baseTimestamp = 0, maxTimestamp = -1;
         for (var i = start; i < end; i++)
         {
-            var size = EstimateRecordSize(frame.Records[i], origin);
-            if (builder.Count > 0 && estimate + size > budget)
+            var record = records[i];
+            var originOffset = frame.FirstOriginOffset + i;
+            Utf8Formatter.TryFormat(originOffset, offsetText, out var digits);
+            if (i > batchStart)
             {
-                Flush(builder, frame, streamId, batchStart, maxBatchBytes, output);
-                batchStart = i;
-                estimate = 0;
+                var size = RecordSize(record, record.Timestamp - baseTimestamp, i - batchStart, origin, digits, out _);
+                if (scratch.WrittenCount + size > budget)
+                {
+                    Flush(scratch, frame, streamId, batchStart, i - batchStart, baseTimestamp, maxTimestamp, maxBatchBytes, compress, output);
+                    batchStart = i;
+                }
             }
-            AddRecord(builder, frame, i, origin);
-            estimate += size;
+            if (i == batchStart)
+            {
+                baseTimestamp = record.Timestamp;
+                maxTimestamp = -1;
+            }
+            if (record.Timestamp > maxTimestamp) maxTimestamp = record.Timestamp;
+            WriteRecord(scratch, record, record.Timestamp - baseTimestamp, i - batchStart, origin, offsetText[..digits]);
         }
-        Flush(builder, frame, streamId, batchStart, maxBatchBytes, output);
+        Flush(scratch, frame, streamId, batchStart, end - batchStart, baseTimestamp, maxTimestamp, maxBatchBytes, compress, output);
     }
 
-    private static void Flush(RecordBatchBuilder builder, UplinkFrame frame, long streamId, int batchStart, int maxBatchBytes, ArrayBufferWriter<byte> output)
+    private static void Flush(PooledBufferWriter scratch, UplinkFrame frame, long streamId, int batchStart, int count, long baseTimestamp, long maxTimestamp,
+        int maxBatchBytes, bool compress, IBufferWriter<byte> output)
     {
         var first = frame.FirstOriginOffset + batchStart;
-        builder.ProducerId = streamId;
-        builder.ProducerEpoch = (short)(first >> 31);
-        builder.BaseSequence = (int)(first & int.MaxValue);
-        var batch = builder.Build(CompressionType.Lz4);
-        // Incompressible data can grow a little under LZ4 framing; the estimate bounds the plain size.
-        if (batch.Length > maxBatchBytes) batch = builder.Build(CompressionType.None);
-        if (batch.Length > maxBatchBytes)
+        ReadOnlySpan<byte> records = scratch.WrittenSpan;
+        var compression = CompressionType.None;
+        if (compress)
+        {
+            var compressed = RecordCompression.Compress(CompressionType.Lz4, records);
+            // Incompressible data grows a little under LZ4 framing: then the plain records are stored.
+            if (compressed.Length < records.Length)
+            {
+                records = compressed;
+                compression = CompressionType.Lz4;
+            }
+        }
+        var total = RecordBatchHeader.Size + records.Length;
+        if (total > maxBatchBytes)
         {
             throw new RecordTooLargeException(
-                $"origin offset {first}: a batch of {builder.Count} record(s) takes {batch.Length} bytes, over the target topic's max.message.bytes {maxBatchBytes}");
+                $"origin offset {first}: a batch of {count} record(s) takes {total} bytes, over the target topic's max.message.bytes {maxBatchBytes}");
         }
-        output.Write(batch);
-        builder.Reset();
+        var s = output.GetSpan(total)[..total];
+        BinaryPrimitives.WriteInt64BigEndian(s, 0);
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.BatchLengthPosition..], total - RecordBatchHeader.LogOverhead);
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.PartitionLeaderEpochPosition..], -1);
+        s[RecordBatchHeader.MagicPosition] = RecordBatchHeader.CurrentMagic;
+        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatchHeader.AttributesPosition..], (short)compression);
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.LastOffsetDeltaPosition..], count - 1);
+        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.BaseTimestampPosition..], baseTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.MaxTimestampPosition..], maxTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.ProducerIdPosition..], streamId);
+        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatchHeader.ProducerEpochPosition..], (short)(first >> 31));
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.BaseSequencePosition..], (int)(first & int.MaxValue));
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.RecordCountPosition..], count);
+        records.CopyTo(s[RecordBatchHeader.Size..]);
+        BinaryPrimitives.WriteUInt32BigEndian(s[RecordBatchHeader.CrcPosition..], Crc32C.Compute(s[RecordBatchHeader.AttributesPosition..]));
+        output.Advance(total);
+        scratch.Clear();
     }
 
-    private static void AddRecord(RecordBatchBuilder builder, UplinkFrame frame, int index, OriginHeaderValues origin)
+    // Record (protocol guide, "Record"):
+    // length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+    // keyLength varint | key | valueLength varint | value | headerCount varint | headers
+    // header = keyLength varint | key | valueLength varint | value
+    private static int BodySize(in UplinkRecord record, long timestampDelta, int offsetDelta, OriginHeaderBytes origin, int digits)
     {
-        var record = frame.Records[index];
-        var user = record.Headers;
-        // The builder copies every byte in Add, so one header array and one offset buffer serve all
-        // records of the frame (no allocation per record unless the header count changes).
-        var headers = origin.HeadersFor(user.Count);
-        for (var h = 0; h < user.Count; h++) headers[h] = user[h];
-        Utf8Formatter.TryFormat(frame.FirstOriginOffset + index, origin.OffsetBuffer, out var written);
-        headers[user.Count] = new RecordHeader(OriginHeaders.Node, origin.Node);
-        headers[user.Count + 1] = new RecordHeader(OriginHeaders.Topic, origin.Topic);
-        headers[user.Count + 2] = new RecordHeader(OriginHeaders.Partition, origin.Partition);
-        headers[user.Count + 3] = new RecordHeader(OriginHeaders.Offset, origin.OffsetBuffer.AsMemory(0, written));
-        builder.Add(new ProducerRecord(record.Key, record.Value, record.Timestamp, headers));
-    }
-
-    // An upper bound of the record's encoded size (varints at their widest), so a batch built
-    // under the budget is never over it.
-    private static long EstimateRecordSize(in UplinkRecord record, OriginHeaderValues origin)
-    {
-        long size = 5 + 1 + 10 + 5 + 5 + (record.Key?.Length ?? 0) + 5 + (record.Value?.Length ?? 0) + 5;
+        var keyLength = record.Key?.Length ?? -1;
+        var valueLength = record.Value?.Length ?? -1;
         var headers = record.Headers;
+        var size = 1 + Varint.SizeOf(timestampDelta) + Varint.SizeOf(offsetDelta)
+            + Varint.SizeOf(keyLength) + Math.Max(keyLength, 0)
+            + Varint.SizeOf(valueLength) + Math.Max(valueLength, 0)
+            + Varint.SizeOf(headers.Count + OriginHeaderCount)
+            + origin.Fixed.Length + origin.OffsetKey.Length + Varint.SizeOf(digits) + digits;
         for (var h = 0; h < headers.Count; h++)
-            size += 10 + Encoding.UTF8.GetMaxByteCount(headers[h].Key.Length) + (headers[h].Value?.Length ?? 0);
-        return size + origin.FixedHeaderBytes;
+        {
+            var keyBytes = Encoding.UTF8.GetByteCount(headers[h].Key);
+            var vLen = headers[h].Value?.Length ?? -1;
+            size += Varint.SizeOf(keyBytes) + keyBytes + Varint.SizeOf(vLen) + Math.Max(vLen, 0);
+        }
+        return size;
     }
 
-    /// <summary>The origin header values shared by every record of a frame.</summary>
-    private sealed class OriginHeaderValues
+    private static int RecordSize(in UplinkRecord record, long timestampDelta, int offsetDelta, OriginHeaderBytes origin, int digits, out int body)
     {
-        public OriginHeaderValues(UplinkFrame frame)
+        body = BodySize(record, timestampDelta, offsetDelta, origin, digits);
+        return Varint.SizeOf(body) + body;
+    }
+
+    private static void WriteRecord(PooledBufferWriter output, in UplinkRecord record, long timestampDelta, int offsetDelta, OriginHeaderBytes origin, ReadOnlySpan<byte> offsetText)
+    {
+        var size = RecordSize(record, timestampDelta, offsetDelta, origin, offsetText.Length, out var body);
+        var span = output.GetSpan(size);
+        var p = Varint.Write(span, body);
+        span[p++] = 0; // record attributes: unused
+        p += Varint.Write(span[p..], timestampDelta);
+        p += Varint.Write(span[p..], offsetDelta);
+        p += Varint.Write(span[p..], record.Key?.Length ?? -1);
+        if (record.Key is { } key) { key.Span.CopyTo(span[p..]); p += key.Length; }
+        p += Varint.Write(span[p..], record.Value?.Length ?? -1);
+        if (record.Value is { } value) { value.Span.CopyTo(span[p..]); p += value.Length; }
+        var headers = record.Headers;
+        p += Varint.Write(span[p..], headers.Count + OriginHeaderCount);
+        for (var h = 0; h < headers.Count; h++)
         {
-            Node = Encoding.UTF8.GetBytes(frame.OriginNode);
-            Topic = Encoding.UTF8.GetBytes(frame.OriginTopic);
-            Partition = Encoding.ASCII.GetBytes(frame.OriginPartition.ToString(CultureInfo.InvariantCulture));
-            FixedHeaderBytes = 4 * 10 + OriginHeaders.Node.Length + OriginHeaders.Topic.Length + OriginHeaders.Partition.Length
-                + OriginHeaders.Offset.Length + Node.Length + Topic.Length + Partition.Length + 20;
+            var keyBytes = Encoding.UTF8.GetByteCount(headers[h].Key);
+            p += Varint.Write(span[p..], keyBytes);
+            p += Encoding.UTF8.GetBytes(headers[h].Key, span[p..]);
+            var hv = headers[h].Value;
+            p += Varint.Write(span[p..], hv?.Length ?? -1);
+            if (hv is { } v) { v.Span.CopyTo(span[p..]); p += v.Length; }
+        }
+        origin.Fixed.CopyTo(span[p..]);
+        p += origin.Fixed.Length;
+        origin.OffsetKey.CopyTo(span[p..]);
+        p += origin.OffsetKey.Length;
+        p += Varint.Write(span[p..], offsetText.Length);
+        offsetText.CopyTo(span[p..]);
+        p += offsetText.Length;
+        output.Advance(p);
+    }
+
+    /// <summary>The origin headers of a frame, encoded once: node, topic and partition whole, the offset header's key.</summary>
+    private sealed class OriginHeaderBytes
+    {
+        public OriginHeaderBytes(UplinkFrame frame)
+        {
+            var w = new ArrayBufferWriter<byte>(256);
+            Header(w, OriginHeaders.Node, Encoding.UTF8.GetBytes(frame.OriginNode));
+            Header(w, OriginHeaders.Topic, Encoding.UTF8.GetBytes(frame.OriginTopic));
+            Header(w, OriginHeaders.Partition, Encoding.ASCII.GetBytes(frame.OriginPartition.ToString(CultureInfo.InvariantCulture)));
+            Fixed = w.WrittenSpan.ToArray();
+            var key = Encoding.UTF8.GetBytes(OriginHeaders.Offset);
+            OffsetKey = new byte[Varint.SizeOf(key.Length) + key.Length];
+            var n = Varint.Write(OffsetKey, key.Length);
+            key.CopyTo(OffsetKey.AsSpan(n));
         }
 
-        public byte[] Node { get; }
-        public byte[] Topic { get; }
-        public byte[] Partition { get; }
-        public int FixedHeaderBytes { get; }
-        /// <summary>Decimal text of one origin offset (at most 20 digits for a long).</summary>
-        public byte[] OffsetBuffer { get; } = new byte[20];
+        /// <summary>The node, topic and partition headers, complete.</summary>
+        public byte[] Fixed { get; }
+        /// <summary>keyLength varint and key of the offset header; its value follows per record.</summary>
+        public byte[] OffsetKey { get; }
 
-        private RecordHeader[] _headers = [];
-
-        public RecordHeader[] HeadersFor(int userHeaders)
+        private static void Header(ArrayBufferWriter<byte> w, string key, byte[] value)
         {
-            if (_headers.Length != userHeaders + 4) _headers = new RecordHeader[userHeaders + 4];
-            return _headers;
+            var keyBytes = Encoding.UTF8.GetBytes(key);
+            var span = w.GetSpan(2 * 5 + keyBytes.Length + value.Length);
+            var p = Varint.Write(span, keyBytes.Length);
+            keyBytes.CopyTo(span[p..]);
+            p += keyBytes.Length;
+            p += Varint.Write(span[p..], value.Length);
+            value.CopyTo(span[p..]);
+            p += value.Length;
+            w.Advance(p);
         }
     }
 }

@@ -42,11 +42,12 @@ public sealed class UplinkReceiver
     {
         var frameId = request.FrameId;
         UplinkFrame frame;
+        byte[]? raw;
+        // raw_length is a uint32 on the wire; past int.MaxValue it is over any limit.
+        var rawLength = request.RawLength > int.MaxValue ? -1 : (int)request.RawLength;
         try
         {
-            // raw_length is a uint32 on the wire; past int.MaxValue it is over any limit.
-            var rawLength = request.RawLength > int.MaxValue ? -1 : (int)request.RawLength;
-            frame = UplinkFrameCodec.Decode(request.Payload.Span, rawLength, Options.Limits);
+            frame = UplinkFrameCodec.DecodePooled(request.Payload.Span, rawLength, Options.Limits, out raw);
         }
         catch (InvalidUplinkFrameException ex)
         {
@@ -58,6 +59,22 @@ public sealed class UplinkReceiver
             return Invalid(child, frameId, "malformed frame: " + ex.Message);
         }
 
+        try
+        {
+            // Store compressed only when the data compresses: the sender's LZ4 of the same records
+            // tells. Compressing what does not shrink costs the receiver's CPU and saves no disk.
+            var compress = (long)request.Payload.Length * 4 <= (long)rawLength * 3;
+            return Store(child, frameId, frame, compress);
+        }
+        finally
+        {
+            // The frame's keys and values slice the pooled buffer; the batches were copied into the log.
+            if (raw is not null) System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    private FrameResult Store(ChildIdentity child, ulong frameId, UplinkFrame frame, bool compress)
+    {
         if (Validate(child, frame) is { } problem) return Invalid(child, frameId, problem);
 
         if (_catalog() is not { } catalog) return Refused(child, frameId, ReplyCode.Unavailable, "storage is not open", -1);
@@ -70,7 +87,7 @@ public sealed class UplinkReceiver
                 return Refused(child, frameId, ReplyCode.Unavailable, $"topic '{frame.TargetTopic}' does not exist and auto-creation is off", -1);
             var partition = topic[frame.OriginPartition % topic.PartitionCount];
             var streamId = _registry.GetOrAllocate(frame.OriginNode, frame.OriginTopic, frame.OriginPartition);
-            write = _dedup.Write(partition, topic.Config.MaxMessageBytes, streamId, frame);
+            write = _dedup.Write(partition, topic.Config.MaxMessageBytes, streamId, frame, compress);
         }
         catch (RecordTooLargeException ex)
         {

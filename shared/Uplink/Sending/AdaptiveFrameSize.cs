@@ -12,14 +12,21 @@ public sealed class AdaptiveFrameSize
 {
     private readonly int _min;
     private readonly int _max;
+    private readonly int _initial;
     private double _best = double.MaxValue;
     private int _holdAcks;
 
-    public AdaptiveFrameSize(int minBytes, int maxBytes)
+    public AdaptiveFrameSize(int minBytes, int maxBytes) : this(minBytes, maxBytes, minBytes)
+    {
+    }
+
+    /// <summary>Starts (and restarts on <see cref="Reset"/>) at <paramref name="initialBytes"/>, clamped to min..max.</summary>
+    public AdaptiveFrameSize(int minBytes, int maxBytes, int initialBytes)
     {
         _min = minBytes;
         _max = maxBytes;
-        Target = minBytes;
+        _initial = Math.Clamp(initialBytes, minBytes, maxBytes);
+        Target = _initial;
     }
 
     /// <summary>Latencies below this never count as congestion (loopback and LAN jitter). Default 50 ms.</summary>
@@ -56,10 +63,10 @@ public sealed class AdaptiveFrameSize
         }
     }
 
-    /// <summary>A new connection: start small again (the parent or the path may have changed).</summary>
+    /// <summary>A new connection: start again from the initial size (the parent or the path may have changed).</summary>
     public void Reset()
     {
-        Target = _min;
+        Target = _initial;
         _best = double.MaxValue;
         _holdAcks = 0;
     }

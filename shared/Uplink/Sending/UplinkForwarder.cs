@@ -31,7 +31,7 @@ public sealed class UplinkRejectedException : EdgeStreamException
 /// <item>At most <see cref="UplinkSenderOptions.Window"/> frames are in flight; nothing is read from
 /// the log beyond what the window and a bounded read-ahead need, whatever the backlog. Unacked
 /// frames are not kept: a re-send reads the log again.</item>
-/// <item>Frames grow from 64 KiB towards 4 MiB while acks are fast (<see cref="AdaptiveFrameSize"/>);
+/// <item>Frames start at 1 MiB and grow towards 4 MiB while acks are fast (halving down to 64 KiB when they are slow) (<see cref="AdaptiveFrameSize"/>);
 /// an optional token bucket caps the bytes per second.</item>
 /// <item>The next frame comes from the ready partition of the highest <c>uplink.priority</c>,
 /// round-robin among equals.</item>
@@ -80,7 +80,9 @@ public sealed class UplinkForwarder : BackgroundService
         _metadata = metadata;
         _status = status;
         _logger = logger;
-        _frameSize = new AdaptiveFrameSize(options.MinFrameBytes, options.MaxFrameBytes);
+        // A capped link starts small as before: a first frame far above the cap would be paid off in one long stall.
+        _frameSize = new AdaptiveFrameSize(options.MinFrameBytes, options.MaxFrameBytes,
+            options.RateBytesPerSecond > 0 ? options.MinFrameBytes : options.InitialFrameBytes);
         _selector = new ParentSelector(options.Parents.Count, options.FailoverAfter, options.PreferredRetryInterval, Now());
         // Burst of one second's worth: a cap holds from the first second after a reconnect, not only
         // after a few MiB went out at link speed. A frame larger than the burst is paid off afterwards.
@@ -540,7 +542,7 @@ public sealed class UplinkForwarder : BackgroundService
             foreach (var b in built)
             {
                 // Encode before the read buffer goes back to the pool: records slice it.
-                var payload = UplinkFrameCodec.Encode(b.Frame, out var raw);
+                var payload = UplinkFrameCodec.Encode(b.Frame, b.EstimatedBytes + b.Frame.Records.Count * 8 + 1024, out var raw);
                 frames.Add(new PendingFrame(payload, raw, b.Frame.Records.Count, b.LocalStart, b.LocalEnd));
             }
             return frames;
