@@ -3,7 +3,10 @@ namespace EdgeStream.Bench;
 /// <summary>Starts the servers a scenario measures, each on free loopback ports with its own data directory.</summary>
 public static class Servers
 {
-    /// <summary>The agent's dll: <c>--agent PATH</c>, else the Release build of the repository the bench runs from.</summary>
+    /// <summary>
+    /// The agent: <c>--agent PATH</c> (its dll, or a NativeAOT executable from <c>dotnet publish</c>),
+    /// else the Release build of the repository the bench runs from.
+    /// </summary>
     public static string AgentDll(BenchArgs args)
     {
         var given = args.String("agent", "");
@@ -35,22 +38,35 @@ public static class Servers
     /// <summary>As <see cref="StartAgentAsync"/>, returning every listener's port.</summary>
     public static async Task<(ChildProcess Process, AgentPorts Ports)> StartAgentWithPortsAsync(string agentDll, string dataDir, int partitions, string fsync)
     {
-        var kafka = ChildProcess.FreePort();
-        var http = ChildProcess.FreePort();
-        var mqtt = ChildProcess.FreePort();
+        var ports = new AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
+        var process = await StartAgentAsync(agentDll, dataDir, ports, "edge",
+            ["--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--fsync", fsync]).ConfigureAwait(false);
+        return (process, ports);
+    }
+
+    /// <summary>
+    /// <c>edgestream run --role ROLE</c> on <paramref name="ports"/> plus <paramref name="extra"/>
+    /// settings, ready once <c>/healthz</c> answers "ok". <paramref name="agent"/> is the dll (run
+    /// with <c>dotnet</c>) or a NativeAOT-published executable (run as is).
+    /// </summary>
+    public static async Task<ChildProcess> StartAgentAsync(string agent, string dataDir, AgentPorts ports, string role, IEnumerable<string> extra)
+    {
         Directory.CreateDirectory(dataDir);
-        var process = ChildProcess.Start("edgestream", "dotnet",
+        List<string> args =
         [
-            agentDll, "run", "--data", dataDir,
-            "--kafka", $"127.0.0.1:{kafka}", "--http", $"127.0.0.1:{http}", "--mqtt", $"127.0.0.1:{mqtt}",
-            "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--fsync", fsync,
-        ], dataDir);
+            "run", "--role", role, "--data", dataDir,
+            "--kafka", $"127.0.0.1:{ports.Kafka}", "--http", $"127.0.0.1:{ports.Http}", "--mqtt", $"127.0.0.1:{ports.Mqtt}", .. extra,
+        ];
+        var native = !agent.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var process = native
+            ? ChildProcess.Start(role, agent, args, dataDir)
+            : ChildProcess.Start(role, "dotnet", [agent, .. args], dataDir);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try
         {
             await process.WaitUntilAsync(async () =>
             {
-                try { return await client.GetStringAsync($"http://127.0.0.1:{http}/healthz").ConfigureAwait(false) == "ok"; }
+                try { return await client.GetStringAsync($"http://127.0.0.1:{ports.Http}/healthz").ConfigureAwait(false) == "ok"; }
                 catch (HttpRequestException) { return false; }
                 catch (TaskCanceledException) { return false; }
             }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
@@ -60,7 +76,7 @@ public static class Servers
             await process.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        return (process, new AgentPorts(kafka, mqtt, http));
+        return process;
     }
 
     /// <summary><c>nats-server -js -sd DIR</c> (<c>--nats-server PATH</c>, default from PATH), ready once its port accepts.</summary>

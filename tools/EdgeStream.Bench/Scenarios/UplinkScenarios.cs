@@ -87,10 +87,10 @@ public static class UplinkScenarios
     private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions)
     {
         var uplink = ChildProcess.FreePort();
-        var gatewayPorts = (Kafka: ChildProcess.FreePort(), Http: ChildProcess.FreePort(), Mqtt: ChildProcess.FreePort());
+        var gatewayPorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var p = partitions.ToString(CultureInfo.InvariantCulture);
         var (edge, edgeBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "edge"), "edge",
-            (ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort()),
+            new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort()),
             ["--node-id", "bench-edge", "--partitions", p, "--parent", $"127.0.0.1:{uplink}"]);
         await using (edge)
         {
@@ -133,31 +133,8 @@ public static class UplinkScenarios
         }
     }
 
-    private static async Task<(ChildProcess, string)> StartAsync(string agentDll, string dataDir, string role, (int Kafka, int Http, int Mqtt) ports, string[] extra)
-    {
-        Directory.CreateDirectory(dataDir);
-        var process = ChildProcess.Start(role, "dotnet",
-        [
-            agentDll, "run", "--role", role, "--data", dataDir,
-            "--kafka", $"127.0.0.1:{ports.Kafka}", "--http", $"127.0.0.1:{ports.Http}", "--mqtt", $"127.0.0.1:{ports.Mqtt}", .. extra,
-        ], dataDir);
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        try
-        {
-            await process.WaitUntilAsync(async () =>
-            {
-                try { return await client.GetStringAsync($"http://127.0.0.1:{ports.Http}/healthz").ConfigureAwait(false) == "ok"; }
-                catch (HttpRequestException) { return false; }
-                catch (TaskCanceledException) { return false; }
-            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        }
-        catch
-        {
-            await process.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        return (process, $"127.0.0.1:{ports.Kafka}");
-    }
+    private static async Task<(ChildProcess, string)> StartAsync(string agent, string dataDir, string role, Servers.AgentPorts ports, string[] extra) =>
+        (await Servers.StartAgentAsync(agent, dataDir, ports, role, extra).ConfigureAwait(false), $"127.0.0.1:{ports.Kafka}");
 
     /// <summary>Fills the edge as fast as a Confluent producer can (acks=1, linger 5 ms, 1 MB batches).</summary>
     private static void Preload(string bootstrap, int records, int recordBytes, int partitions)
