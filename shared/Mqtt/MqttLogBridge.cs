@@ -113,10 +113,26 @@ public sealed class MqttLogBridge
         var key = Encoding.UTF8.GetBytes(message.Topic);
         var payload = message.Payload;
         ReadOnlyMemory<byte> value = payload.IsSingleSegment ? payload.First : payload.ToArray();
-        return new RecordBatchBuilder()
-            .Add(key, value, _time.GetUtcNow().ToUnixTimeMilliseconds(), headers)
-            .Build();
+        // One builder per thread, reset per message: Encode is synchronous, and a fresh builder per
+        // message cost an ArrayBufferWriter and its growth copies (1 KB payloads grew it twice).
+        var builder = t_builder ??= new RecordBatchBuilder();
+        builder.Reset();
+        try
+        {
+            return builder.Add(key, value, _time.GetUtcNow().ToUnixTimeMilliseconds(), headers).Build();
+        }
+        finally
+        {
+            // A large message leaves a large buffer behind: not kept, so an idle thread holds little.
+            if (builder.RecordsSize > MaxPooledBuilderBytes) t_builder = null;
+            else builder.Reset();
+        }
     }
+
+    private const int MaxPooledBuilderBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static RecordBatchBuilder? t_builder;
 
     /// <summary>
     /// Appends <paramref name="message"/> to the log topic. The returned task completes once the

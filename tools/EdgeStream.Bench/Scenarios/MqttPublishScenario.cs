@@ -21,7 +21,7 @@ public static class MqttPublishScenario
 {
     private const string TopicPrefix = "bench/";
 
-    private sealed record Load(int Publishers, int InFlight, int Messages, TimeSpan Duration, int Warmup, MqttProtocolVersion Protocol);
+    private sealed record Load(int Publishers, int InFlight, int Messages, TimeSpan Duration, int Warmup, MqttProtocolVersion Protocol, int TcpBuffer);
 
     private readonly record struct Result(
         int Payload, long Acked, long Failed, double Seconds, long Delivered, double P50, double P99, double Max)
@@ -42,6 +42,7 @@ public static class MqttPublishScenario
         var seconds = args.Int("seconds", 10);
         var warmup = args.Int("warmup", 2_000);
         var partitions = args.Int("partitions", 1);
+        var tcpBuffer = args.Int("tcp-buffer", 1 << 20);
         var policies = args.String("fsync", "group").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var protocol = args.String("protocol", "5") switch
         {
@@ -53,20 +54,20 @@ public static class MqttPublishScenario
         var mosquittoBinary = args.String("mosquitto", "/usr/sbin/mosquitto");
         var mosquittoPersistence = args.String("mosquitto-persistence", "true");
         var skipMosquitto = args.String("peer", "on") == "off";
-        if (publishers <= 0 || inFlight <= 0 || messages < 0 || seconds <= 0 || warmup < 0 || partitions <= 0)
-            throw new ArgumentException("--publishers, --inflight, --seconds and --partitions must be positive; --messages and --warmup not negative");
+        if (publishers <= 0 || inFlight <= 0 || messages < 0 || seconds <= 0 || warmup < 0 || partitions <= 0 || tcpBuffer < 0)
+            throw new ArgumentException("--publishers, --inflight, --seconds and --partitions must be positive; --messages, --warmup and --tcp-buffer not negative");
         if (mosquittoPersistence is not ("true" or "false"))
             throw new ArgumentException("--mosquitto-persistence: expected true or false");
         if (policies.Length == 0) throw new ArgumentException("--fsync: at least one policy");
         if (messages > 0 && messages < publishers) throw new ArgumentException("--messages must be at least --publishers");
 
-        var load = new Load(publishers, inFlight, messages, TimeSpan.FromSeconds(seconds), warmup, protocol);
+        var load = new Load(publishers, inFlight, messages, TimeSpan.FromSeconds(seconds), warmup, protocol, tcpBuffer);
         var agentDll = Servers.AgentDll(args);
         var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
         Directory.CreateDirectory(root);
 
         var limit = messages > 0 ? $"{messages:N0} messages or {seconds} s" : $"{seconds} s";
-        Console.WriteLine($"mqtt-publish: {publishers} publishers x {inFlight} in flight, QoS 1, MQTT {(protocol == MqttProtocolVersion.V500 ? "5" : "3.1.1")}, payloads {string.Join(", ", payloads)} B, {limit} per run, {warmup:N0} warm-up messages first; 1 subscriber on bench/# at QoS 1");
+        Console.WriteLine($"mqtt-publish: {publishers} publishers x {inFlight} in flight, QoS 1, MQTT {(protocol == MqttProtocolVersion.V500 ? "5" : "3.1.1")}, payloads {string.Join(", ", payloads)} B, {limit} per run, {warmup:N0} warm-up messages first; 1 subscriber on bench/# at QoS 1; client TCP buffers {(tcpBuffer > 0 ? tcpBuffer.ToString("N0", CultureInfo.InvariantCulture) + " B" : "MQTTnet default")}");
         Console.WriteLine($"  edgestream: {agentDll}, --partitions {partitions} --fsync {string.Join(", ", policies)} (PUBACK once the append is done under that policy: durable for group and always)");
         if (!skipMosquitto)
             Console.WriteLine($"  mosquitto: {mosquittoBinary}, persistence {mosquittoPersistence} (autosave_interval 1800 s, no fsync per message)");
@@ -165,7 +166,7 @@ public static class MqttPublishScenario
             subscriberLost ??= $"{e.Reason} {e.ReasonString} {e.Exception?.Message}".Trim();
             return Task.CompletedTask;
         };
-        await subscriber.ConnectAsync(Options(port, "bench-sub", load.Protocol));
+        await subscriber.ConnectAsync(Options(port, "bench-sub", load.Protocol, load.TcpBuffer));
         await subscriber.SubscribeAsync(factory.CreateSubscribeOptionsBuilder()
             .WithTopicFilter(f => f.WithTopic(TopicPrefix + "#").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
             .Build());
@@ -176,7 +177,7 @@ public static class MqttPublishScenario
             for (var i = 0; i < clients.Length; i++)
             {
                 clients[i] = factory.CreateMqttClient();
-                await clients[i].ConnectAsync(Options(port, $"bench-pub-{i}", load.Protocol));
+                await clients[i].ConnectAsync(Options(port, $"bench-pub-{i}", load.Protocol, load.TcpBuffer));
             }
 
             // Warm-up: unstamped messages (JIT, first segment, topic creation), then wait until the
@@ -234,14 +235,23 @@ public static class MqttPublishScenario
         }
     }
 
-    private static MqttClientOptions Options(int port, string clientId, MqttProtocolVersion protocol) =>
-        new MqttClientOptionsBuilder()
+    private static MqttClientOptions Options(int port, string clientId, MqttProtocolVersion protocol, int tcpBuffer)
+    {
+        var options = new MqttClientOptionsBuilder()
             .WithTcpServer("127.0.0.1", port)
             .WithClientId(clientId)
             .WithProtocolVersion(protocol)
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(30))
             .Build();
+        // MQTTnet's client pins SO_RCVBUF/SO_SNDBUF to its BufferSize (8 KiB by default, which turns
+        // off the kernel's autotuning). On loopback (MSS 64 KiB) a 16 KiB receive window is smaller
+        // than one segment: once a broker has more than that queued for the subscriber, Linux sends
+        // only on the zero-window probe timer (~16 KiB per 200 ms) and deliveries fall minutes
+        // behind. --tcp-buffer 0 keeps MQTTnet's default.
+        if (tcpBuffer > 0) ((MqttClientTcpOptions)options.ChannelOptions).BufferSize = tcpBuffer;
+        return options;
+    }
 
     private readonly record struct RunStats(long Acked, long Failed, double Seconds);
 
