@@ -141,7 +141,16 @@ public sealed class UplinkForwarder : BackgroundService
 
     // ---- connections ------------------------------------------------------------------------
 
-    private enum ConnectionEnd { Stopped, Broken, Probe }
+    /// <summary>
+    /// How a connection ended. A class, not an enum: Polly's pipeline over an enum result pulls in
+    /// Enum.GetValues(Type), which NativeAOT refuses (IL3050).
+    /// </summary>
+    private sealed class ConnectionEnd
+    {
+        public static readonly ConnectionEnd Stopped = new(), Broken = new(), Probe = new();
+
+        private ConnectionEnd() { }
+    }
 
     private async Task RunConnectionsAsync(CancellationToken stoppingToken)
     {
@@ -174,17 +183,15 @@ public sealed class UplinkForwarder : BackgroundService
                 return await self.RunConnectionAsync(index, ct).ConfigureAwait(false);
             }, this, stoppingToken).ConfigureAwait(false);
 
-            switch (end)
+            if (end == ConnectionEnd.Stopped) return;
+            if (end == ConnectionEnd.Probe)
             {
-                case ConnectionEnd.Stopped:
-                    return;
-                case ConnectionEnd.Probe:
-                    lock (_lock) _selector.BeginProbe(Now());
-                    break;
-                case ConnectionEnd.Broken:
-                    OnAttemptFailed("the stream broke", 1, _options.InitialBackoff);
-                    await Task.Delay(_options.InitialBackoff, stoppingToken).ConfigureAwait(false);
-                    break;
+                lock (_lock) _selector.BeginProbe(Now());
+            }
+            else if (end == ConnectionEnd.Broken)
+            {
+                OnAttemptFailed("the stream broke", 1, _options.InitialBackoff);
+                await Task.Delay(_options.InitialBackoff, stoppingToken).ConfigureAwait(false);
             }
         }
     }
