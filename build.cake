@@ -78,6 +78,18 @@ Task("Test")
         });
     });
 
+Task("AotPublish")
+    .Description("Publishes the agent with NativeAOT for linux-x64 into artifacts/aot: trimming and AOT analysis warnings are errors, so this is the check that the edge binary still builds.")
+    .Does(() =>
+    {
+        DotNetPublish("agent/EdgeStream.Agent.csproj", new DotNetPublishSettings
+        {
+            Configuration = "Release",
+            Runtime = "linux-x64",
+            OutputDirectory = "artifacts/aot",
+        });
+    });
+
 Task("Run")
     .Description("Builds and runs the agent with embedded defaults (pass flags with --agent-args=\"...\"; build.sh run does this for you).")
     .IsDependentOn("Build")

@@ -45,9 +45,9 @@ public static class UplinkScenarios
             TryDelete(root);
         }
         Console.WriteLine();
-        Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB during drain");
+        Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB", "edge peak RssAnon MB");
         foreach (var (size, d, raw) in rows)
-            Report.Row($"{size} B", d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB);
+            Report.Row($"{size} B", d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB, d.PeakAnonMB);
         return 0;
     }
 
@@ -73,15 +73,15 @@ public static class UplinkScenarios
         }
         var raw = await RawTcpMBpsAsync((long)records * recordBytes);
         Console.WriteLine();
-        Report.Header("backlog", "drain s", "records/s", "payload MB/s", "raw TCP MB/s", "edge RSS MB before drain", "edge peak RSS MB during drain");
-        Report.Row($"{backlogMB:N0} MB", drain.Seconds, drain.RecordsPerSec, drain.MBps, raw, drain.RssBeforeMB, drain.PeakRssMB);
+        Report.Header("backlog", "drain s", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge RSS MB before", "edge peak RSS MB", "edge peak RssAnon MB");
+        Report.Row($"{backlogMB:N0} MB", drain.Seconds, drain.RecordsPerSec, drain.MBps, raw, drain.MBps / raw, drain.RssBeforeMB, drain.PeakRssMB, drain.PeakAnonMB);
         return 0;
     }
 
-    private readonly record struct Drain(double Seconds, double RecordsPerSec, double MBps, double RssBeforeMB, double PeakRssMB)
+    private readonly record struct Drain(double Seconds, double RecordsPerSec, double MBps, double RssBeforeMB, double PeakRssMB, double PeakAnonMB)
     {
         public override string ToString() => FormattableString.Invariant(
-            $"drained in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during");
+            $"drained in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during (own memory, RssAnon, peak {PeakAnonMB:N0} MB)");
     }
 
     private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions)
@@ -104,6 +104,7 @@ public static class UplinkScenarios
                 // The clock starts once the gateway answers: process start-up is not drain time.
                 var start = Stopwatch.GetTimestamp();
                 var peak = rssBefore;
+                var peakAnon = RssMB(edge.Pid, "RssAnon:");
                 using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = gatewayBootstrap, GroupId = "bench-count" })
                     .SetLogHandler((_, _) => { }).Build();
                 var deadline = Stopwatch.StartNew();
@@ -114,6 +115,7 @@ public static class UplinkScenarios
                     if (deadline.Elapsed > limit) throw new TimeoutException($"the gateway holds {held:N0} of {records:N0} records after {limit}");
                     await Task.Delay(50);
                     peak = Math.Max(peak, RssMB(edge.Pid));
+                    peakAnon = Math.Max(peakAnon, RssMB(edge.Pid, "RssAnon:"));
                     held = 0;
                     for (var i = 0; i < partitions; i++)
                     {
@@ -128,7 +130,7 @@ public static class UplinkScenarios
                     }
                 }
                 var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
-                return new Drain(seconds, records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, rssBefore, peak);
+                return new Drain(seconds, records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, rssBefore, peak, peakAnon);
             }
         }
     }
@@ -209,15 +211,19 @@ public static class UplinkScenarios
         return bytes / (1024.0 * 1024) / seconds;
     }
 
-    /// <summary>Resident set of process <paramref name="pid"/> in MB (VmRSS from /proc).</summary>
-    private static double RssMB(int pid)
+    /// <summary>
+    /// Resident memory of process <paramref name="pid"/> in MB from /proc: <c>VmRSS</c> (everything,
+    /// including pages of memory-mapped segment files the log reads through) or <c>RssAnon</c>
+    /// (the process's own memory: heaps, stacks, buffers).
+    /// </summary>
+    private static double RssMB(int pid, string field = "VmRSS:")
     {
         try
         {
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (!line.StartsWith("VmRSS:", StringComparison.Ordinal)) continue;
-                var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
+                if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+                var kb = long.Parse(line.AsSpan(field.Length).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
                 return kb / 1024.0;
             }
         }
