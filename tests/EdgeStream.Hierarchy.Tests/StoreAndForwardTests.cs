@@ -203,6 +203,48 @@ public sealed class StoreAndForwardTests
         Assert.Equal(Enumerable.Range((int)dropped, (int)(produced - dropped)), seqs);
     }
 
+    [Fact]
+    public async Task RecordTooLargeForTheParent_HoldsBackOnlyItsPartition_OthersFlow_NothingSkipped()
+    {
+        using var dir = new TempDirectory();
+        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", "--node-id", "gw-1", "--partitions", "1");
+        // The parent's copy of "big" accepts at most 64 KiB per batch; the edge's accepts 1 MiB.
+        using (var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = gateway.Bootstrap })
+                   .SetLogHandler((_, _) => { }).Build())
+        {
+            await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification
+            {
+                Name = "big", NumPartitions = 1, ReplicationFactor = 1,
+                Configs = new Dictionary<string, string> { ["max.message.bytes"] = "65536" },
+            }]);
+        }
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--partitions", "1",
+            "--parent", $"127.0.0.1:{gateway.UplinkPort}");
+
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(new Confluent.Kafka.ProducerConfig
+               { BootstrapServers = edge.Bootstrap, Acks = Confluent.Kafka.Acks.All, LingerMs = 0 }).SetLogHandler((_, _) => { }).Build())
+        {
+            await producer.ProduceAsync("big", new Confluent.Kafka.Message<string, byte[]> { Key = "before", Value = new byte[100] });
+            var huge = new byte[200_000];
+            new Random(5).NextBytes(huge); // incompressible: no codec squeezes it under the parent's 64 KiB
+            await producer.ProduceAsync("big", new Confluent.Kafka.Message<string, byte[]> { Key = "huge", Value = huge });
+            await producer.ProduceAsync("big", new Confluent.Kafka.Message<string, byte[]> { Key = "after", Value = new byte[100] });
+            for (var i = 0; i < 100; i++)
+                await producer.ProduceAsync("small", new Confluent.Kafka.Message<string, byte[]> { Key = "s" + i, Value = new byte[10] });
+        }
+
+        // Another topic on the same uplink is not held up by the refusal...
+        var small = Hierarchy.ReadAll(gateway.Bootstrap, "small", 100, TimeSpan.FromSeconds(60));
+        Assert.Equal(100, small.Count);
+        // ...and "big" stops at the record the parent cannot take (the frame holding it is refused
+        // whole): nothing at or after it is stored, nothing is skipped ahead.
+        var big = Hierarchy.ReadAll(gateway.Bootstrap, "big", 1, TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain(big, r => System.Text.Encoding.UTF8.GetString(r.Key!) is "huge" or "after");
+        // The edge still has everything and both nodes are up.
+        Assert.Equal(3, Hierarchy.Count(edge.Bootstrap, "big"));
+        Assert.Contains("cannot store big-0", edge.Process.Stdout + edge.Process.Stderr);
+    }
+
     /// <summary>Produces one record at a time (acks=all, no retries) until the first refusal; returns how many were acknowledged.</summary>
     private static int ProduceUntilRefused(string bootstrap, string topic, string tag, int max, out string error)
     {

@@ -91,7 +91,8 @@ public sealed class UplinkReceiver
         }
         catch (RecordTooLargeException ex)
         {
-            return Invalid(child, frameId, ex.Message);
+            // Not the child's fault and not hostile: one partition of it waits, the stream stays open.
+            return Refused(child, frameId, ReplyCode.Rejected, ex.Message, -1);
         }
         catch (DiskFullException ex)
         {

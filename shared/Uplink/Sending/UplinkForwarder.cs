@@ -364,6 +364,20 @@ public sealed class UplinkForwarder : BackgroundService
                     UplinkSenderLog.RetryLater(_logger, connection.Parent, reply.Code.ToString(), p.Topic, p.Partition, reply.Message,
                         (long)_options.RetryFrameDelay.TotalMilliseconds);
                     break;
+                case ReplyCode.Rejected:
+                    // The parent can never store this frame as it is: hold this partition back (its data
+                    // stays here, nothing is skipped) while every other partition keeps flowing.
+                    lock (_lock)
+                    {
+                        if (frame.Generation == p.Generation)
+                        {
+                            p.Rewind(this);
+                            p.RetryAt = now + _options.RejectedRetryDelay.TotalSeconds;
+                        }
+                    }
+                    _status.Retry();
+                    UplinkSenderLog.Rejected(_logger, connection.Parent, p.Topic, p.Partition, reply.Message, (long)_options.RejectedRetryDelay.TotalSeconds);
+                    break;
                 default:
                     UplinkSenderLog.Invalid(_logger, connection.Parent, frame.FrameId, p.Topic, p.Partition, reply.Message);
                     throw new UplinkRejectedException($"{connection.Parent} refused frame {frame.FrameId} of {p.Topic}-{p.Partition}: {reply.Message}");

@@ -26,6 +26,9 @@ internal static partial class UplinkSenderLog
     [LoggerMessage(EventId = 7106, Level = LogLevel.Error, Message = "Uplink: parent {Parent} refused frame {FrameId} of {Topic}-{Partition} as INVALID: {Message}")]
     public static partial void Invalid(ILogger logger, string parent, ulong frameId, string topic, int partition, string message);
 
+    [LoggerMessage(EventId = 7120, Level = LogLevel.Error, Message = "Uplink: parent {Parent} cannot store {Topic}-{Partition} ({Message}); that partition is held back, its data kept, and tried again in {DelaySeconds} s (raise max.message.bytes of the parent's topic)")]
+    public static partial void Rejected(ILogger logger, string parent, string topic, int partition, string message, long delaySeconds);
+
     [LoggerMessage(EventId = 7107, Level = LogLevel.Warning, Message = "Uplink: parent {Parent} answered {Code} for {Topic}-{Partition} ({Message}); sending it again in {DelayMs} ms")]
     public static partial void RetryLater(ILogger logger, string parent, string code, string topic, int partition, string message, long delayMs);
 

@@ -61,6 +61,9 @@ public sealed class UplinkSenderOptions
     /// <summary>Delay before re-sending a frame the parent answered STORAGE_FULL or UNAVAILABLE. Default 1 s.</summary>
     public TimeSpan RetryFrameDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a partition waits after the parent answered REJECTED (a record it cannot store) before trying again.</summary>
+    public TimeSpan RejectedRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>A frame unanswered this long means the connection is dead (keep-alive pings catch most cases first). Default 60 s.</summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
