@@ -41,6 +41,9 @@ public sealed class PartitionLog : IDisposable
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // 1 once a reader holds _advanced: only then does a publish need a fresh signal (no allocation per append otherwise).
     private int _advancedObserved;
+    // Under --fsync os: the end of what has been fsynced (periodic Flush, or a roll). Other policies
+    // fsync before the high watermark moves, so there it is the high watermark.
+    private long _durableOffset;
     private bool _closed;
 
     // The durable end of the log: an offset and where it sits on disk, swapped as one reference.
@@ -57,6 +60,7 @@ public sealed class PartitionLog : IDisposable
         _segments = segments;
         var active = segments[^1];
         _logEndOffset = active.NextOffset;
+        _durableOffset = _logEndOffset;
         _logStartOffset = Math.Max(logStartOffset, segments[0].BaseOffset);
         foreach (var s in segments) _size += s.Size;
         _visible = new VisibleEnd(_logEndOffset, active.BaseOffset, active.Size);
@@ -73,6 +77,16 @@ public sealed class PartitionLog : IDisposable
     public long LogEndOffset => Volatile.Read(ref _logEndOffset);
     /// <summary>One past the last offset readers may see: everything below it is acknowledged.</summary>
     public long HighWatermark => Volatile.Read(ref _visible).Offset;
+
+    /// <summary>
+    /// One past the last offset that is on disk (fsynced). The high watermark, except under
+    /// <c>--fsync os</c>, where acknowledged records may still sit in the page cache: a power loss
+    /// can take them and their offsets would be assigned again. Whatever must never see an offset
+    /// twice with different records (the uplink forwards by offset) reads only up to here.
+    /// </summary>
+    public long DurableOffset => _options.FsyncPolicy == FsyncPolicy.Os
+        ? Math.Min(Volatile.Read(ref _durableOffset), HighWatermark)
+        : HighWatermark;
     public long SizeBytes => Volatile.Read(ref _size);
     public int SegmentCount => Volatile.Read(ref _segments).Length;
 
@@ -249,6 +263,7 @@ public sealed class PartitionLog : IDisposable
     {
         var old = _segments[^1];
         old.Flush();
+        AdvanceDurable(_logEndOffset);
         var segment = LogSegment.Create(Directory, _logEndOffset, _topic.Config.IndexIntervalBytes);
         DirectorySync.Sync(Directory);
         Volatile.Write(ref _segments, [.. _segments, segment]);
@@ -279,8 +294,34 @@ public sealed class PartitionLog : IDisposable
             Volatile.Write(ref _visible, new VisibleEnd(target.EndOffset, target.Segment.BaseOffset, target.EndPosition));
         }
         // Wake long-polling readers (Kafka fetch with max.wait.ms, the MQTT follower), if any wait.
+        SignalAdvanced();
+    }
+
+    private void SignalAdvanced()
+    {
         if (Interlocked.Exchange(ref _advancedObserved, 0) == 1)
             Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private void AdvanceDurable(long end)
+    {
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _durableOffset);
+            if (end <= current) return;
+        }
+        while (Interlocked.CompareExchange(ref _durableOffset, end, current) != current);
+        if (_options.FsyncPolicy == FsyncPolicy.Os) SignalAdvanced();
+    }
+
+    /// <summary>Completes once <see cref="DurableOffset"/> is above <paramref name="offset"/> (at once if it already is); never faults.</summary>
+    public Task WhenDurableAbove(long offset)
+    {
+        // Same signal as the high watermark's: it also fires when a flush makes more of the log durable.
+        var signal = Volatile.Read(ref _advanced);
+        Interlocked.Exchange(ref _advancedObserved, 1);
+        return DurableOffset > offset ? Task.CompletedTask : signal.Task;
     }
 
     /// <summary>
@@ -318,6 +359,7 @@ public sealed class PartitionLog : IDisposable
         FlushTargetToDisk(target);
         _committer.MarkDurable(target.EndOffset);
         Publish(target);
+        AdvanceDurable(target.EndOffset);
     }
 
     /// <summary>

@@ -40,6 +40,37 @@ public sealed class PartitionLogTests : IDisposable
     }
 
     [Fact]
+    public async Task DurableOffset_UnderFsyncOs_TrailsTheHighWatermarkUntilAFlush()
+    {
+        await using var log = Open(FsyncPolicy.Os);
+        var p = log.CreateTopic("t", 1)[0];
+        await p.AppendAsync(Batches.Of(3, "a"));
+        // Acknowledged and readable, but only in the page cache: not yet durable.
+        Assert.Equal(3, p.HighWatermark);
+        Assert.Equal(0, p.DurableOffset);
+        var waiting = p.WhenDurableAbove(0);
+        Assert.False(waiting.IsCompleted);
+
+        p.Flush();
+        Assert.Equal(3, p.DurableOffset);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(p.WhenDurableAbove(2).IsCompleted);
+        Assert.False(p.WhenDurableAbove(3).IsCompleted);
+    }
+
+    [Theory]
+    [InlineData(FsyncPolicy.Always)]
+    [InlineData(FsyncPolicy.Group)]
+    public async Task DurableOffset_WhenEveryAckIsFsynced_IsTheHighWatermark(FsyncPolicy policy)
+    {
+        await using var log = Open(policy);
+        var p = log.CreateTopic("t", 1)[0];
+        await p.AppendAsync(Batches.Of(3, "a"));
+        Assert.Equal(3, p.DurableOffset);
+        Assert.True(p.WhenDurableAbove(2).IsCompleted);
+    }
+
+    [Fact]
     public async Task Read_OffsetInsideBatch_ReturnsTheWholeBatchHoldingIt()
     {
         await using var log = Open();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http;
+using EdgeStream.Kafka.Protocol.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using EdgeStream.Uplink.Grpc;
@@ -478,7 +479,7 @@ public sealed class UplinkForwarder : BackgroundService
             {
                 if (p.Removed) continue;
                 if (p.RetryAt > now) timeout = Math.Min(timeout, p.RetryAt - now);
-                else if (p.Pending.Count == 0) waits.Add(p.Log.WhenHighWatermarkAbove(p.SendPosition));
+                else if (p.Pending.Count == 0) waits.Add(p.Log.WhenDurableAbove(p.SendPosition));
             }
         }
         try
@@ -555,9 +556,14 @@ public sealed class UplinkForwarder : BackgroundService
         {
             using var read = p.Log.Read(from, target);
             if (read.IsEmpty) return [];
+            // Only what is on disk goes up (matters under --fsync os): an offset forwarded and then lost
+            // to a power cut would be assigned again here, and the parent would take the new records
+            // at that offset for duplicates.
+            var memory = DurablePart(read.Memory, p.Log.DurableOffset);
+            if (memory.IsEmpty) return [];
             var built = new List<BuiltFrame>();
             var source = new FrameSource(_options.NodeId, p.Topic, p.Partition, p.PartitionCount, p.TargetTopic, _options.Role == "gateway");
-            next = UplinkFrameBuilder.Build(read.Memory, from, source, target, built);
+            next = UplinkFrameBuilder.Build(memory, from, source, target, built);
             if (next == from && built.Count == 0) return null; // no whole batch: do not spin on it
             var frames = new List<PendingFrame>(built.Count);
             foreach (var b in built)
@@ -578,6 +584,16 @@ public sealed class UplinkForwarder : BackgroundService
             UplinkSenderLog.ReadFailed(_logger, p.Topic, p.Partition, from, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>The whole batches of <paramref name="batches"/> that end at or below <paramref name="durable"/>.</summary>
+    private static ReadOnlyMemory<byte> DurablePart(ReadOnlyMemory<byte> batches, long durable)
+    {
+        var length = 0;
+        while (batches.Length - length >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(batches.Span[length..], out var h)
+               && h.TotalSize <= batches.Length - length && h.BaseOffset + h.LastOffsetDelta < durable)
+            length += h.TotalSize;
+        return length == batches.Length ? batches : batches[..length];
     }
 
     // ---- topics and cursors -------------------------------------------------------------------
@@ -784,7 +800,7 @@ public sealed class UplinkForwarder : BackgroundService
         public bool IsReady(double now) =>
             !Removed && RetryAt <= now
             // Also "ready" when out of range, so CheckRange gets to move the position back inside.
-            && (Pending.Count > 0 || Log.HighWatermark != SendPosition || SendPosition < Log.LogStartOffset);
+            && (Pending.Count > 0 || Log.DurableOffset > SendPosition || SendPosition > Log.HighWatermark || SendPosition < Log.LogStartOffset);
 
         /// <summary>Sends again from the cursor: in-flight and read-ahead frames are forgotten.</summary>
         public void Rewind(UplinkForwarder owner)
