@@ -85,8 +85,12 @@ public sealed class MqttBrokerService : IHostedService
         if (message is null) return;
         // A record of the log going out to subscribers (Kafka → MQTT): it is in the log already.
         if (e.ClientId == MqttLogFollower.SenderClientId) return;
+        // The PUBLISH packet this message came in (its packet id; 0 for QoS 0), or none: a will that
+        // MQTTnet publishes for a departed client. Taken, so a later will never sees a stale one.
+        var inbound = e.SessionItems[InboundPacketIdItem];
+        e.SessionItems.Remove(InboundPacketIdItem);
         // A will with a delay: neither delivered nor logged now, but when its delay has passed.
-        if (_willDelay.TryDefer(e)) return;
+        if (inbound is null && _willDelay.TryDefer(e)) return;
         // Its expiry counts from now (§3.3.2.3.3); see OnOutboundPacket.
         if (message.MessageExpiryInterval > 0) MqttMessageExpiry.Stamp(message);
         if (!MqttTopicName.IsValid(message.Topic))
@@ -125,10 +129,7 @@ public sealed class MqttBrokerService : IHostedService
             return;
         }
 
-        // Taken, so a later publish without an inbound packet (a will message) never picks up a stale id.
-        var inboundId = e.SessionItems[InboundPacketIdItem];
-        e.SessionItems.Remove(InboundPacketIdItem);
-        if (!pending.IsCompleted && inboundId is ushort packetId)
+        if (!pending.IsCompleted && inbound is ushort packetId && packetId != 0)
         {
             // Pipelined: MQTTnet reads the connection's next packet only after this handler returns,
             // so waiting here for the fsync would allow one message per group commit per client. The
@@ -180,8 +181,8 @@ public sealed class MqttBrokerService : IHostedService
     {
         // The packet identifier of the PUBLISH being handled: InterceptingPublish does not carry it, and
         // MQTTnet handles one inbound packet of a connection at a time, so this is that PUBLISH's id.
-        if (e.Packet is MqttPublishPacket { QualityOfServiceLevel: > MqttQualityOfServiceLevel.AtMostOnce } publish)
-            e.SessionItems[InboundPacketIdItem] = publish.PacketIdentifier;
+        if (e.Packet is MqttPublishPacket publish)
+            e.SessionItems[InboundPacketIdItem] = publish.PacketIdentifier; // 0 under QoS 0
         return Task.CompletedTask;
     }
 

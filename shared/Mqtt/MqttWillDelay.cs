@@ -29,7 +29,6 @@ public sealed class MqttWillDelay : IHostedService
     // Session items: the connection's will delay (seconds, already bounded by the session expiry),
     // and "the PUBLISH being intercepted came in from the client".
     private const string DelayItem = "edgestream.will.delay";
-    private const string InboundItem = "edgestream.will.inbound";
     // ~49.7 days: the longest a timer can wait. A longer will delay is cut to it.
     private const uint MaxDelaySeconds = uint.MaxValue / 1000 - 1;
 
@@ -68,7 +67,6 @@ public sealed class MqttWillDelay : IHostedService
         _server.ValidatingConnectionAsync += OnValidatingConnection;
         _server.ClientConnectedAsync += OnClientConnected;
         _server.ClientDisconnectedAsync += OnClientDisconnected;
-        _server.InterceptingInboundPacketAsync += OnInboundPacket;
         return Task.CompletedTask;
     }
 
@@ -78,7 +76,6 @@ public sealed class MqttWillDelay : IHostedService
         _server.ValidatingConnectionAsync -= OnValidatingConnection;
         _server.ClientConnectedAsync -= OnClientConnected;
         _server.ClientDisconnectedAsync -= OnClientDisconnected;
-        _server.InterceptingInboundPacketAsync -= OnInboundPacket;
         foreach (var id in _pending.Keys)
         {
             if (_pending.TryRemove(id, out var pending))
@@ -128,25 +125,16 @@ public sealed class MqttWillDelay : IHostedService
         return Task.CompletedTask;
     }
 
-    private static Task OnInboundPacket(InterceptingPacketEventArgs e)
-    {
-        if (e.Packet is MqttPublishPacket && e.SessionItems[DelayItem] is uint) e.SessionItems[InboundItem] = true;
-        return Task.CompletedTask;
-    }
-
     /// <summary>
-    /// Called first for every PUBLISH MQTTnet dispatches: true when it is a will to hold back (then
+    /// Called for a PUBLISH MQTTnet dispatches without an inbound PUBLISH packet behind it (the broker
+    /// service tells: its inbound hook marks every PUBLISH packet), i.e. a departed client's will: true
+    /// when it is one to hold back (then
     /// <see cref="InterceptingPublishEventArgs.ProcessPublish"/> is false and nothing else may be done with it).
     /// </summary>
     public bool TryDefer(InterceptingPublishEventArgs e)
     {
         var items = e.SessionItems;
         if (items is null || items[DelayItem] is not uint delay) return false;
-        if (items[InboundItem] is true)
-        {
-            items.Remove(InboundItem);
-            return false;
-        }
         var will = e.ApplicationMessage;
         if (will is null || _stopped) return false;
         // One will per connection: the next connection announces its own.

@@ -149,18 +149,6 @@ public static class Hierarchy
         return total;
     }
 
-    /// <summary>Waits (bounded) until <paramref name="condition"/> holds.</summary>
-    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (condition()) return true;
-            await Task.Delay(200);
-        }
-        return condition();
-    }
-
     /// <summary>
     /// The delivery contract at the top tier for records produced by <paramref name="tag"/> [0, count):
     /// every one exactly once, bytes identical, origin headers naming <paramref name="originNode"/>,

@@ -92,7 +92,7 @@ public sealed class StoreAndForwardTests
 
         // Kill while data is on its way: some, not all, has reached the cloud (or the gateway).
         var watch = victim == "cloud" ? t.Cloud : t.Gateway;
-        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(watch.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(watch.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
             $"nothing reached the {(victim == "cloud" ? "cloud" : "gateway")}.\nedge:\n{t.Edge.Process.Stderr}");
         var node = victim switch { "gateway" => t.Gateway, "edge" => t.Edge, _ => t.Cloud };
         var before = Hierarchy.Count(watch.Bootstrap, "telemetry");
@@ -139,13 +139,13 @@ public sealed class StoreAndForwardTests
             "--parent", $"127.0.0.1:{gwA.UplinkPort}", "--parent", $"127.0.0.1:{gwB.UplinkPort}");
 
         Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 0, 10_000);
-        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(gwA.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(gwA.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
             $"nothing reached the first parent.\nedge:\n{edge.Process.Stderr}");
         await gwA.KillAsync();
         Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 10_000, 20_000);
 
         // Everything the edge still had goes through the second parent...
-        Assert.True(await Hierarchy.WaitUntilAsync(() => Hierarchy.Count(gwB.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(120)),
+        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(gwB.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(120)),
             $"nothing reached the second parent.\nedge:\n{edge.Process.Stderr}");
         // ...and what the dead parent had acknowledged but not forwarded comes when it returns.
         await gwA.RestartAsync();

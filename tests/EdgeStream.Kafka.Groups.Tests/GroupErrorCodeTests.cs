@@ -1,3 +1,4 @@
+using EdgeStream.TestSupport;
 using EdgeStream.Kafka.Protocol.Messages;
 
 namespace EdgeStream.Kafka.Groups.Tests;

@@ -35,21 +35,6 @@ public sealed class SharedAgentCollection : ICollectionFixture<SharedAgent>
     public const string Name = "shared agent";
 }
 
-public static class Wait
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes; false then.</summary>
-    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (condition()) return true;
-            await Task.Delay(50);
-        }
-        return condition();
-    }
-}
-
 /// <summary>Confluent.Kafka clients with librdkafka's chatter kept out of the test output.</summary>
 public static class Clients
 {

@@ -18,20 +18,20 @@ public sealed class ForwarderTests
 
         // 1. Steady state.
         var produced = Produce(edge.Bootstrap, "sensors", 0, 3000);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 1, Patience), $"nothing arrived.\n{edge.Process.Stderr}");
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 1, Patience), $"nothing arrived.\n{edge.Process.Stderr}");
 
         // 2. The parent goes away mid-way; the edge keeps accepting and storing.
         await parent.StopAsync();
         produced.AddRange(Produce(edge.Bootstrap, "sensors", 3000, 3000));
         await parent.StartAsync();
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 6000, Patience),
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 6000, Patience),
             $"{parent.State.TotalRecords} of 6000 arrived after the parent came back.\n{edge.Process.Stderr}");
         Assert.Equal(0, parent.State.GapsOnArrival);
 
         // 3. kill -9 while forwarding: the edge resumes from its saved cursors.
         produced.AddRange(Produce(edge.Bootstrap, "sensors", 6000, 4000));
         await edge.RestartAsync(kill: true);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 10_000, Patience),
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 10_000, Patience),
             $"{parent.State.TotalRecords} of 10000 arrived after kill -9.\n{edge.Process.Stderr}");
 
         AssertExactlyOnce(parent.State, "edge-t1", "sensors", produced);
@@ -41,7 +41,7 @@ public sealed class ForwarderTests
         Assert.True(parent.State.DuplicateRecords < 10_000, $"{parent.State.DuplicateRecords} duplicate records");
 
         // Status: everything acknowledged, no backlog (published about once a second).
-        Assert.True(await WaitUntilAsync(() =>
+        Assert.True(await Wait.UntilAsync(() =>
         {
             var s = SenderStatusAsync(edge.HttpPort).GetAwaiter().GetResult();
             return s is { } e && e.GetProperty("backlogRecords").GetInt64() == 0 && e.GetProperty("connected").GetBoolean()
@@ -59,7 +59,7 @@ public sealed class ForwarderTests
             "--node-id", "edge-t2", "--parent", $"127.0.0.1:{dead}", "--parent", parent.Address, "--uplink-max-backoff", "1s");
 
         var produced = Produce(edge.Bootstrap, "events", 0, 500);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 500, Patience),
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 500, Patience),
             $"{parent.State.TotalRecords} of 500 arrived at the second parent.\n{edge.Process.Stderr}");
         AssertExactlyOnce(parent.State, "edge-t2", "events", produced);
         Assert.Contains("failing over", edge.Process.Stdout + edge.Process.Stderr, StringComparison.OrdinalIgnoreCase);
@@ -75,7 +75,7 @@ public sealed class ForwarderTests
             "--node-id", "edge-t3", "--parent", parent.Address);
 
         var produced = Produce(edge.Bootstrap, "metrics", 0, 300);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 300, Patience),
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 300, Patience),
             $"{parent.State.TotalRecords} of 300 arrived.\n{edge.Process.Stderr}");
         Assert.Equal(3, parent.State.RefusedFrames);
         AssertExactlyOnce(parent.State, "edge-t3", "metrics", produced);
@@ -93,10 +93,10 @@ public sealed class ForwarderTests
         Produce(edge.Bootstrap, "keep.a", 0, 10);
         Produce(edge.Bootstrap, "keep.raw", 0, 10);
         Produce(edge.Bootstrap, "local-only", 0, 10);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 20, Patience), edge.Process.Stderr);
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 20, Patience), edge.Process.Stderr);
         // A topic created later than the others is still picked up, and nothing else arrives.
         Produce(edge.Bootstrap, "keep.late", 0, 5);
-        Assert.True(await WaitUntilAsync(() => parent.State.TotalRecords >= 25, Patience), edge.Process.Stderr);
+        Assert.True(await Wait.UntilAsync(() => parent.State.TotalRecords >= 25, Patience), edge.Process.Stderr);
         await Task.Delay(1500);
 
         Assert.Equal(25, parent.State.TotalRecords);

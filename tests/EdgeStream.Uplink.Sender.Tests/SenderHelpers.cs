@@ -45,18 +45,6 @@ public static class SenderHelpers
         return produced;
     }
 
-    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds or <paramref name="timeout"/> passes.</summary>
-    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (condition()) return true;
-            await Task.Delay(100);
-        }
-        return condition();
-    }
-
     /// <summary>
     /// Asserts the fake parent holds every produced record exactly once, in offset order per
     /// partition, with key, value, timestamp-independent headers byte for byte.

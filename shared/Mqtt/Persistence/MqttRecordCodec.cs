@@ -13,37 +13,30 @@ namespace EdgeStream.Mqtt.Persistence;
 public readonly record struct LogPosition(string Topic, int Partition, long Offset);
 
 /// <summary>
-/// Where an appended message landed; filled in once the append is durable (the PUBACK waits for the
-/// same moment, so a position unknown yet belongs to a message nobody was promised).
+/// Where an appended message landed, known once the append is durable (the PUBACK waits for the same
+/// moment, so a position unknown yet belongs to a message nobody was promised).
 /// </summary>
 public sealed class LogPositionSlot
 {
-    private LogPosition _position;
-    private volatile bool _resolved;
+    private readonly LogPosition _position;
+    private readonly Task<LogPosition>? _append;
 
-    internal LogPositionSlot() { }
+    internal LogPositionSlot(LogPosition position) => _position = position;
 
-    internal LogPositionSlot(LogPosition position)
-    {
-        _position = position;
-        _resolved = true;
-    }
-
-    internal void Resolve(LogPosition position)
-    {
-        _position = position;
-        _resolved = true;
-    }
+    internal LogPositionSlot(Task<LogPosition> append) => _append = append;
 
     public bool TryGet(out LogPosition position)
     {
-        if (_resolved)
+        if (_append is null)
         {
             position = _position;
             return true;
         }
-        position = default;
-        return false;
+        // Read off the append itself when asked (rarely: persistent sessions only), rather than a
+        // continuation per message to fill the slot in.
+        var done = _append.IsCompletedSuccessfully;
+        position = done ? _append.Result : default;
+        return done;
     }
 }
 
@@ -59,13 +52,7 @@ public static class MqttLogPositions
     public static void Set(MqttApplicationMessage message, LogPosition position) => Slots.AddOrUpdate(message, new LogPositionSlot(position));
 
     /// <summary>The message's append is in flight; its slot is filled when <paramref name="append"/> succeeds.</summary>
-    public static void Track(MqttApplicationMessage message, Task<LogPosition> append)
-    {
-        var slot = new LogPositionSlot();
-        Slots.AddOrUpdate(message, slot);
-        append.ContinueWith(static (t, state) => ((LogPositionSlot)state!).Resolve(t.Result), slot,
-            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
+    public static void Track(MqttApplicationMessage message, Task<LogPosition> append) => Slots.AddOrUpdate(message, new LogPositionSlot(append));
 
     public static bool TryGetSlot(MqttApplicationMessage message, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LogPositionSlot? slot) =>
         Slots.TryGetValue(message, out slot);
