@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using EdgeStream.Hosting;
 using EdgeStream.Kafka.Client;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Agent.Commands;
 

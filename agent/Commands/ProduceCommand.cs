@@ -5,7 +5,7 @@ using System.Text;
 using System.Threading.Channels;
 using EdgeStream.Hosting;
 using EdgeStream.Kafka.Client;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Agent.Commands;
 

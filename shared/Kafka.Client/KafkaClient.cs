@@ -1,6 +1,6 @@
 using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Messages;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Kafka.Client;
 

@@ -20,7 +20,11 @@ public static class TopicConfigKeys
     public const string IndexIntervalBytes = "index.interval.bytes";
     /// <summary>EdgeStream's own: block | drop-oldest (see <see cref="EdgeStream.Storage.DiskFullPolicy"/>).</summary>
     public const string DiskFullPolicy = "disk.full.policy";
-    /// <summary>EdgeStream's own: integer; higher-priority topics drain upstream first.</summary>
+    /// <summary>
+    /// EdgeStream's own: integer; higher-priority topics drain upstream first. Kept for the uplink in
+    /// <see cref="TopicConfig.Settings"/>; also the topic's <see cref="TopicConfig.DropPriority"/>, so that
+    /// with drop-oldest what is least urgent upstream gives up space first.
+    /// </summary>
     public const string UplinkPriority = "uplink.priority";
 
     public static IReadOnlyList<string> Implemented { get; } =
@@ -60,7 +64,7 @@ public static class TopicConfigKeys
                     "drop-oldest" => c with { DiskFullPolicy = EdgeStream.Storage.DiskFullPolicy.DropOldest },
                     _ => throw new ConfigurationException($"{key}: '{value}' must be block or drop-oldest."),
                 },
-                UplinkPriority => c with { UplinkPriority = checked((int)ParseLong(key, value)) },
+                UplinkPriority => WithUplinkPriority(c, checked((int)ParseLong(key, value))),
                 TimestampType => value switch
                 {
                     "CreateTime" => c with { UseLogAppendTime = false },
@@ -87,7 +91,17 @@ public static class TopicConfigKeys
         yield return (RetentionMs, c.RetentionAge is { } age ? Num((long)age.TotalMilliseconds) : "-1");
         yield return (SegmentBytes, Num(c.SegmentBytes));
         yield return (SegmentMs, Num((long)c.SegmentAge.TotalMilliseconds));
-        yield return (UplinkPriority, Num(c.UplinkPriority));
+        yield return (UplinkPriority, Num(UplinkPriorityOf(c)));
+    }
+
+    /// <summary>The topic's uplink.priority (0 unless set).</summary>
+    public static int UplinkPriorityOf(TopicConfig c) =>
+        c.Settings.TryGetValue(UplinkPriority, out var text) && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : 0;
+
+    private static TopicConfig WithUplinkPriority(TopicConfig c, int priority)
+    {
+        var settings = new Dictionary<string, string>(c.Settings, StringComparer.Ordinal) { [UplinkPriority] = Num(priority) };
+        return c with { DropPriority = priority, Settings = settings };
     }
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
-using EdgeStream.Kafka.Client;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using MQTTnet;

@@ -219,7 +219,7 @@ public sealed partial class LogManager : IAsyncDisposable
     /// <summary>
     /// The budget is full: deletes the one segment disk.full.policy=drop-oldest gives up first — among
     /// the oldest closed segments of every drop-oldest partition, the one of the lowest
-    /// uplink.priority, then the oldest (newest record's timestamp, then base offset). Block topics
+    /// drop priority, then the oldest (newest record's timestamp, then base offset). Block topics
     /// and active segments are never candidates. False when there is no candidate. Called by
     /// <see cref="DiskBudget.TryReserveOrDrop"/> under its drop lock, with no partition lock held.
     /// </summary>
@@ -239,9 +239,9 @@ public sealed partial class LogManager : IAsyncDisposable
                 {
                     if (!partition.TryPeekDroppable(out var timestamp, out var baseOffset)) continue;
                     if (victim is not null
-                        && (config.UplinkPriority, timestamp, baseOffset).CompareTo((bestPriority, bestTimestamp, bestBase)) >= 0)
+                        && (config.DropPriority, timestamp, baseOffset).CompareTo((bestPriority, bestTimestamp, bestBase)) >= 0)
                         continue;
-                    (victimTopic, victim, bestPriority, bestTimestamp, bestBase) = (topic, partition, config.UplinkPriority, timestamp, baseOffset);
+                    (victimTopic, victim, bestPriority, bestTimestamp, bestBase) = (topic, partition, config.DropPriority, timestamp, baseOffset);
                 }
             }
             if (victim is null) return false;

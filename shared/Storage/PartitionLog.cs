@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Globalization;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Storage.Durability;
 using EdgeStream.Storage.Segments;
 using Microsoft.Extensions.Logging;
@@ -532,7 +532,7 @@ public sealed class PartitionLog : IDisposable
     /// <summary>
     /// The drop-oldest candidate of this partition: its oldest segment, if it is closed (not the
     /// active one) and wholly acknowledged. <paramref name="newestTimestamp"/> orders candidates of
-    /// one uplink.priority (oldest first), <paramref name="baseOffset"/> breaks ties.
+    /// one drop priority (oldest first), <paramref name="baseOffset"/> breaks ties.
     /// </summary>
     internal bool TryPeekDroppable(out long newestTimestamp, out long baseOffset)
     {

@@ -32,7 +32,7 @@ internal static partial class StorageLog
     [LoggerMessage(1008, LogLevel.Warning, "Ignoring {Path} in the log directory: {Why}")]
     public static partial void Ignored(ILogger logger, string path, string why);
 
-    [LoggerMessage(1009, LogLevel.Warning, "Disk budget full: dropped segment {Segment} of {Topic}-{Partition}, offsets {FirstOffset}-{LastOffset} ({Records} records, {Bytes} bytes; disk.full.policy=drop-oldest, uplink.priority {Priority}); budget {Used}/{Max} bytes")]
+    [LoggerMessage(1009, LogLevel.Warning, "Disk budget full: dropped segment {Segment} of {Topic}-{Partition}, offsets {FirstOffset}-{LastOffset} ({Records} records, {Bytes} bytes; disk.full.policy=drop-oldest, drop priority {Priority}); budget {Used}/{Max} bytes")]
     public static partial void SegmentDropped(ILogger logger, string topic, int partition, string segment, long firstOffset, long lastOffset, long records, long bytes, int priority, long used, long max);
 
     [LoggerMessage(1010, LogLevel.Error, "Disk budget full: could not delete the oldest segment of {Topic}-{Partition}; appends are refused until space is freed")]

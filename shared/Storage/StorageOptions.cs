@@ -11,16 +11,16 @@ public enum FsyncPolicy
     Os,
 }
 
-/// <summary>Per-topic settings, named after their Kafka counterparts in the comments.</summary>
 /// <summary>What happens to a topic when the node's disk budget (--max-disk) is full.</summary>
 public enum DiskFullPolicy
 {
     /// <summary>Refuse the append with a clear error (Kafka KAFKA_STORAGE_ERROR, MQTT 0x97); nothing accepted is lost.</summary>
     Block,
-    /// <summary>Delete this topic's oldest segments (lowest uplink.priority topics first) to make room; counted and logged.</summary>
+    /// <summary>Delete this topic's oldest segments (lowest <see cref="TopicConfig.DropPriority"/> first) to make room; counted and logged.</summary>
     DropOldest,
 }
 
+/// <summary>Per-topic settings storage enforces, named after their Kafka counterparts in the comments.</summary>
 public sealed record TopicConfig
 {
     /// <summary>segment.bytes: roll to a new segment past this size. Default 128 MiB (edge-sized; Kafka uses 1 GiB).</summary>
@@ -41,8 +41,19 @@ public sealed record TopicConfig
     public string CleanupPolicy { get; init; } = "delete";
     /// <summary>disk.full.policy: what an append does when the node's disk budget is full.</summary>
     public DiskFullPolicy DiskFullPolicy { get; init; } = DiskFullPolicy.Block;
-    /// <summary>uplink.priority: higher drains upstream first after a reconnect; with drop-oldest, the lowest goes first.</summary>
-    public int UplinkPriority { get; init; }
+    /// <summary>
+    /// With drop-oldest: when the budget is full, the partitions of the topic with the lowest drop priority
+    /// give up their oldest segment first. Storage does not say where the number comes from (the metadata
+    /// layer sets it from uplink.priority: what is least urgent upstream goes first).
+    /// </summary>
+    public int DropPriority { get; init; }
+    /// <summary>
+    /// Settings of mechanisms above storage (e.g. uplink.priority), by their config key, kept and handed
+    /// back untouched: storage neither reads nor enforces them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = EmptySettings;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptySettings = new Dictionary<string, string>(0);
 
     public static TopicConfig Default { get; } = new();
 

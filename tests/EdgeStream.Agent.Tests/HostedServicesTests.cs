@@ -1,7 +1,7 @@
 using System.Text;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Logging.Abstractions;

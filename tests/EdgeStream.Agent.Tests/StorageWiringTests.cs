@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Agent.Tests;

@@ -1,3 +1,4 @@
+using EdgeStream.Records;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using EdgeStream.Records;
 using System.Text;
 using EdgeStream.Kafka.Client;
 

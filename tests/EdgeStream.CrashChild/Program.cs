@@ -1,5 +1,5 @@
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Storage;
 
 // Usage: EdgeStream.CrashChild LOG_DIR [WRITERS]

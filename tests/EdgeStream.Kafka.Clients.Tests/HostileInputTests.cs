@@ -7,7 +7,7 @@ using System.Text;
 using Confluent.Kafka;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Clients.Tests;

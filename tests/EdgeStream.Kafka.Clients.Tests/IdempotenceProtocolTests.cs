@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Clients.Tests;

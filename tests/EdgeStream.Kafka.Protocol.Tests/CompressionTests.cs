@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using Snappier;
 
 namespace EdgeStream.Kafka.Protocol.Tests;

@@ -4,7 +4,7 @@ using System.Diagnostics;
 using System.Text;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Kafka.Protocol.Tests;
 

@@ -1,4 +1,4 @@
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Storage.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Storage.Tests;
 

@@ -58,8 +58,8 @@ public sealed class DiskFullPolicyTests : IDisposable
     public async Task AppendAsync_BudgetFull_DropsLowestPriorityOldestClosedSegmentsFirstAndNeverBlockTopics()
     {
         await using var log = Open(maxDisk: 10_000);
-        var low = log.CreateTopic("low", 1, DropOldest with { UplinkPriority = 0 })[0];
-        var high = log.CreateTopic("high", 1, DropOldest with { UplinkPriority = 5 })[0];
+        var low = log.CreateTopic("low", 1, DropOldest with { DropPriority = 0 })[0];
+        var high = log.CreateTopic("high", 1, DropOldest with { DropPriority = 5 })[0];
         var keep = log.CreateTopic("keep", 1)[0];
         for (var i = 0; i < 9; i++)
         {

@@ -1,6 +1,6 @@
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
-using Record = EdgeStream.Kafka.Protocol.Records.Record;
+using EdgeStream.Records;
+using Record = EdgeStream.Records.Record;
 
 namespace EdgeStream.Storage.Tests;
 

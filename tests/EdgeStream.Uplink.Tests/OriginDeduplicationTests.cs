@@ -1,5 +1,5 @@
 using System.Buffers;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using EdgeStream.TestSupport;

@@ -1,5 +1,5 @@
 using System.Buffers;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Uplink.Protocol;
 using K4os.Compression.LZ4;
 using MessagePack;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Uplink.Grpc;
 using EdgeStream.Uplink.Protocol;
 using Google.Protobuf;

@@ -1,3 +1,4 @@
+using EdgeStream.Records;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;

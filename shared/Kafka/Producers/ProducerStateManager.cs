@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Kafka.Server;
 using EdgeStream.Storage;
 

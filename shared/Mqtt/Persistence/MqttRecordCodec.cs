@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Storage.Segments;
 using Microsoft.Extensions.Logging;
 

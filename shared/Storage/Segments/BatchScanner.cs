@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 
 namespace EdgeStream.Storage.Segments;
 

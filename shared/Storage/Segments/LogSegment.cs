@@ -1,5 +1,5 @@
 using System.Globalization;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using Microsoft.Win32.SafeHandles;
 
 namespace EdgeStream.Storage.Segments;

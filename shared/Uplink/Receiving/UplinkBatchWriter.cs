@@ -3,8 +3,7 @@ using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
-using EdgeStream.Kafka.Protocol.Primitives;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Uplink.Protocol;
 
 namespace EdgeStream.Uplink.Receiving;
@@ -99,44 +98,20 @@ public static class UplinkBatchWriter
                 $"origin offset {first}: a batch of {count} record(s) takes {total} bytes, over the target topic's max.message.bytes {maxBatchBytes}");
         }
         var s = output.GetSpan(total)[..total];
-        BinaryPrimitives.WriteInt64BigEndian(s, 0);
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.BatchLengthPosition..], total - RecordBatchHeader.LogOverhead);
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.PartitionLeaderEpochPosition..], -1);
-        s[RecordBatchHeader.MagicPosition] = RecordBatchHeader.CurrentMagic;
-        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatchHeader.AttributesPosition..], (short)compression);
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.LastOffsetDeltaPosition..], count - 1);
-        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.BaseTimestampPosition..], baseTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.MaxTimestampPosition..], maxTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(s[RecordBatchHeader.ProducerIdPosition..], streamId);
-        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatchHeader.ProducerEpochPosition..], (short)(first >> 31));
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.BaseSequencePosition..], (int)(first & int.MaxValue));
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatchHeader.RecordCountPosition..], count);
         records.CopyTo(s[RecordBatchHeader.Size..]);
-        BinaryPrimitives.WriteUInt32BigEndian(s[RecordBatchHeader.CrcPosition..], Crc32C.Compute(s[RecordBatchHeader.AttributesPosition..]));
+        RecordBatchHeader.WriteSealed(s, (short)compression, count, baseTimestamp, maxTimestamp,
+            producerId: streamId, producerEpoch: (short)(first >> 31), baseSequence: (int)(first & int.MaxValue));
         output.Advance(total);
         scratch.Clear();
     }
 
-    // Record (protocol guide, "Record"):
-    // length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
-    // keyLength varint | key | valueLength varint | value | headerCount varint | headers
-    // header = keyLength varint | key | valueLength varint | value
+    // Record layout: RecordEncoding. The user's headers come first, then the four origin headers.
     private static int BodySize(in UplinkRecord record, long timestampDelta, int offsetDelta, OriginHeaderBytes origin, int digits)
     {
-        var keyLength = record.Key?.Length ?? -1;
-        var valueLength = record.Value?.Length ?? -1;
         var headers = record.Headers;
-        var size = 1 + Varint.SizeOf(timestampDelta) + Varint.SizeOf(offsetDelta)
-            + Varint.SizeOf(keyLength) + Math.Max(keyLength, 0)
-            + Varint.SizeOf(valueLength) + Math.Max(valueLength, 0)
-            + Varint.SizeOf(headers.Count + OriginHeaderCount)
+        var size = RecordEncoding.FieldsSize(timestampDelta, offsetDelta, record.Key, record.Value, headers.Count + OriginHeaderCount)
             + origin.Fixed.Length + origin.OffsetKey.Length + Varint.SizeOf(digits) + digits;
-        for (var h = 0; h < headers.Count; h++)
-        {
-            var keyBytes = Encoding.UTF8.GetByteCount(headers[h].Key);
-            var vLen = headers[h].Value?.Length ?? -1;
-            size += Varint.SizeOf(keyBytes) + keyBytes + Varint.SizeOf(vLen) + Math.Max(vLen, 0);
-        }
+        for (var h = 0; h < headers.Count; h++) size += RecordEncoding.HeaderSize(headers[h]);
         return size;
     }
 
@@ -151,24 +126,9 @@ public static class UplinkBatchWriter
         var size = RecordSize(record, timestampDelta, offsetDelta, origin, offsetText.Length, out var body);
         var span = output.GetSpan(size);
         var p = Varint.Write(span, body);
-        span[p++] = 0; // record attributes: unused
-        p += Varint.Write(span[p..], timestampDelta);
-        p += Varint.Write(span[p..], offsetDelta);
-        p += Varint.Write(span[p..], record.Key?.Length ?? -1);
-        if (record.Key is { } key) { key.Span.CopyTo(span[p..]); p += key.Length; }
-        p += Varint.Write(span[p..], record.Value?.Length ?? -1);
-        if (record.Value is { } value) { value.Span.CopyTo(span[p..]); p += value.Length; }
         var headers = record.Headers;
-        p += Varint.Write(span[p..], headers.Count + OriginHeaderCount);
-        for (var h = 0; h < headers.Count; h++)
-        {
-            var keyBytes = Encoding.UTF8.GetByteCount(headers[h].Key);
-            p += Varint.Write(span[p..], keyBytes);
-            p += Encoding.UTF8.GetBytes(headers[h].Key, span[p..]);
-            var hv = headers[h].Value;
-            p += Varint.Write(span[p..], hv?.Length ?? -1);
-            if (hv is { } v) { v.Span.CopyTo(span[p..]); p += v.Length; }
-        }
+        p += RecordEncoding.WriteFields(span[p..], timestampDelta, offsetDelta, record.Key, record.Value, headers.Count + OriginHeaderCount);
+        for (var h = 0; h < headers.Count; h++) p += RecordEncoding.WriteHeader(span[p..], headers[h]);
         origin.Fixed.CopyTo(span[p..]);
         p += origin.Fixed.Length;
         origin.OffsetKey.CopyTo(span[p..]);
@@ -202,15 +162,8 @@ public static class UplinkBatchWriter
 
         private static void Header(ArrayBufferWriter<byte> w, string key, byte[] value)
         {
-            var keyBytes = Encoding.UTF8.GetBytes(key);
-            var span = w.GetSpan(2 * 5 + keyBytes.Length + value.Length);
-            var p = Varint.Write(span, keyBytes.Length);
-            keyBytes.CopyTo(span[p..]);
-            p += keyBytes.Length;
-            p += Varint.Write(span[p..], value.Length);
-            value.CopyTo(span[p..]);
-            p += value.Length;
-            w.Advance(p);
+            var header = new RecordHeader(key, value);
+            w.Advance(RecordEncoding.WriteHeader(w.GetSpan(RecordEncoding.HeaderSize(header)), header));
         }
     }
 }

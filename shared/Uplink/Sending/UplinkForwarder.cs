@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using EdgeStream.Uplink.Grpc;
@@ -705,7 +705,7 @@ public sealed class UplinkForwarder : BackgroundService
                     added = true;
                 }
                 if (newTopic && partitions.Count > 0)
-                    UplinkSenderLog.Forwarding(_logger, name, target, partitions.Count, topic.Config.UplinkPriority);
+                    UplinkSenderLog.Forwarding(_logger, name, target, partitions.Count, TopicConfigKeys.UplinkPriorityOf(topic.Config));
             }
         }
         lock (_lock)
@@ -785,7 +785,7 @@ public sealed class UplinkForwarder : BackgroundService
         public string TargetTopic { get; } = targetTopic;
         public string TopicId { get; } = topicId;
         public int PartitionCount { get; set; } = topic.PartitionCount;
-        public int Priority => TopicLog.Config.UplinkPriority;
+        public int Priority => TopicConfigKeys.UplinkPriorityOf(TopicLog.Config);
         /// <summary>Next local offset the parent has not acknowledged: the cursor.</summary>
         public long Acked { get; set; }
         /// <summary>Next local offset to read.</summary>

@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Uplink.Protocol;
 
 namespace EdgeStream.Uplink.Sending;

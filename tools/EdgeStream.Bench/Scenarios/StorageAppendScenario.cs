@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EdgeStream.Kafka.Protocol.Records;
+using EdgeStream.Records;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Bench.Scenarios;

@@ -1,4 +1,4 @@
-namespace EdgeStream.Kafka.Client;
+namespace EdgeStream.Records;
 
 /// <summary>
 /// The default partitioner: a keyed record goes to <c>murmur2(key) &amp; 0x7fffffff % partitions</c>, exactly

@@ -5,7 +5,7 @@ using K4os.Compression.LZ4;
 using K4os.Compression.LZ4.Streams;
 using Snappier;
 
-namespace EdgeStream.Kafka.Protocol.Records;
+namespace EdgeStream.Records;
 
 /// <summary>
 /// The record-batch compression codecs (attribute bits 0-2): gzip, snappy, lz4 and zstd. The records
@@ -163,7 +163,7 @@ public static class RecordCompression
     /// </summary>
     private static int UncompressedLength(ReadOnlySpan<byte> block)
     {
-        if (!Primitives.Varint.TryReadUnsigned(block, out uint length, out _) || length > 32L * block.Length + 64)
+        if (!Varint.TryReadUnsigned(block, out uint length, out _) || length > 32L * block.Length + 64)
             throw new CorruptRecordException("snappy: bad uncompressed length");
         return (int)length;
     }

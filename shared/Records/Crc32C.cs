@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace EdgeStream.Kafka.Protocol.Records;
+namespace EdgeStream.Records;
 
 /// <summary>
 /// CRC-32C (Castagnoli), as record batches v2 use it. <see cref="BitOperations.Crc32C(uint, ulong)"/>

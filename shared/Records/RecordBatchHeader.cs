@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace EdgeStream.Kafka.Protocol.Records;
+namespace EdgeStream.Records;
 
 /// <summary>
 /// The fixed 61-byte header of a record batch, magic v2 (Kafka protocol guide, "Record Batch"):
@@ -54,6 +54,29 @@ public readonly struct RecordBatchHeader
     public TimestampType TimestampType => (Attributes & 0x08) != 0 ? TimestampType.LogAppendTime : TimestampType.CreateTime;
     public bool IsTransactional => (Attributes & 0x10) != 0;
     public bool IsControl => (Attributes & 0x20) != 0;
+
+    /// <summary>
+    /// Writes the header of <paramref name="batch"/> (base offset 0, partition leader epoch -1, magic v2)
+    /// in front of the records already at <c>batch[Size..]</c>, then the CRC-32C over attributes to the
+    /// end. The one header writer: the builder and the uplink's batch writer both seal batches here.
+    /// </summary>
+    public static void WriteSealed(Span<byte> batch, short attributes, int recordCount, long baseTimestamp, long maxTimestamp,
+        long producerId, short producerEpoch, int baseSequence)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(batch, 0);
+        BinaryPrimitives.WriteInt32BigEndian(batch[BatchLengthPosition..], batch.Length - LogOverhead);
+        BinaryPrimitives.WriteInt32BigEndian(batch[PartitionLeaderEpochPosition..], -1);
+        batch[MagicPosition] = CurrentMagic;
+        BinaryPrimitives.WriteInt16BigEndian(batch[AttributesPosition..], attributes);
+        BinaryPrimitives.WriteInt32BigEndian(batch[LastOffsetDeltaPosition..], recordCount - 1);
+        BinaryPrimitives.WriteInt64BigEndian(batch[BaseTimestampPosition..], baseTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(batch[MaxTimestampPosition..], maxTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(batch[ProducerIdPosition..], producerId);
+        BinaryPrimitives.WriteInt16BigEndian(batch[ProducerEpochPosition..], producerEpoch);
+        BinaryPrimitives.WriteInt32BigEndian(batch[BaseSequencePosition..], baseSequence);
+        BinaryPrimitives.WriteInt32BigEndian(batch[RecordCountPosition..], recordCount);
+        BinaryPrimitives.WriteUInt32BigEndian(batch[CrcPosition..], Crc32C.Compute(batch[AttributesPosition..]));
+    }
 
     /// <summary>Reads the header fields; checks nothing but that 61 bytes are there.</summary>
     public static bool TryRead(ReadOnlySpan<byte> source, out RecordBatchHeader header)

@@ -1,7 +1,6 @@
 using System.Text;
-using EdgeStream.Kafka.Protocol.Primitives;
 
-namespace EdgeStream.Kafka.Protocol.Records;
+namespace EdgeStream.Records;
 
 /// <summary>Thrown when a record batch's contents do not decode. Framing, not I/O.</summary>
 public sealed class CorruptRecordException : EdgeStreamException

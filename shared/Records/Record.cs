@@ -1,4 +1,4 @@
-namespace EdgeStream.Kafka.Protocol.Records;
+namespace EdgeStream.Records;
 
 /// <summary>One record header: a string key and a nullable byte value.</summary>
 public readonly record struct RecordHeader(string Key, ReadOnlyMemory<byte>? Value);

@@ -1,4 +1,4 @@
-namespace EdgeStream.Kafka.Protocol.Primitives;
+namespace EdgeStream.Records;
 
 /// <summary>
 /// Variable-length integers as Kafka uses them: unsigned LEB128 ("unsigned varint", compact
