@@ -1,24 +1,21 @@
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeStream.Cloud;
 
-/// <summary>What only the cloud ingest tier does (handing data to systems behind it) lives here as it lands.</summary>
-public static class CloudRole
-{
-    public const string Name = "cloud";
-
-    /// <summary>The cloud tier's registrations, applied by <see cref="RoleHost"/> when <c>--role cloud</c>.</summary>
-    public static IRoleModule Module { get; } = new CloudRoleModule();
-}
-
-internal sealed class CloudRoleModule : IRoleModule
+/// <summary>
+/// What the cloud ingest tier does: it accepts uplinks and, as the top tier, forwards nowhere (the
+/// configuration rejects <c>--parent</c> on a cloud node). The sink to an external Kafka cluster lands
+/// here. Everything else (the log, Kafka, MQTT, HTTP status) is the node every role runs
+/// (<see cref="RoleHost"/>).
+/// </summary>
+public sealed class CloudRole : IRoleModule
 {
     public NodeRole Role => NodeRole.Cloud;
 
-    public void ConfigureServices(IServiceCollection services, AgentOptions options)
+    public void Configure(RoleBuilder cloud)
     {
-        // Uplink acceptor and sinks to the systems behind the cloud tier are registered here when they land.
+        // Children's uplinks on --uplink, written into this node's log with their origins.
+        cloud.AcceptUplinks();
     }
 }

@@ -1,24 +1,23 @@
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeStream.Gateway;
 
-/// <summary>What only a gateway does (accepting many edges' uplinks, aggregation) lives here as it lands.</summary>
-public static class GatewayRole
-{
-    public const string Name = "gateway";
-
-    /// <summary>The gateway's registrations, applied by <see cref="RoleHost"/> when <c>--role gateway</c>.</summary>
-    public static IRoleModule Module { get; } = new GatewayRoleModule();
-}
-
-internal sealed class GatewayRoleModule : IRoleModule
+/// <summary>
+/// What a gateway does that an edge does not: it accepts its children's uplinks and relays them, with
+/// its own records, to its parents. The fleet view of its edges lands here. Everything else (the log,
+/// Kafka, MQTT, HTTP status) is the node every role runs (<see cref="RoleHost"/>).
+/// </summary>
+public sealed class GatewayRole : IRoleModule
 {
     public NodeRole Role => NodeRole.Gateway;
 
-    public void ConfigureServices(IServiceCollection services, AgentOptions options)
+    public void Configure(RoleBuilder gateway)
     {
-        // Uplink acceptor and aggregation services are registered here when they land.
+        // Children's uplinks on --uplink, written into this node's log with their origins.
+        gateway.AcceptUplinks();
+        // Relaying: a child's records keep their origin, so the parents de-duplicate per edge.
+        // Without --parent the gateway keeps what it accepts.
+        if (gateway.Options.Parents.Count > 0) gateway.ForwardToParents();
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EdgeStream.Cloud;
+using EdgeStream.Edge;
 using EdgeStream.Gateway;
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
@@ -25,7 +26,7 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"edgestream: {ex.Message}");
                 return ExitCodes.Usage;
             }
-            return await AgentRunner.RunAsync(options, [GatewayRole.Module, CloudRole.Module], Console.Error);
+            return await AgentRunner.RunAsync(options, [new EdgeRole(), new GatewayRole(), new CloudRole()], Console.Error);
         });
         return command;
     }

@@ -1,0 +1,75 @@
+using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Storage;
+using EdgeStream.Metadata;
+using EdgeStream.Uplink.Protocol;
+using EdgeStream.Uplink.Receiving;
+using EdgeStream.Uplink.Sending;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Hosting;
+
+/// <summary>
+/// Wires the uplink library into a node from the agent's settings: sending to the <c>--parent</c>s and
+/// accepting children's uplinks on <c>--uplink</c>. Which role does which is the role modules' decision.
+/// </summary>
+public static class UplinkHosting
+{
+    /// <summary>
+    /// Accepts children's uplinks: the uplink listener, the receiver writing their frames into this node's
+    /// log (de-duplicated per origin, frames up to <c>--uplink-max-frame</c>) and the gRPC service mapped on
+    /// the uplink listener's port only (not on the HTTP status port). Its counters appear in <c>/v1/status</c>.
+    /// </summary>
+    public static RoleBuilder AcceptUplinks(this RoleBuilder role)
+    {
+        var listener = role.Options.Uplink
+            ?? throw new InvalidOperationException($"a {role.Options.Role.ToText()} node has no uplink listener: only gateway and cloud nodes accept uplinks");
+        var receiverOptions = new UplinkReceiverOptions { Limits = new UplinkFrameLimits { MaxFrameBytes = (int)role.Options.UplinkMaxFrameBytes } };
+        role.Services.AddUplinkReceiver(receiverOptions, sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            return () => state.Catalog;
+        });
+        return role.Listen(k => ListenForUplinks(k, listener)).MapEndpoints(e => e.MapUplinkReceiver(listener.Port));
+    }
+
+    /// <summary>
+    /// Forwards the log to the <c>--parent</c>s, in order of preference, with failover (the uplink sender).
+    /// On a gateway it relays: records a child sent keep their origin. Its counters appear in <c>/v1/status</c>.
+    /// </summary>
+    public static RoleBuilder ForwardToParents(this RoleBuilder role)
+    {
+        var options = role.Options;
+        var parents = new List<UplinkParent>(options.Parents.Count);
+        foreach (var p in options.Parents) parents.Add(new UplinkParent(p.Host, p.Port));
+        var senderOptions = new UplinkSenderOptions
+        {
+            Parents = parents,
+            NodeId = role.Node.NodeId,
+            Role = role.Node.Role.ToText(),
+            Topics = new UplinkTopicRules(options.UplinkTopics, options.UplinkPrefix, options.UplinkRename),
+            RateBytesPerSecond = options.UplinkRateBytesPerSecond,
+            MaxBackoff = options.UplinkMaxBackoff,
+        };
+        role.Services.AddSingleton<UplinkStatus>();
+        role.Services.AddHostedService(sp =>
+        {
+            var state = sp.GetRequiredService<StorageState>();
+            return new UplinkForwarder(senderOptions, () => state.Catalog, sp.GetRequiredService<MetadataStore>(),
+                sp.GetRequiredService<UplinkStatus>(), sp.GetRequiredService<ILogger<UplinkForwarder>>());
+        });
+        return role;
+    }
+
+    // gRPC over HTTP/2 without TLS (h2c), so HTTP/2 only.
+    private static void ListenForUplinks(KestrelServerOptions kestrel, HostPort listener)
+    {
+        kestrel.ListenOn(listener, l => l.Protocols = HttpProtocols.Http2);
+        // Kestrel's default 1 MiB / 768 KiB flow-control windows cap a child on a high-latency
+        // link at ~window/RTT; uplink frames are up to --uplink-max-frame. Only h2 connections
+        // (the uplink listener) use these.
+        kestrel.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
+        kestrel.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;
+    }
+}
