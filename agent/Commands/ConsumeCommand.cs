@@ -282,7 +282,7 @@ internal static class ConsumeCommand
     }
 
     /// <summary>Where each assigned partition starts: the committed offset, else the start or end of the log.</summary>
-    private static async Task<Dictionary<int, long>> StartPositionsAsync(KafkaClient client, GroupMember member, TopicMetadata topic, bool fromBeginning, CancellationToken cancellationToken)
+    private static async Task<Dictionary<int, long>> StartPositionsAsync(KafkaClient client, GroupMember member, TopicDescription topic, bool fromBeginning, CancellationToken cancellationToken)
     {
         var positions = new Dictionary<int, long>();
         if (member.Assignment.Count == 0) return positions;

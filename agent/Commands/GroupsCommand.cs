@@ -72,7 +72,7 @@ internal static class GroupsCommand
             var ends = new Dictionary<(string, int), long>();
             foreach (var topicName in keys.Select(k => k.Topic).Distinct())
             {
-                TopicMetadata topic;
+                TopicDescription topic;
                 try { topic = await client.GetTopicAsync(topicName, allowAutoCreate: false, ct); }
                 catch (KafkaClientException ex) when (ex.ErrorCode == KafkaErrors.UnknownTopicOrPartition) { continue; } // deleted since
                 var wanted = keys.Where(k => k.Topic == topicName && k.Partition < topic.PartitionCount).Select(k => k.Partition).ToList();

@@ -115,7 +115,7 @@ internal static class ProduceCommand
         }
     }
 
-    private sealed class Sender(KafkaClient client, TopicMetadata topic, byte[]? key, int? fixedPartition, bool verbose)
+    private sealed class Sender(KafkaClient client, TopicDescription topic, byte[]? key, int? fixedPartition, bool verbose)
     {
         private readonly Partitioner _partitioner = new();
         private readonly Dictionary<int, RecordBatchBuilder> _builders = [];

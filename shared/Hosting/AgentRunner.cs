@@ -190,32 +190,32 @@ public static partial class AgentRunner
 
 internal static partial class HostLog
 {
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information,
         Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} mqtt={Mqtt} uplink={Uplink} parents={Parents} fsync={Fsync}")]
     public static partial void Starting(ILogger logger, string version, string role, string nodeId, string data, string http,
         string kafka, string mqtt, string uplink, string parents, string fsync);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Node {NodeId} ready; health at http://{Http}/healthz")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Node {NodeId} ready; health at http://{Http}/healthz")]
     public static partial void Started(ILogger logger, string nodeId, string http);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Node {NodeId} stopped cleanly")]
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Node {NodeId} stopped cleanly")]
     public static partial void Stopped(ILogger logger, string nodeId);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "New node identity {NodeId} stored in {Path}")]
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "New node identity {NodeId} stored in {Path}")]
     public static partial void IdentityCreated(ILogger logger, string nodeId, string path);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Node renamed from {Previous} to {NodeId} (explicit --node-id)")]
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Node renamed from {Previous} to {NodeId} (explicit --node-id)")]
     public static partial void IdentityRenamed(ILogger logger, string previous, string nodeId);
 
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "HTTP listener {Http} is not loopback: the admin API is reachable from the network")]
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "HTTP listener {Http} is not loopback: the admin API is reachable from the network")]
     public static partial void HttpNotLoopback(ILogger logger, string http);
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Start-up failed: {Reason}")]
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Error, Message = "Start-up failed: {Reason}")]
     public static partial void StartFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Start-up failure detail")]
+    [LoggerMessage(EventId = 1211, Level = LogLevel.Error, Message = "Start-up failure detail")]
     public static partial void StartFailedDetail(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 1012, Level = LogLevel.Error, Message = "Shutdown failed")]
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Error, Message = "Shutdown failed")]
     public static partial void StopFailed(ILogger logger, Exception exception);
 }

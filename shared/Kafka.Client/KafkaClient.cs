@@ -68,13 +68,13 @@ public sealed partial class KafkaClient : IAsyncDisposable
         _brokers = map;
         _controllerId = response.ControllerId;
 
-        var result = new List<TopicMetadata>(response.Topics.Count);
+        var result = new List<TopicDescription>(response.Topics.Count);
         foreach (var t in response.Topics)
         {
             var partitions = new List<PartitionMetadata>(t.Partitions.Count);
             foreach (var p in t.Partitions) partitions.Add(new PartitionMetadata(p.PartitionIndex, p.LeaderId, p.ErrorCode));
             partitions.Sort((a, b) => a.Index.CompareTo(b.Index));
-            result.Add(new TopicMetadata(t.Name ?? "", t.TopicId, t.ErrorCode, t.IsInternal, partitions));
+            result.Add(new TopicDescription(t.Name ?? "", t.TopicId, t.ErrorCode, t.IsInternal, partitions));
         }
         return new ClusterMetadata(response.ClusterId, response.ControllerId, brokers, result);
     }
@@ -94,12 +94,12 @@ public sealed partial class KafkaClient : IAsyncDisposable
     /// One topic's metadata; throws "topic 'x' does not exist" when the broker does not know it (and does
     /// not create it). Retries while leaders are being elected.
     /// </summary>
-    public async Task<TopicMetadata> GetTopicAsync(string topic, bool allowAutoCreate = false, CancellationToken cancellationToken = default)
+    public async Task<TopicDescription> GetTopicAsync(string topic, bool allowAutoCreate = false, CancellationToken cancellationToken = default)
     {
         for (var attempt = 1; ; attempt++)
         {
             var metadata = await GetMetadataAsync([topic], allowAutoCreate, cancellationToken).ConfigureAwait(false);
-            TopicMetadata? found = null;
+            TopicDescription? found = null;
             foreach (var t in metadata.Topics)
                 if (t.Name == topic) found = t;
             var code = found?.ErrorCode ?? KafkaErrors.UnknownTopicOrPartition;
@@ -213,7 +213,7 @@ public sealed partial class KafkaClient : IAsyncDisposable
     /// The offset of <paramref name="timestamp"/> in each partition: <see cref="OffsetSpec.Earliest"/> (the log
     /// start), <see cref="OffsetSpec.Latest"/> (the end), or the first offset at or after a time in ms.
     /// </summary>
-    public async Task<IReadOnlyDictionary<int, long>> ListOffsetsAsync(TopicMetadata topic, IEnumerable<int> partitions, long timestamp, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<int, long>> ListOffsetsAsync(TopicDescription topic, IEnumerable<int> partitions, long timestamp, CancellationToken cancellationToken = default)
     {
         var result = new Dictionary<int, long>();
         foreach (var (leader, group) in ByLeader(topic, partitions))
@@ -241,7 +241,7 @@ public sealed partial class KafkaClient : IAsyncDisposable
     /// that fail with a retriable error (leader moved, topic just created) are resent after a metadata
     /// refresh; other errors throw.
     /// </summary>
-    public async Task<IReadOnlyList<ProduceResult>> ProduceAsync(TopicMetadata topic, IReadOnlyList<(int Partition, ReadOnlyMemory<byte> Batch)> batches,
+    public async Task<IReadOnlyList<ProduceResult>> ProduceAsync(TopicDescription topic, IReadOnlyList<(int Partition, ReadOnlyMemory<byte> Batch)> batches,
         short acks = -1, CancellationToken cancellationToken = default)
     {
         var results = new List<ProduceResult>(batches.Count);
@@ -286,7 +286,7 @@ public sealed partial class KafkaClient : IAsyncDisposable
     /// <paramref name="maxWait"/> for data. Records before the asked offset (the head of a compressed
     /// batch) and control records are dropped; a partial batch at the end is left for the next fetch.
     /// </summary>
-    public async Task<IReadOnlyList<FetchedPartition>> FetchAsync(TopicMetadata topic, IReadOnlyDictionary<int, long> offsets, TimeSpan maxWait,
+    public async Task<IReadOnlyList<FetchedPartition>> FetchAsync(TopicDescription topic, IReadOnlyDictionary<int, long> offsets, TimeSpan maxWait,
         int maxBytesPerPartition = 1024 * 1024, CancellationToken cancellationToken = default)
     {
         var groups = ByLeader(topic, offsets.Keys);
@@ -298,7 +298,7 @@ public sealed partial class KafkaClient : IAsyncDisposable
         return all;
     }
 
-    private async Task<List<FetchedPartition>> FetchFromAsync(int leader, TopicMetadata topic, List<int> partitions, IReadOnlyDictionary<int, long> offsets,
+    private async Task<List<FetchedPartition>> FetchFromAsync(int leader, TopicDescription topic, List<int> partitions, IReadOnlyDictionary<int, long> offsets,
         TimeSpan maxWait, int maxBytesPerPartition, CancellationToken cancellationToken)
     {
         var connection = await NodeAsync(leader, cancellationToken).ConfigureAwait(false);
@@ -374,7 +374,7 @@ public sealed partial class KafkaClient : IAsyncDisposable
 
     // ---- connections ----
 
-    private static List<(int Leader, List<int> Partitions)> ByLeader(TopicMetadata topic, IEnumerable<int> partitions)
+    private static List<(int Leader, List<int> Partitions)> ByLeader(TopicDescription topic, IEnumerable<int> partitions)
     {
         var groups = new List<(int, List<int>)>();
         foreach (var p in partitions)

@@ -10,12 +10,13 @@ public sealed record BrokerInfo(int NodeId, string Host, int Port)
 
 public sealed record PartitionMetadata(int Index, int LeaderId, short ErrorCode);
 
-public sealed record TopicMetadata(string Name, Guid TopicId, short ErrorCode, bool IsInternal, IReadOnlyList<PartitionMetadata> Partitions)
+/// <summary>A topic as a Metadata response describes it to the client (the broker side keeps its own record of a topic).</summary>
+public sealed record TopicDescription(string Name, Guid TopicId, short ErrorCode, bool IsInternal, IReadOnlyList<PartitionMetadata> Partitions)
 {
     public int PartitionCount => Partitions.Count;
 }
 
-public sealed record ClusterMetadata(string? ClusterId, int ControllerId, IReadOnlyList<BrokerInfo> Brokers, IReadOnlyList<TopicMetadata> Topics);
+public sealed record ClusterMetadata(string? ClusterId, int ControllerId, IReadOnlyList<BrokerInfo> Brokers, IReadOnlyList<TopicDescription> Topics);
 
 /// <summary>One topic config as DescribeConfigs reports it.</summary>
 /// <param name="IsTopicOverride">Set on the topic itself, rather than a broker or built-in default.</param>

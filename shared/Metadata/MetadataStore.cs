@@ -115,7 +115,7 @@ public sealed class MetadataStore : IDisposable
     }
 
     /// <summary>Creates or replaces a topic's metadata.</summary>
-    public void UpsertTopic(TopicMetadata topic)
+    public void UpsertTopic(StoredTopic topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentException.ThrowIfNullOrWhiteSpace(topic.Name);
@@ -140,7 +140,7 @@ public sealed class MetadataStore : IDisposable
     }
 
     /// <summary>One topic's metadata, or null.</summary>
-    public TopicMetadata? GetTopic(string name)
+    public StoredTopic? GetTopic(string name)
     {
         lock (_lock)
         {
@@ -161,12 +161,12 @@ public sealed class MetadataStore : IDisposable
     }
 
     /// <summary>Every topic, ordered by name.</summary>
-    public IReadOnlyList<TopicMetadata> ListTopics()
+    public IReadOnlyList<StoredTopic> ListTopics()
     {
         lock (_lock)
         {
             ThrowIfDisposed();
-            var list = new List<TopicMetadata>();
+            var list = new List<StoredTopic>();
             foreach (var doc in _db.GetCollection(TopicCollection).FindAll()) list.Add(ToTopic(doc));
             list.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return list;
@@ -210,14 +210,14 @@ public sealed class MetadataStore : IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
-    private static TopicMetadata ToTopic(BsonDocument doc)
+    private static StoredTopic ToTopic(BsonDocument doc)
     {
         var config = new Dictionary<string, string>(StringComparer.Ordinal);
         if (doc["config"].IsDocument)
         {
             foreach (var (k, v) in doc["config"].AsDocument) config[k] = v.AsString;
         }
-        return new TopicMetadata(doc["_id"].AsString, doc["partitions"].AsInt32, config);
+        return new StoredTopic(doc["_id"].AsString, doc["partitions"].AsInt32, config);
     }
 
     internal static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
@@ -229,108 +229,3 @@ public sealed class MetadataStore : IDisposable
 /// <param name="PreviousNodeId">Set when this start renamed the node (an explicit, different node id).</param>
 /// <param name="Created">True when this start generated or first stored the identity.</param>
 public sealed record NodeIdentity(string NodeId, DateTimeOffset CreatedAt, string? PreviousNodeId, bool Created);
-
-/// <summary>A topic as the node remembers it: name, partition count and per-topic config overrides.</summary>
-public sealed record TopicMetadata(string Name, int Partitions, IReadOnlyDictionary<string, string> Config);
-
-/// <summary>One entry of a keyed collection: a number (an offset, a cursor) and optional text (e.g. commit metadata).</summary>
-public readonly record struct MetadataEntry(string Key, long Number, string? Text, DateTimeOffset UpdatedAt);
-
-/// <summary>A keyed collection inside a <see cref="MetadataStore"/>. Keys are case-sensitive strings.</summary>
-public sealed class MetadataCollection
-{
-    private readonly MetadataStore _store;
-    private readonly string _collection;
-
-    internal MetadataCollection(MetadataStore store, string collection)
-    {
-        _store = store;
-        _collection = collection;
-    }
-
-    /// <summary>Creates or replaces the entry for <paramref name="key"/>.</summary>
-    public void Put(string key, long number, string? text = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        var doc = new BsonDocument
-        {
-            ["_id"] = key,
-            ["number"] = number,
-            ["text"] = text is null ? BsonValue.Null : new BsonValue(text),
-            ["updatedAt"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-        };
-        _store.WithCollection(_collection, c => c.Upsert(doc));
-    }
-
-    /// <summary>
-    /// Creates or replaces several entries in one LiteDB transaction: after a crash either all of
-    /// them are in the store or none is (consumer offsets are committed per request this way).
-    /// </summary>
-    public void PutMany(IReadOnlyList<(string Key, long Number, string? Text)> entries)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0) return;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var docs = new List<BsonDocument>(entries.Count);
-        foreach (var (key, number, text) in entries)
-        {
-            ArgumentException.ThrowIfNullOrEmpty(key);
-            docs.Add(new BsonDocument
-            {
-                ["_id"] = key,
-                ["number"] = number,
-                ["text"] = text is null ? BsonValue.Null : new BsonValue(text),
-                ["updatedAt"] = now,
-            });
-        }
-        // Upsert of an enumerable runs in one auto-transaction of the engine.
-        _store.WithCollection(_collection, c => c.Upsert(docs));
-    }
-
-    /// <summary>Deletes the entries of <paramref name="keys"/> in one LiteDB transaction; returns how many existed.</summary>
-    public int DeleteMany(IReadOnlyCollection<string> keys)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        if (keys.Count == 0) return 0;
-        var values = new BsonArray();
-        foreach (var k in keys) values.Add(k);
-        return _store.WithCollection(_collection, c => c.DeleteMany(Query.In("_id", values)));
-    }
-
-    public bool TryGet(string key, out MetadataEntry entry)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        var doc = _store.WithCollection(_collection, c => c.FindById(key));
-        entry = doc is null ? default : ToEntry(doc);
-        return doc is not null;
-    }
-
-    public bool Delete(string key)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        return _store.WithCollection(_collection, c => c.Delete(key));
-    }
-
-    /// <summary>Entries whose key starts with <paramref name="prefix"/> (all when empty), ordered by key.</summary>
-    public IReadOnlyList<MetadataEntry> List(string prefix = "")
-    {
-        return _store.WithCollection(_collection, c =>
-        {
-            var list = new List<MetadataEntry>();
-            var docs = prefix.Length == 0 ? c.FindAll() : c.Find(Query.StartsWith("_id", prefix));
-            foreach (var doc in docs) list.Add(ToEntry(doc));
-            list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-            return (IReadOnlyList<MetadataEntry>)list;
-        });
-    }
-
-    private static MetadataEntry ToEntry(BsonDocument doc) =>
-        new(doc["_id"].AsString, doc["number"].AsInt64, doc["text"].IsNull ? null : doc["text"].AsString,
-            MetadataStore.FromMs(doc["updatedAt"].AsInt64));
-}
-
-/// <summary>The metadata store failed in a way an operator must act on (locked, unreadable, corrupt).</summary>
-public sealed class MetadataException : EdgeStreamException
-{
-    public MetadataException(string message, Exception inner) : base(message, inner) { }
-}

@@ -56,7 +56,7 @@ public sealed class TopicCatalog
         foreach (var topic in _log.Topics)
         {
             if (_metadata.GetTopic(topic.Name) is null)
-                _metadata.UpsertTopic(new TopicMetadata(topic.Name, topic.PartitionCount, new Dictionary<string, string>()));
+                _metadata.UpsertTopic(new StoredTopic(topic.Name, topic.PartitionCount, new Dictionary<string, string>()));
             var id = ids.TryGet(topic.Name, out var entry) && Guid.TryParse(entry.Text, out var g) ? g : NewId(ids, topic.Name);
             Remember(topic.Name, id);
         }
@@ -106,7 +106,7 @@ public sealed class TopicCatalog
     private TopicLog CreateLocked(string name, int partitions, IReadOnlyDictionary<string, string> configs, TopicConfig config)
     {
         // Metadata first: a crash between the two leaves metadata that Load() turns into the topic.
-        _metadata.UpsertTopic(new TopicMetadata(name, partitions, new Dictionary<string, string>(configs)));
+        _metadata.UpsertTopic(new StoredTopic(name, partitions, new Dictionary<string, string>(configs)));
         Remember(name, NewId(_metadata.Collection(TopicIdCollection), name));
         return _log.CreateTopic(name, partitions, config);
     }
@@ -131,7 +131,7 @@ public sealed class TopicCatalog
             if (newCount <= topic.PartitionCount)
                 throw new ConfigurationException($"Topic '{name}' has {topic.PartitionCount} partitions; the new count must be larger, not {newCount}.");
             if (validateOnly) return;
-            _metadata.UpsertTopic(new TopicMetadata(name, newCount, Overrides(name)));
+            _metadata.UpsertTopic(new StoredTopic(name, newCount, Overrides(name)));
             _log.AddPartitions(name, newCount);
         }
     }
@@ -154,7 +154,7 @@ public sealed class TopicCatalog
             }
             var config = TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, overrides);
             if (validateOnly) return;
-            _metadata.UpsertTopic(new TopicMetadata(name, topic.PartitionCount, overrides));
+            _metadata.UpsertTopic(new StoredTopic(name, topic.PartitionCount, overrides));
             topic.Config = config;
         }
     }

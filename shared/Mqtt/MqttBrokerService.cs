@@ -1,15 +1,11 @@
 using System.Collections.Concurrent;
-using EdgeStream.Metadata;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
 using MQTTnet;
-using MQTTnet.AspNetCore;
 using MQTTnet.Formatter;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -271,69 +267,4 @@ public sealed class MqttBrokerService : IHostedService
             MqttLog.Qos0Dropped(_logger, topic, ex.Message);
         }
     }
-}
-
-/// <summary>Registration of the MQTT listener on the node's Kestrel host.</summary>
-public static class MqttHostingExtensions
-{
-    /// <summary>Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge.</summary>
-    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null)
-    {
-        limits ??= new MqttLimits();
-        limits.Validate();
-        services.AddSingleton(bridge);
-        services.AddSingleton(limits);
-        services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
-        // Before MqttBrokerService (which asks it about every will) and MQTTnet's server: it sees every
-        // connection, and it stops after the server (pending wills are dropped then).
-        services.AddSingleton<MqttWillDelay>();
-        services.AddHostedService(sp => sp.GetRequiredService<MqttWillDelay>());
-        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts
-        // (and these stop after it: nothing is dispatched while sessions are checkpointed).
-        services.AddHostedService<MqttBrokerService>();
-        services.AddSingleton<MqttConnectionGuard>();
-        services.AddHostedService(sp => sp.GetRequiredService<MqttConnectionGuard>());
-        // Retained messages and persistent sessions survive restarts (MQTTnet keeps both in memory).
-        services.AddHostedService<MqttRetainedStore>();
-        services.AddHostedService<MqttSessionTracker>();
-        // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
-        services.AddHostedService<MqttLogFollower>();
-        // Without WithPersistentSessions MQTTnet drops every session at disconnect, CleanSession=0 or not.
-        // A subscriber's queue is bounded; a slow one loses its oldest messages (counted and logged by the guard).
-        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint()
-            .WithPersistentSessions(true)
-            .WithMaxPendingMessagesPerClient(limits.MaxQueued)
-            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage));
-        services.AddMqttConnectionHandler();
-        return services;
-    }
-
-    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener.</summary>
-    public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen)
-    {
-        // Before UseMqtt (the terminal handler): the guard checks bytes before MQTTnet buffers a packet.
-        MqttConnectionGuard? guard = null;
-        listen.Use(next => context =>
-            (guard ??= listen.ApplicationServices.GetRequiredService<MqttConnectionGuard>()).OnConnectionAsync(context, next));
-        listen.UseMqtt();
-        return listen;
-    }
-}
-
-internal static partial class MqttLog
-{
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "MQTT bridge: PUBLISH matching '{Filter}' goes to log topic '{Topic}'")]
-    public static partial void BridgeStarted(ILogger logger, string filter, string topic);
-
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "MQTT bridge: Kafka records in {Topic}-{Partition} from offset {Offset} go out to MQTT subscribers (MQTT topic = key)")]
-    public static partial void Following(ILogger logger, string topic, int partition, long offset);
-
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "MQTT bridge: following {Topic}-{Partition} failed: {Reason}")]
-    public static partial void FollowFailed(ILogger logger, string topic, int partition, string reason);
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "MQTT PUBLISH from {ClientId} to '{MqttTopic}' (QoS {Qos}) refused: {Reason}")]
-    public static partial void PublishRefused(ILogger logger, string clientId, string mqttTopic, int qos, string reason);
-
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "MQTT QoS 0 PUBLISH to '{MqttTopic}' dropped: {Reason}")]
-    public static partial void Qos0Dropped(ILogger logger, string mqttTopic, string reason);
 }

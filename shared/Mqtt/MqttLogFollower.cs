@@ -135,7 +135,7 @@ public sealed class MqttLogFollower : BackgroundService
 
     private async Task PublishAsync(Record record, string topic, int partition, CancellationToken ct)
     {
-        var message = Persistence.MqttRecordCodec.ToMessage(record, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out var fromBridge);
+        var message = MqttRecordCodec.ToMessage(record, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out var fromBridge);
         // Written from MQTT: subscribers had it from the broker already. Expired or keyless: nothing to send.
         if (message is null || fromBridge) return;
         // Persistent sessions count what they still owe in log positions (MqttSessionTracker).

@@ -2,12 +2,6 @@ using System.Text;
 
 namespace EdgeStream.Records;
 
-/// <summary>Thrown when a record batch's contents do not decode. Framing, not I/O.</summary>
-public sealed class CorruptRecordException : EdgeStreamException
-{
-    public CorruptRecordException(string message) : base(message) { }
-}
-
 /// <summary>Decodes the records of one batch (decompressing when the batch says so).</summary>
 public static class RecordBatchReader
 {

@@ -14,12 +14,6 @@ public sealed record RecoveryReport(int Topics, int Partitions, long Bytes, IRea
 /// <summary>What one retention pass deleted.</summary>
 public readonly record struct RetentionResult(int SegmentsDeleted, long BytesFreed);
 
-/// <summary>Thrown by <see cref="LogManager.CreateTopic"/> for a name already in use (TOPIC_ALREADY_EXISTS).</summary>
-public sealed class TopicAlreadyExistsException : StorageException
-{
-    public TopicAlreadyExistsException(string message) : base(message) { }
-}
-
 /// <summary>
 /// The node's log: every topic and partition under one directory
 /// (<c>{LogDirectory}/{topic}/{partition}/{baseOffset}.log</c>), one disk budget, one lock file so

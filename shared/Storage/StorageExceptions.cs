@@ -44,3 +44,9 @@ public sealed class UnknownTopicException : StorageException
 {
     public UnknownTopicException(string message) : base(message) { }
 }
+
+/// <summary>Thrown by <see cref="LogManager.CreateTopic"/> for a name already in use (TOPIC_ALREADY_EXISTS).</summary>
+public sealed class TopicAlreadyExistsException : StorageException
+{
+    public TopicAlreadyExistsException(string message) : base(message) { }
+}

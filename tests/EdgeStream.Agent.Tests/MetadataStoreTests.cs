@@ -70,8 +70,8 @@ public sealed class MetadataStoreTests : IDisposable
     public void UpsertTopic_ThenList_ReturnsTopicsByName()
     {
         using var store = MetadataStore.Open(DbPath);
-        store.UpsertTopic(new TopicMetadata("b", 3, new Dictionary<string, string> { ["retention.ms"] = "1000" }));
-        store.UpsertTopic(new TopicMetadata("a", 1, new Dictionary<string, string>()));
+        store.UpsertTopic(new StoredTopic("b", 3, new Dictionary<string, string> { ["retention.ms"] = "1000" }));
+        store.UpsertTopic(new StoredTopic("a", 1, new Dictionary<string, string>()));
 
         var topics = store.ListTopics();
 
@@ -84,9 +84,9 @@ public sealed class MetadataStoreTests : IDisposable
     public void UpsertTopic_Existing_ReplacesPartitionsAndConfig()
     {
         using var store = MetadataStore.Open(DbPath);
-        store.UpsertTopic(new TopicMetadata("t", 1, new Dictionary<string, string> { ["x"] = "1" }));
+        store.UpsertTopic(new StoredTopic("t", 1, new Dictionary<string, string> { ["x"] = "1" }));
 
-        store.UpsertTopic(new TopicMetadata("t", 4, new Dictionary<string, string> { ["y"] = "2" }));
+        store.UpsertTopic(new StoredTopic("t", 4, new Dictionary<string, string> { ["y"] = "2" }));
 
         var t = store.GetTopic("t")!;
         Assert.Equal(4, t.Partitions);
@@ -98,7 +98,7 @@ public sealed class MetadataStoreTests : IDisposable
     public void DeleteTopic_ExistingThenMissing_ReturnsTrueThenFalse()
     {
         using var store = MetadataStore.Open(DbPath);
-        store.UpsertTopic(new TopicMetadata("t", 1, new Dictionary<string, string>()));
+        store.UpsertTopic(new StoredTopic("t", 1, new Dictionary<string, string>()));
 
         Assert.True(store.DeleteTopic("t"));
         Assert.False(store.DeleteTopic("t"));
@@ -110,7 +110,7 @@ public sealed class MetadataStoreTests : IDisposable
     {
         using var store = MetadataStore.Open(DbPath);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.UpsertTopic(new TopicMetadata("t", 0, new Dictionary<string, string>())));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.UpsertTopic(new StoredTopic("t", 0, new Dictionary<string, string>())));
     }
 
     [Fact]

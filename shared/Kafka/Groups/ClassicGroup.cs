@@ -17,9 +17,6 @@ public enum GroupState
     Dead,
 }
 
-/// <summary>One protocol a member supports (an assignor name, e.g. "range") and its opaque metadata.</summary>
-public readonly record struct MemberProtocol(string Name, byte[] Metadata);
-
 /// <summary>The answer to a JoinGroup. The leader gets every member's metadata; followers get none.</summary>
 public sealed record JoinResult(KafkaErrorCode Error, string MemberId, int GenerationId = -1, string? ProtocolType = null,
     string? ProtocolName = null, string LeaderId = "", bool SkipAssignment = false, IReadOnlyList<JoinedMember>? Members = null)
@@ -36,47 +33,6 @@ public sealed record SyncResult(KafkaErrorCode Error, string? ProtocolType = nul
     public static SyncResult Failed(KafkaErrorCode error) => new(error);
 }
 
-/// <summary>A committed offset: what OffsetCommit stored and OffsetFetch returns.</summary>
-public readonly record struct CommittedOffset(long Offset, int LeaderEpoch, string? Metadata, long CommitTimestampMs);
-
-internal sealed class GroupMember
-{
-    public required string MemberId { get; init; }
-    public string? InstanceId { get; init; }
-    public string ClientId { get; set; } = "";
-    public string ClientHost { get; set; } = "";
-    public int SessionTimeoutMs { get; set; }
-    public int RebalanceTimeoutMs { get; set; }
-    public string ProtocolType { get; set; } = "";
-    public IReadOnlyList<MemberProtocol> Protocols { get; set; } = [];
-    public byte[] Assignment { get; set; } = [];
-    /// <summary>Environment.TickCount64 of the last request that proved the member alive.</summary>
-    public long LastSeenMs { get; set; }
-    /// <summary>Set while a JoinGroup of this member is held (long-poll) during PreparingRebalance.</summary>
-    public TaskCompletionSource<JoinResult>? PendingJoin { get; set; }
-    /// <summary>Set while a SyncGroup of this member waits for the leader's assignment.</summary>
-    public TaskCompletionSource<SyncResult>? PendingSync { get; set; }
-    /// <summary>True once the member sent SyncGroup for the current generation.</summary>
-    public bool Synced { get; set; }
-
-    public byte[]? MetadataFor(string? protocol)
-    {
-        foreach (var p in Protocols)
-            if (p.Name == protocol) return p.Metadata;
-        return null;
-    }
-
-    public bool SameProtocols(IReadOnlyList<MemberProtocol> other)
-    {
-        if (other.Count != Protocols.Count) return false;
-        for (var i = 0; i < other.Count; i++)
-        {
-            if (other[i].Name != Protocols[i].Name || !other[i].Metadata.AsSpan().SequenceEqual(Protocols[i].Metadata)) return false;
-        }
-        return true;
-    }
-}
-
 /// <summary>
 /// One classic group: its members, generation, leader and committed offsets. Every field is
 /// guarded by <see cref="Sync"/>; the coordinator holds it for the whole of each operation.
@@ -91,7 +47,7 @@ internal sealed class ClassicGroup(string groupId)
     public string? ProtocolName { get; set; }
     public string? LeaderId { get; set; }
     /// <summary>Members in the order they joined (the first one left becomes leader when the leader goes).</summary>
-    public List<GroupMember> Members { get; } = [];
+    public List<GroupMemberState> Members { get; } = [];
     /// <summary>group.instance.id → member id of the static member holding it.</summary>
     public Dictionary<string, string> StaticMembers { get; } = new(StringComparer.Ordinal);
     /// <summary>Member ids handed out with MEMBER_ID_REQUIRED, not yet joined → when they expire.</summary>
@@ -100,9 +56,9 @@ internal sealed class ClassicGroup(string groupId)
     public long RebalanceDeadlineMs { get; set; }
     /// <summary>When a CompletingRebalance stops waiting for members' SyncGroup.</summary>
     public long SyncDeadlineMs { get; set; }
-    public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = [];
+    public Dictionary<(string Topic, int Partition), StoredOffset> Offsets { get; } = [];
 
-    public GroupMember? Find(string memberId)
+    public GroupMemberState? Find(string memberId)
     {
         foreach (var m in Members)
             if (m.MemberId == memberId) return m;
@@ -113,7 +69,7 @@ internal sealed class ClassicGroup(string groupId)
     /// Kafka's supportsProtocols: an empty group takes any non-empty protocol type and list; a
     /// non-empty group needs the same protocol type and at least one protocol every member supports.
     /// </summary>
-    public bool SupportsProtocols(string protocolType, IReadOnlyList<MemberProtocol> protocols, GroupMember? except = null)
+    public bool SupportsProtocols(string protocolType, IReadOnlyList<MemberProtocol> protocols, GroupMemberState? except = null)
     {
         if (Members.Count == 0 || (Members.Count == 1 && Members[0] == except))
             return protocolType.Length > 0 && protocols.Count > 0;

@@ -149,11 +149,11 @@ public sealed class GroupCoordinator
     /// id's held requests get FENCED_INSTANCE_ID. In Stable with unchanged metadata the group keeps
     /// its generation and assignment (no rebalance); otherwise it rebalances.
     /// </summary>
-    private Task<JoinResult> ReplaceStaticMember(ClassicGroup group, GroupMember old, string newId, JoinRequest r)
+    private Task<JoinResult> ReplaceStaticMember(ClassicGroup group, GroupMemberState old, string newId, JoinRequest r)
     {
         old.PendingJoin?.TrySetResult(JoinResult.Failed(KafkaErrorCode.FencedInstanceId, old.MemberId));
         old.PendingSync?.TrySetResult(SyncResult.Failed(KafkaErrorCode.FencedInstanceId));
-        var replacement = new GroupMember
+        var replacement = new GroupMemberState
         {
             MemberId = newId,
             InstanceId = r.InstanceId,
@@ -184,7 +184,7 @@ public sealed class GroupCoordinator
 
     private Task<JoinResult> AddMemberAndRebalance(ClassicGroup group, string memberId, JoinRequest r)
     {
-        var member = new GroupMember { MemberId = memberId, InstanceId = r.InstanceId, LastSeenMs = _now() };
+        var member = new GroupMemberState { MemberId = memberId, InstanceId = r.InstanceId, LastSeenMs = _now() };
         UpdateMember(member, r);
         if (group.Members.Count == 0) group.ProtocolType = r.ProtocolType;
         group.Members.Add(member);
@@ -196,7 +196,7 @@ public sealed class GroupCoordinator
         return task;
     }
 
-    private static void UpdateMember(GroupMember member, JoinRequest r)
+    private static void UpdateMember(GroupMemberState member, JoinRequest r)
     {
         member.ClientId = r.ClientId;
         member.ClientHost = r.ClientHost;
@@ -206,7 +206,7 @@ public sealed class GroupCoordinator
         member.Protocols = r.Protocols;
     }
 
-    private static Task<JoinResult> AwaitJoin(GroupMember member)
+    private static Task<JoinResult> AwaitJoin(GroupMemberState member)
     {
         // A second JoinGroup from the same member replaces the first; the first is answered so the
         // client is not left waiting on a request nobody completes.
@@ -215,7 +215,7 @@ public sealed class GroupCoordinator
         return member.PendingJoin.Task;
     }
 
-    private static JoinResult CurrentJoinResult(ClassicGroup group, GroupMember member)
+    private static JoinResult CurrentJoinResult(ClassicGroup group, GroupMemberState member)
     {
         var isLeader = member.MemberId == group.LeaderId;
         return new JoinResult(KafkaErrorCode.None, member.MemberId, group.GenerationId, group.ProtocolType, group.ProtocolName,
@@ -286,7 +286,7 @@ public sealed class GroupCoordinator
         }
     }
 
-    private static void RemoveMember(ClassicGroup group, GroupMember member)
+    private static void RemoveMember(ClassicGroup group, GroupMemberState member)
     {
         group.Members.Remove(member);
         if (member.InstanceId is not null && group.StaticMembers.TryGetValue(member.InstanceId, out var id) && id == member.MemberId)
@@ -414,7 +414,7 @@ public sealed class GroupCoordinator
             for (var i = 0; i < leaving.Count; i++)
             {
                 var (memberId, instanceId) = leaving[i];
-                GroupMember? member;
+                GroupMemberState? member;
                 if (instanceId is not null)
                 {
                     // KIP-345: "an instance id with an unknown member id leaves whatever member holds it".
@@ -503,7 +503,7 @@ public sealed class GroupCoordinator
     /// in request order.
     /// </summary>
     public IReadOnlyList<KafkaErrorCode> CommitOffsets(string groupId, int generationId, string memberId, string? instanceId, short version,
-        IReadOnlyList<(string Topic, int Partition, CommittedOffset Offset)> offsets, Func<string, int, bool> partitionExists)
+        IReadOnlyList<(string Topic, int Partition, StoredOffset Offset)> offsets, Func<string, int, bool> partitionExists)
     {
         var errors = new KafkaErrorCode[offsets.Count];
         if (groupId.Length == 0)
@@ -536,7 +536,7 @@ public sealed class GroupCoordinator
                     Array.Fill(errors, invalid);
                     return errors;
                 }
-                var accepted = new List<(string, int, CommittedOffset)>(offsets.Count);
+                var accepted = new List<(string, int, StoredOffset)>(offsets.Count);
                 for (var i = 0; i < offsets.Count; i++)
                 {
                     var (topic, partition, offset) = offsets[i];
@@ -585,11 +585,11 @@ public sealed class GroupCoordinator
     }
 
     /// <summary>The committed offsets of a group: the requested partitions, or all of them when <paramref name="partitions"/> is null. Unknown ones are absent.</summary>
-    public Dictionary<(string Topic, int Partition), CommittedOffset> FetchOffsets(string groupId)
+    public Dictionary<(string Topic, int Partition), StoredOffset> FetchOffsets(string groupId)
     {
         var group = _groups.GetValueOrDefault(groupId);
         if (group is null) return [];
-        lock (group.Sync) return new Dictionary<(string, int), CommittedOffset>(group.Offsets);
+        lock (group.Sync) return new Dictionary<(string, int), StoredOffset>(group.Offsets);
     }
 
     /// <summary>OffsetDelete: top-level error, then one error per partition.</summary>

@@ -25,7 +25,7 @@ public sealed class OffsetStore
         string.Create(CultureInfo.InvariantCulture, $"{group.Length}:{group}/{topic}/{partition}");
 
     /// <summary>Stores every entry or none.</summary>
-    public void Commit(string group, IReadOnlyList<(string Topic, int Partition, CommittedOffset Offset)> offsets)
+    public void Commit(string group, IReadOnlyList<(string Topic, int Partition, StoredOffset Offset)> offsets)
     {
         if (_collection is null || offsets.Count == 0) return;
         var entries = new List<(string, long, string?)>(offsets.Count);
@@ -48,9 +48,9 @@ public sealed class OffsetStore
     }
 
     /// <summary>Every stored offset, grouped by group id (start-up load).</summary>
-    public Dictionary<string, Dictionary<(string Topic, int Partition), CommittedOffset>> LoadAll()
+    public Dictionary<string, Dictionary<(string Topic, int Partition), StoredOffset>> LoadAll()
     {
-        var result = new Dictionary<string, Dictionary<(string, int), CommittedOffset>>(StringComparer.Ordinal);
+        var result = new Dictionary<string, Dictionary<(string, int), StoredOffset>>(StringComparer.Ordinal);
         if (_collection is null) return result;
         foreach (var e in _collection.List())
         {
@@ -64,7 +64,7 @@ public sealed class OffsetStore
                 if (bar >= 0) metadata = text[(bar + 1)..];
             }
             if (!result.TryGetValue(group, out var offsets)) result[group] = offsets = [];
-            offsets[(topic, partition)] = new CommittedOffset(e.Number, epoch, metadata, e.UpdatedAt.ToUnixTimeMilliseconds());
+            offsets[(topic, partition)] = new StoredOffset(e.Number, epoch, metadata, e.UpdatedAt.ToUnixTimeMilliseconds());
         }
         return result;
     }

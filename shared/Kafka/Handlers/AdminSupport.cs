@@ -4,7 +4,7 @@ using EdgeStream.Storage;
 
 namespace EdgeStream.Kafka.Server;
 
-/// <summary>What the admin handlers share: resource types, config sources and failure mapping.</summary>
+/// <summary>What the admin handlers share: resource types, config sources, failure mapping and the config-altering steps.</summary>
 public sealed partial class KafkaBroker
 {
     // ConfigResource.Type in the Kafka protocol (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs).
@@ -44,5 +44,62 @@ public sealed partial class KafkaBroker
             if (TopicConfigKeys.AcceptedOnly.Contains(key))
                 entries.Add((key, value, true));
         return entries;
+    }
+
+    /// <summary>
+    /// The per-resource loop AlterConfigs and IncrementalAlterConfigs share: a resource named more than
+    /// once in the request is INVALID_REQUEST each time; any other is handed to <paramref name="alter"/>.
+    /// Answers in request order, built by <paramref name="answer"/> in the API's response type.
+    /// </summary>
+    private static List<TAnswer> AlterEachResource<TResource, TAnswer>(List<TResource> resources, Func<TResource, (sbyte Type, string Name)> key,
+        Func<TResource, (KafkaErrorCode Code, string? Message)> alter, Func<sbyte, string, KafkaErrorCode, string?, TAnswer> answer)
+    {
+        var seen = new HashSet<(sbyte, string)>();
+        var duplicates = new HashSet<(sbyte, string)>();
+        foreach (var r in resources)
+            if (!seen.Add(key(r))) duplicates.Add(key(r));
+        var answers = new List<TAnswer>(resources.Count);
+        foreach (var resource in resources)
+        {
+            var (type, name) = key(resource);
+            var (code, message) = duplicates.Contains((type, name))
+                ? (KafkaErrorCode.InvalidRequest, $"Resource '{name}' appears more than once in the request.")
+                : alter(resource);
+            answers.Add(answer(type, name, code, message));
+        }
+        return answers;
+    }
+
+    /// <summary>Null when the resource is an existing topic; otherwise the error to answer with.</summary>
+    private (KafkaErrorCode, string?)? CheckAlterableTopic(sbyte resourceType, string name)
+    {
+        switch (resourceType)
+        {
+            case ResourceTypeTopic:
+                if (!LogManager.IsValidTopicName(name))
+                    return (KafkaErrorCode.InvalidTopicException, $"'{name}' is not a valid topic name.");
+                if (!Catalog.TryGet(name, out _))
+                    return (KafkaErrorCode.UnknownTopicOrPartition, $"Topic '{name}' does not exist.");
+                return null;
+            case ResourceTypeBroker:
+                return (KafkaErrorCode.InvalidRequest, "Broker configs cannot be changed at runtime; set them on the command line or in the config file and restart the node.");
+            default:
+                return (KafkaErrorCode.InvalidRequest, $"Resource type {resourceType} is not supported; alter a topic (2).");
+        }
+    }
+
+    /// <summary>Runs the change through the catalog (meta.db and the live topic together).</summary>
+    private (KafkaErrorCode, string?) AlterTopicConfig(KafkaRequestContext context, string name, Dictionary<string, string?> changes, bool incremental, bool validateOnly)
+    {
+        try
+        {
+            Catalog.AlterConfig(name, changes, incremental, validateOnly);
+            return (KafkaErrorCode.None, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var (code, message) = AdminFailure(context, ex);
+            return ((KafkaErrorCode)code, message);
+        }
     }
 }

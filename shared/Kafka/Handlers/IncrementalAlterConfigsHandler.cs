@@ -15,27 +15,11 @@ public sealed partial class KafkaBroker
     // alone. SET overrides a key, DELETE returns it to its default, APPEND and SUBTRACT add or
     // remove items of a list-valued key (cleanup.policy). All edits of a resource are validated
     // together and applied together or not at all; validateOnly applies nothing.
-    private IncrementalAlterConfigsResponse HandleIncrementalAlterConfigs(KafkaRequestContext context, IncrementalAlterConfigsRequest request)
+    private IncrementalAlterConfigsResponse HandleIncrementalAlterConfigs(KafkaRequestContext context, IncrementalAlterConfigsRequest request) => new()
     {
-        var response = new IncrementalAlterConfigsResponse();
-        var duplicates = DuplicateResources(request.Resources, r => (r.ResourceType, r.ResourceName));
-        foreach (var resource in request.Resources)
-        {
-            var result = new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
-            {
-                ResourceType = resource.ResourceType,
-                ResourceName = resource.ResourceName,
-                ErrorMessage = null,
-            };
-            response.Responses.Add(result);
-            var (code, message) = duplicates.Contains((resource.ResourceType, resource.ResourceName))
-                ? (KafkaErrorCode.InvalidRequest, $"Resource '{resource.ResourceName}' appears more than once in the request.")
-                : EditConfigs(context, resource, request.ValidateOnly);
-            result.ErrorCode = (short)code;
-            result.ErrorMessage = message;
-        }
-        return response;
-    }
+        Responses = AlterEachResource(request.Resources, r => (r.ResourceType, r.ResourceName), r => EditConfigs(context, r, request.ValidateOnly),
+            (type, name, code, message) => new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse { ResourceType = type, ResourceName = name, ErrorCode = (short)code, ErrorMessage = message }),
+    };
 
     private (KafkaErrorCode Code, string? Message) EditConfigs(KafkaRequestContext context, IncrementalAlterConfigsRequest.AlterConfigsResource resource, bool validateOnly)
     {

@@ -13,14 +13,14 @@ public sealed partial class KafkaBroker
     private OffsetCommitResponse HandleOffsetCommit(KafkaRequestContext context, OffsetCommitRequest request)
     {
         var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var offsets = new List<(string, int, CommittedOffset)>();
+        var offsets = new List<(string, int, StoredOffset)>();
         foreach (var topic in request.Topics)
         {
             foreach (var p in topic.Partitions)
             {
                 var timestamp = context.Version == 1 && p.CommitTimestamp >= 0 ? p.CommitTimestamp : nowMs;
                 var epoch = context.Version >= 6 ? p.CommittedLeaderEpoch : -1;
-                offsets.Add((topic.Name, p.PartitionIndex, new CommittedOffset(p.CommittedOffset, epoch, p.CommittedMetadata, timestamp)));
+                offsets.Add((topic.Name, p.PartitionIndex, new StoredOffset(p.CommittedOffset, epoch, p.CommittedMetadata, timestamp)));
             }
         }
         var generation = context.Version >= 1 ? request.GenerationIdOrMemberEpoch : -1;

@@ -68,13 +68,13 @@ public sealed partial class KafkaBroker
     }
 
     /// <summary>The requested partitions with their committed offset (null: none), or every committed partition when <paramref name="wanted"/> is null.</summary>
-    private List<(string Topic, List<(int Partition, CommittedOffset? Offset)> Partitions)> CommittedFor(string groupId, List<(string Topic, List<int>? Partitions)>? wanted)
+    private List<(string Topic, List<(int Partition, StoredOffset? Offset)> Partitions)> CommittedFor(string groupId, List<(string Topic, List<int>? Partitions)>? wanted)
     {
         var committed = Groups.FetchOffsets(groupId);
-        var result = new List<(string, List<(int, CommittedOffset?)>)>();
+        var result = new List<(string, List<(int, StoredOffset?)>)>();
         if (wanted is null)
         {
-            var byTopic = new SortedDictionary<string, List<(int, CommittedOffset?)>>(StringComparer.Ordinal);
+            var byTopic = new SortedDictionary<string, List<(int, StoredOffset?)>>(StringComparer.Ordinal);
             foreach (var ((topic, partition), o) in committed)
             {
                 if (!byTopic.TryGetValue(topic, out var list)) byTopic[topic] = list = [];
@@ -89,7 +89,7 @@ public sealed partial class KafkaBroker
         }
         foreach (var (topic, partitions) in wanted)
         {
-            var list = new List<(int, CommittedOffset?)>();
+            var list = new List<(int, StoredOffset?)>();
             foreach (var p in partitions ?? [])
                 list.Add((p, committed.TryGetValue((topic, p), out var o) ? o : null));
             result.Add((topic, list));

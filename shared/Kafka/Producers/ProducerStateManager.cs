@@ -134,10 +134,3 @@ public sealed class ProducerStateManager
     // Sequences wrap from int.MaxValue to 0 (the producer's own rule).
     private static int Wrap(int sequence, int delta) => (int)(((long)sequence + delta) % ((long)int.MaxValue + 1));
 }
-
-/// <summary>A batch refused by the idempotence checks, with the Kafka error code to return.</summary>
-public sealed class ProducerFencedException : EdgeStreamException
-{
-    public ProducerFencedException(KafkaErrorCode code, string message) : base(message) => Code = code;
-    public KafkaErrorCode Code { get; }
-}

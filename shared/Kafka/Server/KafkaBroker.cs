@@ -42,10 +42,10 @@ public sealed partial class KafkaBroker
     public GroupCoordinator Groups { get; }
 
     /// <summary>
-    /// Parses one frame (without its size prefix) and starts its handler. Throws
-    /// <see cref="KafkaProtocolException"/> for what must close the connection: a header or body
-    /// that does not parse, or an API/version we do not answer (except ApiVersions, which is
-    /// answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate).
+    /// Parses one frame (without its size prefix) and starts its handler. Throws for what must close
+    /// the connection: <see cref="KafkaProtocolException"/> for a header or body that does not parse,
+    /// <see cref="UnsupportedApiException"/> for an API/version we do not answer (except ApiVersions,
+    /// which is answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate).
     /// </summary>
     public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed, EndPoint? remoteEndPoint = null)
     {

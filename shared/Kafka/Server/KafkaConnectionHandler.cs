@@ -129,17 +129,3 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
         }
     }
 }
-
-/// <summary>A request for an API or version this broker does not answer: Kafka closes the connection.</summary>
-public sealed class UnsupportedApiException : KafkaProtocolException
-{
-    public UnsupportedApiException(short apiKey, short apiVersion)
-        : base($"API key {apiKey} version {apiVersion} is not supported")
-    {
-        ApiKey = apiKey;
-        ApiVersion = apiVersion;
-    }
-
-    public short ApiKey { get; }
-    public short ApiVersion { get; }
-}

@@ -14,26 +14,3 @@ public sealed class KafkaRequestContext
     public EndPoint? RemoteEndPoint { get; init; }
     public CancellationToken ConnectionClosed { get; init; }
 }
-
-/// <summary>
-/// A response body and what must be released once it has been written (pooled log reads).
-/// A null response (acks=0 produce) means nothing is sent back.
-/// </summary>
-public sealed class KafkaResponse : IDisposable
-{
-    private readonly List<IDisposable>? _resources;
-
-    public KafkaResponse(Protocol.Messages.IKafkaMessage body, List<IDisposable>? resources = null)
-    {
-        Body = body;
-        _resources = resources;
-    }
-
-    public Protocol.Messages.IKafkaMessage Body { get; }
-
-    public void Dispose()
-    {
-        if (_resources is null) return;
-        foreach (var r in _resources) r.Dispose();
-    }
-}

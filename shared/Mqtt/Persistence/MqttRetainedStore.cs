@@ -18,14 +18,12 @@ public sealed class MqttRetainedStore : IHostedService
     public const string CollectionName = "mqtt_retained";
 
     private readonly MqttServer _server;
-    private readonly MqttLogBridge _bridge;
     private readonly MetadataCollection _collection;
     private readonly ILogger _logger;
 
-    public MqttRetainedStore(MqttServer server, MqttLogBridge bridge, MetadataStore metadata, ILogger<MqttRetainedStore> logger)
+    public MqttRetainedStore(MqttServer server, MetadataStore metadata, ILogger<MqttRetainedStore> logger)
     {
         _server = server;
-        _bridge = bridge;
         _collection = metadata.Collection(CollectionName);
         _logger = logger;
     }
@@ -83,8 +81,15 @@ public sealed class MqttRetainedStore : IHostedService
     {
         var message = e.ChangedRetainedMessage;
         // §3.3.1.3: a retained PUBLISH with an empty payload removes the retained message.
-        if (message.Payload.IsEmpty) _collection.Delete(message.Topic);
-        else _collection.Put(message.Topic, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Convert.ToBase64String(_bridge.Encode(message)));
+        if (message.Payload.IsEmpty)
+        {
+            _collection.Delete(message.Topic);
+        }
+        else
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            _collection.Put(message.Topic, now, Convert.ToBase64String(MqttRecordCodec.ToBatch(message, now)));
+        }
         return Task.CompletedTask;
     }
 

@@ -20,14 +20,6 @@ public sealed record UplinkFrameLimits
     public static UplinkFrameLimits Default { get; } = new();
 }
 
-/// <summary>A frame that cannot be decoded or breaks a limit; the receiver closes the stream.</summary>
-public sealed class InvalidUplinkFrameException : Exception
-{
-    public InvalidUplinkFrameException(string message) : base(message) { }
-
-    public InvalidUplinkFrameException(string message, Exception inner) : base(message, inner) { }
-}
-
 /// <summary>
 /// Encodes and decodes <see cref="UplinkFrame"/>: a MessagePack document written with
 /// <see cref="MessagePackWriter"/>/<see cref="MessagePackReader"/> (no reflection, so trimming and

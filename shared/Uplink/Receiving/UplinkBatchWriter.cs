@@ -167,9 +167,3 @@ public static class UplinkBatchWriter
         }
     }
 }
-
-/// <summary>A record that cannot be stored in the target topic whatever the batching (bigger than max.message.bytes).</summary>
-public sealed class RecordTooLargeException : Exception
-{
-    public RecordTooLargeException(string message) : base(message) { }
-}

@@ -2,54 +2,54 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Uplink.Sending;
 
-/// <summary>Log messages of the uplink sender (event ids 7100-7199).</summary>
+/// <summary>Log messages of the uplink sender (event ids 5100-5199).</summary>
 internal static partial class UplinkSenderLog
 {
-    [LoggerMessage(EventId = 7100, Level = LogLevel.Information, Message = "Uplink: forwarding to {Parents} as {Role} {NodeId} (window {Window} frames, rate {Rate})")]
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "Uplink: forwarding to {Parents} as {Role} {NodeId} (window {Window} frames, rate {Rate})")]
     public static partial void Starting(ILogger logger, string parents, string role, string nodeId, int window, string rate);
 
-    [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "Uplink: connecting to parent {Parent}")]
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Uplink: connecting to parent {Parent}")]
     public static partial void Connecting(ILogger logger, string parent);
 
-    [LoggerMessage(EventId = 7102, Level = LogLevel.Information, Message = "Uplink: connected to parent {Parent}")]
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "Uplink: connected to parent {Parent}")]
     public static partial void Connected(ILogger logger, string parent);
 
-    [LoggerMessage(EventId = 7103, Level = LogLevel.Warning, Message = "Uplink: connection to {Parent} failed ({Reason}); reconnect attempt {Attempt} in {DelayMs} ms")]
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Uplink: connection to {Parent} failed ({Reason}); reconnect attempt {Attempt} in {DelayMs} ms")]
     public static partial void Reconnecting(ILogger logger, string parent, string reason, int attempt, long delayMs);
 
-    [LoggerMessage(EventId = 7104, Level = LogLevel.Warning, Message = "Uplink: failing over from parent {From} to {To} after {Failures} failed attempts")]
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "Uplink: failing over from parent {From} to {To} after {Failures} failed attempts")]
     public static partial void FailingOver(ILogger logger, string from, string to, int failures);
 
-    [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "Uplink: trying the preferred parent {Parent} again (on {Fallback} for {Seconds} s)")]
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Uplink: trying the preferred parent {Parent} again (on {Fallback} for {Seconds} s)")]
     public static partial void ProbingPreferred(ILogger logger, string parent, string fallback, long seconds);
 
-    [LoggerMessage(EventId = 7106, Level = LogLevel.Error, Message = "Uplink: parent {Parent} refused frame {FrameId} of {Topic}-{Partition} as INVALID: {Message}")]
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Error, Message = "Uplink: parent {Parent} refused frame {FrameId} of {Topic}-{Partition} as INVALID: {Message}")]
     public static partial void Invalid(ILogger logger, string parent, ulong frameId, string topic, int partition, string message);
 
-    [LoggerMessage(EventId = 7120, Level = LogLevel.Error, Message = "Uplink: parent {Parent} cannot store {Topic}-{Partition} ({Message}); that partition is held back, its data kept, and tried again in {DelaySeconds} s (raise max.message.bytes of the parent's topic)")]
+    [LoggerMessage(EventId = 5120, Level = LogLevel.Error, Message = "Uplink: parent {Parent} cannot store {Topic}-{Partition} ({Message}); that partition is held back, its data kept, and tried again in {DelaySeconds} s (raise max.message.bytes of the parent's topic)")]
     public static partial void Rejected(ILogger logger, string parent, string topic, int partition, string message, long delaySeconds);
 
-    [LoggerMessage(EventId = 7107, Level = LogLevel.Warning, Message = "Uplink: parent {Parent} answered {Code} for {Topic}-{Partition} ({Message}); sending it again in {DelayMs} ms")]
+    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Uplink: parent {Parent} answered {Code} for {Topic}-{Partition} ({Message}); sending it again in {DelayMs} ms")]
     public static partial void RetryLater(ILogger logger, string parent, string code, string topic, int partition, string message, long delayMs);
 
-    [LoggerMessage(EventId = 7108, Level = LogLevel.Warning, Message = "Uplink: {Topic}-{Partition}: {Count} records from offset {From} were deleted locally (retention or drop-oldest) before they were forwarded; continuing at {To}")]
+    [LoggerMessage(EventId = 5108, Level = LogLevel.Warning, Message = "Uplink: {Topic}-{Partition}: {Count} records from offset {From} were deleted locally (retention or drop-oldest) before they were forwarded; continuing at {To}")]
     public static partial void Skipped(ILogger logger, string topic, int partition, long count, long from, long to);
 
-    [LoggerMessage(EventId = 7109, Level = LogLevel.Warning, Message = "Uplink: {Topic}-{Partition}: cursor {Cursor} is past the log end {End} (topic re-created?); starting again at {Start}")]
+    [LoggerMessage(EventId = 5109, Level = LogLevel.Warning, Message = "Uplink: {Topic}-{Partition}: cursor {Cursor} is past the log end {End} (topic re-created?); starting again at {Start}")]
     public static partial void CursorReset(ILogger logger, string topic, int partition, long cursor, long end, long start);
 
-    [LoggerMessage(EventId = 7110, Level = LogLevel.Information, Message = "Uplink: forwarding {Topic} as {Target} ({Partitions} partitions, priority {Priority})")]
+    [LoggerMessage(EventId = 5110, Level = LogLevel.Information, Message = "Uplink: forwarding {Topic} as {Target} ({Partitions} partitions, priority {Priority})")]
     public static partial void Forwarding(ILogger logger, string topic, string target, int partitions, int priority);
 
-    [LoggerMessage(EventId = 7111, Level = LogLevel.Error, Message = "Uplink: {Topic}-{Partition} at offset {Offset} cannot be read: {Reason}")]
+    [LoggerMessage(EventId = 5111, Level = LogLevel.Error, Message = "Uplink: {Topic}-{Partition} at offset {Offset} cannot be read: {Reason}")]
     public static partial void ReadFailed(ILogger logger, string topic, int partition, long offset, string reason);
 
-    [LoggerMessage(EventId = 7112, Level = LogLevel.Error, Message = "Uplink: topic {Topic} cannot go up as {Target}: not a valid topic name")]
+    [LoggerMessage(EventId = 5112, Level = LogLevel.Error, Message = "Uplink: topic {Topic} cannot go up as {Target}: not a valid topic name")]
     public static partial void BadTarget(ILogger logger, string topic, string target);
 
-    [LoggerMessage(EventId = 7113, Level = LogLevel.Warning, Message = "Uplink: cursors could not be saved: {Reason}")]
+    [LoggerMessage(EventId = 5113, Level = LogLevel.Warning, Message = "Uplink: cursors could not be saved: {Reason}")]
     public static partial void CursorSaveFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 7114, Level = LogLevel.Information, Message = "Uplink: stopped; {Frames} frames acknowledged")]
+    [LoggerMessage(EventId = 5114, Level = LogLevel.Information, Message = "Uplink: stopped; {Frames} frames acknowledged")]
     public static partial void Stopped(ILogger logger, long frames);
 }

@@ -1,0 +1,56 @@
+using EdgeStream.Metadata;
+using EdgeStream.Mqtt.Limits;
+using EdgeStream.Mqtt.Persistence;
+using MQTTnet.AspNetCore;
+using MQTTnet.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EdgeStream.Mqtt;
+
+/// <summary>Registration of the MQTT listener on the node's Kestrel host.</summary>
+public static class MqttHostingExtensions
+{
+    /// <summary>Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge.</summary>
+    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null)
+    {
+        limits ??= new MqttLimits();
+        limits.Validate();
+        services.AddSingleton(bridge);
+        services.AddSingleton(limits);
+        services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
+        // Before MqttBrokerService (which asks it about every will) and MQTTnet's server: it sees every
+        // connection, and it stops after the server (pending wills are dropped then).
+        services.AddSingleton<MqttWillDelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttWillDelay>());
+        // Registered before MQTTnet's hosted server, so the bridge is attached before the broker starts
+        // (and these stop after it: nothing is dispatched while sessions are checkpointed).
+        services.AddHostedService<MqttBrokerService>();
+        services.AddSingleton<MqttConnectionGuard>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttConnectionGuard>());
+        // Retained messages and persistent sessions survive restarts (MQTTnet keeps both in memory).
+        services.AddHostedService<MqttRetainedStore>();
+        services.AddHostedService<MqttSessionTracker>();
+        // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
+        services.AddHostedService<MqttLogFollower>();
+        // Without WithPersistentSessions MQTTnet drops every session at disconnect, CleanSession=0 or not.
+        // A subscriber's queue is bounded; a slow one loses its oldest messages (counted and logged by the guard).
+        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint()
+            .WithPersistentSessions(true)
+            .WithMaxPendingMessagesPerClient(limits.MaxQueued)
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage));
+        services.AddMqttConnectionHandler();
+        return services;
+    }
+
+    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener.</summary>
+    public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen)
+    {
+        // Before UseMqtt (the terminal handler): the guard checks bytes before MQTTnet buffers a packet.
+        MqttConnectionGuard? guard = null;
+        listen.Use(next => context =>
+            (guard ??= listen.ApplicationServices.GetRequiredService<MqttConnectionGuard>()).OnConnectionAsync(context, next));
+        listen.UseMqtt();
+        return listen;
+    }
+}

@@ -1,0 +1,29 @@
+namespace EdgeStream.Mqtt.Persistence;
+
+/// <summary>
+/// Where an appended message landed, known once the append is durable (the PUBACK waits for the same
+/// moment, so a position unknown yet belongs to a message nobody was promised).
+/// </summary>
+public sealed class LogPositionSlot
+{
+    private readonly LogPosition _position;
+    private readonly Task<LogPosition>? _append;
+
+    internal LogPositionSlot(LogPosition position) => _position = position;
+
+    internal LogPositionSlot(Task<LogPosition> append) => _append = append;
+
+    public bool TryGet(out LogPosition position)
+    {
+        if (_append is null)
+        {
+            position = _position;
+            return true;
+        }
+        // Read off the append itself when asked (rarely: persistent sessions only), rather than a
+        // continuation per message to fill the slot in.
+        var done = _append.IsCompletedSuccessfully;
+        position = done ? _append.Result : default;
+        return done;
+    }
+}
