@@ -32,7 +32,7 @@ public sealed class OsFlushService : BackgroundService
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    StorageLog.FlushFailed(_logger, ex);
+                    StorageServicesLog.FlushFailed(_logger, ex);
                 }
             }
         }

@@ -32,12 +32,12 @@ public sealed class RetentionService : BackgroundService
                 {
                     var result = manager.EnforceRetention(_time.GetUtcNow());
                     if (result.SegmentsDeleted > 0)
-                        StorageLog.RetentionRan(_logger, result.SegmentsDeleted, ByteSize.Format(result.BytesFreed));
+                        StorageServicesLog.RetentionRan(_logger, result.SegmentsDeleted, ByteSize.Format(result.BytesFreed));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // One failed pass must not end the loop: the next tick retries.
-                    StorageLog.RetentionFailed(_logger, ex);
+                    StorageServicesLog.RetentionFailed(_logger, ex);
                 }
             }
         }

@@ -51,7 +51,7 @@ public sealed class StorageHostedService : IHostedService
     {
         var storageOptions = CreateStorageOptions(_options);
         storageOptions.Validate();
-        StorageLog.Opening(_logger, _options.LogDirectory, _options.Fsync);
+        StorageServicesLog.Opening(_logger, _options.LogDirectory, _options.Fsync);
         var manager = new LogManager(storageOptions, _loggerFactory);
         TopicCatalog catalog;
         try
@@ -59,7 +59,7 @@ public sealed class StorageHostedService : IHostedService
             var report = manager.Open();
             catalog = new TopicCatalog(manager, _metadata, new TopicDefaults { AutoCreate = _options.AutoCreateTopics, Partitions = _options.Partitions });
             catalog.Load();
-            StorageLog.Opened(_logger, report.Topics, report.Partitions, ByteSize.Format(manager.UsedBytes), report.Repairs.Count);
+            StorageServicesLog.Opened(_logger, report.Topics, report.Partitions, ByteSize.Format(manager.UsedBytes), report.Repairs.Count);
         }
         catch
         {
@@ -76,8 +76,8 @@ public sealed class StorageHostedService : IHostedService
         var manager = _state.Manager;
         if (manager is null) return;
         _state.Set(null);
-        StorageLog.Closing(_logger);
+        StorageServicesLog.Closing(_logger);
         await manager.DisposeAsync().ConfigureAwait(false);
-        StorageLog.Closed(_logger);
+        StorageServicesLog.Closed(_logger);
     }
 }

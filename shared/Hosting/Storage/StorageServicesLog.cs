@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace EdgeStream.Hosting.Storage;
 
 /// <summary>Log messages of the storage services in this folder.</summary>
-internal static partial class StorageLog
+internal static partial class StorageServicesLog
 {
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Opening log in {LogDirectory} (fsync {Fsync})")]
     public static partial void Opening(ILogger logger, string logDirectory, FsyncPolicy fsync);
