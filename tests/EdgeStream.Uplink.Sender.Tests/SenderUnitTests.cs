@@ -305,6 +305,26 @@ public sealed class SenderPolicyTests
     }
 
     [Fact]
+    public void ParentSelector_ParentDown_MovesOnAtOnceOnlyForTheCurrentParent()
+    {
+        IParentSelector selector = new ParentSelector(3, 3, TimeSpan.FromSeconds(60), now: 0);
+        Assert.False(selector.OnParentDown(2, 1)); // not the current one: nothing changes
+        Assert.Equal(0, selector.Current);
+        selector.OnFailure(2);
+        Assert.True(selector.OnParentDown(0, 3)); // no need to wait for three failures
+        Assert.Equal(1, selector.Current);
+        Assert.Equal(0, selector.ConsecutiveFailures);
+
+        Assert.True(selector.ShouldProbePreferred(63));
+        selector.BeginProbe(63);
+        Assert.True(selector.OnParentDown(0, 64)); // the preferred is down: back to the fallback
+        Assert.Equal(1, selector.Current);
+
+        var single = new ParentSelector(1, 3, TimeSpan.FromSeconds(60), now: 0);
+        Assert.False(single.OnParentDown(0, 1)); // nowhere else to go
+    }
+
+    [Fact]
     public void TopicRules_GlobsInternalTopicsRenameAndPrefix()
     {
         var rules = new UplinkTopicRules(["sensors.*", "log?"], "site7.", [new("sensors.raw", "raw-all")]);

@@ -4,9 +4,10 @@ namespace EdgeStream.Uplink.Sending;
 /// Which parent to connect to. Starts with the first (preferred); after <c>failoverAfter</c> failed
 /// attempts in a row moves to the next, cycling around. While on a fallback, <see cref="ShouldProbePreferred"/>
 /// says when to try the preferred parent again; a probe that fails returns to the fallback at once.
-/// Times are seconds passed in by the caller. Not thread-safe.
+/// A parent known to be down (<see cref="OnParentDown"/>) is left at once when it is the current one;
+/// no list of dead parents is kept. Times are seconds passed in by the caller. Not thread-safe.
 /// </summary>
-public sealed class ParentSelector
+public sealed class ParentSelector : IParentSelector
 {
     private readonly int _count;
     private readonly int _failoverAfter;
@@ -36,19 +37,30 @@ public sealed class ParentSelector
     /// <summary>An attempt on <see cref="Current"/> failed. Returns true when the choice changed.</summary>
     public bool OnFailure(double now)
     {
-        if (_fallback >= 0)
-        {
-            Current = _fallback;
-            _fallback = -1;
-            _failures = 0;
-            _since = now;
-            return true;
-        }
-        if (++_failures < _failoverAfter || _count == 1) return false;
-        Current = (Current + 1) % _count;
+        if (_fallback < 0 && (++_failures < _failoverAfter || _count == 1)) return false;
+        MoveOn(now);
+        return true;
+    }
+
+    /// <summary>
+    /// <paramref name="parent"/> is known to be down: when it is <see cref="Current"/>, moves on now
+    /// instead of after <c>failoverAfter</c> failed attempts (a probe of the preferred parent goes
+    /// back to the fallback). Any other parent: no change. Returns true when the choice changed.
+    /// </summary>
+    public bool OnParentDown(int parent, double now)
+    {
+        if (parent != Current || (_fallback < 0 && _count == 1)) return false;
+        MoveOn(now);
+        return true;
+    }
+
+    /// <summary>Back to the fallback after a probe of the preferred parent, else on to the next parent in order.</summary>
+    private void MoveOn(double now)
+    {
+        Current = _fallback >= 0 ? _fallback : (Current + 1) % _count;
+        _fallback = -1;
         _failures = 0;
         _since = now;
-        return true;
     }
 
     /// <summary>A connection to <see cref="Current"/> works (it answered): the failure count starts over.</summary>

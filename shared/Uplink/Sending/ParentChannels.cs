@@ -1,0 +1,43 @@
+using System.Net.Http;
+using Grpc.Net.Client;
+
+namespace EdgeStream.Uplink.Sending;
+
+/// <summary>
+/// One gRPC channel per parent, made on first use and kept for the life of the sender (h2c on a
+/// <see cref="SocketsHttpHandler"/> with HTTP/2 keep-alive pings). Used by one connection at a time.
+/// </summary>
+internal sealed class ParentChannels(UplinkSenderOptions options) : IDisposable
+{
+    private readonly GrpcChannel?[] _channels = new GrpcChannel?[options.Parents.Count];
+
+    /// <summary>The channel to parent <paramref name="index"/> of <see cref="UplinkSenderOptions.Parents"/>.</summary>
+    public GrpcChannel For(int index)
+    {
+        if (_channels[index] is { } existing) return existing;
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // HTTP/2 pings find a dead path (a pulled cable, a NAT that forgot us) without waiting for TCP.
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = options.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        var channel = GrpcChannel.ForAddress(options.Parents[index].Address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxSendMessageSize = 2 * options.MaxFrameBytes + 1024 * 1024,
+            MaxReceiveMessageSize = 1024 * 1024,
+        });
+        _channels[index] = channel;
+        return channel;
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels) channel?.Dispose();
+    }
+}
