@@ -91,9 +91,7 @@ public sealed class HostedServicesTests : IDisposable
         await retention.StartAsync(CancellationToken.None);
         try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (Directory.GetFiles(segmentDir, "*.log").Length != 1 && DateTime.UtcNow < deadline)
-                await Task.Delay(50);
+            await Wait.UntilAsync(() => Directory.GetFiles(segmentDir, "*.log").Length == 1, TimeSpan.FromSeconds(20));
 
             Assert.Single(Directory.GetFiles(segmentDir, "*.log"));
         }

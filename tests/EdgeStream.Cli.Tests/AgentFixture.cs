@@ -8,29 +8,19 @@ namespace EdgeStream.Cli.Tests;
 /// </summary>
 public sealed class AgentFixture : IAsyncLifetime
 {
-    private readonly TempDirectory _temp = new();
+    private readonly SharedAgent _single = SharedAgent.Edge("--partitions", "1");
+    private readonly SharedAgent _three = SharedAgent.Edge("--partitions", "3");
 
-    public AgentNode Single { get; private set; } = null!;
-    public AgentNode ThreePartitions { get; private set; } = null!;
+    public AgentNode Single => _single.Node;
+    public AgentNode ThreePartitions => _three.Node;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_temp.Combine("single"));
-        Directory.CreateDirectory(_temp.Combine("three"));
-        var single = AgentNode.StartAsync(_temp.Combine("single", "data"), "edge", "--partitions", "1");
-        var three = AgentNode.StartAsync(_temp.Combine("three", "data"), "edge", "--partitions", "3");
-        Single = await single;
-        ThreePartitions = await three;
-    }
+    public Task InitializeAsync() => Task.WhenAll(_single.InitializeAsync(), _three.InitializeAsync());
 
     public async Task DisposeAsync()
     {
-        if (Single is not null) await Single.DisposeAsync();
-        if (ThreePartitions is not null) await ThreePartitions.DisposeAsync();
-        _temp.Dispose();
+        await _single.DisposeAsync();
+        await _three.DisposeAsync();
     }
-
-    public static string NewTopic(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 }
 
 [CollectionDefinition(Name)]

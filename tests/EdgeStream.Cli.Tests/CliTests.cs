@@ -24,7 +24,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Topics_CreateListDescribeDelete_RoundTrip()
     {
-        var topic = AgentFixture.NewTopic("admin");
+        var topic = Unique.Name("admin");
         var created = await Run("topics", "create", topic, "--partitions", "2", "--config", "retention.ms=3600000", "-b", Single);
         AssertOk(created);
 
@@ -58,7 +58,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task TopicsList_AfterProduce_ListsAutoCreatedTopic()
     {
-        var topic = AgentFixture.NewTopic("list");
+        var topic = Unique.Name("list");
         AssertOk(await Run("produce", topic, "-m", "x", "-b", Single));
         var list = await Run("topics", "list", "-b", Single);
         AssertOk(list);
@@ -68,7 +68,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task TopicsDescribe_UnknownTopic_Exit1NamesTopic()
     {
-        var topic = AgentFixture.NewTopic("nodesc");
+        var topic = Unique.Name("nodesc");
         var result = await Run("topics", "describe", topic, "-b", Single);
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains($"topic '{topic}' does not exist", result.Stderr);
@@ -79,7 +79,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Produce_ThousandLinesFromStdin_ConsumeFromBeginningReturnsThemInOrder()
     {
-        var topic = AgentFixture.NewTopic("order");
+        var topic = Unique.Name("order");
         var lines = Enumerable.Range(0, 1000).Select(i => $"line {i:D4} ünïcödé").ToArray();
         var produced = await RunWithStdin(string.Join('\n', lines) + "\n", "produce", topic, "-b", Single);
         AssertOk(produced);
@@ -93,7 +93,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Produce_VerboseAndLastLineWithoutNewline_ReportsOffsetsAndSendsEveryLine()
     {
-        var topic = AgentFixture.NewTopic("verbose");
+        var topic = Unique.Name("verbose");
         var produced = await RunWithStdin("one\n\nthree", "produce", topic, "--verbose", "-b", Single);
         AssertOk(produced);
         // Lines that arrive while a request is in flight go out in the next one, so under load the
@@ -111,7 +111,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Produce_WithKey_ConsumeJsonShowsKeyPartitionOffset()
     {
-        var topic = AgentFixture.NewTopic("json");
+        var topic = Unique.Name("json");
         AssertOk(await Run("produce", topic, "-m", "first", "-b", Single));
         AssertOk(await Run("produce", topic, "-m", "hello \"world\"", "--key", "sensor-7", "-b", Single));
 
@@ -134,7 +134,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_PartitionAndOffset_StartsAtThatOffset()
     {
-        var topic = AgentFixture.NewTopic("offset");
+        var topic = Unique.Name("offset");
         AssertOk(await RunWithStdin(string.Concat(Enumerable.Range(0, 10).Select(i => $"r{i}\n")), "produce", topic, "-b", Single));
 
         var consumed = await Run("consume", topic, "--partition", "0", "--offset", "7", "-n", "3", "-b", Single);
@@ -145,7 +145,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_OffsetBeyondEnd_Exit1WithValidRange()
     {
-        var topic = AgentFixture.NewTopic("range");
+        var topic = Unique.Name("range");
         AssertOk(await RunWithStdin("a\nb\n", "produce", topic, "-b", Single));
         var consumed = await Run("consume", topic, "-p", "0", "-o", "50", "--timeout", "5s", "-b", Single);
         Assert.True(consumed.ExitCode == 1, consumed.ToString());
@@ -156,7 +156,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_TimeoutWithNoNewRecords_ExitsZeroWithoutOldRecords()
     {
-        var topic = AgentFixture.NewTopic("idle");
+        var topic = Unique.Name("idle");
         AssertOk(await Run("produce", topic, "-m", "old", "-b", Single));
         var watch = Stopwatch.StartNew();
         var consumed = await Run("consume", topic, "--timeout", "1500ms", "-b", Single);
@@ -168,21 +168,19 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_DefaultStart_FollowsRecordsProducedAfterItStarted()
     {
-        var topic = AgentFixture.NewTopic("follow");
+        var topic = Unique.Name("follow");
         AssertOk(await Run("produce", topic, "-m", "before", "-b", Single));
         using var follower = CliProcess.StartEdgestream(["consume", topic, "-n", "1", "-b", Single]);
         var output = follower.StandardOutput.ReadToEndAsync();
         // The follower starts at the end once it is connected; we cannot see when that is, so keep
         // producing until it has printed one record (and exited).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         var sent = 0;
-        while (!follower.HasExited && DateTime.UtcNow < deadline)
+        Assert.True(await Wait.UntilAsync(async () =>
         {
+            if (follower.HasExited) return true;
             AssertOk(await Run("produce", topic, "-m", $"after-{sent++}", "-b", Single));
-            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-            try { await follower.WaitForExitAsync(wait.Token); } catch (OperationCanceledException) { }
-        }
-        Assert.True(follower.HasExited, "the follower never printed a record");
+            return false;
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(300)), "the follower never printed a record");
         Assert.Equal(0, follower.ExitCode);
         Assert.Matches(@"^after-\d+\n$", await output);
     }
@@ -190,7 +188,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_ReaderClosesPipe_ExitsZero()
     {
-        var topic = AgentFixture.NewTopic("pipe");
+        var topic = Unique.Name("pipe");
         AssertOk(await RunWithStdin(string.Concat(Enumerable.Range(0, 2000).Select(i => $"r{i}\n")), "produce", topic, "-b", Single));
         // No -n: only the closed pipe can stop it, and every record may already sit in the pipe buffer
         // when head exits, so the idle follower must notice without a failed write. PIPESTATUS[0] is its exit code.
@@ -202,7 +200,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_UnknownTopic_Exit1WithClearError()
     {
-        var topic = AgentFixture.NewTopic("missing");
+        var topic = Unique.Name("missing");
         var consumed = await Run("consume", topic, "-n", "1", "-b", Single);
         Assert.True(consumed.ExitCode == 1, consumed.ToString());
         Assert.Equal($"edgestream: topic '{topic}' does not exist\n", consumed.Stderr);
@@ -227,7 +225,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task TopicsList_BootstrapFromEnvironment_UsesIt()
     {
-        var topic = AgentFixture.NewTopic("env");
+        var topic = Unique.Name("env");
         AssertOk(await Run("produce", topic, "-m", "x", "-b", Single));
         var result = await CliProcess.EdgestreamAsync(["topics", "list"], environment: new Dictionary<string, string> { ["EDGESTREAM_BOOTSTRAP"] = Single });
         AssertOk(result);
@@ -270,7 +268,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Produce_WithCli_KcatReadsKeysAndValues()
     {
-        var topic = AgentFixture.NewTopic("tokcat");
+        var topic = Unique.Name("tokcat");
         AssertOk(await RunWithStdin("v1\nv2\n", "produce", topic, "--key", "k", "-b", Single));
         AssertOk(await Run("produce", topic, "-m", "v3", "-b", Single));
 
@@ -282,7 +280,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Consume_RecordsProducedByKcat_CliReadsValuesKeysAndHeaders()
     {
-        var topic = AgentFixture.NewTopic("fromkcat");
+        var topic = Unique.Name("fromkcat");
         var produced = await CliProcess.KcatAsync(["-b", Single, "-P", "-t", topic, "-K", ":", "-H", "source=kcat"],
             [.. "key1:hello\nkey2:"u8, 0xff, 0xfe, (byte)'\n']);
         AssertOk(produced);
@@ -302,7 +300,7 @@ public sealed class CliTests(AgentFixture agents)
     [Fact]
     public async Task Produce_KeyedOnThreePartitions_LandsWhereKcatMurmur2PutsTheSameKey()
     {
-        var topic = AgentFixture.NewTopic("murmur");
+        var topic = Unique.Name("murmur");
         var keys = new[] { "alpha", "bravo", "charlie", "delta", "echo", "foxtrot" };
         var kcatInput = string.Concat(keys.Select(k => $"{k}:kcat\n"));
         AssertOk(await CliProcess.KcatAsync(["-b", Three, "-P", "-t", topic, "-K", ":", "-X", "partitioner=murmur2_random"], Encoding.UTF8.GetBytes(kcatInput)));

@@ -22,7 +22,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
 
     private async Task<string> NewTopicAsync(string prefix, int partitions)
     {
-        var topic = AgentFixture.NewTopic(prefix);
+        var topic = Unique.Name(prefix);
         AssertOk(await Run("topics", "create", topic, "--partitions", partitions.ToString(), "-b", Bootstrap));
         return topic;
     }
@@ -36,15 +36,8 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     private async Task<GroupDescription> WaitForGroupAsync(string group, Func<GroupDescription, bool> done)
     {
         await using var client = await KafkaClient.ConnectAsync(Bootstrap);
-        var deadline = Stopwatch.StartNew();
-        GroupDescription last;
-        do
-        {
-            last = await client.DescribeGroupAsync(group);
-            if (done(last)) return last;
-            await Task.Delay(200);
-        } while (deadline.Elapsed < s_deadline);
-        Assert.Fail($"group '{group}' did not get there within {s_deadline}: state {last.State}, {last.Members.Count} member(s): "
+        var (there, last) = await Wait.UntilAsync(() => client.DescribeGroupAsync(group), done, s_deadline, TimeSpan.FromMilliseconds(200));
+        Assert.True(there, $"group '{group}' did not get there within {s_deadline}: state {last.State}, {last.Members.Count} member(s): "
             + string.Join("; ", last.Members.Select(m => $"{m.ClientId} {string.Join(' ', m.Assignment.Select(a => $"{a.Topic}:{string.Join(',', a.Partitions)}"))}")));
         return last;
     }
@@ -65,7 +58,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     public async Task ConsumeGroup_TwoMembersOnTwoPartitions_SplitPartitionsAndPrintEveryRecordOnce()
     {
         var topic = await NewTopicAsync("split", 2);
-        var group = AgentFixture.NewTopic("g-split");
+        var group = Unique.Name("g-split");
         using var a = StartConsumer(topic, "--group", group, "--from-beginning");
         using var b = StartConsumer(topic, "--group", group, "--from-beginning");
         var stable = await WaitForGroupAsync(group, g => g.State == "Stable" && g.Members.Count == 2
@@ -74,8 +67,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
 
         var expected = Enumerable.Range(0, 200).Select(i => $"r{i:D3}").ToArray();
         await ProduceAsync(topic, expected);
-        var deadline = Stopwatch.StartNew();
-        while (Lines(a.Stdout).Length + Lines(b.Stdout).Length < expected.Length && deadline.Elapsed < s_deadline) await Task.Delay(100);
+        await Wait.UntilAsync(() => Lines(a.Stdout).Length + Lines(b.Stdout).Length >= expected.Length, s_deadline);
         await StopAsync(a);
         await StopAsync(b);
 
@@ -90,7 +82,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     public async Task GroupsDescribe_AfterConsumingAndProducingMore_ShowsCommittedOffsetsAndLag()
     {
         var topic = await NewTopicAsync("lag", 2);
-        var group = AgentFixture.NewTopic("g-lag");
+        var group = Unique.Name("g-lag");
         await ProduceAsync(topic, Enumerable.Range(0, 10).Select(i => $"a{i}"));
         var consumed = await Run("consume", topic, "--group", group, "--from-beginning", "-n", "10", "-b", Bootstrap);
         AssertOk(consumed);
@@ -127,7 +119,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     public async Task ResetOffsets_ToEarliestOnEmptyGroup_ConsumeGroupReadsEverythingAgain()
     {
         var topic = await NewTopicAsync("reset", 2);
-        var group = AgentFixture.NewTopic("g-reset");
+        var group = Unique.Name("g-reset");
         var expected = Enumerable.Range(0, 8).Select(i => $"v{i}").ToArray();
         await ProduceAsync(topic, expected);
         AssertOk(await Run("consume", topic, "--group", group, "--from-beginning", "-n", "8", "-b", Bootstrap));
@@ -157,13 +149,12 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     public async Task ResetOffsetsAndDelete_GroupWithActiveMember_RefusedUntilItLeaves()
     {
         var topic = await NewTopicAsync("busy", 2);
-        var group = AgentFixture.NewTopic("g-busy");
+        var group = Unique.Name("g-busy");
         // It commits what it reads: a group without offsets is gone once its last member leaves (as in Kafka).
         await ProduceAsync(topic, ["x", "y", "z"]);
         using var member = StartConsumer(topic, "--group", group, "--from-beginning");
         await WaitForGroupAsync(group, g => g.State == "Stable" && g.Members.Count == 1);
-        var deadline = Stopwatch.StartNew();
-        while (Lines(member.Stdout).Length < 3 && deadline.Elapsed < s_deadline) await Task.Delay(100);
+        await Wait.UntilAsync(() => Lines(member.Stdout).Length >= 3, s_deadline);
 
         var reset = await Run("groups", "reset-offsets", group, "--topic", topic, "--to-earliest", "-b", Bootstrap);
         Assert.True(reset.ExitCode == 1, reset.ToString());
@@ -194,7 +185,7 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
     public async Task GroupsDescribe_GroupOfKcat_ShowsMemberAssignmentAndCommits()
     {
         var topic = await NewTopicAsync("kcatgrp", 2);
-        var group = AgentFixture.NewTopic("g-kcat");
+        var group = Unique.Name("g-kcat");
         await ProduceAsync(topic, Enumerable.Range(0, 6).Select(i => $"k{i}"));
         var psi = new ProcessStartInfo("kcat") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { "-b", Bootstrap, "-G", group, "-o", "beginning", "-q", "-X", "auto.commit.interval.ms=100", "-X", "client.id=kcat-test", topic })
@@ -203,15 +194,15 @@ public sealed class GroupsCliTests(AgentFixture agents) : IDisposable
         try
         {
             await WaitForGroupAsync(group, g => g.State == "Stable" && g.Members.Count == 1 && g.Members[0].Assignment.Sum(a => a.Partitions.Count) == 2);
-            var deadline = Stopwatch.StartNew();
-            CliResult describe;
-            do
-            {
-                describe = await Run("groups", "describe", group, "-b", Bootstrap);
-                AssertOk(describe);
-                if (System.Text.RegularExpressions.Regex.Matches(describe.Stdout, $@"(?m)^{topic}\s+\d\s+\d+\s+\d+\s+0\s+\S+$").Count == 2) break;
-                await Task.Delay(200);
-            } while (deadline.Elapsed < s_deadline);
+            // Until kcat's auto-commits have caught up: both partitions at lag 0 (asserted below).
+            var (_, describe) = await Wait.UntilAsync(async () =>
+                {
+                    var d = await Run("groups", "describe", group, "-b", Bootstrap);
+                    AssertOk(d);
+                    return d;
+                },
+                d => System.Text.RegularExpressions.Regex.Matches(d.Stdout, $@"(?m)^{topic}\s+\d\s+\d+\s+\d+\s+0\s+\S+$").Count == 2,
+                s_deadline, TimeSpan.FromMilliseconds(200));
             Assert.Contains("protocol  consumer/", describe.Stdout);
             Assert.Matches($@"(?m)^\S+\s+kcat-test\s+\S+\s+{topic}:0,1$", describe.Stdout);
             Assert.Matches($@"(?m)^{topic}\s+0\s+\d+\s+\d+\s+0\s+\S+$", describe.Stdout);

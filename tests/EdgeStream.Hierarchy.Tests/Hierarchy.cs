@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using EdgeStream.TestSupport;
@@ -79,74 +78,31 @@ public static class Hierarchy
     }
 
     /// <summary>
-    /// Reads every partition of <paramref name="topic"/> from the start until <paramref name="expected"/>
-    /// records arrived and nothing more comes for a moment, or the deadline passes.
+    /// Everything <paramref name="node"/> holds of <paramref name="topic"/> once nothing more can come:
+    /// first waits until each of <paramref name="senders"/> (the nodes forwarding it towards
+    /// <paramref name="node"/>, lowest tier first) has had every record it holds of the topic
+    /// acknowledged by its parent (<see cref="AgentNode.UplinkDrainedAsync"/>), then reads the log to
+    /// its end. A parent acknowledges only what is durable, and a drained sender sends nothing more,
+    /// so a duplicate would be in the log by then: no quiet period to wait out. If the senders do not
+    /// drain within <paramref name="timeout"/>, returns what is there for the caller's assertions.
     /// </summary>
-    public static List<Arrived> ReadAll(string bootstrap, string topic, int expected, TimeSpan timeout)
+    public static async Task<List<Arrived>> ReadAllAsync(AgentNode node, string topic, TimeSpan timeout, params AgentNode[] senders)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        await Wait.UntilAsync(async () =>
         {
-            BootstrapServers = bootstrap,
-            GroupId = "hierarchy-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            BrokerAddressFamily = BrokerAddressFamily.V4,
-            FetchWaitMaxMs = 100,
-            TopicMetadataRefreshIntervalMs = 1000,
-        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-        consumer.Subscribe(topic);
-        var seen = new List<Arrived>();
-        var sw = Stopwatch.StartNew();
-        var quietSince = Stopwatch.StartNew();
-        // Past the expected count, keep reading briefly: a duplicate must have its chance to show.
-        while (sw.Elapsed < timeout && (seen.Count < expected || quietSince.Elapsed < TimeSpan.FromSeconds(2)))
+            // In order: once a lower tier is drained, the tier above holds all of it.
+            foreach (var sender in senders)
+                if (!await sender.UplinkDrainedAsync(topic)) return false;
+            return true;
+        }, timeout, TimeSpan.FromMilliseconds(500));
+        var arrived = new List<Arrived>();
+        foreach (var r in LogReader.ReadToEnd(node.Bootstrap, topic, timeout))
         {
-            ConsumeResult<byte[], byte[]>? r;
-            try
-            {
-                r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            }
-            catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.UnknownTopicOrPart)
-            {
-                // The topic appears at this tier with the first forwarded batch.
-                Thread.Sleep(200);
-                continue;
-            }
-            if (r is null || r.IsPartitionEOF) continue;
-            quietSince.Restart();
             var headers = new List<(string, byte[])>();
             if (r.Message.Headers is { } hs) foreach (var h in hs) headers.Add((h.Key, h.GetValueBytes()));
-            seen.Add(new Arrived(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value, headers));
+            arrived.Add(new Arrived(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value, headers));
         }
-        consumer.Close();
-        return seen;
-    }
-
-    /// <summary>How many records of <paramref name="topic"/> a node holds (sum of high watermarks minus log starts).</summary>
-    public static long Count(string bootstrap, string topic)
-    {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, BrokerAddressFamily = BrokerAddressFamily.V4 })
-            .SetLogHandler((_, _) => { }).Build();
-        Metadata meta;
-        try
-        {
-            meta = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
-        }
-        catch (KafkaException)
-        {
-            return 0;
-        }
-        var t = meta.Topics.FirstOrDefault(x => x.Topic == topic);
-        if (t is null || t.Error.IsError) return 0;
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "count", BrokerAddressFamily = BrokerAddressFamily.V4 })
-            .SetLogHandler((_, _) => { }).Build();
-        long total = 0;
-        foreach (var p in t.Partitions)
-        {
-            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(5));
-            total += w.High.Value - w.Low.Value;
-        }
-        return total;
+        return arrived;
     }
 
     /// <summary>

@@ -53,15 +53,15 @@ public sealed class StoreAndForwardTests
         // The link is down: the edge keeps accepting and storing.
         Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", 0, kafkaRecords);
         PublishMqtt(t.Edge.MqttPort, mqttMessages);
-        Assert.Equal(kafkaRecords, Hierarchy.Count(t.Edge.Bootstrap, "telemetry"));
-        Assert.Equal(mqttMessages, Hierarchy.Count(t.Edge.Bootstrap, "mqtt"));
+        Assert.Equal(kafkaRecords, LogReader.Count(t.Edge.Bootstrap, "telemetry"));
+        Assert.Equal(mqttMessages, LogReader.Count(t.Edge.Bootstrap, "mqtt"));
 
         await t.Gateway.RestartAsync(); // the gateway comes up: the backlog drains through it
 
-        var telemetry = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", kafkaRecords, Drain);
+        var telemetry = await Hierarchy.ReadAllAsync(t.Cloud, "telemetry", Drain, t.Edge, t.Gateway);
         Hierarchy.AssertExactlyOnce(telemetry, "k", kafkaRecords, "edge-a", "telemetry");
 
-        var mqtt = Hierarchy.ReadAll(t.Cloud.Bootstrap, "mqtt", mqttMessages, Drain);
+        var mqtt = await Hierarchy.ReadAllAsync(t.Cloud, "mqtt", Drain, t.Edge, t.Gateway);
         Assert.Equal(mqttMessages, mqtt.Count);
         Assert.Equal(mqttMessages, mqtt.Select(m => Encoding.UTF8.GetString(m.Value!)).Distinct().Count());
         Assert.All(mqtt, m =>
@@ -92,10 +92,10 @@ public sealed class StoreAndForwardTests
 
         // Kill while data is on its way: some, not all, has reached the cloud (or the gateway).
         var watch = victim == "cloud" ? t.Cloud : t.Gateway;
-        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(watch.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+        Assert.True(await Wait.UntilAsync(() => LogReader.Count(watch.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
             $"nothing reached the {(victim == "cloud" ? "cloud" : "gateway")}.\nedge:\n{t.Edge.Process.Stderr}");
         var node = victim switch { "gateway" => t.Gateway, "edge" => t.Edge, _ => t.Cloud };
-        var before = Hierarchy.Count(watch.Bootstrap, "telemetry");
+        var before = LogReader.Count(watch.Bootstrap, "telemetry");
         await node.KillAsync();
         Assert.True(before < records, $"the drain was over ({before} records) before the {victim} was killed");
 
@@ -104,7 +104,7 @@ public sealed class StoreAndForwardTests
         await node.RestartAsync();
         if (victim == "edge") Hierarchy.Produce(t.Edge.Bootstrap, "telemetry", "k", records, records + 5_000);
 
-        var arrived = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", records + 5_000, Drain);
+        var arrived = await Hierarchy.ReadAllAsync(t.Cloud, "telemetry", Drain, t.Edge, t.Gateway);
         Hierarchy.AssertExactlyOnce(arrived, "k", records + 5_000, "edge-a", "telemetry");
     }
 
@@ -119,7 +119,7 @@ public sealed class StoreAndForwardTests
         Hierarchy.Produce(edgeB.Bootstrap, "telemetry", "b", 0, 10_000);
         await t.Gateway.RestartAsync();
 
-        var arrived = Hierarchy.ReadAll(t.Cloud.Bootstrap, "telemetry", 20_000, Drain);
+        var arrived = await Hierarchy.ReadAllAsync(t.Cloud, "telemetry", Drain, t.Edge, edgeB, t.Gateway);
         Hierarchy.AssertExactlyOnce(arrived, "a", 10_000, "edge-a", "telemetry");
         Hierarchy.AssertExactlyOnce(arrived, "b", 10_000, "edge-b", "telemetry");
         Assert.Equal(20_000, arrived.Count);
@@ -139,18 +139,18 @@ public sealed class StoreAndForwardTests
             "--parent", $"127.0.0.1:{gwA.UplinkPort}", "--parent", $"127.0.0.1:{gwB.UplinkPort}");
 
         Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 0, 10_000);
-        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(gwA.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
+        Assert.True(await Wait.UntilAsync(() => LogReader.Count(gwA.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(60)),
             $"nothing reached the first parent.\nedge:\n{edge.Process.Stderr}");
         await gwA.KillAsync();
         Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 10_000, 20_000);
 
         // Everything the edge still had goes through the second parent...
-        Assert.True(await Wait.UntilAsync(() => Hierarchy.Count(gwB.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(120)),
+        Assert.True(await Wait.UntilAsync(() => LogReader.Count(gwB.Bootstrap, "telemetry") > 0, TimeSpan.FromSeconds(120)),
             $"nothing reached the second parent.\nedge:\n{edge.Process.Stderr}");
         // ...and what the dead parent had acknowledged but not forwarded comes when it returns.
         await gwA.RestartAsync();
 
-        var arrived = Hierarchy.ReadAll(cloud.Bootstrap, "telemetry", 20_000, Drain);
+        var arrived = await Hierarchy.ReadAllAsync(cloud, "telemetry", Drain, edge, gwA, gwB);
         // Across a failover, records can reach the cloud by two paths in either order: exactly once, not in order.
         Hierarchy.AssertExactlyOnce(arrived, "k", 20_000, "edge-a", "telemetry", checkOrder: false);
     }
@@ -172,7 +172,7 @@ public sealed class StoreAndForwardTests
         await gateway.RestartAsync();
         // Exactly the acknowledged records (a smaller batch after a refused one may still fit, so
         // they need not be a prefix), each once, bytes intact.
-        var arrived = Hierarchy.ReadAll(gateway.Bootstrap, "telemetry", accepted, Drain);
+        var arrived = await Hierarchy.ReadAllAsync(gateway, "telemetry", Drain, edge);
         Assert.Equal(acked.Order(), arrived.Select(a => int.Parse(a.Header("seq")!)).Order());
         foreach (var a in arrived)
         {
@@ -195,17 +195,13 @@ public sealed class StoreAndForwardTests
         var accepted = ProduceUntilRefused(edge.Bootstrap, "telemetry", "k", produced, out var error, out _);
         Assert.True(accepted == produced, $"drop-oldest refused a record after {accepted}: {error}");
         // What was dropped is exactly the prefix below the log start offset (one partition).
-        var dropped = EarliestOffset(edge.Bootstrap, "telemetry");
+        var dropped = LogReader.Watermarks(edge.Bootstrap, "telemetry").Low.Value;
         Assert.True(dropped > 0, "nothing was dropped, the budget was never hit");
         // ...and that is what the node reports having dropped.
-        using (var http = new HttpClient())
-        {
-            var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{edge.HttpPort}/v1/status"));
-            Assert.Equal(dropped, status.RootElement.GetProperty("droppedRecords").GetInt64());
-        }
+        Assert.Equal(dropped, (await edge.StatusAsync()).GetProperty("droppedRecords").GetInt64());
 
         await gateway.RestartAsync();
-        var arrived = Hierarchy.ReadAll(gateway.Bootstrap, "telemetry", (int)(produced - dropped), Drain);
+        var arrived = await Hierarchy.ReadAllAsync(gateway, "telemetry", Drain, edge);
         Assert.Equal(produced - dropped, arrived.Count);
         var seqs = arrived.Select(a => int.Parse(a.Header("seq")!)).Order().ToList();
         Assert.Equal(Enumerable.Range((int)dropped, (int)(produced - dropped)), seqs);
@@ -220,7 +216,7 @@ public sealed class StoreAndForwardTests
         await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--partitions", "1",
             "--fsync", "os", "--flush-interval", "300ms", "--parent", $"127.0.0.1:{gateway.UplinkPort}");
         Hierarchy.Produce(edge.Bootstrap, "telemetry", "k", 0, 5_000);
-        var arrived = Hierarchy.ReadAll(gateway.Bootstrap, "telemetry", 5_000, TimeSpan.FromSeconds(60));
+        var arrived = await Hierarchy.ReadAllAsync(gateway, "telemetry", TimeSpan.FromSeconds(60), edge);
         Hierarchy.AssertExactlyOnce(arrived, "k", 5_000, "edge-a", "telemetry");
     }
 
@@ -255,14 +251,26 @@ public sealed class StoreAndForwardTests
         }
 
         // Another topic on the same uplink is not held up by the refusal...
-        var small = Hierarchy.ReadAll(gateway.Bootstrap, "small", 100, TimeSpan.FromSeconds(60));
+        var small = await Hierarchy.ReadAllAsync(gateway, "small", TimeSpan.FromSeconds(60), edge);
         Assert.Equal(100, small.Count);
         // ...and "big" stops at the record the parent cannot take (the frame holding it is refused
-        // whole): nothing at or after it is stored, nothing is skipped ahead.
-        var big = Hierarchy.ReadAll(gateway.Bootstrap, "big", 1, TimeSpan.FromSeconds(5));
+        // whole): nothing at or after it is stored, nothing is skipped ahead. The refusal is logged
+        // when its reply comes back; a sentinel produced after that and seen at the gateway shows the
+        // sender went on sending past it (the parent takes one stream's frames in order), so a record
+        // of "big" sent after the refused frame — skipping ahead — would be stored by then.
+        Assert.True(await Wait.UntilAsync(() => (edge.Process.Stdout + edge.Process.Stderr).Contains("cannot store big-0"), TimeSpan.FromSeconds(60)),
+            $"the parent's refusal was never logged.\nedge:\n{edge.Process.Stderr}");
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(new Confluent.Kafka.ProducerConfig
+                   { BootstrapServers = edge.Bootstrap, Acks = Confluent.Kafka.Acks.All }).SetLogHandler((_, _) => { }).Build())
+        {
+            await producer.ProduceAsync("small", new Confluent.Kafka.Message<string, byte[]> { Key = "sentinel", Value = new byte[10] });
+        }
+        Assert.True(await Wait.UntilAsync(() => LogReader.Count(gateway.Bootstrap, "small") == 101, TimeSpan.FromSeconds(60)),
+            $"the sentinel never reached the gateway.\nedge:\n{edge.Process.Stderr}");
+        var big = await Hierarchy.ReadAllAsync(gateway, "big", TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(big, r => System.Text.Encoding.UTF8.GetString(r.Key!) is "huge" or "after");
         // The edge still has everything and both nodes are up.
-        Assert.Equal(3, Hierarchy.Count(edge.Bootstrap, "big"));
+        Assert.Equal(3, LogReader.Count(edge.Bootstrap, "big"));
         Assert.Contains("cannot store big-0", edge.Process.Stdout + edge.Process.Stderr);
     }
 
@@ -300,15 +308,6 @@ public sealed class StoreAndForwardTests
             if (error.Length > 0) break;
         }
         return acked.Count;
-    }
-
-    private static long EarliestOffset(string bootstrap, string topic)
-    {
-        using var consumer = new Confluent.Kafka.ConsumerBuilder<byte[], byte[]>(new Confluent.Kafka.ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = "earliest", BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
-        }).SetLogHandler((_, _) => { }).Build();
-        return consumer.QueryWatermarkOffsets(new Confluent.Kafka.TopicPartition(topic, 0), TimeSpan.FromSeconds(5)).Low.Value;
     }
 
     private static void PublishMqtt(int port, int count)

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
+using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Clients.Tests;
 
@@ -42,7 +42,7 @@ public class ConfluentKafkaTests(SharedAgent agent)
     [MemberData(nameof(CodecsAndAcks))]
     public void ProduceConsume_EachCodecAndAcks_RecordsByteIdenticalOffsetsContiguous(CompressionType codec, Acks acks)
     {
-        var topic = Clients.UniqueTopic($"codec-{codec}-{acks}".ToLowerInvariant());
+        var topic = Unique.Name($"codec-{codec}-{acks}".ToLowerInvariant());
         const int count = 300;
         var random = new Random(42);
         var baseTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 100_000;
@@ -81,7 +81,7 @@ public class ConfluentKafkaTests(SharedAgent agent)
     [Fact]
     public void Produce_AcksZero_RecordsArrive()
     {
-        var topic = Clients.UniqueTopic("acks0");
+        var topic = Unique.Name("acks0");
         const int count = 50;
         using (var producer = Clients.Producer(Clients.ProducerConfig(agent.Bootstrap, Acks.None)))
         {
@@ -98,7 +98,7 @@ public class ConfluentKafkaTests(SharedAgent agent)
     [Fact]
     public void ProduceConsume_HundredThousandRecordsSixPartitions_AllBackInOrderPerPartition()
     {
-        var topic = Clients.UniqueTopic("bulk");
+        var topic = Unique.Name("bulk");
         const int count = 100_000;
         var config = Clients.ProducerConfig(agent.Bootstrap, Acks.All, CompressionType.Lz4);
         config.EnableIdempotence = true; // retries must not reorder
@@ -161,7 +161,7 @@ public class ConfluentKafkaTests(SharedAgent agent)
     [Fact]
     public async Task QueryWatermarkOffsetsAndOffsetsForTimes_AfterProduce_ReportLogOffsets()
     {
-        var topic = Clients.UniqueTopic("offsets");
+        var topic = Unique.Name("offsets");
         var tp = new TopicPartition(topic, 0);
         var baseTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000_000;
         const int count = 20;
@@ -175,7 +175,7 @@ public class ConfluentKafkaTests(SharedAgent agent)
             }
         }
 
-        using var consumer = Clients.Consumer(agent.Bootstrap);
+        using var consumer = LogReader.Consumer(agent.Bootstrap);
         var watermarks = consumer.QueryWatermarkOffsets(tp, s_timeout);
         Assert.Equal(0, watermarks.Low.Value);
         Assert.Equal(count, watermarks.High.Value);
@@ -198,17 +198,15 @@ public class ConfluentKafkaTests(SharedAgent agent)
     [Fact]
     public async Task Consume_WaitingAtEnd_ReceivesRecordProducedLater()
     {
-        var topic = Clients.UniqueTopic("longpoll");
+        var topic = Unique.Name("longpoll");
         var tp = new TopicPartition(topic, 0);
         using var producer = Clients.Producer(Clients.ProducerConfig(agent.Bootstrap));
         await producer.ProduceAsync(tp, new Message<byte[], byte[]> { Value = "first"u8.ToArray() });
 
-        using var consumer = Clients.Consumer(agent.Bootstrap);
+        using var consumer = LogReader.Consumer(agent.Bootstrap);
         consumer.Assign(new TopicPartitionOffset(tp, 1));
-        // The consumer is at the end once a poll comes back empty.
-        var sw = Stopwatch.StartNew();
-        var empty = false;
-        while (!empty && sw.Elapsed < s_timeout) empty = consumer.Consume(TimeSpan.FromMilliseconds(300)) is null;
+        // The consumer is at the end once a poll comes back empty (each poll waits up to 300 ms itself).
+        var empty = await Wait.UntilAsync(() => consumer.Consume(TimeSpan.FromMilliseconds(300)) is null, s_timeout, TimeSpan.Zero);
         Assert.True(empty, "the consumer returned records past the end");
 
         var consume = Task.Run(() => consumer.Consume(TimeSpan.FromSeconds(20)));

@@ -18,16 +18,12 @@ namespace EdgeStream.Kafka.Clients.Tests;
 /// </summary>
 public sealed class HostileInputTests : IAsyncLifetime
 {
-    private readonly TempDirectory _dir = new();
-    private AgentNode _node = null!;
+    // An agent of each test's own: xUnit makes an instance of this class per test.
+    private readonly SharedAgent _agent = SharedAgent.Edge();
+    private AgentNode Node => _agent.Node;
 
-    public async Task InitializeAsync() => _node = await AgentNode.StartAsync(_dir.Combine("data"));
-
-    public async Task DisposeAsync()
-    {
-        await _node.DisposeAsync();
-        _dir.Dispose();
-    }
+    public Task InitializeAsync() => _agent.InitializeAsync();
+    public Task DisposeAsync() => _agent.DisposeAsync();
 
 
     /// <summary>True when the agent closed the connection (EOF or reset) within the timeout.</summary>
@@ -54,11 +50,11 @@ public sealed class HostileInputTests : IAsyncLifetime
     private async Task AssertApiVersionsAnsweredAsync(Socket socket, int correlationId)
     {
         await socket.SendAsync(RawKafka.Request((short)ApiKey.ApiVersions, 3, correlationId, new ApiVersionsRequest { ClientSoftwareName = "hostile", ClientSoftwareVersion = "1" }), SocketFlags.None);
-        var frame = await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
+        var frame = await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
         Assert.Equal(correlationId, BinaryPrimitives.ReadInt32BigEndian(frame));
     }
 
-    private async Task AssertHealthyAsync() => await _node.Process.WaitForHealthyAsync(_node.HttpPort, TimeSpan.FromSeconds(10));
+    private async Task AssertHealthyAsync() => await Node.Process.WaitForHealthyAsync(Node.HttpPort, TimeSpan.FromSeconds(10));
 
     [Fact]
     public async Task FramingViolations_EachOne_ConnectionClosedAgentUnharmed()
@@ -68,7 +64,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         // (a) random bytes: whatever they mean, the agent must neither crash nor hang on to them.
         for (var i = 0; i < 20; i++)
         {
-            using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+            using var socket = await KafkaWire.ConnectAsync(Node.KafkaPort);
             var junk = new byte[random.Next(1, 2048)];
             random.NextBytes(junk);
             await socket.SendAsync(junk, SocketFlags.None);
@@ -79,7 +75,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         // (b) size prefix above socket.request.max.bytes (100 MiB) and (c) a negative size: closed before any buffering.
         foreach (var size in new[] { 200 * 1024 * 1024, int.MaxValue, -1, int.MinValue })
         {
-            using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+            using var socket = await KafkaWire.ConnectAsync(Node.KafkaPort);
             var prefix = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(prefix, size);
             await socket.SendAsync(prefix, SocketFlags.None);
@@ -87,7 +83,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // (d) an unknown api key: Kafka closes the connection (there is no response format to answer in).
-        using (var socket = await RawKafka.ConnectAsync(_node.KafkaPort))
+        using (var socket = await KafkaWire.ConnectAsync(Node.KafkaPort))
         {
             var frame = new byte[4 + 10];
             BinaryPrimitives.WriteInt32BigEndian(frame, 10);
@@ -100,7 +96,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // (e) a truncated frame, then the client goes away.
-        using (var socket = await RawKafka.ConnectAsync(_node.KafkaPort))
+        using (var socket = await KafkaWire.ConnectAsync(Node.KafkaPort))
         {
             var whole = RawKafka.Request((short)ApiKey.ApiVersions, 3, 1, new ApiVersionsRequest { ClientSoftwareName = "x", ClientSoftwareVersion = "1" });
             await socket.SendAsync(whole.AsMemory(0, whole.Length - 3), SocketFlags.None);
@@ -115,11 +111,11 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Fact]
     public async Task ApiVersions_VersionNewerThanOurs_AnsweredInV0WithUnsupportedVersionAndOurRanges()
     {
-        using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+        using var socket = await KafkaWire.ConnectAsync(Node.KafkaPort);
         // A client newer than us asks with ApiVersions v99 (KIP-511): the broker must answer in v0
         // (header v0) with UNSUPPORTED_VERSION and its own ranges, and keep the connection open.
         await socket.SendAsync(RawKafka.Request((short)ApiKey.ApiVersions, 99, 42, new ApiVersionsRequest()), SocketFlags.None);
-        var frame = await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
+        var frame = await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
         var reader = new KafkaReader(frame.AsMemory());
         Assert.Equal(42, ResponseHeader.Read(ref reader, 0).CorrelationId);
         var response = new ApiVersionsResponse();
@@ -135,20 +131,20 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task Produce_BadCrcAndTooLarge_ErrorCodesConnectionStaysOpen()
     {
         const short version = 9;
-        using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+        using var socket = await KafkaWire.ConnectAsync(Node.KafkaPort);
 
         // (f) a correct request whose batch has one byte flipped inside the CRC-covered records.
         var batch = new RecordBatchBuilder().Add("k"u8.ToArray(), "some value"u8.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Build();
         batch[^2] ^= 0x5A;
         await socket.SendAsync(RawKafka.ProduceRequest("hostile-crc", batch, version), SocketFlags.None);
-        var response = RawKafka.ReadProduceResponse(await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
+        var response = RawKafka.ReadProduceResponse(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
         Assert.Equal(2, response.Responses.Single().PartitionResponses.Single().ErrorCode); // CORRUPT_MESSAGE
         await AssertApiVersionsAnsweredAsync(socket, 100);
 
         // (g) a valid batch above max.message.bytes (1 MiB by default).
         var big = new RecordBatchBuilder().Add(null, new byte[1024 * 1024 + 100], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Build();
         await socket.SendAsync(RawKafka.ProduceRequest("hostile-big", big, version), SocketFlags.None);
-        response = RawKafka.ReadProduceResponse(await RawKafka.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
+        response = RawKafka.ReadProduceResponse(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), version, 7);
         Assert.Equal(10, response.Responses.Single().PartitionResponses.Single().ErrorCode); // MESSAGE_TOO_LARGE
         await AssertApiVersionsAnsweredAsync(socket, 101);
 
@@ -172,7 +168,7 @@ public sealed class HostileInputTests : IAsyncLifetime
                 tasks[t] = Task.Run(async () =>
                 {
                     var r = new Random(seed);
-                    using var socket = await RawKafka.ConnectAsync(_node.KafkaPort);
+                    using var socket = await KafkaWire.ConnectAsync(Node.KafkaPort);
                     var junk = new byte[r.Next(4, 4096)];
                     r.NextBytes(junk);
                     // Every other connection claims a big frame it never sends, which must not be allocated up front.
@@ -187,7 +183,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.True(done >= 2000, $"only {done} garbage connections in {sw.Elapsed}");
 
         await AssertHealthyAsync();
-        var rssKb = ReadVmRssKb(_node.Process.Pid);
+        var rssKb = ReadVmRssKb(Node.Process.Pid);
         Assert.True(rssKb < 400 * 1024, $"agent RSS {rssKb} kB after {done} garbage connections");
         await AssertClientsStillWorkAsync();
     }
@@ -204,13 +200,13 @@ public sealed class HostileInputTests : IAsyncLifetime
 
     private async Task AssertClientsStillWorkAsync()
     {
-        var topic = Clients.UniqueTopic("after-hostile");
-        using (var producer = Clients.Producer(Clients.ProducerConfig(_node.Bootstrap)))
+        var topic = Unique.Name("after-hostile");
+        using (var producer = Clients.Producer(Clients.ProducerConfig(Node.Bootstrap)))
         {
             var r = await producer.ProduceAsync(new TopicPartition(topic, 0), new Message<byte[], byte[]> { Key = "k"u8.ToArray(), Value = "still fine"u8.ToArray() });
             Assert.Equal(0, r.Offset.Value);
         }
-        var seen = Clients.ReadAll(_node.Bootstrap, topic, [0], 0, 1, TimeSpan.FromSeconds(20));
+        var seen = Clients.ReadAll(Node.Bootstrap, topic, [0], 0, 1, TimeSpan.FromSeconds(20));
         Assert.Equal("still fine", Encoding.UTF8.GetString(Assert.Single(seen).Value!));
     }
 }

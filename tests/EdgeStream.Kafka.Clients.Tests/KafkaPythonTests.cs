@@ -40,7 +40,7 @@ public class KafkaPythonTests(SharedAgent agent)
     [InlineData("gzip")]
     public void ProduceConsume_KafkaPython_ReadsBackEverything(string compression)
     {
-        var topic = Clients.UniqueTopic("py-" + compression);
+        var topic = Unique.Name("py-" + compression);
         var script = Path.Combine(Path.GetTempPath(), $"edgestream-kafka-python-{Guid.NewGuid():N}.py");
         File.WriteAllText(script, Script);
         try

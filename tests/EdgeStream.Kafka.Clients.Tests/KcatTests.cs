@@ -14,7 +14,7 @@ public class KcatTests(SharedAgent agent)
     [Fact]
     public void ProduceThenConsume_KeyDelimiterAndHeaders_FormatShowsEverything()
     {
-        var topic = Clients.UniqueTopic("kcat");
+        var topic = Unique.Name("kcat");
         var produce = Kcat("k1:v1\nk2:value two\nk3:\n", "-P", "-t", topic, "-p", "0", "-K", ":", "-H", "h1=a", "-H", "h2=bc");
         Assert.True(produce.ExitCode == 0, produce.Stderr);
 
@@ -27,7 +27,7 @@ public class KcatTests(SharedAgent agent)
     [Fact]
     public void List_AutoCreatedTopic_ShowsTopicAndPartitions()
     {
-        var topic = Clients.UniqueTopic("kcat-list");
+        var topic = Unique.Name("kcat-list");
         Assert.Equal(0, Kcat("x\n", "-P", "-t", topic).ExitCode);
         var list = Kcat(null, "-L", "-t", topic);
         Assert.True(list.ExitCode == 0, list.Stderr);
@@ -38,7 +38,7 @@ public class KcatTests(SharedAgent agent)
     [Fact]
     public async Task Query_OffsetForTimestamp_FirstOffsetAtOrAfter()
     {
-        var topic = Clients.UniqueTopic("kcat-q");
+        var topic = Unique.Name("kcat-q");
         var baseTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 500_000;
         using (var producer = Clients.Producer(Clients.ProducerConfig(agent.Bootstrap)))
         {

@@ -7,50 +7,44 @@ namespace EdgeStream.Kafka.Groups.Tests;
 /// <summary>Committed offsets: durable across an agent crash, and written by kcat and kafka-python too.</summary>
 public sealed class CommittedOffsetRestartTests : IAsyncLifetime
 {
-    private readonly TempDirectory _dir = new();
-    private AgentNode _node = null!;
+    // An agent of each test's own: xUnit makes an instance of this class per test.
+    private readonly SharedAgent _agent = SharedAgent.Edge("--partitions", "1");
+    private AgentNode Node => _agent.Node;
 
-    public async Task InitializeAsync() => _node = await AgentNode.StartAsync(_dir.Combine("data"), "edge", "--partitions", "1");
-
-    public async Task DisposeAsync()
-    {
-        await _node.DisposeAsync();
-        _dir.Dispose();
-    }
+    public Task InitializeAsync() => _agent.InitializeAsync();
+    public Task DisposeAsync() => _agent.DisposeAsync();
 
     [Fact]
     public async Task Consume_CommitThenAgentKilledAndRestarted_ResumesAtCommittedOffset()
     {
-        var topic = Clients.UniqueTopic("resume");
-        var group = Clients.UniqueGroup("g");
-        Clients.Produce(_node.Bootstrap, topic, 20, partitions: 1);
-        var config = Clients.GroupConfig(_node.Bootstrap, group);
+        var topic = Unique.Name("resume");
+        var group = Unique.Name("g");
+        Clients.Produce(Node.Bootstrap, topic, 20, partitions: 1);
+        var config = Clients.GroupConfig(Node.Bootstrap, group);
         using (var consumer = Clients.Builder(config).Build())
         {
             consumer.Subscribe(topic);
             var read = 0;
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (read < 8 && DateTime.UtcNow < deadline)
+            // Each poll waits up to 200 ms for a record itself.
+            await Wait.UntilAsync(() =>
             {
                 var r = consumer.Consume(200);
-                if (r is null) continue;
+                if (r is null) return false;
                 Assert.Equal(read, r.Offset.Value);
                 consumer.Commit(r);
-                read++;
-            }
+                return ++read == 8;
+            }, TimeSpan.FromSeconds(30), TimeSpan.Zero);
             Assert.Equal(8, read);
             consumer.Close();
         }
 
-        await _node.RestartAsync(kill: true);
+        await Node.RestartAsync(kill: true);
 
-        using var resumed = Clients.Builder(Clients.GroupConfig(_node.Bootstrap, group)).Build();
+        using var resumed = Clients.Builder(Clients.GroupConfig(Node.Bootstrap, group)).Build();
         var committed = resumed.Committed([new TopicPartition(topic, 0)], TimeSpan.FromSeconds(20));
         Assert.Equal(8, committed[0].Offset.Value);
         resumed.Subscribe(topic);
-        ConsumeResult<string, string>? first = null;
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (first is null && DateTime.UtcNow < until) first = resumed.Consume(200);
+        var (_, first) = await Wait.UntilAsync(() => Task.FromResult(resumed.Consume(200)), r => r is not null, TimeSpan.FromSeconds(30), TimeSpan.Zero);
         Assert.NotNull(first);
         Assert.Equal(8, first.Offset.Value);
         Assert.Equal("v8", first.Message.Value);
@@ -70,8 +64,8 @@ public sealed class ThirdPartyClientOffsetTests(SharedAgent agent)
     [Fact]
     public void ConsumeWithGroup_Kcat_CommitsEveryPartitionToItsEnd()
     {
-        var topic = Clients.UniqueTopic("kcatg");
-        var group = Clients.UniqueGroup("kcat");
+        var topic = Unique.Name("kcatg");
+        var group = Unique.Name("kcat");
         Clients.Produce(agent.Bootstrap, topic, 30);
         // -e: exit once every assigned partition reached its end; the consumer close commits what it read.
         var (code, stdout, stderr) = ExternalTool.Run("kcat", ["-b", agent.Bootstrap, "-G", group, "-X", "auto.offset.reset=earliest",
@@ -101,8 +95,8 @@ public sealed class ThirdPartyClientOffsetTests(SharedAgent agent)
     [Fact]
     public void ConsumeWithGroup_KafkaPython_CommitsVisibleToOffsetFetch()
     {
-        var topic = Clients.UniqueTopic("pyg");
-        var group = Clients.UniqueGroup("py");
+        var topic = Unique.Name("pyg");
+        var group = Unique.Name("py");
         Clients.Produce(agent.Bootstrap, topic, 30);
         var script = Path.Combine(Path.GetTempPath(), $"edgestream-groups-{Guid.NewGuid():N}.py");
         File.WriteAllText(script, PythonScript);

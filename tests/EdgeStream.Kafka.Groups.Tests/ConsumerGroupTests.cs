@@ -20,8 +20,8 @@ public sealed class ConsumerGroupTests(SharedAgent agent)
     [Fact]
     public async Task Subscribe_ThreeMembersThenOneCloses_EachPartitionOwnedOnceAndEveryRecordConsumedOnce()
     {
-        var topic = Clients.UniqueTopic("grp");
-        var group = Clients.UniqueGroup("g");
+        var topic = Unique.Name("grp");
+        var group = Unique.Name("g");
         Clients.Produce(agent.Bootstrap, topic, 300);
         var seen = new ConcurrentQueue<(int Partition, long Offset)>();
         var config = Clients.GroupConfig(agent.Bootstrap, group);
@@ -46,8 +46,8 @@ public sealed class ConsumerGroupTests(SharedAgent agent)
     [Fact]
     public async Task Subscribe_MemberKilledWithoutLeaving_PartitionsMoveAfterSessionTimeout()
     {
-        var topic = Clients.UniqueTopic("kill");
-        var group = Clients.UniqueGroup("g");
+        var topic = Unique.Name("kill");
+        var group = Unique.Name("g");
         Clients.Produce(agent.Bootstrap, topic, 12);
         var seen = new ConcurrentQueue<(int, long)>();
         var config = Clients.GroupConfig(agent.Bootstrap, group);
@@ -77,8 +77,8 @@ public sealed class ConsumerGroupTests(SharedAgent agent)
     [Fact]
     public async Task Subscribe_CooperativeStickyMemberCloses_SurvivorsKeepTheirPartitionsAndTakeOver()
     {
-        var topic = Clients.UniqueTopic("coop");
-        var group = Clients.UniqueGroup("g");
+        var topic = Unique.Name("coop");
+        var group = Unique.Name("g");
         Clients.Produce(agent.Bootstrap, topic, 12);
         var seen = new ConcurrentQueue<(int, long)>();
         var config = Clients.GroupConfig(agent.Bootstrap, group);
@@ -100,8 +100,8 @@ public sealed class ConsumerGroupTests(SharedAgent agent)
     [Fact]
     public async Task Subscribe_StaticMemberRestartsWithinSessionTimeout_KeepsPartitionsWithoutRebalance()
     {
-        var topic = Clients.UniqueTopic("static");
-        var group = Clients.UniqueGroup("g");
+        var topic = Unique.Name("static");
+        var group = Unique.Name("g");
         Clients.Produce(agent.Bootstrap, topic, 12);
         var seen = new ConcurrentQueue<(int, long)>();
         var configA = Clients.GroupConfig(agent.Bootstrap, group);

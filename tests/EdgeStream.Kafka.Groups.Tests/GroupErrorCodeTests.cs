@@ -34,7 +34,7 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
     [Fact]
     public async Task Heartbeat_UnknownMemberOrOldGeneration_UnknownMemberIdOrIllegalGeneration()
     {
-        var group = Clients.UniqueGroup("raw");
+        var group = Unique.Name("raw");
         using var c = await RawConnection.OpenAsync(agent.Node);
         var joined = await JoinNewAsync(c, group);
         Assert.Equal(None, joined.ErrorCode);
@@ -73,7 +73,7 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
     [Fact]
     public async Task HeartbeatAndCommit_SecondMemberJoining_RebalanceInProgress()
     {
-        var group = Clients.UniqueGroup("raw");
+        var group = Unique.Name("raw");
         using var first = await RawConnection.OpenAsync(agent.Node);
         using var second = await RawConnection.OpenAsync(agent.Node);
         var a = await JoinNewAsync(first, group);
@@ -82,12 +82,10 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
         // The second member's JoinGroup is held until the first rejoins.
         var secondId = (await second.SendAsync<JoinGroupResponse>(Join(group), 5)).MemberId;
         var held = second.SendAsync<JoinGroupResponse>(Join(group, secondId), 5);
-        HeartbeatResponse? beat = null;
-        Assert.True(await Wait.UntilAsync(() =>
-        {
-            beat = first.SendAsync<HeartbeatResponse>(new HeartbeatRequest { GroupId = group, GenerationId = a.GenerationId, MemberId = a.MemberId }, 3).Result;
-            return beat.ErrorCode == RebalanceInProgress;
-        }, TimeSpan.FromSeconds(10)), $"heartbeat said {beat?.ErrorCode}");
+        var (rebalancing, beat) = await Wait.UntilAsync(
+            () => first.SendAsync<HeartbeatResponse>(new HeartbeatRequest { GroupId = group, GenerationId = a.GenerationId, MemberId = a.MemberId }, 3),
+            r => r.ErrorCode == RebalanceInProgress, TimeSpan.FromSeconds(10));
+        Assert.True(rebalancing, $"heartbeat said {beat.ErrorCode}");
         Assert.False(held.IsCompleted);
 
         var commit = await first.SendAsync<OffsetCommitResponse>(Commit(group, a.GenerationId, a.MemberId, "t", 0, 5), 8);
@@ -115,16 +113,16 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
     [Fact]
     public async Task OffsetCommit_UnknownGroupWithGeneration_IllegalGenerationBeforeV9GroupIdNotFoundFromV9()
     {
-        var topic = Clients.UniqueTopic("raw");
+        var topic = Unique.Name("raw");
         Clients.Produce(agent.Bootstrap, topic, 6);
         using var c = await RawConnection.OpenAsync(agent.Node);
-        var v8 = await c.SendAsync<OffsetCommitResponse>(Commit(Clients.UniqueGroup("none"), 3, "m", topic, 0, 1), 8);
+        var v8 = await c.SendAsync<OffsetCommitResponse>(Commit(Unique.Name("none"), 3, "m", topic, 0, 1), 8);
         Assert.Equal(IllegalGeneration, v8.Topics[0].Partitions[0].ErrorCode);
-        var v9 = await c.SendAsync<OffsetCommitResponse>(Commit(Clients.UniqueGroup("none"), 3, "m", topic, 0, 1), 9);
+        var v9 = await c.SendAsync<OffsetCommitResponse>(Commit(Unique.Name("none"), 3, "m", topic, 0, 1), 9);
         Assert.Equal(GroupIdNotFound, v9.Topics[0].Partitions[0].ErrorCode);
 
         // A simple commit (generation -1, no member) creates the group and is fetched back.
-        var simpleGroup = Clients.UniqueGroup("simple");
+        var simpleGroup = Unique.Name("simple");
         var simple = await c.SendAsync<OffsetCommitResponse>(Commit(simpleGroup, -1, "", topic, 2, 4), 8);
         Assert.Equal(None, simple.Topics[0].Partitions[0].ErrorCode);
         var fetch = await c.SendAsync<OffsetFetchResponse>(new OffsetFetchRequest { Groups = { new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = simpleGroup, Topics = null } } }, 8);
@@ -135,7 +133,7 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
     [Fact]
     public async Task JoinGroup_BadSessionTimeoutOrProtocolOrFencedInstance_KafkaErrorCodes()
     {
-        var group = Clients.UniqueGroup("raw");
+        var group = Unique.Name("raw");
         using var c = await RawConnection.OpenAsync(agent.Node);
         Assert.Equal(InvalidSessionTimeout, (await c.SendAsync<JoinGroupResponse>(Join(group, session: 10), 5)).ErrorCode);
 

@@ -1,8 +1,5 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
 using EdgeStream.Kafka.Protocol.Messages;
@@ -11,47 +8,19 @@ using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Groups.Tests;
 
-/// <summary>One agent (6 partitions per auto-created topic) shared by the tests that do not restart it.</summary>
-public sealed class SharedAgent : IAsyncLifetime
-{
-    private readonly TempDirectory _dir = new();
-    private AgentNode? _node;
-
-    public AgentNode Node => _node ?? throw new InvalidOperationException("not started");
-    public string Bootstrap => Node.Bootstrap;
-
-    public async Task InitializeAsync() => _node = await AgentNode.StartAsync(_dir.Combine("data"), "edge", "--partitions", "6");
-
-    public async Task DisposeAsync()
-    {
-        if (_node is not null) await _node.DisposeAsync();
-        _dir.Dispose();
-    }
-}
-
+/// <summary>One agent (six partitions per auto-created topic) shared by the tests that do not restart it.</summary>
 [CollectionDefinition(Name)]
 public sealed class SharedAgentCollection : ICollectionFixture<SharedAgent>
 {
     public const string Name = "shared agent";
 }
 
-/// <summary>Confluent.Kafka clients with librdkafka's chatter kept out of the test output.</summary>
+/// <summary>Confluent.Kafka clients with librdkafka's chatter kept out of the test output (see <see cref="KafkaClientLog"/>).</summary>
 public static class Clients
 {
-    public static readonly ConcurrentQueue<string> Log = new();
-
-    private static void Keep(string line)
-    {
-        Log.Enqueue(line);
-        while (Log.Count > 2000 && Log.TryDequeue(out _)) { }
-    }
-
-    public static string UniqueTopic(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
-    public static string UniqueGroup(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
     public static IProducer<string, string> Producer(string bootstrap) =>
         new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All, LingerMs = 5, BrokerAddressFamily = BrokerAddressFamily.V4 })
-            .SetLogHandler((_, m) => Keep($"{m.Level} {m.Facility} {m.Message}")).Build();
+            .SetLogHandler((_, m) => KafkaClientLog.Add(m)).Build();
 
     /// <summary>Produces <paramref name="count"/> records spread round-robin over <paramref name="partitions"/> partitions; values are "v{i}".</summary>
     public static void Produce(string bootstrap, string topic, int count, int partitions = 6)
@@ -79,10 +48,10 @@ public static class Clients
 
     public static ConsumerBuilder<string, string> Builder(ConsumerConfig config) =>
         new ConsumerBuilder<string, string>(config)
-            .SetLogHandler((_, m) => Keep($"{m.Level} {m.Facility} {m.Message}"))
-            .SetErrorHandler((_, e) => Keep($"error {e.Code} {e.Reason}"));
+            .SetLogHandler((_, m) => KafkaClientLog.Add(m))
+            .SetErrorHandler((_, e) => KafkaClientLog.Add(e));
 
-    public static string RecentLog() => string.Join('\n', Log.TakeLast(60));
+    public static string RecentLog() => KafkaClientLog.Recent(60);
 }
 
 /// <summary>
@@ -119,7 +88,7 @@ public sealed class Member : IAsyncDisposable
                 }
                 catch (KafkaException ex)
                 {
-                    Clients.Log.Enqueue($"member: {ex.Error.Code} {ex.Error.Reason}");
+                    KafkaClientLog.Add($"member: {ex.Error.Code} {ex.Error.Reason}");
                 }
             }
         }, TaskCreationOptions.LongRunning);
@@ -144,15 +113,12 @@ public sealed class Member : IAsyncDisposable
 /// <summary>Raw Kafka requests over one TCP connection, encoded with the codec.</summary>
 public sealed class RawConnection : IDisposable
 {
-    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    private readonly Socket _socket;
     private int _correlation;
 
-    public static async Task<RawConnection> OpenAsync(AgentNode node)
-    {
-        var c = new RawConnection();
-        await c._socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, node.KafkaPort));
-        return c;
-    }
+    private RawConnection(Socket socket) => _socket = socket;
+
+    public static async Task<RawConnection> OpenAsync(AgentNode node) => new(await KafkaWire.ConnectAsync(node.KafkaPort));
 
     /// <summary>Sends a request and returns the task of its response (JoinGroup may be held for a while).</summary>
     public async Task<TResponse> SendAsync<TResponse>(IKafkaApiMessage request, short version, TimeSpan? timeout = null)
@@ -162,30 +128,13 @@ public sealed class RawConnection : IDisposable
         var output = new ArrayBufferWriter<byte>();
         KafkaFraming.WriteRequest(output, new RequestHeader { ApiKey = (short)request.MessageApiKey, ApiVersion = version, CorrelationId = id, ClientId = "raw-test" }, request);
         await _socket.SendAsync(output.WrittenMemory, SocketFlags.None);
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
-        var prefix = new byte[4];
-        await ReadExactlyAsync(prefix, cts.Token);
-        var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
-        Assert.InRange(size, 0, 16 * 1024 * 1024);
-        var frame = new byte[size];
-        await ReadExactlyAsync(frame, cts.Token);
+        var frame = await KafkaWire.ReadFrameAsync(_socket, timeout ?? TimeSpan.FromSeconds(20));
         var reader = new KafkaReader(frame.AsMemory());
         var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)request.MessageApiKey, version));
         Assert.Equal(id, header.CorrelationId);
         var response = new TResponse();
         response.Read(ref reader, version);
         return response;
-    }
-
-    private async Task ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = await _socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancellationToken);
-            Assert.True(n > 0, "the agent closed the connection");
-            read += n;
-        }
     }
 
     public void Dispose() => _socket.Dispose();

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using EdgeStream.TestSupport;
 using Xunit;
 
 namespace EdgeStream.Kafka.Tests;
@@ -36,7 +37,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_WithConfigs_DescribeShowsPartitionsAndOverrides()
     {
-        var name = AdminClients.TopicName("create");
+        var name = Unique.Name("create");
 
         await CreateAsync(name, 3, new Dictionary<string, string> { ["retention.ms"] = "3600000", ["compression.type"] = "lz4" });
 
@@ -61,7 +62,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_DefaultPartitionsAndReplication_UsesBrokerDefaults()
     {
-        var name = AdminClients.TopicName("defaults");
+        var name = Unique.Name("defaults");
 
         await Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = -1, ReplicationFactor = -1 }],
             new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout });
@@ -72,7 +73,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_ExistingName_TopicAlreadyExists()
     {
-        var name = AdminClients.TopicName("dup");
+        var name = Unique.Name("dup");
         await CreateAsync(name, 1);
 
         var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync(name, 2));
@@ -85,7 +86,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_ReplicationFactorThree_InvalidReplicationFactor()
     {
-        var name = AdminClients.TopicName("rf");
+        var name = Unique.Name("rf");
 
         var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => Admin.CreateTopicsAsync(
             [new TopicSpecification { Name = name, NumPartitions = 1, ReplicationFactor = 3 }],
@@ -106,7 +107,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_UnknownConfig_InvalidConfig()
     {
-        var name = AdminClients.TopicName("badcfg");
+        var name = Unique.Name("badcfg");
 
         var ex = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync(name, 1, new Dictionary<string, string> { ["retention.ms"] = "soon" }));
 
@@ -118,7 +119,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreateTopics_ValidateOnly_CreatesNothing()
     {
-        var name = AdminClients.TopicName("dry");
+        var name = Unique.Name("dry");
 
         await Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = 2, ReplicationFactor = 1 }],
             new CreateTopicsOptions { ValidateOnly = true, RequestTimeout = AdminClients.Timeout });
@@ -129,7 +130,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task IncrementalAlterConfigs_SetAndDelete_DescribeShowsChange()
     {
-        var name = AdminClients.TopicName("incr");
+        var name = Unique.Name("incr");
         await CreateAsync(name, 1, new Dictionary<string, string> { ["segment.ms"] = "60000" });
         var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
 
@@ -152,7 +153,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task IncrementalAlterConfigs_AppendCompactToCleanupPolicy_InvalidConfigAndUnchanged()
     {
-        var name = AdminClients.TopicName("compact");
+        var name = Unique.Name("compact");
         await CreateAsync(name, 1);
         var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
 
@@ -173,7 +174,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task AlterConfigs_ReplaceOverrides_OmittedKeysReturnToDefault()
     {
-        var name = AdminClients.TopicName("alter");
+        var name = Unique.Name("alter");
         await CreateAsync(name, 1, new Dictionary<string, string> { ["segment.ms"] = "60000", ["retention.ms"] = "60000" });
         var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
 
@@ -224,7 +225,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task DescribeConfigs_UnknownTopic_UnknownTopicOrPartition()
     {
-        var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => TopicConfigsAsync(AdminClients.TopicName("missing")));
+        var ex = await Assert.ThrowsAsync<DescribeConfigsException>(() => TopicConfigsAsync(Unique.Name("missing")));
 
         Assert.Equal(ErrorCode.UnknownTopicOrPart, Assert.Single(ex.Results).Error.Code);
     }
@@ -244,7 +245,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreatePartitions_Grow_MetadataShowsNewCount()
     {
-        var name = AdminClients.TopicName("grow");
+        var name = Unique.Name("grow");
         await CreateAsync(name, 2);
 
         await Admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = name, IncreaseTo = 5 }],
@@ -256,7 +257,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task CreatePartitions_Shrink_InvalidPartitionsAndUnchanged()
     {
-        var name = AdminClients.TopicName("shrink");
+        var name = Unique.Name("shrink");
         await CreateAsync(name, 3);
 
         var ex = await Assert.ThrowsAsync<CreatePartitionsException>(() => Admin.CreatePartitionsAsync(
@@ -270,7 +271,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task DeleteRecords_BeforeOffset_LowWatermarkMovesForListOffsetsAndConsumers()
     {
-        var name = AdminClients.TopicName("trim");
+        var name = Unique.Name("trim");
         await CreateAsync(name, 1);
         using (var producer = AdminClients.Producer(_agent.Node.Bootstrap))
         {
@@ -291,7 +292,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task DeleteRecords_PastHighWatermark_OffsetOutOfRange()
     {
-        var name = AdminClients.TopicName("toofar");
+        var name = Unique.Name("toofar");
         await CreateAsync(name, 1);
 
         var ex = await Assert.ThrowsAsync<DeleteRecordsException>(() => Admin.DeleteRecordsAsync(
@@ -303,13 +304,13 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task DeleteTopics_Existing_MetadataNoLongerListsIt()
     {
-        var name = AdminClients.TopicName("gone");
+        var name = Unique.Name("gone");
         await CreateAsync(name, 2);
         Assert.Contains(Admin.GetMetadata(AdminClients.Timeout).Topics, t => t.Topic == name);
 
         await Admin.DeleteTopicsAsync([name], new DeleteTopicsOptions { RequestTimeout = AdminClients.Timeout });
 
-        Assert.True(await AdminClients.EventuallyAsync(
+        Assert.True(await Wait.UntilAsync(
             () => !Admin.GetMetadata(AdminClients.Timeout).Topics.Exists(t => t.Topic == name), AdminClients.Timeout),
             $"{name} is still listed after DeleteTopics");
     }
@@ -318,7 +319,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     public async Task DeleteTopics_Unknown_UnknownTopicOrPartition()
     {
         var ex = await Assert.ThrowsAsync<DeleteTopicsException>(() => Admin.DeleteTopicsAsync(
-            [AdminClients.TopicName("never")], new DeleteTopicsOptions { RequestTimeout = AdminClients.Timeout }));
+            [Unique.Name("never")], new DeleteTopicsOptions { RequestTimeout = AdminClients.Timeout }));
 
         Assert.Equal(ErrorCode.UnknownTopicOrPart, Assert.Single(ex.Results).Error.Code);
     }

@@ -1,4 +1,5 @@
 using Confluent.Kafka.Admin;
+using EdgeStream.TestSupport;
 using Xunit;
 
 namespace EdgeStream.Kafka.Tests;
@@ -20,7 +21,7 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
         await File.WriteAllTextAsync(file, script);
         try
         {
-            var (code, stdout, stderr) = await ExternalClient.RunAsync(Python, [file, _agent.Node.Bootstrap], TimeSpan.FromSeconds(60));
+            var (code, stdout, stderr) = ExternalTool.Run(Python, [file, _agent.Node.Bootstrap], TimeSpan.FromSeconds(60));
             Assert.True(code == 0, $"python exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
             return stdout;
         }
@@ -33,7 +34,7 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task KafkaPythonAdmin_CreateDescribeDelete_EachSeesTheOthersEffect()
     {
-        var name = AdminClients.TopicName("py");
+        var name = Unique.Name("py");
         var stdout = await RunPythonAsync($$"""
             import sys
             from kafka.admin import KafkaAdminClient, NewTopic, ConfigResource, ConfigResourceType
@@ -75,8 +76,8 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task KafkaPythonAdmin_ManualAssignments_OnlyThisBrokerAccepted()
     {
-        var mine = AdminClients.TopicName("assigned");
-        var other = AdminClients.TopicName("elsewhere");
+        var mine = Unique.Name("assigned");
+        var other = Unique.Name("elsewhere");
         var stdout = await RunPythonAsync($$"""
             import sys
             from kafka.admin import KafkaAdminClient, NewTopic
@@ -98,7 +99,7 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task KafkaPythonRawRequest_DescribeLogDirs_ListsPartitionsWithSizes()
     {
-        var name = AdminClients.TopicName("dirs");
+        var name = Unique.Name("dirs");
         await _agent.Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = 2, ReplicationFactor = 1 }],
             new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout });
         using (var producer = AdminClients.Producer(_agent.Node.Bootstrap))
@@ -155,11 +156,11 @@ public sealed class AdminExternalClientTests : IClassFixture<AdminAgentFixture>
     [Fact]
     public async Task Kcat_TopicCreatedViaAdmin_ListedWithItsPartitions()
     {
-        var name = AdminClients.TopicName("kcat");
+        var name = Unique.Name("kcat");
         await _agent.Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = 3, ReplicationFactor = 1 }],
             new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout });
 
-        var (code, stdout, stderr) = await ExternalClient.RunAsync("kcat", ["-b", _agent.Node.Bootstrap, "-L", "-t", name, "-m", "20"], TimeSpan.FromSeconds(60));
+        var (code, stdout, stderr) = ExternalTool.Run("kcat", ["-b", _agent.Node.Bootstrap, "-L", "-t", name, "-m", "20"], TimeSpan.FromSeconds(60));
 
         Assert.True(code == 0, $"kcat exited with {code}\n{stderr}");
         Assert.Contains($"topic \"{name}\" with 3 partitions:", stdout);

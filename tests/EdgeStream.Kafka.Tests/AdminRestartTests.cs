@@ -8,16 +8,12 @@ namespace EdgeStream.Kafka.Tests;
 /// <summary>What the admin APIs change is kept in meta.db and the log, so it survives a restart.</summary>
 public sealed class AdminRestartTests : IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
-    private AgentNode _node = null!;
+    // An agent of each test's own: xUnit makes an instance of this class per test.
+    private readonly SharedAgent _agent = SharedAgent.Edge();
+    private AgentNode Node => _agent.Node;
 
-    public async Task InitializeAsync() => _node = await AgentNode.StartAsync(_directory.Combine("data"));
-
-    public async Task DisposeAsync()
-    {
-        if (_node is not null) await _node.DisposeAsync();
-        _directory.Dispose();
-    }
+    public Task InitializeAsync() => _agent.InitializeAsync();
+    public Task DisposeAsync() => _agent.DisposeAsync();
 
     private static async Task<Dictionary<string, ConfigEntryResult>> TopicConfigsAsync(IAdminClient admin, string name)
     {
@@ -31,7 +27,7 @@ public sealed class AdminRestartTests : IAsyncLifetime
     {
         const string altered = "altered";
         const string incremental = "incremental";
-        using (var admin = AdminClients.Create(_node.Bootstrap))
+        using (var admin = AdminClients.Create(Node.Bootstrap))
         {
             await admin.CreateTopicsAsync(
                 [
@@ -54,9 +50,9 @@ public sealed class AdminRestartTests : IAsyncLifetime
                 new CreatePartitionsOptions { RequestTimeout = AdminClients.Timeout });
         }
 
-        await _node.RestartAsync();
+        await Node.RestartAsync();
 
-        using (var admin = AdminClients.Create(_node.Bootstrap))
+        using (var admin = AdminClients.Create(Node.Bootstrap))
         {
             var alteredConfigs = await TopicConfigsAsync(admin, altered);
             Assert.Equal("1234567", alteredConfigs["retention.ms"].Value);

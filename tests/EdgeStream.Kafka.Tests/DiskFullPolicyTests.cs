@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
@@ -56,43 +57,8 @@ public sealed class DiskFullPolicyTests
     }
 
     /// <summary>Reads partition 0 from <paramref name="from"/> (resetting to the earliest offset if it is gone) up to the high watermark.</summary>
-    private static List<(long Offset, string Value)> ReadAll(string bootstrap, string topic, long from = 0)
-    {
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "disk-full-" + Guid.NewGuid().ToString("N"),
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-        }).SetLogHandler((_, _) => { }).Build();
-        var tp = new TopicPartition(topic, 0);
-        var high = consumer.QueryWatermarkOffsets(tp, Deadline).High.Value;
-        consumer.Assign(new TopicPartitionOffset(tp, from));
-        var records = new List<(long, string)>();
-        var deadline = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < deadline)
-        {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
-            if (result is null || result.IsPartitionEOF) continue;
-            records.Add((result.Offset.Value, result.Message.Value));
-            if (result.Offset.Value >= high - 1) break;
-        }
-        return records;
-    }
-
-    private static WatermarkOffsets Watermarks(string bootstrap, string topic)
-    {
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "wm" })
-            .SetLogHandler((_, _) => { }).Build();
-        return consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), Deadline);
-    }
-
-    private static async Task<JsonElement> StatusAsync(AgentNode node)
-    {
-        using var http = new HttpClient { Timeout = Deadline };
-        var json = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/v1/status");
-        return JsonDocument.Parse(json).RootElement.Clone();
-    }
+    private static List<(long Offset, string Value)> ReadAll(string bootstrap, string topic, long from = 0) =>
+        [.. LogReader.ReadToEnd(bootstrap, topic, Deadline, from).Select(r => (r.Offset.Value, Encoding.UTF8.GetString(r.Message.Value)))];
 
     private static long DroppedRecords(JsonElement status, string topic)
     {
@@ -138,7 +104,7 @@ public sealed class DiskFullPolicyTests
         var records = ReadAll(node.Bootstrap, topic);
         Assert.Equal(acked, records.Select(r => r.Value));
         Assert.Equal(0, records[0].Offset);
-        var status = await StatusAsync(node);
+        var status = await node.StatusAsync();
         Assert.Equal(0, status.GetProperty("droppedRecords").GetInt64());
         Assert.True(status.GetProperty("usedBytes").GetInt64() <= 64 * 1024);
 
@@ -179,10 +145,10 @@ public sealed class DiskFullPolicyTests
 
         Assert.Null(refused);
         Assert.Equal(total, acked.Count);
-        var marks = Watermarks(node.Bootstrap, topic);
+        var marks = LogReader.Watermarks(node.Bootstrap, topic);
         Assert.Equal(total, marks.High.Value);
         Assert.True(marks.Low.Value > 0, "the earliest offset did not advance");
-        var status = await StatusAsync(node);
+        var status = await node.StatusAsync();
         // One partition that started at 0: the log start offset is exactly the records dropped.
         Assert.Equal(marks.Low.Value, status.GetProperty("droppedRecords").GetInt64());
         Assert.Equal(marks.Low.Value, DroppedRecords(status, topic));
@@ -238,11 +204,11 @@ public sealed class DiskFullPolicyTests
         Assert.NotNull(keepRefused);
         Assert.Equal(ErrorCode.KafkaStorageError, keepRefused!.Error.Code);
         Assert.Equal(keepAcked, ReadAll(node.Bootstrap, keep).Select(r => r.Value));
-        var status = await StatusAsync(node);
+        var status = await node.StatusAsync();
         Assert.Equal(0, DroppedRecords(status, keep));
         foreach (var (topic, acked) in new[] { (low, lowAcked), (high, highAcked) })
         {
-            var marks = Watermarks(node.Bootstrap, topic);
+            var marks = LogReader.Watermarks(node.Bootstrap, topic);
             Assert.Equal(18, marks.Low.Value);
             Assert.Equal(marks.Low.Value, DroppedRecords(status, topic));
             Assert.Equal(acked.Skip(18), ReadAll(node.Bootstrap, topic).Select(r => r.Value));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using EdgeStream.TestSupport;
@@ -24,32 +23,22 @@ public static class Mqtt
     }
 
     /// <summary>Reads partition 0 of <paramref name="topic"/> from the start until <paramref name="expected"/> records or the deadline.</summary>
-    public static List<LogRecord> ReadLog(string bootstrap, int expected, string topic = "mqtt", TimeSpan? timeout = null)
+    public static List<LogRecord> ReadLog(string bootstrap, int expected, string topic = "mqtt", TimeSpan? timeout = null) =>
+        [.. LogReader.Read(bootstrap, topic, expected, timeout ?? TimeSpan.FromSeconds(30)).Select(ToLogRecord)];
+
+    /// <summary>
+    /// Everything <paramref name="topic"/> holds when called (see <see cref="LogReader.ReadToEnd"/>). A
+    /// QoS 1 or 2 publisher has its acknowledgement only once the append is durable, so after it
+    /// returns this sees what it wrote, and anything else written before it, with no time to wait out.
+    /// </summary>
+    public static List<LogRecord> ReadLogToEnd(string bootstrap, string topic = "mqtt") =>
+        [.. LogReader.ReadToEnd(bootstrap, topic).Select(ToLogRecord)];
+
+    private static LogRecord ToLogRecord(ConsumeResult<byte[], byte[]> r)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "edgestream-mqtt-tests",
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            BrokerAddressFamily = BrokerAddressFamily.V4,
-            FetchWaitMaxMs = 100,
-        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
-        var seen = new List<LogRecord>();
-        var sw = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        while (seen.Count < expected && sw.Elapsed < limit)
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null || r.IsPartitionEOF) continue;
-            var headers = new Dictionary<string, string>();
-            if (r.Message.Headers is { } hs)
-                foreach (var h in hs) headers[h.Key] = Encoding.UTF8.GetString(h.GetValueBytes());
-            seen.Add(new LogRecord(r.Offset.Value, Encoding.UTF8.GetString(r.Message.Key), r.Message.Value, headers));
-        }
-        consumer.Close();
-        return seen;
+        var headers = new Dictionary<string, string>();
+        if (r.Message.Headers is { } hs)
+            foreach (var h in hs) headers[h.Key] = Encoding.UTF8.GetString(h.GetValueBytes());
+        return new LogRecord(r.Offset.Value, Encoding.UTF8.GetString(r.Message.Key), r.Message.Value, headers);
     }
 }

@@ -4,20 +4,7 @@ using EdgeStream.TestSupport;
 namespace EdgeStream.Mqtt.Tests;
 
 /// <summary>One agent for the Paho tests: every scenario keeps its topics and client ids under its own prefix.</summary>
-public sealed class PahoAgentFixture : IAsyncLifetime
-{
-    private readonly TempDirectory _dir = new();
-
-    public AgentNode Node { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Node = await AgentNode.StartAsync(_dir.Combine("data"), "edge", "--partitions", "1");
-
-    public async Task DisposeAsync()
-    {
-        await Node.DisposeAsync();
-        _dir.Dispose();
-    }
-}
+public sealed class PahoAgentFixture() : SharedAgent(["--partitions", "1"]);
 
 /// <summary>
 /// The MQTT listener as Debian's python3-paho-mqtt (1.6) sees it: each test runs one scenario of

@@ -8,7 +8,7 @@ namespace EdgeStream.Storage.Tests;
 /// </summary>
 public sealed class CorruptionTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private string PartitionDir => Path.Combine(_dir.Path, "t", "0");
 
     public void Dispose() => _dir.Dispose();

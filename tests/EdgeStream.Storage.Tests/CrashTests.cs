@@ -13,7 +13,7 @@ namespace EdgeStream.Storage.Tests;
 public sealed class CrashTests : IDisposable
 {
     private const int Rounds = 20;
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
@@ -52,8 +52,10 @@ public sealed class CrashTests : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var started = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
+        await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30))); // whichever comes first
         Assert.True(ready.Task.IsCompleted, $"child did not start: {stderr}");
+        // Not a wait for anything: the kill lands at a random moment of the append stream, which is
+        // what this test is about.
         await Task.Delay(runFor);
         process.Kill(); // SIGKILL: no flush, no cleanup
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));

@@ -7,7 +7,7 @@ public sealed class DiskFullPolicyTests : IDisposable
     private static readonly TopicConfig Small = new() { SegmentBytes = 1024, RetentionBytes = -1, RetentionAge = null };
     private static readonly TopicConfig DropOldest = Small with { DiskFullPolicy = DiskFullPolicy.DropOldest };
 
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
 
     private LogManager Open(long maxDisk)
     {

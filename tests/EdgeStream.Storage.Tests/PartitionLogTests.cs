@@ -4,7 +4,7 @@ namespace EdgeStream.Storage.Tests;
 
 public sealed class PartitionLogTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
 
     private LogManager Open(FsyncPolicy policy = FsyncPolicy.Group, TopicConfig? config = null, long maxDisk = 0)
     {

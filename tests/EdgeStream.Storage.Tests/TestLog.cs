@@ -4,17 +4,6 @@ using Record = EdgeStream.Records.Record;
 
 namespace EdgeStream.Storage.Tests;
 
-/// <summary>A log in a fresh temp directory, removed after the test.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir() => System.IO.Directory.CreateDirectory(Path);
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "es-test-" + Guid.NewGuid().ToString("N"));
-    public void Dispose()
-    {
-        try { System.IO.Directory.Delete(Path, recursive: true); } catch (IOException) { }
-    }
-}
-
 internal static class Batches
 {
     public static byte[] Of(int count, string prefix = "v", long timestamp = 1_700_000_000_000, int valueSize = 0)

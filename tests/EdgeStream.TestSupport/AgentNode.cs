@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Xunit;
 
 namespace EdgeStream.TestSupport;
@@ -83,6 +84,44 @@ public sealed class AgentNode : IAsyncDisposable
             else await StopAsync();
         }
         await StartProcessAsync();
+    }
+
+    /// <summary>The body of <c>GET /v1/status</c>.</summary>
+    public async Task<JsonElement> StatusAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        var json = await http.GetStringAsync($"http://127.0.0.1:{HttpPort}/v1/status");
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// True when this node's uplink sender has had every record it holds of <paramref name="topics"/>
+    /// acknowledged by its parent: the backlog in <c>/v1/status</c> shows, for each of their
+    /// partitions, the high watermark the partition has now, and a cursor that has reached it. The
+    /// backlog is published about once a second; a stale one shows an older high watermark and does
+    /// not count. A parent acknowledges a frame once it is durable there, so from then on the parent
+    /// holds all of it and — while nothing new is produced — this node sends nothing more.
+    /// </summary>
+    public async Task<bool> UplinkDrainedAsync(params string[] topics)
+    {
+        var status = await StatusAsync();
+        if (!status.TryGetProperty("uplinkSender", out var sender)) return false;
+        var backlog = new Dictionary<(string, int), (long Cursor, long High)>();
+        foreach (var p in sender.GetProperty("partitions").EnumerateArray())
+        {
+            backlog[(p.GetProperty("topic").GetString()!, p.GetProperty("partition").GetInt32())] =
+                (p.GetProperty("cursor").GetInt64(), p.GetProperty("highWatermark").GetInt64());
+        }
+        foreach (var topic in topics)
+        {
+            foreach (var (partition, high) in LogReader.HighWatermarks(Bootstrap, topic))
+            {
+                if (high == 0) continue; // nothing to send
+                if (!backlog.TryGetValue((topic, partition), out var b) || b.High != high || b.Cursor < high) return false;
+            }
+        }
+        return true;
     }
 
     public async ValueTask DisposeAsync()

@@ -84,21 +84,19 @@ public sealed partial class AgentProcess : IDisposable
     public async Task WaitForHealthyAsync(int httpPort, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        var healthy = await Wait.UntilAsync(async () =>
         {
             if (_process.HasExited)
                 Assert.Fail($"edgestream exited with {_process.ExitCode} before becoming healthy.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
             try
             {
                 using var response = await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz");
-                if (response.StatusCode == HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok") return;
+                return response.StatusCode == HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok";
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(100);
-        }
-        Assert.Fail($"edgestream was not healthy on port {httpPort} within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            catch (HttpRequestException) { return false; }
+            catch (TaskCanceledException) { return false; }
+        }, timeout, TimeSpan.FromMilliseconds(100));
+        Assert.True(healthy, $"edgestream was not healthy on port {httpPort} within {timeout}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
     }
 
     public void SendSigterm() => SendSignal(Sigterm);

@@ -176,21 +176,24 @@ public sealed class FakeParent : IAsyncDisposable
     public async Task StartAsync()
     {
         // A port just released may still be settling: retry the bind briefly.
-        for (var attempt = 0; ; attempt++)
+        IOException? last = null;
+        var bound = await Wait.UntilAsync(async () =>
         {
             var app = Build();
             try
             {
                 await app.StartAsync();
                 _app = app;
-                return;
+                return true;
             }
-            catch (IOException) when (attempt < 20)
+            catch (IOException ex)
             {
+                last = ex;
                 await app.DisposeAsync();
-                await Task.Delay(250);
+                return false;
             }
-        }
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(250));
+        if (!bound) throw new IOException($"could not bind {Address} within 5 s", last);
     }
 
     private WebApplication Build()

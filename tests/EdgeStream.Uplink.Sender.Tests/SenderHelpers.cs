@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 
 namespace EdgeStream.Uplink.Sender.Tests;
@@ -68,14 +66,5 @@ public static class SenderHelpers
             }
         }
         Assert.Equal(produced.Select(p => p.Partition).Distinct().Count(), state.StreamKeys.Count);
-    }
-
-    /// <summary>The <c>uplinkSender</c> object of GET /v1/status, or null.</summary>
-    public static async Task<JsonElement?> SenderStatusAsync(int httpPort)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var json = await http.GetStringAsync($"http://127.0.0.1:{httpPort}/v1/status");
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.TryGetProperty("uplinkSender", out var s) ? s.Clone() : null;
     }
 }

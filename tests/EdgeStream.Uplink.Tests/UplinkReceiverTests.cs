@@ -143,7 +143,7 @@ public sealed class UplinkReceiverTests
         var reply = await child.SendAndReadAsync(Frames.Make("edge-1", "multi", first: 0, count: 5, originPartition: 3, originPartitionCount: 4));
         Assert.Equal(ReplyCode.Ok, reply.Code);
 
-        Assert.Equal(4, Log.PartitionCount(node.Bootstrap, "multi"));
+        Assert.Equal(4, LogReader.PartitionCount(node.Bootstrap, "multi"));
         var records = Log.Read(node.Bootstrap, "multi", 5, partition: 3);
         Assert.Equal(5, records.Count);
         Assert.All(records, r => Assert.Equal("3", r.Header(OriginHeaders.Partition)));

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Text;
-using Confluent.Kafka;
 using EdgeStream.Records;
+using EdgeStream.TestSupport;
 using EdgeStream.Uplink.Grpc;
 using EdgeStream.Uplink.Protocol;
 using Google.Protobuf;
@@ -124,53 +123,12 @@ public sealed record ConsumedRecord(long Offset, long Timestamp, byte[]? Key, by
 public static class Log
 {
     /// <summary>Reads a partition from the start until <paramref name="expected"/> records or the deadline.</summary>
-    public static List<ConsumedRecord> Read(string bootstrap, string topic, int expected, int partition = 0, TimeSpan? timeout = null)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "edgestream-uplink-tests",
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            BrokerAddressFamily = BrokerAddressFamily.V4,
-            FetchWaitMaxMs = 100,
-        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.Beginning));
-        var seen = new List<ConsumedRecord>();
-        var sw = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        while (seen.Count < expected && sw.Elapsed < limit)
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null || r.IsPartitionEOF) continue;
-            var headers = new List<(string, byte[]?)>();
-            if (r.Message.Headers is { } hs)
-                foreach (var h in hs) headers.Add((h.Key, h.GetValueBytes()));
-            seen.Add(new ConsumedRecord(r.Offset.Value, r.Message.Timestamp.UnixTimestampMs, r.Message.Key, r.Message.Value, headers));
-        }
-        consumer.Close();
-        return seen;
-    }
+    public static List<ConsumedRecord> Read(string bootstrap, string topic, int expected, int partition = 0, TimeSpan? timeout = null) =>
+        [.. LogReader.Read(bootstrap, topic, expected, timeout ?? TimeSpan.FromSeconds(30), [partition]).Select(r => new ConsumedRecord(
+            r.Offset.Value, r.Message.Timestamp.UnixTimestampMs, r.Message.Key, r.Message.Value,
+            r.Message.Headers is null ? [] : [.. r.Message.Headers.Select(h => (h.Key, (byte[]?)h.GetValueBytes()))]))];
 
     /// <summary>The partition's high watermark: how many records it holds (no retention in these tests).</summary>
-    public static long HighWatermark(string bootstrap, string topic, int partition = 0)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "edgestream-uplink-tests",
-            BrokerAddressFamily = BrokerAddressFamily.V4,
-        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-        return consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(20)).High.Value;
-    }
-
-    /// <summary>Partition count of a topic from the broker's metadata.</summary>
-    public static int PartitionCount(string bootstrap, string topic)
-    {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, BrokerAddressFamily = BrokerAddressFamily.V4 })
-            .SetLogHandler((_, _) => { }).Build();
-        var md = admin.GetMetadata(topic, TimeSpan.FromSeconds(20));
-        return md.Topics.Single(t => t.Topic == topic).Partitions.Count;
-    }
+    public static long HighWatermark(string bootstrap, string topic, int partition = 0) =>
+        LogReader.Watermarks(bootstrap, topic, partition).High.Value;
 }
