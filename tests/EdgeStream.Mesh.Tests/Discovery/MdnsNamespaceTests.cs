@@ -107,6 +107,29 @@ public class MdnsNamespaceTests
     }
 
     [NetnsFact]
+    public async Task RestrictedToOneInterface_NotSeenOnTheOther()
+    {
+        // Node a sits on two LANs (eth0 on the first, eth1 on the second) and is told to use eth0 only.
+        // (Unrestricted, the second LAN finds it at its eth1 address.)
+        using var first = NetnsLan.Create(2);
+        using var second = NetnsLan.Create(2);
+        first.Connect(1, second, "eth1");
+        using var a = NamespacedProcess.DiscoveryHost("a", first.Nodes[0], "--node-id", "edge-a", "--interface", "eth0");
+        using var b = NamespacedProcess.DiscoveryHost("b", first.Nodes[1], "--node-id", "edge-b");
+        using var c = NamespacedProcess.DiscoveryHost("c", second.Nodes[0], "--node-id", "edge-c");
+        using var d = NamespacedProcess.DiscoveryHost("d", second.Nodes[1], "--node-id", "edge-d");
+
+        await a.WaitForAsync(p => p.Saw("found", "edge-b"), Discovery, "peer edge-b on eth0");
+        await b.WaitForAsync(p => p.Saw("found", "edge-a"), Discovery, "peer edge-a on the first LAN");
+        await c.WaitForAsync(p => p.Saw("found", "edge-d"), Discovery, "peer edge-d on the second LAN");
+        await d.WaitForAsync(p => p.Saw("found", "edge-c"), Discovery, "peer edge-c on the second LAN");
+        // a neither answers nor listens on eth1: the second LAN never hears of it, nor it of them.
+        Assert.False(c.Saw("found", "edge-a") || d.Saw("found", "edge-a"), c.Describe() + d.Describe());
+        Assert.Single(a.Of("found"));
+        Assert.Equal([first.Address(1)], Addresses(b.Of("found").Single()).Where(x => !x.StartsWith("fe80", StringComparison.Ordinal)));
+    }
+
+    [NetnsFact]
     public async Task SameInstanceName_TheLaterNodeRenamesItselfTwo()
     {
         using var lan = NetnsLan.Create(2);

@@ -77,6 +77,23 @@ internal sealed class NetnsLan : IDisposable
     /// <summary>The IPv4 address of node <paramref name="index"/> (1-based).</summary>
     public string Address(int index) => $"{Subnet}.{index + 1}";
 
+    /// <summary>
+    /// Gives node <paramref name="node"/> (1-based) of this LAN a second interface <paramref name="name"/>, a
+    /// port of <paramref name="other"/>'s bridge with address <c>.200</c> there: a host on two LANs.
+    /// </summary>
+    public string Connect(int node, NetnsLan other, string name)
+    {
+        var ns = Nodes[node - 1];
+        var port = $"x{Interlocked.Increment(ref s_counter)}";
+        Ip("-n", ns, "link", "add", name, "type", "veth", "peer", "name", port, "netns", other._bridge);
+        Ip("-n", other._bridge, "link", "set", port, "master", "br0");
+        Ip("-n", other._bridge, "link", "set", port, "up");
+        var address = $"{other.Subnet}.200";
+        Ip("-n", ns, "addr", "add", $"{address}/24", "dev", name);
+        Ip("-n", ns, "link", "set", name, "up");
+        return address;
+    }
+
     public void Dispose()
     {
         foreach (var ns in Enumerable.Reverse(_namespaces)) Delete(ns);
