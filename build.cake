@@ -18,6 +18,8 @@ var benchDll = File($"tools/EdgeStream.Bench/bin/{configuration}/net10.0/edgestr
 var testPeers = new[]
 {
     "kcat", "mosquitto", "mosquitto-clients", "python3-kafka", "python3-paho-mqtt", "nats-server", "postgresql",
+    // mDNS tests: network namespaces (ip netns) and an mDNS implementation that is not ours.
+    "iproute2", "python3-zeroconf",
 };
 
 Task("Restore")
