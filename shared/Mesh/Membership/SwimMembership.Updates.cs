@@ -7,6 +7,7 @@ namespace EdgeStream.Mesh.Membership;
 public sealed partial class SwimMembership
 {
     private long _lastRefuteFanout = long.MinValue;
+    private long _lastStaleCorrection = long.MinValue;
 
     private void OnDatagram(IPEndPoint from, ReadOnlyMemory<byte> datagram)
     {
@@ -24,7 +25,13 @@ public sealed partial class SwimMembership
         {
             if (_stopped) return;
             // Updates first: an ack then carries whatever they changed (a refutation above all).
-            foreach (var update in message.Updates) Apply(update);
+            var staleAboutUs = false;
+            foreach (var update in message.Updates)
+            {
+                if (update.NodeId == _options.NodeId && update.Kind != MemberUpdateKind.Alive && update.Incarnation < _incarnation) staleAboutUs = true;
+                Apply(update);
+            }
+            CorrectStaleViews(from, message.From, staleAboutUs);
             switch (message.Type)
             {
                 case GossipMessageType.Ping:
@@ -43,6 +50,37 @@ public sealed partial class SwimMembership
         }
         DispatchEvents();
     }
+
+    /// <summary>
+    /// Repairs disagreement that gossip missed (it retransmits each update a bounded number of
+    /// times, and under heavy loss some members miss a refutation). A sender we hold as dead is
+    /// evidently running: we tell it, so it refutes. A sender that spreads an old suspicion or death
+    /// about us missed our refutation: we send it our current incarnation. At most once a second
+    /// per peer; both cost one datagram and only happen while views disagree.
+    /// </summary>
+    private void CorrectStaleViews(IPEndPoint from, string senderId, bool staleAboutUs)
+    {
+        if (_leaving) return;
+        var now = _time.GetTimestamp();
+        if (staleAboutUs && Since(_lastStaleCorrection, now) >= TimeSpan.FromSeconds(1))
+        {
+            _lastStaleCorrection = now;
+            _datagram.Begin(_codec, GossipMessageType.Gossip, _options.NodeId, 0);
+            _datagram.TryAppend(GossipCodec.EncodeUpdate(MemberUpdate.Alive(_options.NodeId, _incarnation, _localMetadata)));
+            Send(from);
+        }
+        if (_members.TryGetValue(senderId, out var sender) && sender.State == MemberState.Dead
+            && Since(sender.LastNudge, now) >= TimeSpan.FromSeconds(1))
+        {
+            sender.LastNudge = now;
+            _datagram.Begin(_codec, GossipMessageType.Gossip, _options.NodeId, 0);
+            _datagram.TryAppend(GossipCodec.EncodeUpdate(MemberUpdate.Dead(sender.NodeId, sender.Incarnation, _options.NodeId)));
+            Send(from);
+        }
+    }
+
+    /// <summary>Time since a timestamp; <see cref="long.MinValue"/> means never.</summary>
+    private TimeSpan Since(long timestamp, long now) => timestamp == long.MinValue ? TimeSpan.MaxValue : _time.GetElapsedTime(timestamp, now);
 
     private void Apply(in MemberUpdate update)
     {
@@ -121,15 +159,32 @@ public sealed partial class SwimMembership
             // A new independent witness: the timeout shrinks, and others should count it too.
             RescheduleSuspicion(e, running);
             Broadcast(MemberUpdate.Suspect(nodeId, e.Incarnation, from));
+            if (declaredHere) TellSuspect(e);
             return;
         }
         e.Incarnation = incarnation;
         SetState(e, MemberState.Suspect);
         StartSuspicion(e, from);
-        if (declaredHere) Interlocked.Increment(ref Stats.SuspicionsCount);
         Broadcast(MemberUpdate.Suspect(nodeId, incarnation, from));
+        if (declaredHere)
+        {
+            Interlocked.Increment(ref Stats.SuspicionsCount);
+            TellSuspect(e);
+        }
         MembershipLog.MemberSuspected(_logger, _options.Scope, nodeId, incarnation, from);
         Raise(e, MemberChangeKind.Suspected, MemberState.Alive, declaredHere);
+    }
+
+    /// <summary>
+    /// Buddy system: a member we just accused hears it from us at once, in a datagram of its own,
+    /// rather than when gossip or our next ping happens to reach it; if it is alive it refutes
+    /// within a round trip. Under loss this is most of what keeps live members from being declared dead.
+    /// </summary>
+    private void TellSuspect(MemberEntry e)
+    {
+        _datagram.Begin(_codec, GossipMessageType.Gossip, _options.NodeId, 0);
+        _datagram.TryAppend(GossipCodec.EncodeUpdate(MemberUpdate.Suspect(e.NodeId, e.Incarnation, _options.NodeId)));
+        Send(e.Metadata.GossipEndPoint);
     }
 
     /// <summary>dead(node, i, from): declared dead (or left, when from is the node itself).</summary>
@@ -186,7 +241,7 @@ public sealed partial class SwimMembership
         var update = GossipCodec.EncodeUpdate(MemberUpdate.Alive(_options.NodeId, _incarnation, _localMetadata));
         _broadcasts.Enqueue(_options.NodeId, update);
         var now = _time.GetTimestamp();
-        if (_lastRefuteFanout != long.MinValue && _time.GetElapsedTime(_lastRefuteFanout, now) < _options.ProbeInterval) return;
+        if (Since(_lastRefuteFanout, now) < _options.ProbeInterval) return;
         _lastRefuteFanout = now;
         SendToAllLive(update);
     }

@@ -387,6 +387,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         public MemberMetadata Metadata { get; set; } = metadata;
         public DateTimeOffset Since { get; set; } = since;
         public Suspicion? Suspicion { get; set; }
+        public long LastNudge { get; set; } = long.MinValue;
         public bool IsLive => State is MemberState.Alive or MemberState.Suspect;
     }
 

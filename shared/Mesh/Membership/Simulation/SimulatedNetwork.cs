@@ -69,6 +69,9 @@ public sealed class SimulatedNetwork
 
     public long DatagramsLost { get; private set; }
 
+    /// <summary>Largest datagram sent so far, in bytes.</summary>
+    public int LargestDatagram { get; private set; }
+
     /// <summary>A new host at <paramref name="endPoint"/> (replacing a killed or detached one) and its transport.</summary>
     public SimulatedTransport Attach(IPEndPoint endPoint)
     {
@@ -119,6 +122,7 @@ public sealed class SimulatedNetwork
     {
         if (from.IsKilled) return;
         DatagramsSent++;
+        if (datagram.Length > LargestDatagram) LargestDatagram = datagram.Length;
         // Draw the loss for every datagram, blocked or not, so a partition does not shift the random sequence of the rest.
         var lost = _random.NextDouble() < LossRate;
         if (lost || IsBlocked(from.EndPoint, to) || !_hosts.TryGetValue(to, out var target))
