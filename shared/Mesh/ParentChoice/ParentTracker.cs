@@ -64,6 +64,10 @@ public sealed class ParentTracker
         }
 
         var cur = current!.Value;
+        // A suspect parent is not alive, so it drops out of the rendezvous and something else looks
+        // preferred: ignore that until membership has decided, or one suspicion would move children.
+        if (cur.State == MemberState.Suspect)
+            return Decide(cur.NodeId, previous, $"parent {cur.NodeId} suspect: staying until membership decides");
         if (preferred is { } p && p.NodeId != cur.NodeId)
         {
             var aliveFor = now - p.StateSince;
@@ -71,9 +75,7 @@ public sealed class ParentTracker
                 return Decide(p.NodeId, previous, $"preferred parent {p.NodeId} alive for {Seconds(aliveFor)}s");
             return Decide(cur.NodeId, previous, $"staying on {cur.NodeId}: preferred parent {p.NodeId} alive for only {Seconds(aliveFor)}s of {Seconds(_options.ReturnAfter)}s");
         }
-        return Decide(cur.NodeId, previous, cur.State == MemberState.Suspect
-            ? $"parent {cur.NodeId} suspect: staying until membership decides"
-            : $"parent {cur.NodeId} alive");
+        return Decide(cur.NodeId, previous, $"parent {cur.NodeId} alive");
     }
 
     /// <summary>
