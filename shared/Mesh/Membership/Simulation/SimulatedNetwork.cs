@@ -69,6 +69,12 @@ public sealed class SimulatedNetwork
 
     public long DatagramsLost { get; private set; }
 
+    /// <summary>Datagram payload bytes sent (lost ones included: the sender paid for them).</summary>
+    public long DatagramBytesSent { get; private set; }
+
+    /// <summary>Stream exchange payload bytes, requests and replies.</summary>
+    public long StreamBytesSent { get; private set; }
+
     /// <summary>Largest datagram sent so far, in bytes.</summary>
     public int LargestDatagram { get; private set; }
 
@@ -122,6 +128,7 @@ public sealed class SimulatedNetwork
     {
         if (from.IsKilled) return;
         DatagramsSent++;
+        DatagramBytesSent += datagram.Length;
         if (datagram.Length > LargestDatagram) LargestDatagram = datagram.Length;
         // Draw the loss for every datagram, blocked or not, so a partition does not shift the random sequence of the rest.
         var lost = _random.NextDouble() < LossRate;
@@ -145,6 +152,7 @@ public sealed class SimulatedNetwork
         var source = from.EndPoint;
         if (IsBlocked(source, to) || IsBlocked(to, source) || !_hosts.TryGetValue(to, out var target)) return reply.Task;
         var copy = request.ToArray();
+        StreamBytesSent += copy.Length;
         Clock.Schedule(Latency(), () =>
         {
             if (target.Receiver is not { } receiver || IsBlocked(to, source)) return;
@@ -154,6 +162,7 @@ public sealed class SimulatedNetwork
                 Clock.Schedule(Latency(), () => reply.TrySetException(new MeshException($"{to} closed the exchange")), from);
                 return;
             }
+            StreamBytesSent += answer.Length;
             Clock.Schedule(Latency(), () => reply.TrySetResult(answer), from);
         }, target);
         return reply.Task;
