@@ -191,9 +191,7 @@ public sealed class GossipCodec
         try
         {
             var r = new MessagePackReader(datagram);
-            var fields = r.ReadArrayHeader();
-            if (fields < EnvelopeFields) return GossipDecodeStatus.Malformed;
-            var status = ReadHeader(ref r, out var type, out var from);
+            var status = ReadHeader(ref r, EnvelopeFields, out var fields, out var type, out var from);
             if (status != GossipDecodeStatus.Ok) return status;
             into.Type = type;
             into.From = from;
@@ -241,9 +239,7 @@ public sealed class GossipCodec
         try
         {
             var r = new MessagePackReader(payload);
-            var fields = r.ReadArrayHeader();
-            if (fields < PushPullFields) return GossipDecodeStatus.Malformed;
-            var status = ReadHeader(ref r, out var type, out var from);
+            var status = ReadHeader(ref r, PushPullFields, out var fields, out var type, out var from);
             if (status != GossipDecodeStatus.Ok) return status;
             if (type != GossipMessageType.PushPull) return GossipDecodeStatus.UnknownType;
             into.From = from;
@@ -280,10 +276,13 @@ public sealed class GossipCodec
     private static bool IsDecodeFailure(Exception ex) =>
         ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException or ArgumentException or GossipFormatException;
 
-    private GossipDecodeStatus ReadHeader(ref MessagePackReader r, out GossipMessageType type, out string from)
+    /// <summary>The array header and the fields every message starts with; the version, cluster and scope are checked here.</summary>
+    private GossipDecodeStatus ReadHeader(ref MessagePackReader r, int minFields, out int fields, out GossipMessageType type, out string from)
     {
         type = 0;
         from = "";
+        fields = r.ReadArrayHeader();
+        if (fields < minFields) return GossipDecodeStatus.Malformed;
         if (r.ReadInt32() != FormatVersion) return GossipDecodeStatus.UnsupportedVersion;
         if (!ReadSpan(ref r).SequenceEqual(_cluster)) return GossipDecodeStatus.ForeignCluster;
         if (!ReadSpan(ref r).SequenceEqual(_scope)) return GossipDecodeStatus.ForeignScope;

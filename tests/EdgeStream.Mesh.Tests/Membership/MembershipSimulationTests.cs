@@ -16,6 +16,17 @@ public class MembershipSimulationTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
 
+    /// <summary>A cluster of <paramref name="members"/> joined through the first and converged; the recorder watches from the start.</summary>
+    private static (SimulatedCluster Cluster, FailureRecorder Recorder) Converged(int seed, int members, MembershipOptions? template = null, TimeSpan? within = null)
+    {
+        var cluster = new SimulatedCluster(seed, template);
+        var recorder = new FailureRecorder(cluster);
+        cluster.AddMembers(members);
+        cluster.JoinAll();
+        Assert.True(cluster.RunUntil(cluster.Converged, within ?? Settle), $"{members} members did not converge after the joins");
+        return (cluster, recorder);
+    }
+
     public static TheoryData<int, int> DetectionMatrix => new()
     {
         { 10, 0 }, { 10, 5 }, { 10, 20 },
@@ -36,11 +47,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [MemberData(nameof(DetectionMatrix))]
     public void DetectFailure_KilledMembersUnderLoss_DetectedInBoundWithoutFalsePositives(int members, int lossPercent)
     {
-        var cluster = new SimulatedCluster(seed: members * 100 + lossPercent);
-        var recorder = new FailureRecorder(cluster);
-        cluster.AddMembers(members);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle), "the cluster did not converge after the joins");
+        var (cluster, recorder) = Converged(seed: members * 100 + lossPercent, members);
         cluster.Network.LossRate = lossPercent / 100.0;
         var start = cluster.Clock.Elapsed;
         var random = new Random(members + lossPercent);
@@ -77,10 +84,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Join_FiftyMembersThroughOneSeed_EveryViewHasEveryoneAndDatagramsStayUnder1400Bytes()
     {
-        var cluster = new SimulatedCluster(seed: 1);
-        cluster.AddMembers(50);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, TimeSpan.FromSeconds(10)), "no convergence within 10 s");
+        var (cluster, _) = Converged(seed: 1, members: 50, within: TimeSpan.FromSeconds(10));
         foreach (var m in cluster.Members)
             Assert.Equal(50, m.Membership.Members.Count(x => x.State == MemberState.Alive));
         // 49 joins queued as alive updates at once: piggybacking packed datagrams to the limit, never past it.
@@ -90,12 +94,9 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Leave_ThreeOfTwentyLeaveGracefully_AllSeeLeftNoneSeesFailed()
     {
-        var cluster = new SimulatedCluster(seed: 2);
+        var (cluster, _) = Converged(seed: 2, members: 20);
         var failed = 0;
         cluster.Changed += (_, e) => failed += e.Kind == MemberChangeKind.Failed ? 1 : 0;
-        cluster.AddMembers(20);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
         cluster.Network.LossRate = 0.05;
         var leaving = new[] { cluster[3], cluster[7], cluster[11] };
         var tasks = leaving.Select(cluster.LeaveAsync).ToList();
@@ -110,10 +111,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Partition_TwoWayThenHealed_MergesIntoOneAgreeingMembershipThroughPushPull()
     {
-        var cluster = new SimulatedCluster(seed: 3, new MembershipOptions { NodeId = "x", Role = "edge", PushPullInterval = TimeSpan.FromSeconds(10) });
-        cluster.AddMembers(20);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, _) = Converged(seed: 3, members: 20, new MembershipOptions { NodeId = "x", Role = "edge", PushPullInterval = TimeSpan.FromSeconds(10) });
         var a = cluster.Members.Take(10).ToList();
         var b = cluster.Members.Skip(10).ToList();
         cluster.Network.Partition(a.Select(m => m.EndPoint), b.Select(m => m.EndPoint));
@@ -135,11 +133,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Partition_OneWayIntoOneMember_OnlyThatMemberIsDeclaredDead()
     {
-        var cluster = new SimulatedCluster(seed: 4);
-        var recorder = new FailureRecorder(cluster);
-        cluster.AddMembers(20);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, recorder) = Converged(seed: 4, members: 20);
         var deaf = cluster[5];
         // Everything towards the member is lost; what it sends still arrives (a broken receive path).
         cluster.Network.Partition(cluster.Members.Where(m => m != deaf).Select(m => m.EndPoint), [deaf.EndPoint], oneWay: true);
@@ -160,11 +154,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Pause_MemberFrozenForTwoSeconds_IsSuspectedAndRefutesWithoutBeingDeclaredDead()
     {
-        var cluster = new SimulatedCluster(seed: 5);
-        var recorder = new FailureRecorder(cluster);
-        cluster.AddMembers(30);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, recorder) = Converged(seed: 5, members: 30);
         var paused = cluster[12];
         var suspected = 0;
         cluster.Changed += (_, e) => suspected += e.Member.NodeId == paused.NodeId && e.Kind == MemberChangeKind.Suspected ? 1 : 0;
@@ -187,11 +177,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void ForgedIncarnation_SuspectAndDeadAboutALiveMember_AreRefutedNotFatal()
     {
-        var cluster = new SimulatedCluster(seed: 6);
-        var recorder = new FailureRecorder(cluster);
-        cluster.AddMembers(20);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, recorder) = Converged(seed: 6, members: 20);
         var victim = cluster[9];
         var forger = cluster.Network.Attach(new IPEndPoint(IPAddress.Parse("10.9.9.9"), 7946));
         var codec = new GossipCodec("edgestream", "site");
@@ -212,10 +198,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void HealthAwareness_MemberMissingItsOwnAcks_ProbesSlowerAndRecovers()
     {
-        var cluster = new SimulatedCluster(seed: 7);
-        cluster.AddMembers(10);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, _) = Converged(seed: 7, members: 10);
         var sick = cluster[3];
         var healthy = cluster[4];
         // 90 % of what reaches the sick member is lost (an overloaded NIC or a saturated Wi-Fi client).
@@ -237,10 +220,7 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     [Fact]
     public void UpdateLoad_NewLoad_ReachesEveryMember()
     {
-        var cluster = new SimulatedCluster(seed: 8);
-        cluster.AddMembers(30);
-        cluster.JoinAll();
-        Assert.True(cluster.RunUntil(cluster.Converged, Settle));
+        var (cluster, _) = Converged(seed: 8, members: 30);
         var gateway = cluster[2];
         var load = new MemberLoad(BacklogBytes: 123_456, Children: 17, DiskFreeBytes: 9_000_000_000);
         gateway.Membership.UpdateLoad(load);
