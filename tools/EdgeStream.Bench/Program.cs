@@ -11,6 +11,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["uplink-forward"] = UplinkScenarios.ForwardAsync,
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,
     ["mqtt-publish"] = MqttPublishScenario.RunAsync,
+    ["mesh"] = MeshScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))
