@@ -27,6 +27,9 @@ public sealed class MeshService : BackgroundService
     /// <summary>How often the load (backlog, children, disk free) is gossiped. Each report raises the incarnation.</summary>
     public static readonly TimeSpan LoadInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often a node that knows no other member of its upper scope tries its seeds again.</summary>
+    public static readonly TimeSpan SeedRetryInterval = TimeSpan.FromSeconds(2);
+
     /// <summary>How often the parent choice is re-evaluated without a membership change (the 30 s return).</summary>
     public static readonly TimeSpan ChoiceInterval = TimeSpan.FromSeconds(1);
 
@@ -40,6 +43,8 @@ public sealed class MeshService : BackgroundService
     private readonly Dictionary<(string Scope, string Node), DateTimeOffset> _lastHeard = [];
     private readonly HashSet<string> _reportedDown = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IPEndPoint> _siteSeeds = [];
+    private volatile IPEndPoint[] _upperSeeds = [];
+    private int _joining;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile SwimMembership[] _scopes = [];
     private ScopedGossipTransport? _mux;
@@ -114,6 +119,7 @@ public sealed class MeshService : BackgroundService
         StartMdns(advertise, stoppingToken);
 
         var nextLoad = DateTimeOffset.MinValue;
+        var nextSeedRetry = DateTimeOffset.UtcNow + SeedRetryInterval;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -126,6 +132,13 @@ public sealed class MeshService : BackgroundService
                     ReportLoad();
                 }
                 EvaluateParent(now);
+                if (now >= nextSeedRetry)
+                {
+                    // Alone with seeds (they started after us): try them again soon, not at the
+                    // membership's first push-pull, which may be up to 30 s away.
+                    nextSeedRetry = now + SeedRetryInterval;
+                    if (_upperSeeds is { Length: > 0 } seeds && ScopeOf(_policy.UpperScope) is { LiveCount: <= 1 } upper) _ = JoinOnceAsync(upper, seeds);
+                }
                 try { await changed.WaitAsync(ChoiceInterval, stoppingToken).ConfigureAwait(false); }
                 catch (TimeoutException) { }
             }
@@ -190,14 +203,17 @@ public sealed class MeshService : BackgroundService
         {
             lock (_lock) _siteSeeds.AddRange(seeds);
         }
-        try
-        {
-            // The membership keeps the seeds and retries them every few seconds while it knows no one.
-            await upper.JoinAsync(seeds, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-        {
-        }
+        _upperSeeds = [.. seeds];
+        await JoinOnceAsync(upper, _upperSeeds).ConfigureAwait(false);
+    }
+
+    /// <summary>One join at a time (the membership keeps the seeds for its own retries too).</summary>
+    private async Task JoinOnceAsync(SwimMembership scope, IReadOnlyList<IPEndPoint> seeds)
+    {
+        if (Interlocked.Exchange(ref _joining, 1) == 1) return;
+        try { await scope.JoinAsync(seeds).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException) { }
+        finally { Volatile.Write(ref _joining, 0); }
     }
 
     private void StartMdns(IPEndPoint advertise, CancellationToken ct)
