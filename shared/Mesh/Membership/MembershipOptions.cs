@@ -7,7 +7,7 @@ namespace EdgeStream.Mesh.Membership;
 /// Settings of one <see cref="SwimMembership"/> instance (one scope). Defaults are documented per
 /// property; <see cref="Validate"/> runs when the instance is created.
 /// <para>
-/// How the timing defaults were chosen (figures in docs/MESH.md): a member must survive a 2 s
+/// How the timing defaults were chosen (figures in docs/ARCHITECTURE.md, "The mesh"): a member must survive a 2 s
 /// stop-the-world pause (GC on a small device) and a dead member must be declared dead within 3 s
 /// at p99 with 50 members and 5 % loss. The earliest verdict on a member that stopped at t = 0 is
 /// probe interval + <see cref="SuspicionMinTimeout"/> (a probe sent just after it stopped fails at the

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EdgeStream.Hosting;
+
+namespace EdgeStream.Agent.Commands;
+
+/// <summary>
+/// <c>edgestream members [--http HOST:PORT] [--format table|json]</c>: the mesh members a running node
+/// knows and its current parent, read from that node's <c>/v1/status</c> (its <c>mesh</c> object).
+/// </summary>
+internal static class MembersCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children) and its parent.");
+        var http = new Option<string>("--http")
+        {
+            Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
+            HelpName = "HOST:PORT",
+            DefaultValueFactory = _ => "127.0.0.1:9094",
+        };
+        var format = new Option<string>("--format")
+        {
+            Description = "table or json (the status's mesh object) [default: table]",
+            HelpName = "table|json",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "json");
+        command.Options.Add(http);
+        command.Options.Add(format);
+        command.SetAction((parseResult, ct) => RunAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(string http, string format, TextWriter output, CancellationToken ct)
+    {
+        var url = $"http://{http}/v1/status";
+        string body;
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            body = await client.GetStringAsync(url, ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"edgestream members: cannot read {url}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        using var document = JsonDocument.Parse(body);
+        if (!document.RootElement.TryGetProperty("mesh", out var mesh))
+        {
+            Console.Error.WriteLine($"edgestream members: the node at {http} reports no mesh");
+            return ExitCodes.Failure;
+        }
+        if (format == "json")
+        {
+            using var stream = Console.OpenStandardOutput();
+            await using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                mesh.WriteTo(writer);
+            await stream.WriteAsync("\n"u8.ToArray(), ct);
+            return ExitCodes.Ok;
+        }
+        WriteTable(mesh, output);
+        return ExitCodes.Ok;
+    }
+
+    internal static void WriteTable(JsonElement mesh, TextWriter o)
+    {
+        o.WriteLine($"cluster {Text(mesh, "cluster")}, gossip {Text(mesh, "gossip")}");
+        o.WriteLine();
+        const string row = "{0,-24} {1,-8} {2,-9} {3,-22} {4,-8} {5,6} {6,-24} {7,14} {8,8}";
+        o.WriteLine(string.Format(CultureInfo.InvariantCulture, row, "NODE", "ROLE", "SCOPE", "ADDRESS", "STATE", "INC", "LAST-HEARD", "BACKLOG-BYTES", "CHILDREN"));
+        foreach (var m in mesh.GetProperty("members").EnumerateArray())
+        {
+            var load = m.GetProperty("load");
+            o.WriteLine(string.Format(CultureInfo.InvariantCulture, row, Text(m, "nodeId"), Text(m, "role"), Text(m, "scope"), Text(m, "address"), Text(m, "state"),
+                m.GetProperty("incarnation").GetInt64(), Text(m, "lastHeard"), load.GetProperty("backlogBytes").GetInt64(), load.GetProperty("children").GetInt32()));
+        }
+        o.WriteLine();
+        var parent = mesh.GetProperty("parent");
+        var id = Text(parent, "nodeId");
+        var address = Text(parent, "address");
+        o.WriteLine(id.Length == 0 && address.Length == 0
+            ? $"parent  none ({Text(parent, "reason")})"
+            : $"parent  {(id.Length > 0 ? id : "?")} at {(address.Length > 0 ? address : "?")} since {Text(parent, "since")}: {Text(parent, "reason")}");
+    }
+
+    private static string Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+}
