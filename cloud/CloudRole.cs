@@ -1,5 +1,6 @@
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Mesh;
 
 namespace EdgeStream.Cloud;
 
@@ -13,9 +14,17 @@ public sealed class CloudRole : IRoleModule
 {
     public NodeRole Role => NodeRole.Cloud;
 
+    /// <summary>The cloud tier is in the upstream scope only (gateways find it through --seeds) and has no parent.</summary>
+    public static readonly MeshPolicy Mesh = new()
+    {
+        Scopes = [MeshPolicy.UpstreamScope],
+        UpperScope = MeshPolicy.UpstreamScope,
+    };
+
     public void Configure(RoleBuilder cloud)
     {
         // Children's uplinks on --uplink, written into this node's log with their origins.
         cloud.AcceptUplinks();
+        cloud.JoinMesh(Mesh);
     }
 }

@@ -35,7 +35,8 @@ public static class UplinkHosting
     }
 
     /// <summary>
-    /// Forwards the log to the <c>--parent</c>s, in order of preference, with failover (the uplink sender).
+    /// Forwards the log to the <c>--parent</c>s, in order of preference, with failover (the uplink sender);
+    /// without <c>--parent</c>, to the parent the mesh chooses (<see cref="MeshHosting.JoinMesh"/>), idle until it names one.
     /// On a gateway it relays: records a child sent keep their origin. Its counters appear in <c>/v1/status</c>.
     /// </summary>
     public static RoleBuilder ForwardToParents(this RoleBuilder role)
@@ -51,14 +52,18 @@ public static class UplinkHosting
             Topics = new UplinkTopicRules(options.UplinkTopics, options.UplinkPrefix, options.UplinkRename),
             RateBytesPerSecond = options.UplinkRateBytesPerSecond,
             MaxBackoff = options.UplinkMaxBackoff,
+            // No --parent: the mesh names the parent (MeshHosting.JoinMesh); until then the data stays here.
+            FollowMesh = parents.Count == 0,
         };
         role.Services.AddSingleton<UplinkStatus>();
-        role.Services.AddHostedService(sp =>
+        // A singleton as well as a hosted service: the mesh (MeshHosting) tells it which parent to use.
+        role.Services.AddSingleton(sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
             return new UplinkForwarder(senderOptions, () => state.Catalog, sp.GetRequiredService<MetadataStore>(),
                 sp.GetRequiredService<UplinkStatus>(), sp.GetRequiredService<ILogger<UplinkForwarder>>());
         });
+        role.Services.AddHostedService(static sp => sp.GetRequiredService<UplinkForwarder>());
         return role;
     }
 

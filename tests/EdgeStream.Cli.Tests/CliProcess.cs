@@ -17,7 +17,7 @@ public static class CliProcess
 
     /// <summary>The real <c>edgestream</c> CLI (the agent built next to the tests), with no EDGESTREAM_* from the runner.</summary>
     public static Task<CliResult> EdgestreamAsync(IEnumerable<string> args, byte[]? stdin = null, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null) =>
-        RunAsync("dotnet", [AgentProcess.AgentDll, .. args], stdin, environment, timeout);
+        RunAsync("dotnet", [AgentProcess.AgentDll, .. AgentProcess.WithLoopbackMesh(args, environment)], stdin, environment, timeout);
 
     public static Task<CliResult> KcatAsync(IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null) =>
         RunAsync("kcat", args, stdin, null, timeout);
@@ -25,7 +25,7 @@ public static class CliProcess
     /// <summary>Starts the CLI and returns the running process (for followers); the caller kills or awaits it.</summary>
     public static Process StartEdgestream(IEnumerable<string> args)
     {
-        var psi = NewStartInfo("dotnet", [AgentProcess.AgentDll, .. args], null);
+        var psi = NewStartInfo("dotnet", [AgentProcess.AgentDll, .. AgentProcess.WithLoopbackMesh(args)], null);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start edgestream");
         process.StandardInput.Close();
         return process;

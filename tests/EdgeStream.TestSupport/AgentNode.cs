@@ -25,6 +25,9 @@ public sealed class AgentNode : IAsyncDisposable
     public int MqttPort { get; } = AgentProcess.FreePort();
     public int HttpPort { get; } = AgentProcess.FreePort();
     public int UplinkPort { get; } = AgentProcess.FreePort();
+    /// <summary>The node's gossip port on 127.0.0.1 (UDP and TCP), unless the test passed its own <c>--gossip</c>.</summary>
+    public int GossipPort { get; } = AgentProcess.FreePort();
+    public string GossipAddress => $"127.0.0.1:{GossipPort}";
     public string Bootstrap => $"127.0.0.1:{KafkaPort}";
     public AgentProcess Process => _process ?? throw new InvalidOperationException("the agent is not running");
 
@@ -54,6 +57,8 @@ public sealed class AgentNode : IAsyncDisposable
             "--kafka", Bootstrap, "--mqtt", $"127.0.0.1:{MqttPort}", "--http", $"127.0.0.1:{HttpPort}",
         };
         if (Role != "edge") args.AddRange(["--uplink", $"127.0.0.1:{UplinkPort}"]);
+        if (!_extraArgs.Contains("--gossip")) args.AddRange(["--gossip", GossipAddress]);
+        if (!_extraArgs.Contains("--mdns")) args.AddRange(["--mdns", "off"]);
         args.AddRange(_extraArgs);
         _process = AgentProcess.Start(Path.GetDirectoryName(DataDirectory)!, args);
         await _process.WaitForHealthyAsync(HttpPort, TimeSpan.FromSeconds(60));

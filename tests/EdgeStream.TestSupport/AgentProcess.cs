@@ -59,7 +59,7 @@ public sealed partial class AgentProcess : IDisposable
             foreach (var a in (string[])["netns", "exec", netns, "dotnet"]) psi.ArgumentList.Add(a);
         }
         psi.ArgumentList.Add(AgentDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in WithLoopbackMesh(args, environment)) psi.ArgumentList.Add(a);
         // The child sees only the EDGESTREAM_* variables a test sets, never the runner's.
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("EDGESTREAM_", StringComparison.Ordinal)).ToList())
             psi.Environment.Remove(key);
@@ -165,6 +165,20 @@ public sealed partial class AgentProcess : IDisposable
     [
         "run", "--http", $"127.0.0.1:{httpPort}", "--kafka", $"127.0.0.1:{FreePort()}", "--mqtt", $"127.0.0.1:{FreePort()}", .. extra,
     ];
+
+    /// <summary>
+    /// Tests never send multicast or gossip on the host's real interfaces: an <c>edgestream run</c> gets
+    /// <c>--mdns off</c> and <c>--gossip 127.0.0.1:(free port)</c> unless the test sets them itself (flag or
+    /// environment variable).
+    /// </summary>
+    public static IReadOnlyList<string> WithLoopbackMesh(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var list = args.ToList();
+        if (list.Count == 0 || list[0] != "run") return list;
+        if (!list.Contains("--mdns") && environment?.ContainsKey("EDGESTREAM_MDNS") != true) list.AddRange(["--mdns", "off"]);
+        if (!list.Contains("--gossip") && environment?.ContainsKey("EDGESTREAM_GOSSIP") != true) list.AddRange(["--gossip", $"127.0.0.1:{FreePort()}"]);
+        return list;
+    }
 
     private static readonly HashSet<int> s_handedOut = [];
 

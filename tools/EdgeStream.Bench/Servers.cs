@@ -57,6 +57,9 @@ public static class Servers
             "run", "--role", role, "--data", dataDir,
             "--kafka", $"127.0.0.1:{ports.Kafka}", "--http", $"127.0.0.1:{ports.Http}", "--mqtt", $"127.0.0.1:{ports.Mqtt}", .. extra,
         ];
+        // Never multicast or gossip on the host's real interfaces unless the scenario asks for it.
+        if (!args.Contains("--mdns")) args.AddRange(["--mdns", "off"]);
+        if (!args.Contains("--gossip")) args.AddRange(["--gossip", $"127.0.0.1:{ChildProcess.FreePort()}"]);
         var native = !agent.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
         var process = native
             ? ChildProcess.Start(role, agent, args, dataDir)

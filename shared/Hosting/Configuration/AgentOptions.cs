@@ -39,6 +39,14 @@ public sealed class AgentOptions
     public long UplinkMaxFrameBytes { get; init; } = 16L * 1024 * 1024;
     /// <summary>Upstream nodes this node forwards to, in order of preference; none on a cloud node.</summary>
     public required IReadOnlyList<HostPort> Parents { get; init; }
+    /// <summary>Find site peers by mDNS and advertise this node (<c>--mdns</c>). Default on.</summary>
+    public bool Mdns { get; init; } = true;
+    /// <summary>The fleet's name: gossip and mDNS of another cluster are ignored (<c>--cluster</c>). Default <c>edgestream</c>.</summary>
+    public string Cluster { get; init; } = "edgestream";
+    /// <summary>Gossip address, UDP and TCP (<c>--gossip</c>). Default <c>0.0.0.0:7946</c>.</summary>
+    public HostPort Gossip { get; init; } = new("0.0.0.0", 7946);
+    /// <summary>Gossip addresses to join the node's upper scope through (<c>--seeds</c>). Default none.</summary>
+    public IReadOnlyList<HostPort> Seeds { get; init; } = [];
     /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
     public IReadOnlyList<string> UplinkTopics { get; init; } = ["*"];
     /// <summary>Prepended to forwarded topic names at the parent; null = none.</summary>
@@ -101,6 +109,10 @@ internal sealed class AgentOptionsBuilder
     internal HostPort Uplink { get; set; }
     internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
+    internal bool Mdns { get; set; } = true;
+    internal string Cluster { get; set; } = "edgestream";
+    internal HostPort Gossip { get; set; }
+    internal IReadOnlyList<HostPort> Seeds { get; set; } = [];
     internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
     internal string? UplinkPrefix { get; set; }
     internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
@@ -163,7 +175,7 @@ internal sealed class AgentOptionsBuilder
         // Two listeners on one port cannot both bind; say which two.
         var listeners = new List<(SettingDescriptor Setting, HostPort Address)>
         {
-            (AgentSettings.Kafka, Kafka), (AgentSettings.Mqtt, Mqtt), (AgentSettings.Http, Http),
+            (AgentSettings.Kafka, Kafka), (AgentSettings.Mqtt, Mqtt), (AgentSettings.Http, Http), (AgentSettings.Gossip, Gossip),
         };
         if (Role != NodeRole.Edge) listeners.Add((AgentSettings.Uplink, Uplink));
         for (var i = 0; i < listeners.Count; i++)
@@ -199,6 +211,10 @@ internal sealed class AgentOptionsBuilder
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,
+            Mdns = Mdns,
+            Cluster = Cluster,
+            Gossip = Gossip,
+            Seeds = Seeds,
             UplinkTopics = UplinkTopics,
             UplinkPrefix = UplinkPrefix,
             UplinkRename = UplinkRename,

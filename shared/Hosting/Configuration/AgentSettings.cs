@@ -50,6 +50,14 @@ public static class AgentSettings
         "Largest uplink frame (uncompressed) a child may send; a larger one is refused and its stream closed.");
     public static readonly ListSetting<HostPort> Parents = new("parents", "--parent", "EDGESTREAM_PARENT", "parents", "HOST:PORT", Parsers.Connect, (b, v) => b.Parents = v,
         "Upstream node to forward to; repeat for fallbacks (comma-separated in the environment).");
+    public static readonly Setting<bool> Mdns = new("mdns", "--mdns", "EDGESTREAM_MDNS", "mdns", "on|off", "on", Parsers.Bool, (b, v) => b.Mdns = v,
+        "Find the site's peers by mDNS on the LAN (and advertise this node); off: only --seeds.");
+    public static readonly Setting<string> Cluster = new("cluster", "--cluster", "EDGESTREAM_CLUSTER", "cluster", "NAME", "edgestream", Parsers.NodeId, (b, v) => b.Cluster = v,
+        "Fleet name (1-64 of A-Z a-z 0-9 . _ -): nodes of another cluster on the same LAN or seeds are ignored.");
+    public static readonly Setting<HostPort> Gossip = new("gossip", "--gossip", "EDGESTREAM_GOSSIP", "gossip", "HOST:PORT", "0.0.0.0:7946", Parsers.Listen, (b, v) => b.Gossip = v,
+        "Mesh membership (gossip) address, UDP and TCP on the same port.");
+    public static readonly ListSetting<HostPort> Seeds = new("seeds", "--seeds", "EDGESTREAM_SEEDS", "seeds", "HOST:PORT", Parsers.Connect, (b, v) => b.Seeds = v,
+        "Gossip address of a mesh member to join through (edge: site; gateway, cloud: upstream); repeat (comma-separated in the environment).");
     public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
         "Topics forwarded to the parent (* and ? wildcards); internal topics (__*) never are.");
     public static readonly Setting<string?> UplinkPrefix = new("uplinkPrefix", "--uplink-prefix", "EDGESTREAM_UPLINK_PREFIX", "uplinkPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.UplinkPrefix = v,
@@ -85,6 +93,7 @@ public static class AgentSettings
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        Mdns, Cluster, Gossip, Seeds,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];

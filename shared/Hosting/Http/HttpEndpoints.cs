@@ -46,6 +46,9 @@ public static class HttpEndpoints
                 Drops = manager is null ? [] : TopicDrops(manager),
                 Uplink = UplinkReceiverStatus.From(context.RequestServices.GetService<UplinkReceiverStats>()),
                 UplinkSender = context.RequestServices.GetService<EdgeStream.Uplink.Sending.UplinkStatus>()?.Snapshot(),
+                Mesh = context.RequestServices.GetService<EdgeStream.Hosting.Mesh.MeshService>() is { } mesh
+                    ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
+                    : null,
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -83,12 +86,15 @@ public sealed class StatusResponse
     public long DroppedRecords { get; init; }
     public long DroppedBytes { get; init; }
     public IReadOnlyList<TopicDropStatus> Drops { get; init; } = [];
-    /// <summary>The uplink sender's counters (what goes up to the parent); null on a node without <c>--parent</c>.</summary>
+    /// <summary>The uplink sender's counters (what goes up to the parent); null on a cloud node.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Uplink.Sending.UplinkStatusSnapshot? UplinkSender { get; init; }
     /// <summary>Children's uplinks received (gateway and cloud only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public UplinkReceiverStatus? Uplink { get; init; }
+    /// <summary>Members, parent and mDNS counters; null on a node that runs no mesh.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Hosting.Mesh.MeshStatus? Mesh { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>

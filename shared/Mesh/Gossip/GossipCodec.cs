@@ -182,6 +182,31 @@ public sealed class GossipCodec
 
     // ---- decoding: every count and length is checked before anything is allocated for it ----
 
+    /// <summary>
+    /// Reads the scope of a datagram or push-pull message (both start <c>[ version, cluster, scope, ... ]</c>)
+    /// without decoding the rest, so one transport can serve several scopes. False for anything else.
+    /// </summary>
+    public static bool TryPeekScope(ReadOnlyMemory<byte> message, out ReadOnlyMemory<byte> scope)
+    {
+        scope = default;
+        if (message.IsEmpty) return false;
+        try
+        {
+            var r = new MessagePackReader(message);
+            if (r.ReadArrayHeader() < 3) return false;
+            r.Skip(); // version: each scope's codec checks it
+            r.Skip(); // cluster: likewise
+            if (!r.TryReadStringSpan(out var span)) return false;
+            scope = message.Slice((int)r.Consumed - span.Length, span.Length);
+            return true;
+        }
+        catch (Exception ex) when (IsDecodeFailure(ex))
+        {
+            scope = default;
+            return false;
+        }
+    }
+
     /// <summary>Decodes one datagram into <paramref name="into"/> (cleared first). Never throws for bad input.</summary>
     public GossipDecodeStatus TryDecodeDatagram(ReadOnlyMemory<byte> datagram, GossipDatagram into)
     {

@@ -10,11 +10,24 @@ namespace EdgeStream.Uplink.Sending;
 internal sealed class ParentChannels(UplinkSenderOptions options) : IDisposable
 {
     private readonly GrpcChannel?[] _channels = new GrpcChannel?[options.Parents.Count];
+    private readonly Dictionary<UplinkParent, GrpcChannel> _followed = [];
 
     /// <summary>The channel to parent <paramref name="index"/> of <see cref="UplinkSenderOptions.Parents"/>.</summary>
     public GrpcChannel For(int index)
     {
         if (_channels[index] is { } existing) return existing;
+        return _channels[index] = Create(options.Parents[index]);
+    }
+
+    /// <summary>The channel to a parent the mesh named (kept: the mesh moves between a handful of parents).</summary>
+    public GrpcChannel For(UplinkParent parent)
+    {
+        if (_followed.TryGetValue(parent, out var existing)) return existing;
+        return _followed[parent] = Create(parent);
+    }
+
+    private GrpcChannel Create(UplinkParent parent)
+    {
         var handler = new SocketsHttpHandler
         {
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
@@ -25,19 +38,18 @@ internal sealed class ParentChannels(UplinkSenderOptions options) : IDisposable
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        var channel = GrpcChannel.ForAddress(options.Parents[index].Address, new GrpcChannelOptions
+        return GrpcChannel.ForAddress(parent.Address, new GrpcChannelOptions
         {
             HttpHandler = handler,
             DisposeHttpClient = true,
             MaxSendMessageSize = 2 * options.MaxFrameBytes + 1024 * 1024,
             MaxReceiveMessageSize = 1024 * 1024,
         });
-        _channels[index] = channel;
-        return channel;
     }
 
     public void Dispose()
     {
         foreach (var channel in _channels) channel?.Dispose();
+        foreach (var channel in _followed.Values) channel.Dispose();
     }
 }

@@ -46,7 +46,7 @@ public sealed partial class UplinkForwarder
             {
                 int index;
                 lock (self._lock) index = self._selector.Current;
-                return await self.RunConnectionAsync(index, ct).ConfigureAwait(false);
+                return await self.RunConnectionAsync(self._options.Parents[index], index, ct).ConfigureAwait(false);
             }, this, stoppingToken).ConfigureAwait(false);
 
             if (end == ConnectionEnd.Stopped) return;
@@ -80,12 +80,72 @@ public sealed partial class UplinkForwarder
         if (changed) UplinkSenderLog.FailingOver(_logger, from, to, failures);
     }
 
-    private async Task<ConnectionEnd> RunConnectionAsync(int parentIndex, CancellationToken stoppingToken)
+    /// <summary>
+    /// The mesh's parent (<see cref="UplinkSenderOptions.FollowMesh"/>): idle while there is none; a new
+    /// choice closes the stream and connects at once; a failing parent is retried with exponential backoff
+    /// (jitter, up to <see cref="UplinkSenderOptions.MaxBackoff"/>) that a new choice cuts short.
+    /// </summary>
+    private async Task FollowParentsAsync(CancellationToken stoppingToken)
     {
-        var parent = _options.Parents[parentIndex].ToString();
+        var failures = 0;
+        string? previous = null;
+        var waitingLogged = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var changed = Volatile.Read(ref _parentChanged).Task;
+            UplinkParent? followed;
+            lock (_lock) followed = _followed;
+            if (followed is not { } parent)
+            {
+                _status.SetParent(null, connected: false);
+                if (!waitingLogged) UplinkSenderLog.WaitingForParent(_logger);
+                waitingLogged = true;
+                await changed.WaitAsync(stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+            waitingLogged = false;
+            var name = parent.ToString();
+            if (previous is not null && previous != name) UplinkSenderLog.FollowingParent(_logger, name, previous);
+            previous = name;
+            string reason;
+            try
+            {
+                var end = await RunConnectionAsync(parent, -1, stoppingToken).ConfigureAwait(false);
+                if (end == ConnectionEnd.Stopped) return;
+                failures = 0;
+                reason = "the stream broke";
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                failures++;
+                reason = ex.GetBaseException().Message;
+            }
+            if (changed.IsCompleted)
+            {
+                failures = 0;
+                continue;
+            }
+            var delay = Backoff(failures);
+            _status.Reconnect();
+            UplinkSenderLog.Reconnecting(_logger, name, reason, failures + 1, (long)delay.TotalMilliseconds);
+            try { await changed.WaitAsync(delay, stoppingToken).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+        }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var exponential = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 20));
+        var capped = Math.Min(exponential, _options.MaxBackoff.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() / 2));
+    }
+
+    private async Task<ConnectionEnd> RunConnectionAsync(UplinkParent target, int parentIndex, CancellationToken stoppingToken)
+    {
+        var parent = target.ToString();
         _status.SetParent(parent, connected: false);
         UplinkSenderLog.Connecting(_logger, parent);
-        var client = new Grpc.Uplink.UplinkClient(_channels.For(parentIndex));
+        var client = new Grpc.Uplink.UplinkClient(parentIndex >= 0 ? _channels.For(parentIndex) : _channels.For(target));
         var headers = new global::Grpc.Core.Metadata { { "es-node-id", _options.NodeId }, { "es-role", _options.Role } };
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -96,6 +156,9 @@ public sealed partial class UplinkForwarder
             _partitions.RewindAll();
             _frameSize.Reset();
             _connection = connection;
+            _connectionStop = cts;
+            // The mesh moved on between the choice and here: this stream ends at once.
+            if (_options.FollowMesh && _followed != target) cts.Cancel();
         }
         try
         {
@@ -122,7 +185,11 @@ public sealed partial class UplinkForwarder
         {
             lock (_lock)
             {
-                if (_connection == connection) _connection = null;
+                if (_connection == connection)
+                {
+                    _connection = null;
+                    _connectionStop = null;
+                }
             }
             _status.SetConnected(false);
         }

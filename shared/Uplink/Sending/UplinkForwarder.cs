@@ -61,6 +61,9 @@ public sealed partial class UplinkForwarder : BackgroundService
     private readonly Func<PartitionState, int> _priorityOf;
     private readonly Func<PartitionState, bool> _isReady;
     private ParentConnection? _connection;
+    private CancellationTokenSource? _connectionStop;
+    private UplinkParent? _followed;
+    private TaskCompletionSource _parentChanged = NewSignal();
     private ulong _nextFrameId;
     private TaskCompletionSource _wake = NewSignal();
 
@@ -84,7 +87,7 @@ public sealed partial class UplinkForwarder : BackgroundService
         // A capped link starts small as before: a first frame far above the cap would be paid off in one long stall.
         _frameSize = new AdaptiveFrameSize(options.MinFrameBytes, options.MaxFrameBytes,
             options.RateBytesPerSecond > 0 ? options.MinFrameBytes : options.InitialFrameBytes);
-        _selector = parentSelector ?? new ParentSelector(options.Parents.Count, options.FailoverAfter, options.PreferredRetryInterval, Now());
+        _selector = parentSelector ?? new ParentSelector(Math.Max(1, options.Parents.Count), options.FailoverAfter, options.PreferredRetryInterval, Now());
         // Burst of one second's worth: a cap holds from the first second after a reconnect, not only
         // after a few MiB went out at link speed. A frame larger than the burst is paid off afterwards.
         _bucket = options.RateBytesPerSecond > 0 ? new TokenBucket(options.RateBytesPerSecond, options.RateBytesPerSecond, Now()) : null;
@@ -95,6 +98,56 @@ public sealed partial class UplinkForwarder : BackgroundService
     /// <summary>The counters this service updates.</summary>
     public UplinkStatus Status => _status;
 
+    /// <summary>
+    /// With <see cref="UplinkSenderOptions.FollowMesh"/>: the parent to forward to from now on, null for none
+    /// (the data stays local). A change closes the current stream and connects to the new parent at once,
+    /// without a reconnect backoff; what was in flight is sent again from the cursors (the cloud's per-origin
+    /// de-duplication drops what the old parent already relayed). Thread-safe.
+    /// </summary>
+    public void FollowParent(UplinkParent? parent)
+    {
+        if (!_options.FollowMesh) throw new InvalidOperationException("this sender forwards to its --parent list, not the mesh's choice");
+        CancellationTokenSource? stop;
+        lock (_lock)
+        {
+            if (_followed == parent) return;
+            _followed = parent;
+            stop = _connectionStop;
+        }
+        StopConnection(stop);
+        Interlocked.Exchange(ref _parentChanged, NewSignal()).TrySetResult();
+    }
+
+    /// <summary>
+    /// Something other than our own attempts (the mesh's membership) knows <paramref name="parent"/> of
+    /// <see cref="UplinkSenderOptions.Parents"/> is down: when it is the parent in use, move on to the next
+    /// now, closing the stream, instead of after the reconnect attempts. Returns true when the choice changed.
+    /// </summary>
+    public bool ParentDown(UplinkParent parent)
+    {
+        var index = -1;
+        for (var i = 0; i < _options.Parents.Count; i++)
+            if (_options.Parents[i] == parent) index = i;
+        if (index < 0) return false;
+        CancellationTokenSource? stop;
+        string next;
+        lock (_lock)
+        {
+            if (!_selector.OnParentDown(index, Now())) return false;
+            stop = _connection?.Index == index ? _connectionStop : null;
+            next = _options.Parents[_selector.Current].ToString();
+        }
+        UplinkSenderLog.ParentDown(_logger, parent.ToString(), next);
+        StopConnection(stop);
+        return true;
+    }
+
+    private static void StopConnection(CancellationTokenSource? stop)
+    {
+        try { stop?.Cancel(); }
+        catch (ObjectDisposedException) { /* that connection already ended */ }
+    }
+
     private static double Now() => Stopwatch.GetTimestamp() * TicksToSeconds;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -103,7 +156,7 @@ public sealed partial class UplinkForwarder : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        UplinkSenderLog.Starting(_logger, string.Join(", ", _options.Parents), _options.Role, _options.NodeId, _options.Window,
+        UplinkSenderLog.Starting(_logger, _options.FollowMesh ? "the parent the mesh chooses" : string.Join(", ", _options.Parents), _options.Role, _options.NodeId, _options.Window,
             _options.RateBytesPerSecond > 0 ? _options.RateBytesPerSecond + " B/s" : "unlimited");
         TopicCatalog? catalog;
         try
@@ -123,7 +176,8 @@ public sealed partial class UplinkForwarder : BackgroundService
         var housekeeping = HousekeepingAsync(housekeepingStop.Token);
         try
         {
-            await RunConnectionsAsync(stoppingToken).ConfigureAwait(false);
+            if (_options.FollowMesh) await FollowParentsAsync(stoppingToken).ConfigureAwait(false);
+            else await RunConnectionsAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

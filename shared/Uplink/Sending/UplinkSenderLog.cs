@@ -50,6 +50,15 @@ internal static partial class UplinkSenderLog
     [LoggerMessage(EventId = 5113, Level = LogLevel.Warning, Message = "Uplink: cursors could not be saved: {Reason}")]
     public static partial void CursorSaveFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 5115, Level = LogLevel.Information, Message = "Uplink: parent is now {Parent} (chosen by the mesh); {Previous} closed without waiting for a reconnect backoff")]
+    public static partial void FollowingParent(ILogger logger, string parent, string previous);
+
+    [LoggerMessage(EventId = 5116, Level = LogLevel.Information, Message = "Uplink: no parent chosen yet; storing locally until the mesh names one")]
+    public static partial void WaitingForParent(ILogger logger);
+
+    [LoggerMessage(EventId = 5117, Level = LogLevel.Warning, Message = "Uplink: membership says parent {Parent} is down; moving on to {Next} now")]
+    public static partial void ParentDown(ILogger logger, string parent, string next);
+
     [LoggerMessage(EventId = 5114, Level = LogLevel.Information, Message = "Uplink: stopped; {Frames} frames acknowledged")]
     public static partial void Stopped(ILogger logger, long frames);
 }

@@ -15,8 +15,15 @@ public readonly record struct UplinkParent(string Host, int Port)
 /// </summary>
 public sealed class UplinkSenderOptions
 {
-    /// <summary>Parents in order of preference (<c>--parent</c>, repeated). At least one.</summary>
+    /// <summary>Parents in order of preference (<c>--parent</c>, repeated). At least one, unless <see cref="FollowMesh"/>.</summary>
     public required IReadOnlyList<UplinkParent> Parents { get; init; }
+
+    /// <summary>
+    /// True: the parent is whatever <see cref="UplinkForwarder.FollowParent"/> last named (the mesh's
+    /// choice), and <see cref="Parents"/> is empty; the sender idles (data stays local) until one is named.
+    /// Default false.
+    /// </summary>
+    public bool FollowMesh { get; init; }
 
     /// <summary>This node's id: the <c>es-node-id</c> header and the origin of the node's own records.</summary>
     public required string NodeId { get; init; }
@@ -85,7 +92,8 @@ public sealed class UplinkSenderOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
     {
-        if (Parents.Count == 0) throw new ArgumentException("the uplink needs at least one parent");
+        if (Parents.Count == 0 && !FollowMesh) throw new ArgumentException("the uplink needs at least one parent");
+        if (Parents.Count > 0 && FollowMesh) throw new ArgumentException("the uplink follows either the mesh or a parent list, not both");
         if (string.IsNullOrEmpty(NodeId)) throw new ArgumentException("the uplink needs the node id");
         if (Role is not ("edge" or "gateway")) throw new ArgumentException($"uplink role must be edge or gateway, not '{Role}'");
         if (Window is < 1 or > 4096) throw new ArgumentException("uplink window must be 1..4096 frames");
