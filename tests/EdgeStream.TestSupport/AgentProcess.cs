@@ -39,9 +39,14 @@ public sealed partial class AgentProcess : IDisposable
         }
     }
 
-    public static AgentProcess Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts the agent; with <paramref name="netns"/>, inside that network namespace through
+    /// <c>ip netns exec NS dotnet …</c> (which execs in place, so <see cref="Pid"/> is the agent's).
+    /// </summary>
+    public static AgentProcess Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        string? netns = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -49,6 +54,10 @@ public sealed partial class AgentProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            foreach (var a in (string[])["netns", "exec", netns, "dotnet"]) psi.ArgumentList.Add(a);
+        }
         psi.ArgumentList.Add(AgentDll);
         foreach (var a in WithLoopbackMesh(args, environment)) psi.ArgumentList.Add(a);
         // The child sees only the EDGESTREAM_* variables a test sets, never the runner's.

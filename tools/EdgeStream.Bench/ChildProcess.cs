@@ -101,6 +101,15 @@ public sealed partial class ChildProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGKILL (kill -9): gone without a word; returns once the process has exited.</summary>
+    public async Task KillAsync()
+    {
+        try { _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

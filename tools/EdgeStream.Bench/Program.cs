@@ -12,6 +12,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,
     ["mqtt-publish"] = MqttPublishScenario.RunAsync,
     ["mesh"] = MeshScenario.RunAsync,
+    ["mesh-agents"] = MeshAgentsScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))

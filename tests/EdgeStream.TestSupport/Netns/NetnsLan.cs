@@ -1,22 +1,23 @@
 using System.Diagnostics;
 using System.Globalization;
-using EdgeStream.TestSupport;
 using Xunit;
 
-namespace EdgeStream.Mesh.Tests.Discovery;
+namespace EdgeStream.TestSupport;
 
 /// <summary>
-/// A LAN made of network namespaces, so that the mDNS tests' multicast never reaches the host's real
+/// A LAN made of network namespaces, so that the tests' multicast and gossip never reach the host's real
 /// interfaces: one namespace holds a bridge <c>br0</c>; each node namespace has <c>lo</c> up and an
 /// <c>eth0</c>, one end of a veth pair whose other end (<c>vN</c>) is a port of the bridge, with
 /// <c>10.201.S.(N+1)/24</c> and a multicast route. Veth pairs are created from inside the namespaces, so not
 /// even a transient interface appears in the host's namespace. Names carry a prefix, the test process id
 /// and a counter; leftovers of runs whose process is gone are removed first, and <see cref="Dispose"/>
-/// removes this LAN (processes still running in it are killed).
+/// removes this LAN (processes still running in it are killed). Each test project uses its own prefix
+/// (mDNS tests <c>esmdns</c>, agent mesh tests <c>esmesh</c>), so one never removes the other's LANs.
 /// </summary>
-internal sealed class NetnsLan : IDisposable
+public sealed class NetnsLan : IDisposable
 {
-    public const string Prefix = "esmdns";
+    /// <summary>The prefix of the mDNS tests' namespaces; other projects pass their own to <see cref="Create"/>.</summary>
+    public const string DefaultPrefix = "esmdns";
     private static int s_counter;
 
     private readonly List<string> _namespaces = [];
@@ -28,10 +29,10 @@ internal sealed class NetnsLan : IDisposable
     public string Subnet { get; }
     public IReadOnlyList<string> Nodes { get; }
 
-    private NetnsLan(int nodes)
+    private NetnsLan(int nodes, string prefix)
     {
         var n = Interlocked.Increment(ref s_counter);
-        var name = $"{Prefix}{Environment.ProcessId:x}x{n}";
+        var name = $"{prefix}{Environment.ProcessId:x}x{n}";
         Subnet = $"10.201.{n % 250 + 1}";
         _bridge = $"{name}-br";
         var names = new List<string>();
@@ -67,11 +68,15 @@ internal sealed class NetnsLan : IDisposable
         Nodes = names;
     }
 
-    /// <summary>Creates a LAN of <paramref name="nodes"/> node namespaces (after removing dead runs' leftovers).</summary>
-    public static NetnsLan Create(int nodes)
+    /// <summary>
+    /// Creates a LAN of <paramref name="nodes"/> node namespaces named <paramref name="prefix"/>… (after
+    /// removing leftovers of dead runs with that prefix). The prefix is lower-case letters only, short
+    /// enough for the interface-name limit of <c>ip</c>.
+    /// </summary>
+    public static NetnsLan Create(int nodes, string prefix = DefaultPrefix)
     {
-        RemoveLeftovers();
-        return new NetnsLan(nodes);
+        RemoveLeftovers(prefix);
+        return new NetnsLan(nodes, prefix);
     }
 
     /// <summary>The IPv4 address of node <paramref name="index"/> (1-based).</summary>
@@ -122,14 +127,14 @@ internal sealed class NetnsLan : IDisposable
     }
 
     /// <summary>Namespaces of earlier runs (our prefix) whose test process no longer exists.</summary>
-    private static void RemoveLeftovers()
+    private static void RemoveLeftovers(string prefix)
     {
         var (_, list, _) = ExternalTool.Run("ip", ["netns", "list"], timeout: TimeSpan.FromSeconds(30));
         foreach (var line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var ns = line.Split(' ', 2)[0];
-            if (!ns.StartsWith(Prefix, StringComparison.Ordinal)) continue;
-            var pidText = ns[Prefix.Length..].Split('x', 2)[0];
+            if (!ns.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var pidText = ns[prefix.Length..].Split('x', 2)[0];
             if (!int.TryParse(pidText, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var pid)) continue;
             if (pid == Environment.ProcessId || ProcessExists(pid)) continue;
             Delete(ns);
