@@ -13,7 +13,7 @@ internal static class MembersCommand
 {
     public static Command Create()
     {
-        var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children) and its parent.");
+        var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children, parent) and its own parent.");
         var http = new Option<string>("--http")
         {
             Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
@@ -69,13 +69,14 @@ internal static class MembersCommand
     {
         o.WriteLine($"cluster {Text(mesh, "cluster")}, gossip {Text(mesh, "gossip")}");
         o.WriteLine();
-        const string row = "{0,-24} {1,-8} {2,-9} {3,-22} {4,-8} {5,6} {6,-24} {7,14} {8,8}";
-        o.WriteLine(string.Format(CultureInfo.InvariantCulture, row, "NODE", "ROLE", "SCOPE", "ADDRESS", "STATE", "INC", "LAST-HEARD", "BACKLOG-BYTES", "CHILDREN"));
+        const string row = "{0,-24} {1,-8} {2,-9} {3,-22} {4,-8} {5,6} {6,-24} {7,14} {8,8} {9}";
+        o.WriteLine(string.Format(CultureInfo.InvariantCulture, row, "NODE", "ROLE", "SCOPE", "ADDRESS", "STATE", "INC", "LAST-HEARD", "BACKLOG-BYTES", "CHILDREN", "PARENT"));
         foreach (var m in mesh.GetProperty("members").EnumerateArray())
         {
             var load = m.GetProperty("load");
             o.WriteLine(string.Format(CultureInfo.InvariantCulture, row, Text(m, "nodeId"), Text(m, "role"), Text(m, "scope"), Text(m, "address"), Text(m, "state"),
-                m.GetProperty("incarnation").GetInt64(), Text(m, "lastHeard"), load.GetProperty("backlogBytes").GetInt64(), load.GetProperty("children").GetInt32()));
+                m.GetProperty("incarnation").GetInt64(), Text(m, "lastHeard"), load.GetProperty("backlogBytes").GetInt64(), load.GetProperty("children").GetInt32(),
+                Text(m, "parent") is { Length: > 0 } p ? p : "-"));
         }
         o.WriteLine();
         var parent = mesh.GetProperty("parent");

@@ -204,6 +204,9 @@ public sealed partial class AgentProcess : IDisposable
 
     public const int Sigint = 2;
     public const int Sigterm = 15;
+    /// <summary>Freezes a process (a hung host: the kernel still accepts its TCP connections, nothing answers).</summary>
+    public const int Sigstop = 19;
+    public const int Sigcont = 18;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

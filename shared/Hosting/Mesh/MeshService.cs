@@ -33,6 +33,17 @@ public sealed class MeshService : BackgroundService
     /// <summary>How often the parent choice is re-evaluated without a membership change (the 30 s return).</summary>
     public static readonly TimeSpan ChoiceInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A child's first choice waits until no member has joined for this long (or <see cref="FirstChoiceLimit"/>
+    /// has passed since the first candidate appeared): a node that has just started meets the mesh over a
+    /// second or two, and a choice made on the first gateway heard of, before the others and the
+    /// siblings are known, would stick (children do not move off a healthy parent).
+    /// </summary>
+    public static readonly TimeSpan FirstChoiceSettle = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest a first choice waits for the view to settle.</summary>
+    public static readonly TimeSpan FirstChoiceLimit = TimeSpan.FromSeconds(3);
+
     private readonly AgentOptions _options;
     private readonly NodeContext _node;
     private readonly MeshPolicy _policy;
@@ -53,6 +64,8 @@ public sealed class MeshService : BackgroundService
     private UplinkForwarder? _forwarder;
     private volatile ParentInfo _parent = new(null, null, "no parent chosen yet", DateTimeOffset.UtcNow);
     private UplinkParent? _followed;
+    private DateTimeOffset _lastJoin = DateTimeOffset.MinValue;
+    private DateTimeOffset? _firstCandidateAt;
 
     public MeshService(AgentOptions options, NodeContext node, MeshPolicy policy, IServiceProvider services, ILoggerFactory loggers)
     {
@@ -162,7 +175,11 @@ public sealed class MeshService : BackgroundService
     private void OnMemberChanged(object? sender, MemberChangedEventArgs e)
     {
         var scope = ((SwimMembership)sender!).Scope;
-        lock (_lock) _lastHeard[(scope, e.Member.NodeId)] = DateTimeOffset.UtcNow;
+        lock (_lock)
+        {
+            _lastHeard[(scope, e.Member.NodeId)] = DateTimeOffset.UtcNow;
+            if (e.Kind == MemberChangeKind.Joined && scope == _policy.UpperScope) _lastJoin = DateTimeOffset.UtcNow;
+        }
         if (e.Kind != MemberChangeKind.Updated || scope == _policy.UpperScope)
             Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
@@ -320,10 +337,18 @@ public sealed class MeshService : BackgroundService
     private void ChooseParent(IReadOnlyList<Member> members, DateTimeOffset now)
     {
         var candidates = new List<ParentCandidate>(members.Count);
+        var siblings = new List<SiblingChoice>();
+        var role = _node.Role.ToText();
         foreach (var m in members)
-            if (m.NodeId != _node.NodeId) candidates.Add(ParentCandidate.FromMember(m));
+        {
+            if (m.NodeId == _node.NodeId) continue;
+            candidates.Add(ParentCandidate.FromMember(m));
+            // Children of our tier that are running: they share the parents, so they share the quotas.
+            if (m.IsLive && string.Equals(m.Metadata.Role, role, StringComparison.Ordinal)) siblings.Add(new SiblingChoice(m.NodeId, m.Metadata.Parent));
+        }
         var before = _tracker!.Current;
-        var decision = _tracker.Update(candidates, now);
+        if (before is null && !FirstChoiceSettled(candidates, now)) return;
+        var decision = _tracker.Update(candidates, siblings, now);
         string? address = null;
         if (decision.ParentId is { } id)
         {
@@ -333,6 +358,7 @@ public sealed class MeshService : BackgroundService
         if (decision.Changed)
         {
             MeshLog.ParentChanged(_logger, before ?? "none", decision.ParentId ?? "none", decision.Reason);
+            TellParent(decision.ParentId);
             _parent = new ParentInfo(decision.ParentId, string.IsNullOrEmpty(address) ? null : address, decision.Reason, now);
         }
         else if (_parent.Address != address && decision.ParentId is not null)
@@ -382,9 +408,32 @@ public sealed class MeshService : BackgroundService
         if (p.Address != current || p.NodeId != currentId)
         {
             if (p.NodeId != currentId && (p.NodeId is not null || currentId is not null))
+            {
                 MeshLog.ParentChanged(_logger, p.NodeId ?? "none", currentId ?? "none", "operator's --parent list");
+                TellParent(currentId);
+            }
             _parent = new ParentInfo(currentId, current, "operator's --parent list", DateTimeOffset.UtcNow);
         }
+    }
+
+    private bool FirstChoiceSettled(List<ParentCandidate> candidates, DateTimeOffset now)
+    {
+        var any = false;
+        foreach (var c in candidates)
+            if (c.State == MemberState.Alive && _policy.ParentRoles.Contains(c.Role)) any = true;
+        if (!any) return true; // nothing to choose from: the tracker says so ("no eligible parent alive")
+        _firstCandidateAt ??= now;
+        DateTimeOffset lastJoin;
+        lock (_lock) lastJoin = _lastJoin;
+        return now - lastJoin >= FirstChoiceSettle || now - _firstCandidateAt.Value >= FirstChoiceLimit;
+    }
+
+    /// <summary>Gossips the parent in use, so siblings choosing count this node in its parent's quota.</summary>
+    private void TellParent(string? parentId)
+    {
+        if (ScopeOf(_policy.UpperScope) is not { } upper) return;
+        try { upper.UpdateParent(parentId); }
+        catch (ObjectDisposedException) { }
     }
 
     private static int Rank(MemberState s) => s switch { MemberState.Alive => 0, MemberState.Suspect => 1, _ => 2 };

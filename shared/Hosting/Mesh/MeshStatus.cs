@@ -13,13 +13,28 @@ public sealed class MeshStatus
     public required IReadOnlyList<MeshMemberStatus> Members { get; init; }
     public required MeshParentStatus Parent { get; init; }
     public required MeshMdnsStatus Mdns { get; init; }
+    /// <summary>Gossip traffic of each scope this node runs, since start.</summary>
+    public required IReadOnlyList<MeshScopeTraffic> Traffic { get; init; }
 
     /// <summary>A snapshot of <paramref name="mesh"/>.</summary>
     public static MeshStatus From(MeshService mesh, string cluster)
     {
         var members = new List<MeshMemberStatus>();
+        var traffic = new List<MeshScopeTraffic>();
         foreach (var scope in mesh.Scopes)
         {
+            var stats = scope.Stats;
+            traffic.Add(new MeshScopeTraffic
+            {
+                Scope = scope.Scope,
+                DatagramsSent = stats.DatagramsSent,
+                BytesSent = stats.BytesSent,
+                DatagramsReceived = stats.DatagramsReceived,
+                BytesReceived = stats.BytesReceived,
+                ExchangeBytesSent = stats.ExchangeBytesSent,
+                ExchangeBytesReceived = stats.ExchangeBytesReceived,
+                Malformed = stats.Malformed,
+            });
             IReadOnlyList<Member> list;
             try { list = scope.Members; }
             catch (ObjectDisposedException) { continue; }
@@ -32,6 +47,7 @@ public sealed class MeshStatus
                     Scope = scope.Scope,
                     Address = m.Metadata.GossipEndPoint.ToString(),
                     Uplink = m.Metadata.UplinkAddress,
+                    Parent = m.Metadata.Parent,
                     State = StateText(m.State),
                     Incarnation = m.Incarnation,
                     LastHeard = mesh.LastHeard(scope.Scope, m.NodeId, m.StateSince).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
@@ -51,6 +67,7 @@ public sealed class MeshStatus
             Cluster = cluster,
             Gossip = mesh.GossipEndPoint?.ToString() ?? "",
             Members = members,
+            Traffic = traffic,
             Parent = new MeshParentStatus
             {
                 NodeId = parent.NodeId,
@@ -91,12 +108,28 @@ public sealed class MeshMemberStatus
     public required string Address { get; init; }
     /// <summary>Uplink listener, <c>HOST:PORT</c>, or empty.</summary>
     public required string Uplink { get; init; }
+    /// <summary>The member's parent node id as it gossips it, empty for none.</summary>
+    public string Parent { get; init; } = "";
     /// <summary><c>alive</c>, <c>suspect</c>, <c>dead</c> or <c>left</c>.</summary>
     public required string State { get; init; }
     public long Incarnation { get; init; }
     /// <summary>ISO 8601 UTC: the last message that changed what we know of it (load reports come every 2 s), or when it entered its state.</summary>
     public required string LastHeard { get; init; }
     public required MeshLoadStatus Load { get; init; }
+}
+
+/// <summary>UDP payload bytes (no IP/UDP headers) and push-pull payload bytes of one scope.</summary>
+public sealed class MeshScopeTraffic
+{
+    public required string Scope { get; init; }
+    public long DatagramsSent { get; init; }
+    public long BytesSent { get; init; }
+    public long DatagramsReceived { get; init; }
+    public long BytesReceived { get; init; }
+    public long ExchangeBytesSent { get; init; }
+    public long ExchangeBytesReceived { get; init; }
+    /// <summary>Datagrams dropped as malformed (garbage, oversized, forged fields).</summary>
+    public long Malformed { get; init; }
 }
 
 public sealed class MeshLoadStatus

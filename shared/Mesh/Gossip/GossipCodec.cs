@@ -20,7 +20,8 @@ namespace EdgeStream.Mesh.Gossip;
 /// update   := [ kind:uint, node:str, incarnation:uint, kind-fields..., extra* ]
 ///   Alive:   meta
 ///   Suspect, Dead: from:str
-/// meta     := [ role:str, uplink:str, addr:bin(4|16), port:uint, backlogBytes:uint, children:uint, diskFreeBytes:uint, extra* ]
+/// meta     := [ role:str, uplink:str, addr:bin(4|16), port:uint, backlogBytes:uint, children:uint, diskFreeBytes:uint, parent:str?, extra* ]
+///   parent (since the mesh chose parents itself): the member's current parent node id, empty for none; absent = unknown
 /// pushpull := [ version=1, cluster:str, scope:str, type=6, from:str, join:bool, [ member* ], extra* ]   (stream only)
 /// member   := [ node:str, incarnation:uint, state:uint, meta, extra* ]
 /// </code>
@@ -59,6 +60,7 @@ public sealed class GossipCodec
     private const int EnvelopeFields = 6;
     private const int UpdateFields = 3;
     private const int MetaFields = 7;
+    private const int MetaFieldsWithParent = MetaFields + 1;
     private const int PushPullFields = 7;
     private const int RecordFields = 4;
 
@@ -165,13 +167,14 @@ public sealed class GossipCodec
 
     private static void WriteMetadata(ref MessagePackWriter w, MemberMetadata meta)
     {
-        w.WriteArrayHeader(MetaFields);
+        w.WriteArrayHeader(MetaFieldsWithParent);
         w.Write(meta.Role);
         w.Write(meta.UplinkAddress);
         WriteEndPoint(ref w, meta.GossipEndPoint);
         w.Write(meta.Load.BacklogBytes);
         w.Write(meta.Load.Children);
         w.Write(meta.Load.DiskFreeBytes);
+        w.Write(meta.Parent);
     }
 
     private static void WriteEndPoint(ref MessagePackWriter w, IPEndPoint endPoint)
@@ -354,13 +357,16 @@ public sealed class GossipCodec
         var children = r.ReadInt32();
         var diskFree = r.ReadInt64();
         if (backlog < 0 || children < 0 || diskFree < 0) Fail("negative load");
-        SkipValues(ref r, n - MetaFields);
+        // A member of a version before parent choice sends no parent: read as none.
+        var parent = n >= MetaFieldsWithParent ? ReadOptionalName(ref r) : "";
+        SkipValues(ref r, n - Math.Min(n, MetaFieldsWithParent));
         return new MemberMetadata
         {
             Role = role,
             UplinkAddress = uplink,
             GossipEndPoint = endPoint,
             Load = new MemberLoad(backlog, children, diskFree),
+            Parent = parent,
         };
     }
 
@@ -395,6 +401,16 @@ public sealed class GossipCodec
     {
         var span = ReadSpan(ref r);
         if (span.Length is 0 or > MaxNameLength) Fail("name length outside 1..64");
+        foreach (var b in span)
+            if (!IsNameByte(b)) Fail("name has a character outside A-Z a-z 0-9 . _ -");
+        return Encoding.ASCII.GetString(span);
+    }
+
+    private static string ReadOptionalName(ref MessagePackReader r)
+    {
+        var span = ReadSpan(ref r);
+        if (span.Length == 0) return "";
+        if (span.Length > MaxNameLength) Fail("name length outside 0..64");
         foreach (var b in span)
             if (!IsNameByte(b)) Fail("name has a character outside A-Z a-z 0-9 . _ -");
         return Encoding.ASCII.GetString(span);

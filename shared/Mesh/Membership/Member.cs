@@ -41,6 +41,12 @@ public sealed record MemberMetadata
 
     /// <summary>Backlog, children and disk free, as last reported.</summary>
     public MemberLoad Load { get; init; }
+
+    /// <summary>
+    /// The node id of the member's current parent, empty for none (or not told). Siblings choosing a
+    /// parent count it, so the children of a tier spread evenly instead of each choosing blind.
+    /// </summary>
+    public string Parent { get; init; } = "";
 }
 
 /// <summary>A snapshot of one member as seen by one membership instance.</summary>

@@ -8,8 +8,10 @@ namespace EdgeStream.Mesh.Membership;
 public sealed partial class SwimMembership
 {
     private ITimer? _pushPullTimer;
+    private ITimer? _reconnectTimer;
     private IReadOnlyList<IPEndPoint> _seeds = [];
     private bool _pushPullRunning;
+    private bool _reconnectRunning;
 
     private void OnPushPullTimer()
     {
@@ -26,6 +28,38 @@ public sealed partial class SwimMembership
             _pushPullRunning = true;
         }
         _ = PushPullAsync(target, request, periodic: true, CancellationToken.None);
+    }
+
+    /// <summary>One push-pull with a random dead member (see <see cref="MembershipOptions.ReconnectInterval"/>); jittered ±50 %.</summary>
+    private void OnReconnectTimer()
+    {
+        IPEndPoint? target = null;
+        byte[] request;
+        lock (_gate)
+        {
+            if (_stopped || _leaving || _reconnectTimer is null) return;
+            _reconnectTimer.Change(_options.ReconnectInterval * (0.5 + _random.NextDouble()), Timeout.InfiniteTimeSpan);
+            if (_reconnectRunning) return;
+            var dead = 0;
+            foreach (var e in _memberList)
+            {
+                // Reservoir pick: one random dead member in one pass, no list.
+                if (e.State == MemberState.Dead && _random.Next(++dead) == 0) target = e.Metadata.GossipEndPoint;
+            }
+            if (target is null) return;
+            request = BuildState(join: false);
+            _reconnectRunning = true;
+        }
+        _ = ReconnectAsync(target, request);
+    }
+
+    private async Task ReconnectAsync(IPEndPoint target, byte[] request)
+    {
+        try { await PushPullAsync(target, request, periodic: false, CancellationToken.None).ConfigureAwait(false); }
+        finally
+        {
+            lock (_gate) _reconnectRunning = false;
+        }
     }
 
     /// <summary>
@@ -81,8 +115,9 @@ public sealed partial class SwimMembership
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, cancellationToken);
         try
         {
-            Interlocked.Add(ref Stats.ExchangeBytesSentCount, request.Length);
             var reply = await _transport.ExchangeAsync(target, request, _options.ExchangeTimeout, linked.Token).ConfigureAwait(false);
+            // Counted once answered: an attempt at a member that is down (refused, unanswered) carries no payload.
+            Interlocked.Add(ref Stats.ExchangeBytesSentCount, request.Length);
             Interlocked.Add(ref Stats.ExchangeBytesReceivedCount, reply.Length);
             var state = new PushPullState();
             var status = _codec.TryDecodePushPull(reply, _options.MaxMembers, state);

@@ -163,6 +163,8 @@ public sealed partial class SwimMembership : IAsyncDisposable
             _probeTimer.Change(_options.ProbeInterval * _random.NextDouble(), Timeout.InfiniteTimeSpan);
             _pushPullTimer = _time.CreateTimer(static s => ((SwimMembership)s!).OnPushPullTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _pushPullTimer.Change(_options.PushPullInterval * _random.NextDouble(), Timeout.InfiniteTimeSpan);
+            _reconnectTimer = _time.CreateTimer(static s => ((SwimMembership)s!).OnReconnectTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _reconnectTimer.Change(_options.ReconnectInterval * (0.5 + _random.NextDouble()), Timeout.InfiniteTimeSpan);
         }
         MembershipLog.Started(_logger, _options.Scope, _options.NodeId, _options.Role, LocalEndPoint, _options.ClusterName);
     }
@@ -264,6 +266,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
             if (!GossipCodec.IsValidRole(next.Role)) throw new MeshException($"role '{next.Role}' is not 1-{GossipCodec.MaxRoleLength} printable ASCII characters");
             if (!GossipCodec.IsValidUplink(next.UplinkAddress)) throw new MeshException($"uplink address '{next.UplinkAddress}' is invalid");
             if (next.Load.BacklogBytes < 0 || next.Load.Children < 0 || next.Load.DiskFreeBytes < 0) throw new MeshException("load must not be negative");
+            if (next.Parent.Length > 0 && !GossipCodec.IsValidName(next.Parent)) throw new MeshException($"parent '{next.Parent}' is not a node id");
             _localMetadata = next;
             if (_leaving || _stopped) return;
             _incarnation++;
@@ -274,6 +277,9 @@ public sealed partial class SwimMembership : IAsyncDisposable
     /// <summary>Reports new load figures (see <see cref="UpdateLocalMetadata"/>).</summary>
     public void UpdateLoad(MemberLoad load) => UpdateLocalMetadata(m => m with { Load = load });
 
+    /// <summary>Tells the scope which node is this member's parent now (empty for none); see <see cref="MemberMetadata.Parent"/>.</summary>
+    public void UpdateParent(string? parentId) => UpdateLocalMetadata(m => m with { Parent = parentId ?? "" });
+
     /// <summary>Stops without leaving (others will detect the silence), and disposes the transport.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -283,6 +289,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
             _stopped = true;
             _probeTimer?.Dispose();
             _pushPullTimer?.Dispose();
+            _reconnectTimer?.Dispose();
             foreach (var e in _memberList) e.Suspicion?.Timer?.Dispose();
             foreach (var r in _relays.Values) r.Timer?.Dispose();
             _relays.Clear();

@@ -10,12 +10,17 @@ namespace EdgeStream.Mesh.ParentChoice;
 public sealed record ParentDecision(string? ParentId, string? PreviousParentId, bool Changed, string Reason);
 
 /// <summary>
-/// Which parent a child uses, with hysteresis. The preferred parent is the rendezvous choice among
-/// alive candidates of the best tier that has any. A child leaves its parent only when membership
-/// says it is dead or left (or gone from the list): one suspicion does not move it, the verdict
-/// does. It moves to the preferred parent only once that one has been alive without a break for
-/// <see cref="ParentChoiceOptions.ReturnAfter"/>, so a flapping gateway drags no one along. No I/O
-/// and no clock of its own: the caller passes the candidates and the time. Not thread-safe.
+/// Which parent a child uses, with hysteresis. A child choosing (it has none, or membership says its
+/// parent is dead or left) takes the <see cref="BalancedRendezvous"/> choice among alive candidates of
+/// the best tier that has any, preferring those alive for <see cref="ParentChoiceOptions.ReturnAfter"/>.
+/// Then it stays: one suspicion does not move it, and neither does a new candidate appearing (a new
+/// gateway takes new children, existing ones stay put). Its first choice is its <em>home</em>: after
+/// a forced move it goes back home once home has been alive without a break for ReturnAfter, so a
+/// failover is undone when the gateway returns, and a flapping gateway drags no one along. A home
+/// that left (a graceful shutdown: decommissioned) or is forgotten by membership is given up, and
+/// the parent in use becomes home. A child on a lower tier (an edge on a cloud node because no
+/// gateway was alive) moves up once a candidate of a better tier has been alive for ReturnAfter.
+/// No I/O and no clock of its own: the caller passes the candidates and the time. Not thread-safe.
 /// </summary>
 public sealed class ParentTracker
 {
@@ -34,17 +39,17 @@ public sealed class ParentTracker
     /// <summary>The parent in use, null before the first choice or with none alive.</summary>
     public string? Current { get; private set; }
 
-    /// <summary>Re-evaluates the choice against the latest membership picture.</summary>
-    public ParentDecision Update(IReadOnlyList<ParentCandidate> candidates, DateTimeOffset now)
+    /// <summary>The parent the child returns to after a forced move (its first choice), null before one.</summary>
+    public string? Home { get; private set; }
+
+    /// <summary>Re-evaluates the choice without siblings (every child chooses by plain rendezvous).</summary>
+    public ParentDecision Update(IReadOnlyList<ParentCandidate> candidates, DateTimeOffset now) => Update(candidates, [], now);
+
+    /// <summary>Re-evaluates the choice against the latest membership picture and the parents live siblings report.</summary>
+    public ParentDecision Update(IReadOnlyList<ParentCandidate> candidates, IReadOnlyList<SiblingChoice> siblings, DateTimeOffset now)
     {
         var previous = Current;
-        var preferred = Preferred(candidates, now, stableOnly: false, out var tierRole, out var tierSize);
-        ParentCandidate? current = null;
-        if (previous is not null)
-        {
-            foreach (var c in candidates)
-                if (c.NodeId == previous && IsEligible(c.Role)) current = c;
-        }
+        ParentCandidate? current = Find(candidates, previous);
 
         string? lost = null;
         if (previous is null) lost = "no parent yet";
@@ -56,33 +61,49 @@ public sealed class ParentTracker
         {
             // Forced to move: prefer candidates that have been stable for a while, so a child does
             // not jump onto a gateway that only just came back (and may go again).
-            var target = Preferred(candidates, now, stableOnly: true, out var stableRole, out var stableSize) ?? preferred;
+            var target = Choose(candidates, siblings, now, stableOnly: true, out var role, out var size)
+                ?? Choose(candidates, siblings, now, stableOnly: false, out role, out size);
             if (target is null) return Decide(null, previous, $"{lost}; no eligible parent alive");
-            var role = target.Value.NodeId == preferred?.NodeId ? tierRole : stableRole;
-            var size = target.Value.NodeId == preferred?.NodeId ? tierSize : stableSize;
-            return Decide(target.Value.NodeId, previous, $"{lost}; chose {target.Value.NodeId} (rendezvous over {size} alive {role} candidates)");
+            if (Home is null || previous is null) Home = target.Value.NodeId;
+            return Decide(target.Value.NodeId, previous, $"{lost}; chose {target.Value.NodeId} (balanced rendezvous over {size} alive {role} candidates)");
         }
 
         var cur = current!.Value;
-        // A suspect parent is not alive, so it drops out of the rendezvous and something else looks
-        // preferred: ignore that until membership has decided, or one suspicion would move children.
         if (cur.State == MemberState.Suspect)
             return Decide(cur.NodeId, previous, $"parent {cur.NodeId} suspect: staying until membership decides");
-        if (preferred is { } p && p.NodeId != cur.NodeId)
+
+        if (Home is { } homeId && homeId != cur.NodeId)
         {
-            var aliveFor = now - p.StateSince;
-            if (aliveFor >= _options.ReturnAfter)
-                return Decide(p.NodeId, previous, $"preferred parent {p.NodeId} alive for {Seconds(aliveFor)}s");
-            return Decide(cur.NodeId, previous, $"staying on {cur.NodeId}: preferred parent {p.NodeId} alive for only {Seconds(aliveFor)}s of {Seconds(_options.ReturnAfter)}s");
+            var home = Find(candidates, homeId);
+            if (home is null || home.Value.State == MemberState.Left)
+            {
+                Home = cur.NodeId; // decommissioned or forgotten: this parent is home now
+            }
+            else if (home.Value.State == MemberState.Alive)
+            {
+                var aliveFor = now - home.Value.StateSince;
+                if (aliveFor >= _options.ReturnAfter)
+                    return Decide(homeId, previous, $"preferred parent {homeId} alive for {Seconds(aliveFor)}s");
+                return Decide(cur.NodeId, previous, $"staying on {cur.NodeId}: preferred parent {homeId} alive for only {Seconds(aliveFor)}s of {Seconds(_options.ReturnAfter)}s");
+            }
+        }
+
+        // On a lower tier than one with a stable alive candidate: move up.
+        var curTier = TierOf(cur.Role);
+        var better = Choose(candidates, siblings, now, stableOnly: true, out var betterRole, out var betterSize);
+        if (better is { } b && TierOf(b.Role) < curTier)
+        {
+            Home = b.NodeId;
+            return Decide(b.NodeId, previous, $"{betterRole} {b.NodeId} alive for {Seconds(_options.ReturnAfter)}s or more (balanced rendezvous over {betterSize} stable {betterRole} candidates)");
         }
         return Decide(cur.NodeId, previous, $"parent {cur.NodeId} alive");
     }
 
     /// <summary>
-    /// The preferred parent: rendezvous over the alive candidates of the first eligible role (tier)
+    /// The balanced rendezvous choice over the alive candidates of the first eligible role (tier)
     /// that has any; with <paramref name="stableOnly"/>, only those alive for at least ReturnAfter.
     /// </summary>
-    private ParentCandidate? Preferred(IReadOnlyList<ParentCandidate> candidates, DateTimeOffset now, bool stableOnly, out string role, out int tierSize)
+    private ParentCandidate? Choose(IReadOnlyList<ParentCandidate> candidates, IReadOnlyList<SiblingChoice> siblings, DateTimeOffset now, bool stableOnly, out string role, out int tierSize)
     {
         var tier = new List<ParentCandidate>();
         foreach (var r in _options.EligibleRoles)
@@ -94,7 +115,7 @@ public sealed class ParentTracker
                 if (stableOnly && now - c.StateSince < _options.ReturnAfter) continue;
                 tier.Add(c);
             }
-            var best = RendezvousHash.Choose(_childId, tier, _options.Weight);
+            var best = BalancedRendezvous.Choose(_childId, tier, siblings, _options.Weight);
             if (best >= 0)
             {
                 role = r;
@@ -107,11 +128,20 @@ public sealed class ParentTracker
         return null;
     }
 
-    private bool IsEligible(string role)
+    private ParentCandidate? Find(IReadOnlyList<ParentCandidate> candidates, string? id)
     {
-        foreach (var r in _options.EligibleRoles)
-            if (string.Equals(r, role, StringComparison.Ordinal)) return true;
-        return false;
+        if (id is null) return null;
+        foreach (var c in candidates)
+            if (c.NodeId == id && TierOf(c.Role) < int.MaxValue) return c;
+        return null;
+    }
+
+    /// <summary>0 for the best eligible role, int.MaxValue for a role that may not parent.</summary>
+    private int TierOf(string role)
+    {
+        for (var i = 0; i < _options.EligibleRoles.Count; i++)
+            if (string.Equals(_options.EligibleRoles[i], role, StringComparison.Ordinal)) return i;
+        return int.MaxValue;
     }
 
     private ParentDecision Decide(string? parent, string? previous, string reason)

@@ -34,7 +34,7 @@ public class GossipCodecTests
         var updates = new[]
         {
             MemberUpdate.Alive("edge-9", 3, Meta),
-            MemberUpdate.Alive("edge-10", 0, Meta with { GossipEndPoint = v6, UplinkAddress = "" }),
+            MemberUpdate.Alive("edge-10", 0, Meta with { GossipEndPoint = v6, UplinkAddress = "", Parent = "gw-1" }),
             MemberUpdate.Suspect("edge-2", 12, "gw-1"),
             MemberUpdate.Dead("edge-3", GossipCodec.MaxIncarnation, "edge-3"),
         };
@@ -102,6 +102,21 @@ public class GossipCodecTests
         Assert.Equal([MemberUpdate.Suspect("edge-2", 4, "gw-7")], into.Updates);
     }
 
+    [Fact]
+    public void TryDecodeDatagram_MetadataWithoutParent_FromAVersionBeforeParentChoice_ReadsAsNone()
+    {
+        // role, uplink, addr, port, backlog, children, disk free: the seven fields without a parent.
+        var datagram = Raw((ref MessagePackWriter w) =>
+        {
+            Envelope(ref w, type: (byte)GossipMessageType.Gossip, extra: 0);
+            w.WriteArrayHeader(4); w.Write(1); w.Write("edge-1"); w.Write(3);
+            w.WriteArrayHeader(7); w.Write("edge"); w.Write(""); w.Write(new byte[] { 10, 0, 0, 7 }); w.Write(7946); w.Write(0); w.Write(0); w.Write(0);
+        });
+        var into = new GossipDatagram();
+        Assert.Equal(GossipDecodeStatus.Ok, Codec.TryDecodeDatagram(datagram, into));
+        Assert.Equal("", into.Updates.Single().Metadata!.Parent);
+    }
+
     public static TheoryData<string, byte[]> HostileDatagrams()
     {
         var data = new TheoryData<string, byte[]>
@@ -119,6 +134,7 @@ public class GossipCodecTests
             { "ping without target", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(6); w.Write(1); w.Write("fleet-a"); w.Write("site"); w.Write(1); w.Write("gw"); w.Write(0); }) },
             { "truncated update", Datagram(GossipMessageType.Gossip, updates: MemberUpdate.Alive("e", 1, Meta))[..^3] },
             { "too many updates", Raw((ref MessagePackWriter w) => { Envelope(ref w, 5, 0); for (var i = 0; i <= GossipCodec.MaxUpdatesPerDatagram; i++) { w.WriteArrayHeader(4); w.Write(2); w.Write("e"); w.Write(1); w.Write("f"); } }) },
+            { "parent that is not a node id", Raw((ref MessagePackWriter w) => { Envelope(ref w, 5, 0); w.WriteArrayHeader(4); w.Write(1); w.Write("e"); w.Write(1); w.WriteArrayHeader(8); w.Write("edge"); w.Write(""); w.Write(new byte[4]); w.Write(7946); w.Write(0); w.Write(0); w.Write(0); w.Write("../gw"); }) },
             { "deep nesting in an extra field", Raw((ref MessagePackWriter w) => { Envelope(ref w, 5, 1); for (var i = 0; i < 1300; i++) w.WriteArrayHeader(1); w.WriteNil(); }) },
         };
         return data;

@@ -92,6 +92,22 @@ public class MembershipSimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Restart_KilledMemberBackWithoutSeeds_TheOthersReconnectItWithinTheReconnectInterval()
+    {
+        var (cluster, _) = Converged(seed: 3, members: 5);
+        var victim = cluster[4];
+        cluster.Kill(victim);
+        Assert.True(cluster.RunUntil(cluster.Converged, TimeSpan.FromSeconds(15)), "the killed member was not declared dead");
+        var restartedAt = cluster.Clock.Elapsed;
+        // It knows nobody, and nobody probes the dead: only the others' reconnect attempts find it.
+        cluster.Restart(victim, seed: null);
+        var interval = TimeSpan.FromSeconds(10); // MembershipOptions.ReconnectInterval, the default the cluster runs with
+        Assert.True(cluster.RunUntil(cluster.Converged, interval * 1.5 + TimeSpan.FromSeconds(2)), "the restarted member was not listed alive by everyone");
+        output.WriteLine($"listed alive everywhere {(cluster.Clock.Elapsed - restartedAt).TotalSeconds:F1} s after the restart");
+        Assert.All(cluster.Members, m => Assert.Equal(5, m.Membership.Members.Count(x => x.State == MemberState.Alive)));
+    }
+
+    [Fact]
     public void Leave_ThreeOfTwentyLeaveGracefully_AllSeeLeftNoneSeesFailed()
     {
         var (cluster, _) = Converged(seed: 2, members: 20);

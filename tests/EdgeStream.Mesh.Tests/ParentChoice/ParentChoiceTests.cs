@@ -88,6 +88,128 @@ public class ParentChoiceTests(ITestOutputHelper output)
         Assert.InRange(fromB, 280, 390);
     }
 
+    /// <summary>
+    /// Every child runs its own tracker over the same membership picture; what each reports as its
+    /// parent is what its siblings see next round. Returns each child's parent after the round.
+    /// </summary>
+    private static Dictionary<string, string?> Round(Dictionary<string, ParentTracker> trackers, IReadOnlyList<ParentCandidate> members, Dictionary<string, string?> reported, DateTimeOffset now)
+    {
+        var next = new Dictionary<string, string?>();
+        foreach (var (id, tracker) in trackers)
+        {
+            var siblings = reported.Where(kv => kv.Key != id).Select(kv => new SiblingChoice(kv.Key, kv.Value ?? "")).ToList();
+            next[id] = tracker.Update(members, siblings, now).ParentId;
+        }
+        return next;
+    }
+
+    private static int[] Counts(Dictionary<string, string?> parents, params string[] gateways) =>
+        gateways.Select(g => parents.Values.Count(p => p == g)).ToArray();
+
+    [Fact]
+    public void Balanced_100EdgesStartingTogetherOver3Gateways_Land34_33_33()
+    {
+        var gateways = new List<ParentCandidate> { Gateway("gateway-a"), Gateway("gateway-b"), Gateway("gateway-c") };
+        var trackers = Enumerable.Range(0, 100).ToDictionary(i => $"edge-{i:D3}", i => new ParentTracker($"edge-{i:D3}", Options));
+        // They all start at once: none has a parent yet when the others choose.
+        var parents = Round(trackers, gateways, trackers.Keys.ToDictionary(k => k, _ => (string?)null), T0);
+        var counts = Counts(parents, "gateway-a", "gateway-b", "gateway-c");
+        output.WriteLine($"100 edges over gateway-a/b/c: {string.Join("/", counts)}");
+        // The odd child goes to the lowest node id when every gateway holds the same.
+        Assert.Equal([34, 33, 33], counts);
+        // Nothing moves on the next rounds: every child keeps a healthy parent.
+        Assert.Equal(parents, Round(trackers, gateways, parents, T0.AddSeconds(1)));
+    }
+
+    [Fact]
+    public void Balanced_EdgesArrivingOneByOne_SpreadEvenly()
+    {
+        var gateways = new List<ParentCandidate> { Gateway("gw-north"), Gateway("gw-south"), Gateway("gw-east") };
+        var parents = new Dictionary<string, string?>();
+        for (var i = 0; i < 100; i++)
+        {
+            var id = $"plc-{i}";
+            var siblings = parents.Select(kv => new SiblingChoice(kv.Key, kv.Value!)).ToList();
+            parents[id] = new ParentTracker(id, Options).Update(gateways, siblings, T0.AddSeconds(i)).ParentId;
+            var counts = Counts(parents, "gw-north", "gw-south", "gw-east");
+            Assert.InRange(counts.Max() - counts.Min(), 0, 1);
+        }
+    }
+
+    [Fact]
+    public void Balanced_OneOf3GatewaysDies_OnlyItsEdgesMoveAndSplitEvenly_ThenReturnWhenItIsBack()
+    {
+        var gateways = new List<ParentCandidate> { Gateway("gateway-a"), Gateway("gateway-b"), Gateway("gateway-c") };
+        var trackers = Enumerable.Range(0, 100).ToDictionary(i => $"edge-{i:D3}", i => new ParentTracker($"edge-{i:D3}", Options));
+        var before = Round(trackers, gateways, trackers.Keys.ToDictionary(k => k, _ => (string?)null), T0);
+
+        gateways[1] = gateways[1] with { State = MemberState.Dead, StateSince = T0.AddSeconds(10) };
+        var after = Round(trackers, gateways, before, T0.AddSeconds(10));
+        foreach (var (edge, parent) in before)
+        {
+            if (parent == "gateway-b") Assert.NotEqual("gateway-b", after[edge]);
+            else Assert.Equal(parent, after[edge]);
+        }
+        var counts = Counts(after, "gateway-a", "gateway-b", "gateway-c");
+        output.WriteLine($"after gateway-b died: {string.Join("/", counts)}");
+        Assert.Equal([50, 0, 50], counts);
+
+        // gateway-b comes back: its edges stay where they are for 30 s, then go home; nobody else moves.
+        gateways[1] = gateways[1] with { State = MemberState.Alive, StateSince = T0.AddSeconds(20) };
+        Assert.Equal(after, Round(trackers, gateways, after, T0.AddSeconds(49)));
+        Assert.Equal(before, Round(trackers, gateways, after, T0.AddSeconds(50)));
+    }
+
+    [Fact]
+    public void Balanced_ThirdGatewayJoins_ExistingEdgesStayPutAndNewEdgesFillIt()
+    {
+        var gateways = new List<ParentCandidate> { Gateway("gateway-a"), Gateway("gateway-b") };
+        var trackers = Enumerable.Range(0, 60).ToDictionary(i => $"edge-{i:D3}", i => new ParentTracker($"edge-{i:D3}", Options));
+        var parents = Round(trackers, gateways, trackers.Keys.ToDictionary(k => k, _ => (string?)null), T0);
+        Assert.Equal([30, 30], Counts(parents, "gateway-a", "gateway-b"));
+
+        gateways.Add(Gateway("gateway-c", since: T0.AddSeconds(5)));
+        // Long after it joined, no existing edge has moved.
+        var later = Round(trackers, gateways, parents, T0.AddMinutes(10));
+        Assert.Equal(parents, later);
+
+        // 30 new edges arrive one by one: all go to gateway-c, the one below its share.
+        for (var i = 60; i < 90; i++)
+        {
+            var id = $"edge-{i:D3}";
+            trackers[id] = new ParentTracker(id, Options);
+            var siblings = later.Select(kv => new SiblingChoice(kv.Key, kv.Value!)).ToList();
+            later[id] = trackers[id].Update(gateways, siblings, T0.AddMinutes(10).AddSeconds(i)).ParentId;
+        }
+        Assert.Equal([30, 30, 30], Counts(later, "gateway-a", "gateway-b", "gateway-c"));
+    }
+
+    [Fact]
+    public void Balanced_WeightsSetTheQuotas()
+    {
+        // gw-full is past 1 GiB of its own backlog: half the weight, so half the share of the others.
+        var gateways = new[] { Gateway("gw-1"), Gateway("gw-2"), Gateway("gw-full", load: new MemberLoad(2L << 30, 0, 0)) };
+        var trackers = Enumerable.Range(0, 100).ToDictionary(i => $"e{i}", i => new ParentTracker($"e{i}", Options));
+        var parents = Round(trackers, gateways, trackers.Keys.ToDictionary(k => k, _ => (string?)null), T0);
+        Assert.Equal([40, 40, 20], Counts(parents, "gw-1", "gw-2", "gw-full"));
+    }
+
+    [Fact]
+    public void Balanced_LeftHomeIsGivenUp_DeadHomeIsAwaited()
+    {
+        var gateways = new List<ParentCandidate> { Gateway("gateway-a"), Gateway("gateway-b") };
+        var tracker = new ParentTracker("edge-9", Options);
+        var home = tracker.Update(gateways, T0).ParentId!;
+        var h = gateways.FindIndex(g => g.NodeId == home);
+        gateways[h] = gateways[h] with { State = MemberState.Dead, StateSince = T0.AddSeconds(1) };
+        var other = tracker.Update(gateways, T0.AddSeconds(1)).ParentId!;
+        Assert.Equal(home, tracker.Home);
+        // It leaves for good (decommissioned) instead of coming back: the child stops waiting for it.
+        gateways[h] = gateways[h] with { State = MemberState.Left, StateSince = T0.AddSeconds(5) };
+        Assert.Equal(other, tracker.Update(gateways, T0.AddSeconds(5)).ParentId);
+        Assert.Equal(other, tracker.Home);
+    }
+
     [Fact]
     public void FromLoad_BacklogAndDisk_CoarseSteps()
     {
@@ -163,7 +285,7 @@ public class ParentChoiceTests(ITestOutputHelper output)
         var tracker = new ParentTracker("edge-1", Options);
         var d = tracker.Update(members, T0);
         Assert.Equal("cloud-1", d.ParentId);
-        Assert.Equal("no parent yet; chose cloud-1 (rendezvous over 1 alive cloud candidates)", d.Reason);
+        Assert.Equal("no parent yet; chose cloud-1 (balanced rendezvous over 1 alive cloud candidates)", d.Reason);
         members[0] = members[0] with { State = MemberState.Alive, StateSince = T0.AddSeconds(5) };
         Assert.Equal("cloud-1", tracker.Update(members, T0.AddSeconds(20)).ParentId);
         Assert.Equal("gateway-a", tracker.Update(members, T0.AddSeconds(35)).ParentId);

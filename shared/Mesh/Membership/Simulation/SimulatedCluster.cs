@@ -94,11 +94,16 @@ public sealed class SimulatedCluster
         Network.Kill(member.EndPoint);
     }
 
-    /// <summary>Starts a fresh instance of a killed member (incarnation 0, same id and address) and joins it through <paramref name="seed"/>.</summary>
-    public void Restart(SimulatedMember member, SimulatedMember seed, Func<MembershipOptions, MembershipOptions>? customize = null)
+    /// <summary>
+    /// Starts a fresh instance of a killed member (incarnation 0, same id and address) and joins it
+    /// through <paramref name="seed"/>; with no seed it starts alone, knowing nobody (a node restarted
+    /// without seeds or mDNS), and the others must find it.
+    /// </summary>
+    public void Restart(SimulatedMember member, SimulatedMember? seed, Func<MembershipOptions, MembershipOptions>? customize = null)
     {
         StartInstance(member, customize);
-        _ = member.Membership.JoinAsync([seed.EndPoint]);
+        if (seed is not null) _ = member.Membership.JoinAsync([seed.EndPoint]);
+        else member.Membership.Start();
     }
 
     /// <summary>Starts a graceful leave (it completes as the clock runs).</summary>
