@@ -94,12 +94,26 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    /// <summary>
+    /// A loopback port free now and never handed out before in this process: the kernel may give a
+    /// just-closed ephemeral port out again, and a scenario allocates all its nodes' ports up front.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (s_handedOut)
+            {
+                if (s_handedOut.Add(port)) return port;
+            }
+        }
+        throw new InvalidOperationException("no loopback port not handed out before in 100 attempts");
     }
+
+    private static readonly HashSet<int> s_handedOut = [];
 
     /// <summary>SIGKILL (kill -9): gone without a word; returns once the process has exited.</summary>
     public async Task KillAsync()

@@ -227,35 +227,20 @@ public static class MeshAgentsScenario
     }
 
     /// <summary>
-    /// Gossip bytes sent by all nodes, if <c>/v1/status</c> shows them: the sum of numeric properties named
-    /// <c>…BytesSent</c> under <c>mesh</c> (members excepted); null when there are none.
+    /// Gossip bytes sent by all nodes: UDP payload and push-pull payload of every scope, from
+    /// <c>mesh.traffic</c> in <c>/v1/status</c>; null when a node does not show it.
     /// </summary>
     private static async Task<double?> GossipBytesAsync(HttpClient http, List<Node> nodes)
     {
         double total = 0;
-        var found = false;
         foreach (var n in nodes)
         {
-            if (await StatusAsync(http, n).ConfigureAwait(false) is not { } s || !s.TryGetProperty("mesh", out var mesh)) return null;
-            var sum = SumBytesSent(mesh, 0);
-            if (sum is null) return null;
-            found = true;
-            total += sum.Value;
+            if (await StatusAsync(http, n).ConfigureAwait(false) is not { } s || !s.TryGetProperty("mesh", out var mesh)
+                || !mesh.TryGetProperty("traffic", out var traffic) || traffic.ValueKind != JsonValueKind.Array) return null;
+            foreach (var scope in traffic.EnumerateArray())
+                total += scope.GetProperty("bytesSent").GetDouble() + scope.GetProperty("exchangeBytesSent").GetDouble();
         }
-        return found ? total : null;
-    }
-
-    private static double? SumBytesSent(JsonElement element, int depth)
-    {
-        if (element.ValueKind != JsonValueKind.Object || depth > 4) return null;
-        double? sum = null;
-        foreach (var p in element.EnumerateObject())
-        {
-            if (p.Name is "members" or "mdns") continue;
-            if (p.Value.ValueKind == JsonValueKind.Number && p.Name.EndsWith("BytesSent", StringComparison.OrdinalIgnoreCase)) sum = (sum ?? 0) + p.Value.GetDouble();
-            else if (SumBytesSent(p.Value, depth + 1) is { } inner) sum = (sum ?? 0) + inner;
-        }
-        return sum;
+        return total;
     }
 
     private static Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout) =>

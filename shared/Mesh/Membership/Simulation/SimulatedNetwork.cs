@@ -151,6 +151,8 @@ public sealed class SimulatedNetwork
         Clock.Schedule(timeout, () => reply.TrySetException(new MeshException($"exchange with {to} timed out")));
         var source = from.EndPoint;
         if (IsBlocked(source, to) || IsBlocked(to, source) || !_hosts.TryGetValue(to, out var target)) return reply.Task;
+        // A crashed peer never completes the connection, so no request payload is sent (counted).
+        if (target.IsKilled) return reply.Task;
         var copy = request.ToArray();
         StreamBytesSent += copy.Length;
         Clock.Schedule(Latency(), () =>
