@@ -70,10 +70,18 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
         Assert.Equal(None, Assert.Single(deleted.Results).ErrorCode);
     }
 
+    /// <summary>
+    /// Kafka's rule: while the group prepares a rebalance, heartbeats say REBALANCE_IN_PROGRESS (rejoin)
+    /// but a current member's commit with the current generation is accepted: it still owns its
+    /// partitions, and this is when it commits its progress. Only between the JoinGroup response
+    /// and SyncGroup (CompletingRebalance) is a commit refused with REBALANCE_IN_PROGRESS.
+    /// </summary>
     [Fact]
-    public async Task HeartbeatAndCommit_SecondMemberJoining_RebalanceInProgress()
+    public async Task HeartbeatAndCommit_SecondMemberJoining_HeartbeatSaysRebalanceCommitAcceptedUntilCompletingRebalance()
     {
         var group = Unique.Name("raw");
+        var topic = Unique.Name("raw");
+        Clients.Produce(agent.Bootstrap, topic, 6);
         using var first = await RawConnection.OpenAsync(agent.Node);
         using var second = await RawConnection.OpenAsync(agent.Node);
         var a = await JoinNewAsync(first, group);
@@ -88,8 +96,11 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
         Assert.True(rebalancing, $"heartbeat said {beat.ErrorCode}");
         Assert.False(held.IsCompleted);
 
-        var commit = await first.SendAsync<OffsetCommitResponse>(Commit(group, a.GenerationId, a.MemberId, "t", 0, 5), 8);
-        Assert.Equal(RebalanceInProgress, commit.Topics[0].Partitions[0].ErrorCode);
+        // PreparingRebalance: the first member's commit (what a revocation callback does) is kept.
+        var commit = await first.SendAsync<OffsetCommitResponse>(Commit(group, a.GenerationId, a.MemberId, topic, 0, 5), 8);
+        Assert.Equal(None, commit.Topics[0].Partitions[0].ErrorCode);
+        var stale = await first.SendAsync<OffsetCommitResponse>(Commit(group, a.GenerationId + 1, a.MemberId, topic, 0, 5), 8);
+        Assert.Equal(IllegalGeneration, stale.Topics[0].Partitions[0].ErrorCode);
 
         var rejoin = await first.SendAsync<JoinGroupResponse>(Join(group, a.MemberId), 5);
         var b = await held;
@@ -100,6 +111,14 @@ public sealed class GroupErrorCodeTests(SharedAgent agent)
         Assert.Equal(a.MemberId, rejoin.Leader);
         Assert.Equal(2, rejoin.Members.Count);
         Assert.Empty(b.Members);
+
+        // CompletingRebalance: joined generation 2, assignment not yet known: refused.
+        var early = await second.SendAsync<OffsetCommitResponse>(Commit(group, 2, b.MemberId, topic, 0, 3), 8);
+        Assert.Equal(RebalanceInProgress, early.Topics[0].Partitions[0].ErrorCode);
+
+        var fetch = await first.SendAsync<OffsetFetchResponse>(new OffsetFetchRequest { Groups = { new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = group, Topics = null } } }, 8);
+        var p = Assert.Single(Assert.Single(Assert.Single(fetch.Groups).Topics).Partitions);
+        Assert.Equal((0, 5L), (p.PartitionIndex, p.CommittedOffset));
     }
 
     private static OffsetCommitRequest Commit(string group, int generation, string member, string topic, int partition, long offset) => new()

@@ -65,8 +65,14 @@ public sealed class Member : IAsyncDisposable
     private readonly Task _loop;
     private volatile TopicPartition[] _assignment = [];
     private int _revocations;
+    private int _errors;
 
-    public Member(ConsumerConfig config, string topic, bool commitEach, ConcurrentQueue<(int Partition, long Offset)> seen)
+    /// <param name="countDelivered">
+    /// Count every record delivered to the application (what it would process), committed or not,
+    /// so a commit lost to a rebalance shows as a duplicate. Otherwise, with <paramref name="commitEach"/>,
+    /// a record counts once its commit succeeded.
+    /// </param>
+    public Member(ConsumerConfig config, string topic, bool commitEach, ConcurrentQueue<(int Partition, long Offset)> seen, bool countDelivered = false)
     {
         _consumer = Clients.Builder(config)
             .SetPartitionsRevokedHandler((_, revoked) => Interlocked.Add(ref _revocations, revoked.Count))
@@ -83,11 +89,13 @@ public sealed class Member : IAsyncDisposable
                     if (r is null || r.IsPartitionEOF) continue;
                     // With synchronous commits a record counts as consumed once its commit succeeded: a commit
                     // refused during a rebalance (REBALANCE_IN_PROGRESS) leaves it to the partition's next owner.
+                    if (countDelivered) seen.Enqueue((r.Partition.Value, r.Offset.Value));
                     if (commitEach) _consumer.Commit(r);
-                    seen.Enqueue((r.Partition.Value, r.Offset.Value));
+                    if (!countDelivered) seen.Enqueue((r.Partition.Value, r.Offset.Value));
                 }
                 catch (KafkaException ex)
                 {
+                    if (ex.Error.Code != ErrorCode.Local_TimedOut) Interlocked.Increment(ref _errors);
                     KafkaClientLog.Add($"member: {ex.Error.Code} {ex.Error.Reason}");
                 }
             }
@@ -96,6 +104,9 @@ public sealed class Member : IAsyncDisposable
 
     public IReadOnlyList<int> Partitions => [.. _assignment.Select(tp => tp.Partition.Value).Order()];
     public int Revocations => Volatile.Read(ref _revocations);
+
+    /// <summary>Errors thrown by Consume or Commit (a refused commit among them); librdkafka's local poll timeouts excepted.</summary>
+    public int Errors => Volatile.Read(ref _errors);
 
     /// <summary>Stops polling and leaves the group (Close sends LeaveGroup for a dynamic member, commits nothing more).</summary>
     public async Task CloseAsync()

@@ -561,11 +561,19 @@ public sealed class GroupCoordinator
         }
     }
 
+    /// <summary>
+    /// Kafka's rule for a classic group's offset commit. Generation -1 is a commit from outside group
+    /// management (an admin client, a consumer with assign()): allowed while the group is empty. A
+    /// v0 request carries neither member nor generation: likewise only into an empty group. Anything
+    /// else must come from a current member with the current generation, and is accepted in Stable
+    /// and also in PreparingRebalance: the member still owns its partitions until it rejoins, and
+    /// this is exactly when a consumer commits its progress (in its revocation callback, or a
+    /// synchronous commit racing another member's leave); refusing it loses the commit and the next
+    /// owner re-reads, i.e. duplicates. Only CompletingRebalance refuses (REBALANCE_IN_PROGRESS):
+    /// the member has joined the new generation but not yet learnt its new assignment from SyncGroup.
+    /// </summary>
     private static KafkaErrorCode? ValidateCommit(ClassicGroup group, int generationId, string memberId, string? instanceId)
     {
-        // "When the generation id is -1, the request comes from either the admin client or a
-        // consumer which does not use the group management facility. In this case, the request
-        // can commit offsets if the group is empty."
         if (generationId < 0 && group.State == GroupState.Empty) return null;
         if (generationId >= 0 || memberId.Length > 0 || instanceId is not null)
         {
@@ -574,13 +582,9 @@ public sealed class GroupCoordinator
         }
         else if (group.State != GroupState.Empty)
         {
-            // "If the request does not contain the member id and the generation id (version 0),
-            // offset commits are only accepted when the group is empty."
             return KafkaErrorCode.UnknownMemberId;
         }
-        // "We should not receive a commit request if the group has not completed rebalance; ...
-        // let's return a REBALANCE_IN_PROGRESS to let consumer handle it gracefully."
-        if (group.State == GroupState.PreparingRebalance) return KafkaErrorCode.RebalanceInProgress;
+        if (group.State == GroupState.CompletingRebalance) return KafkaErrorCode.RebalanceInProgress;
         return null;
     }
 
