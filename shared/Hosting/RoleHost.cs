@@ -40,6 +40,7 @@ public static class RoleHost
                 AdvertisedHost = options.KafkaAdvertised?.Host,
                 AdvertisedPort = options.KafkaAdvertised?.Port ?? 0,
                 MaxRequestBytes = (int)options.KafkaMaxRequestBytes,
+                BrokerId = options.KafkaBrokerId,
             };
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),

@@ -455,6 +455,58 @@ public sealed class PartitionLog : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Kafka's ListOffsets MAX_TIMESTAMP (KIP-734): the largest timestamp among visible records and the
+    /// offset of the first record carrying it; null for a partition with no visible record. Reads
+    /// batch headers only, skipping every segment whose maximum is below the best found so far
+    /// (a segment's maximum may count unacknowledged batches too, so it is an upper bound), then
+    /// decodes the one batch that holds the answer.
+    /// </summary>
+    public (long Offset, long Timestamp)? FindMaxTimestamp()
+    {
+        var visible = Volatile.Read(ref _visible);
+        var segments = Volatile.Read(ref _segments);
+        var start = LogStartOffset;
+        var order = (LogSegment[])segments.Clone();
+        // Largest maximum first; among equals the older segment, whose records come first.
+        Array.Sort(order, (a, b) => a.MaxTimestamp != b.MaxTimestamp ? b.MaxTimestamp.CompareTo(a.MaxTimestamp) : a.BaseOffset.CompareTo(b.BaseOffset));
+        long bestTimestamp = -1, bestBase = long.MaxValue, bestPosition = -1, bestLimit = 0;
+        LogSegment? bestSegment = null;
+        foreach (var segment in order)
+        {
+            if (segment.MaxTimestamp < bestTimestamp) break;
+            var limit = VisibleLimit(segment, visible);
+            if (limit <= 0) continue;
+            long position = 0;
+            segment.VisitHeaders(limit, h =>
+            {
+                if (!h.IsControl && h.LastOffset >= start
+                    && (h.MaxTimestamp > bestTimestamp || (h.MaxTimestamp == bestTimestamp && h.BaseOffset < bestBase)))
+                {
+                    bestTimestamp = h.MaxTimestamp;
+                    bestBase = h.BaseOffset;
+                    bestPosition = position;
+                    bestLimit = limit;
+                    bestSegment = segment;
+                }
+                position += h.TotalSize;
+            });
+        }
+        if (bestSegment is null) return null;
+        using var batch = ReadBatches(bestSegment, bestPosition, bestLimit, 1, visible.Offset, start);
+        try
+        {
+            foreach (var record in RecordBatchReader.ReadRecords(batch.Memory))
+                if (record.Timestamp == bestTimestamp && record.Offset >= start)
+                    return (record.Offset, bestTimestamp);
+        }
+        catch (Exception ex) when (ex is CorruptRecordException or NotSupportedException)
+        {
+            // A batch we cannot decode here still answers at batch granularity.
+        }
+        return (Math.Max(bestBase, start), bestTimestamp);
+    }
+
     private static long FirstRecordAtOrAfter(ReadOnlyMemory<byte> batch, long timestamp, long logStart)
     {
         RecordBatchHeader.TryRead(batch.Span, out var header);

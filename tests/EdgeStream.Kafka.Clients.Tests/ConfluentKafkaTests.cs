@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Clients.Tests;
@@ -193,6 +194,30 @@ public class ConfluentKafkaTests(SharedAgent agent)
         // Later than every record: no offset (-1, which the client calls End).
         times = consumer.OffsetsForTimes([new TopicPartitionTimestamp(tp, new Timestamp(baseTime + 50_000, TimestampType.CreateTime))], s_timeout);
         Assert.Equal(Offset.End, Assert.Single(times).Offset);
+    }
+
+    /// <summary>ListOffsets MAX_TIMESTAMP (KIP-734) through the admin API: the first record with the largest timestamp.</summary>
+    [Fact]
+    public async Task AdminListOffsets_MaxTimestamp_FirstRecordWithTheLargestTimestamp()
+    {
+        var topic = Unique.Name("maxts");
+        var tp = new TopicPartition(topic, 0);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000_000;
+        long[] offsetsOfTimes = [0, 5000, 2000, 5000, 1000];
+        using (var producer = Clients.Producer(Clients.ProducerConfig(agent.Bootstrap)))
+        {
+            foreach (var delta in offsetsOfTimes)
+                await producer.ProduceAsync(tp, new Message<byte[], byte[]> { Value = [1], Timestamp = new Timestamp(t + delta, TimestampType.CreateTime) });
+        }
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = agent.Bootstrap, BrokerAddressFamily = BrokerAddressFamily.V4 }).Build();
+        var result = await admin.ListOffsetsAsync([new TopicPartitionOffsetSpec { TopicPartition = tp, OffsetSpec = OffsetSpec.MaxTimestamp() }]);
+        var info = Assert.Single(result.ResultInfos);
+        Assert.Equal(1, info.TopicPartitionOffsetError.Offset.Value);
+        Assert.Equal(t + 5000, info.Timestamp);
+
+        // Latest is still the high watermark.
+        var latest = await admin.ListOffsetsAsync([new TopicPartitionOffsetSpec { TopicPartition = tp, OffsetSpec = OffsetSpec.Latest() }]);
+        Assert.Equal(5, Assert.Single(latest.ResultInfos).TopicPartitionOffsetError.Offset.Value);
     }
 
     [Fact]

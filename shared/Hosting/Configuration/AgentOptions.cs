@@ -21,6 +21,8 @@ public sealed class AgentOptions
     public HostPort? KafkaAdvertised { get; init; }
     /// <summary>Largest Kafka request frame accepted. Default 100 MiB.</summary>
     public long KafkaMaxRequestBytes { get; init; } = 100L * 1024 * 1024;
+    /// <summary>Broker id shown to Kafka clients. Default 1.</summary>
+    public int KafkaBrokerId { get; init; } = 1;
     /// <summary>Create unknown topics on first use. Default true.</summary>
     public bool AutoCreateTopics { get; init; } = true;
     /// <summary>Partitions of auto-created topics. Default 1.</summary>
@@ -97,6 +99,7 @@ internal sealed class AgentOptionsBuilder
     internal HostPort Kafka { get; set; }
     internal HostPort? KafkaAdvertised { get; set; }
     internal long KafkaMaxRequestBytes { get; set; } = 100L * 1024 * 1024;
+    internal int KafkaBrokerId { get; set; } = 1;
     internal bool AutoCreateTopics { get; set; } = true;
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
@@ -196,6 +199,7 @@ internal sealed class AgentOptionsBuilder
             Kafka = Kafka,
             KafkaAdvertised = KafkaAdvertised,
             KafkaMaxRequestBytes = KafkaMaxRequestBytes,
+            KafkaBrokerId = KafkaBrokerId,
             AutoCreateTopics = AutoCreateTopics,
             Partitions = Partitions,
             Mqtt = Mqtt,

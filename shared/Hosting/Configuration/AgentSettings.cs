@@ -26,6 +26,8 @@ public static class AgentSettings
         "Address Kafka clients are told to connect to.", "the address the client reached");
     public static readonly Setting<long> KafkaMaxRequest = new("kafkaMaxRequest", "--kafka-max-request", "EDGESTREAM_KAFKA_MAX_REQUEST", "kafkaMaxRequest", "SIZE", "100MiB", Parsers.Size, (b, v) => b.KafkaMaxRequestBytes = v,
         "Largest Kafka request accepted (socket.request.max.bytes); a larger frame closes the connection.");
+    public static readonly Setting<int> KafkaBrokerId = new("kafkaBrokerId", "--kafka-broker-id", "EDGESTREAM_KAFKA_BROKER_ID", "kafkaBrokerId", "N", "1", Parsers.Count(0, int.MaxValue), (b, v) => b.KafkaBrokerId = v,
+        "The broker id Kafka clients see (Metadata, FindCoordinator, DescribeCluster, replica assignments); some tools and test suites expect 0.");
     public static readonly Setting<bool> AutoCreateTopics = new("autoCreateTopics", "--auto-create-topics", "EDGESTREAM_AUTO_CREATE_TOPICS", "autoCreateTopics", "true|false", "true", Parsers.Bool, (b, v) => b.AutoCreateTopics = v,
         "Create an unknown topic on its first produce or metadata request.");
     public static readonly Setting<int> Partitions = new("partitions", "--partitions", "EDGESTREAM_PARTITIONS", "partitions", "N", "1", Parsers.PartitionCount, (b, v) => b.Partitions = v,
@@ -92,7 +94,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,

@@ -9,7 +9,8 @@ public sealed partial class KafkaBroker
     private const long MaxTimestamp = -3;
 
     // ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark, a timestamp
-    // the first record at or after it; max-timestamp (-3) is answered as latest.
+    // the first record at or after it; max-timestamp (-3, KIP-734) the first record carrying the
+    // largest timestamp, with that timestamp (-1 and -1 for an empty partition).
     private ListOffsetsResponse HandleListOffsets(KafkaRequestContext context, ListOffsetsRequest request)
     {
         var response = new ListOffsetsResponse();
@@ -33,8 +34,14 @@ public sealed partial class KafkaBroker
                         result.Offset = partition!.LogStartOffset;
                         break;
                     case LatestTimestamp:
-                    case MaxTimestamp:
                         result.Offset = partition!.HighWatermark;
+                        break;
+                    case MaxTimestamp:
+                        if (partition!.FindMaxTimestamp() is { } max)
+                        {
+                            result.Offset = max.Offset;
+                            result.Timestamp = max.Timestamp;
+                        }
                         break;
                     case < 0:
                         result.Offset = partition!.LogStartOffset; // -4 (earliest local) and the like: the whole log is local
