@@ -148,7 +148,7 @@ public sealed class TopicCatalog
             var overrides = incremental ? new Dictionary<string, string>(Overrides(name)) : new Dictionary<string, string>();
             foreach (var (key, value) in changes)
             {
-                if (!TopicConfigKeys.IsKnown(key)) throw new ConfigurationException($"Unknown topic config '{key}'.");
+                if (!TopicConfigKeys.IsKnown(key)) throw new ConfigurationException(TopicConfigKeys.UnknownKeyMessage(key));
                 if (value is null) overrides.Remove(key);
                 else overrides[key] = value;
             }

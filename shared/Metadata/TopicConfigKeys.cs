@@ -5,8 +5,9 @@ namespace EdgeStream.Metadata;
 
 /// <summary>
 /// Maps Kafka's topic config names (retention.ms, segment.bytes, …) to <see cref="TopicConfig"/>.
-/// Implemented keys change behaviour; a few common Kafka keys are accepted and kept so that tools
-/// which always send them (replication-related ones, compression.type) work; anything else is refused.
+/// Implemented keys change behaviour; the rest of Kafka's documented topic configs are accepted,
+/// validated and kept (<see cref="AcceptedTopicConfigs"/>) so tools written for Kafka work; anything
+/// else is refused.
 /// </summary>
 public static class TopicConfigKeys
 {
@@ -30,16 +31,11 @@ public static class TopicConfigKeys
     public static IReadOnlyList<string> Implemented { get; } =
         [CleanupPolicy, DiskFullPolicy, IndexIntervalBytes, MaxMessageBytes, TimestampType, RetentionBytes, RetentionMs, SegmentBytes, SegmentMs, UplinkPriority];
 
-    /// <summary>Accepted and reported, without effect on a single-replica log.</summary>
-    public static IReadOnlySet<string> AcceptedOnly { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "compression.type", "min.insync.replicas", "unclean.leader.election.enable", "flush.messages", "flush.ms",
-        "file.delete.delay.ms", "preallocate", "message.downconversion.enable", "min.compaction.lag.ms",
-        "max.compaction.lag.ms", "delete.retention.ms", "min.cleanable.dirty.ratio", "segment.jitter.ms",
-        "segment.index.bytes", "local.retention.ms", "local.retention.bytes", "remote.storage.enable",
-        "message.timestamp.difference.max.ms", "message.timestamp.before.max.ms", "message.timestamp.after.max.ms",
-        "follower.replication.throttled.replicas", "leader.replication.throttled.replicas",
-    };
+    /// <summary>Accepted, validated and reported, without effect on a single-replica log (see <see cref="AcceptedTopicConfigs"/>).</summary>
+    public static IReadOnlySet<string> AcceptedOnly { get; } = new HashSet<string>(AcceptedTopicConfigs.All.Select(c => c.Key), StringComparer.Ordinal);
+
+    /// <summary>Kafka's wording for a key it does not know (tools match on it).</summary>
+    public static string UnknownKeyMessage(string key) => $"Unknown topic config name: {key}";
 
     public static bool IsKnown(string key) => Implemented.Contains(key) || AcceptedOnly.Contains(key);
 
@@ -69,10 +65,12 @@ public static class TopicConfigKeys
                 {
                     "CreateTime" => c with { UseLogAppendTime = false },
                     "LogAppendTime" => c with { UseLogAppendTime = true },
-                    _ => throw new ConfigurationException($"{key}: '{value}' must be CreateTime or LogAppendTime."),
+                    _ => throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, "String must be one of: CreateTime, LogAppendTime")),
                 },
-                _ when AcceptedOnly.Contains(key) => c,
-                _ => throw new ConfigurationException($"Unknown topic config '{key}'."),
+                _ when AcceptedTopicConfigs.TryGet(key, out var accepted) => accepted.Validate(value) is { } reason
+                    ? throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, reason))
+                    : c,
+                _ => throw new ConfigurationException(UnknownKeyMessage(key)),
             };
         }
         c.Validate();
@@ -109,5 +107,5 @@ public static class TopicConfigKeys
     private static long ParseLong(string key, string value) =>
         long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new ConfigurationException($"{key}: '{value}' is not a whole number.");
+            : throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, "Not a number of type LONG"));
 }

@@ -171,6 +171,82 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         Assert.Equal(ConfigSource.DefaultConfig, configs["cleanup.policy"].Source);
     }
 
+    /// <summary>Kafka's documented topic configs (3.9): tools read the whole set, with Kafka's defaults for what a single-replica log does not use.</summary>
+    private static readonly string[] s_kafkaTopicConfigs =
+    [
+        "cleanup.policy", "compression.type", "compression.gzip.level", "compression.lz4.level", "compression.zstd.level",
+        "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms", "follower.replication.throttled.replicas",
+        "index.interval.bytes", "leader.replication.throttled.replicas", "local.retention.bytes", "local.retention.ms",
+        "max.compaction.lag.ms", "max.message.bytes", "message.downconversion.enable", "message.timestamp.after.max.ms",
+        "message.timestamp.before.max.ms", "message.timestamp.difference.max.ms", "message.timestamp.type",
+        "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "min.insync.replicas", "preallocate", "remote.log.copy.disable",
+        "remote.log.delete.on.disable", "remote.storage.enable", "retention.bytes", "retention.ms", "segment.bytes",
+        "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable",
+    ];
+
+    [Fact]
+    public async Task DescribeConfigs_Topic_EveryDocumentedKafkaKeyWithKafkasDefaultsWhereUnused()
+    {
+        var name = Unique.Name("full");
+        await CreateAsync(name, 1, new Dictionary<string, string> { ["min.insync.replicas"] = "2" });
+
+        var configs = await TopicConfigsAsync(name);
+        var missing = s_kafkaTopicConfigs.Where(k => !configs.ContainsKey(k)).ToList();
+        Assert.True(missing.Count == 0, $"missing: {string.Join(", ", missing)}");
+        Assert.Equal("9223372036854775807", configs["flush.ms"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, configs["flush.ms"].Source);
+        Assert.True(configs["flush.ms"].IsDefault);
+        Assert.Equal("0.5", configs["min.cleanable.dirty.ratio"].Value);
+        Assert.Equal("producer", configs["compression.type"].Value);
+        Assert.Equal("2", configs["min.insync.replicas"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["min.insync.replicas"].Source);
+        Assert.False(configs["min.insync.replicas"].IsReadOnly);
+        Assert.False(configs["min.insync.replicas"].IsSensitive);
+
+        // The broker shows the settings those keys inherit from, as read-only defaults.
+        var broker = Assert.Single(await Admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = "1" }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout })).Entries;
+        Assert.Equal("9223372036854775807", broker["log.flush.interval.ms"].Value);
+        Assert.True(broker["log.flush.interval.ms"].IsReadOnly);
+        Assert.Equal("1", broker["min.insync.replicas"].Value);
+    }
+
+    [Fact]
+    public async Task IncrementalAlterConfigs_AcceptedKeys_ValidatedAsKafkaDoesWithKafkasWording()
+    {
+        var name = Unique.Name("valid");
+        await CreateAsync(name, 1);
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
+        async Task<Error> Refused(string key, string value, AlterConfigOpType op = AlterConfigOpType.Set)
+        {
+            var ex = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() => Admin.IncrementalAlterConfigsAsync(
+                new Dictionary<ConfigResource, List<ConfigEntry>> { [resource] = [new ConfigEntry { Name = key, Value = value, IncrementalOperation = op }] },
+                new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+            return Assert.Single(ex.Results).Error;
+        }
+
+        var error = await Refused("min.insync.replicas", "0");
+        Assert.Equal(ErrorCode.InvalidConfig, error.Code);
+        Assert.Equal("Invalid value 0 for configuration min.insync.replicas: Value must be at least 1", error.Reason);
+        Assert.Equal("Invalid value soon for configuration flush.ms: Not a number of type LONG", (await Refused("flush.ms", "soon")).Reason);
+        Assert.Equal("Invalid value maybe for configuration preallocate: Expected value to be either true or false", (await Refused("preallocate", "maybe")).Reason);
+        error = await Refused("no.such.config", "1");
+        Assert.Equal(ErrorCode.InvalidConfig, error.Code);
+        Assert.Equal("Unknown topic config name: no.such.config", error.Reason);
+        error = await Refused("retention.ms", "1000", AlterConfigOpType.Append);
+        Assert.Equal(ErrorCode.InvalidRequest, error.Code);
+        Assert.Equal("Config value append is not allowed for config key: retention.ms", error.Reason);
+
+        await Admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [resource] = [new ConfigEntry { Name = "flush.ms", Value = "1000", IncrementalOperation = AlterConfigOpType.Set }],
+        }, new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout });
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("1000", configs["flush.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["flush.ms"].Source);
+        Assert.Equal("9223372036854775807", configs["flush.messages"].Value);
+    }
+
     [Fact]
     public async Task AlterConfigs_ReplaceOverrides_OmittedKeysReturnToDefault()
     {

@@ -33,16 +33,16 @@ public sealed partial class KafkaBroker
 
     /// <summary>
     /// A topic's configuration as Kafka tools show it: every implemented key with its effective
-    /// value, then the accepted-only keys the topic overrides. <c>IsOverride</c> marks TOPIC_CONFIG.
+    /// value, then every accepted-only key of Kafka's documented set with the topic's override or
+    /// Kafka's default. <c>IsOverride</c> marks TOPIC_CONFIG.
     /// </summary>
     private static List<(string Key, string Value, bool IsOverride)> TopicConfigEntries(TopicConfig effective, IReadOnlyDictionary<string, string> overrides)
     {
-        var entries = new List<(string, string, bool)>(TopicConfigKeys.Implemented.Count + overrides.Count);
+        var entries = new List<(string, string, bool)>(TopicConfigKeys.Implemented.Count + AcceptedTopicConfigs.All.Count);
         foreach (var (key, value) in TopicConfigKeys.Describe(effective))
             entries.Add((key, value, overrides.ContainsKey(key)));
-        foreach (var (key, value) in overrides.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            if (TopicConfigKeys.AcceptedOnly.Contains(key))
-                entries.Add((key, value, true));
+        foreach (var accepted in AcceptedTopicConfigs.All)
+            entries.Add(overrides.TryGetValue(accepted.Key, out var value) ? (accepted.Key, value, true) : (accepted.Key, accepted.Default, false));
         return entries;
     }
 

@@ -8,11 +8,11 @@ namespace EdgeStream.Kafka.Server;
 public sealed partial class KafkaBroker
 {
     // ConfigEntry.ConfigType (KIP-569, DescribeConfigs v3+).
-    private const sbyte ConfigTypeBoolean = 1;
-    private const sbyte ConfigTypeString = 2;
-    private const sbyte ConfigTypeInt = 3;
-    private const sbyte ConfigTypeLong = 5;
-    private const sbyte ConfigTypeList = 7;
+    private const sbyte ConfigTypeBoolean = (sbyte)ConfigValueType.Boolean;
+    private const sbyte ConfigTypeString = (sbyte)ConfigValueType.String;
+    private const sbyte ConfigTypeInt = (sbyte)ConfigValueType.Int;
+    private const sbyte ConfigTypeLong = (sbyte)ConfigValueType.Long;
+    private const sbyte ConfigTypeList = (sbyte)ConfigValueType.List;
 
     // DescribeConfigs (KIP-133; synonyms and sources KIP-226, types and documentation KIP-569).
     // TOPIC: every implemented key with its effective value; the source is TOPIC_CONFIG for an
@@ -101,6 +101,8 @@ public sealed partial class KafkaBroker
                     entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = key, Value = overrides[key], Source = SourceTopicConfig });
                 if (BrokerSynonym(key) is { } brokerKey && defaults.TryGetValue(key, out var inherited))
                     entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = brokerKey, Value = inherited, Source = SourceDefaultConfig });
+                else if (AcceptedTopicConfigs.TryGet(key, out var accepted) && accepted.BrokerSynonym is { } acceptedBrokerKey)
+                    entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = acceptedBrokerKey, Value = accepted.Default, Source = SourceDefaultConfig });
             }
             result.Configs.Add(entry);
         }
@@ -160,7 +162,17 @@ public sealed partial class KafkaBroker
             ("log.segment.bytes", Num(topic.SegmentBytes), Num(builtInTopic.SegmentBytes), ConfigTypeInt, "Default segment.bytes of topics."),
             ("message.max.bytes", Num(topic.MaxMessageBytes), Num(builtInTopic.MaxMessageBytes), ConfigTypeInt, "Default max.message.bytes of topics."),
             ("num.partitions", Num(defaults.Partitions), Num(builtInDefaults.Partitions), ConfigTypeInt, "Partitions of auto-created topics and of CreateTopics with -1."),
+            .. AcceptedBrokerConfigs(),
         ];
+    }
+
+    /// <summary>The broker settings Kafka's accepted-only topic keys inherit from, at Kafka's defaults (read-only here).</summary>
+    private static IEnumerable<(string Key, string Value, string BuiltIn, sbyte Type, string Doc)> AcceptedBrokerConfigs()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in AcceptedTopicConfigs.All)
+            if (c.BrokerSynonym is { } key && seen.Add(key))
+                yield return (key, c.Default, c.Default, (sbyte)c.Type, $"Broker default of the topic config {c.Key}. {c.Documentation}");
     }
 
     /// <summary>The broker-wide setting a topic key falls back to (Kafka's synonym).</summary>
@@ -183,7 +195,7 @@ public sealed partial class KafkaBroker
         TopicConfigKeys.IndexIntervalBytes or TopicConfigKeys.MaxMessageBytes or TopicConfigKeys.SegmentBytes => ConfigTypeInt,
         TopicConfigKeys.RetentionBytes or TopicConfigKeys.RetentionMs or TopicConfigKeys.SegmentMs => ConfigTypeLong,
         TopicConfigKeys.TimestampType => ConfigTypeString,
-        _ => 0, // UNKNOWN: an accepted-only key, kept as given
+        _ => AcceptedTopicConfigs.TryGet(key, out var accepted) ? (sbyte)accepted.Type : (sbyte)0,
     };
 
     private static string? TopicConfigDocumentation(string key) => key switch
@@ -196,6 +208,6 @@ public sealed partial class KafkaBroker
         TopicConfigKeys.RetentionMs => "Delete closed segments whose newest record is older than this; -1 keeps forever.",
         TopicConfigKeys.SegmentBytes => "Roll to a new segment past this size.",
         TopicConfigKeys.SegmentMs => "Roll a non-empty segment older than this.",
-        _ => "Accepted for compatibility; has no effect on a single-replica log.",
+        _ => AcceptedTopicConfigs.TryGet(key, out var accepted) ? accepted.Documentation : "Accepted for compatibility; has no effect on a single-replica log.",
     };
 }

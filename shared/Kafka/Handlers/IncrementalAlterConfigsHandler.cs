@@ -43,8 +43,9 @@ public sealed partial class KafkaBroker
                     changes[config.Name] = null;
                     break;
                 case OpAppend or OpSubtract:
+                    // Kafka's code and wording (tools match on them).
                     if (!IsListKey(config.Name))
-                        return (KafkaErrorCode.InvalidConfig, $"'{config.Name}' is not a list; APPEND and SUBTRACT apply to list-valued configs such as {TopicConfigKeys.CleanupPolicy}.");
+                        return (KafkaErrorCode.InvalidRequest, $"Config value {(config.ConfigOperation == OpAppend ? "append" : "subtract")} is not allowed for config key: {config.Name}");
                     // The list edited is the value in force: the override, else the default.
                     var current = overrides.TryGetValue(config.Name, out var o) ? o : DefaultValue(config.Name);
                     changes[config.Name] = EditList(current, config.Value!, config.ConfigOperation == OpAppend);
@@ -59,13 +60,13 @@ public sealed partial class KafkaBroker
     }
 
     private static bool IsListKey(string key) =>
-        key is TopicConfigKeys.CleanupPolicy or "follower.replication.throttled.replicas" or "leader.replication.throttled.replicas";
+        key is TopicConfigKeys.CleanupPolicy || (AcceptedTopicConfigs.TryGet(key, out var accepted) && accepted.Type == ConfigValueType.List);
 
     private string DefaultValue(string key)
     {
         foreach (var (k, v) in TopicConfigKeys.Describe(Log.Options.DefaultTopicConfig))
             if (k == key) return v;
-        return "";
+        return AcceptedTopicConfigs.TryGet(key, out var accepted) ? accepted.Default : "";
     }
 
     /// <summary>Adds (keeping order, no duplicates) or removes the comma-separated items of <paramref name="items"/>.</summary>
