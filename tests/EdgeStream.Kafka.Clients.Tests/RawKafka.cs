@@ -15,12 +15,16 @@ internal static class RawKafka
         return output.WrittenSpan.ToArray();
     }
 
-    public static ProduceResponse ReadProduceResponse(byte[] frame, short version, int correlationId)
+    public static ProduceResponse ReadProduceResponse(byte[] frame, short version, int correlationId) =>
+        ReadResponse<ProduceResponse>(frame, ApiKey.Produce, version, correlationId);
+
+    public static TResponse ReadResponse<TResponse>(byte[] frame, ApiKey apiKey, short version, int correlationId)
+        where TResponse : IKafkaMessage, new()
     {
         var reader = new KafkaReader(frame.AsMemory());
-        var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)ApiKey.Produce, version));
+        var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)apiKey, version));
         Assert.Equal(correlationId, header.CorrelationId);
-        var response = new ProduceResponse();
+        var response = new TResponse();
         response.Read(ref reader, version);
         return response;
     }

@@ -15,7 +15,7 @@ public sealed partial class KafkaBroker
         while (true)
         {
             var resources = new List<IDisposable>();
-            var (response, bytes, waitOn) = ReadFetch(request, resources);
+            var (response, bytes, waitOn) = ReadFetch(context.Version, request, resources);
             var remaining = deadline - Environment.TickCount64;
             if (bytes >= Math.Max(1, request.MinBytes) || remaining <= 0 || waitOn.Count == 0 || context.ConnectionClosed.IsCancellationRequested)
                 return new KafkaResponse(response, resources);
@@ -30,7 +30,7 @@ public sealed partial class KafkaBroker
         }
     }
 
-    private (FetchResponse Response, long Bytes, List<Task> WaitOn) ReadFetch(FetchRequest request, List<IDisposable> resources)
+    private (FetchResponse Response, long Bytes, List<Task> WaitOn) ReadFetch(short version, FetchRequest request, List<IDisposable> resources)
     {
         var response = new FetchResponse { SessionId = 0 };
         var waitOn = new List<Task>();
@@ -40,7 +40,11 @@ public sealed partial class KafkaBroker
         {
             var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = fetchTopic.Topic, TopicId = fetchTopic.TopicId };
             response.Responses.Add(topicResponse);
-            Catalog.TryGet(fetchTopic.Topic, out var topic);
+            // From v13 topics are named by id only; an id we do not know is UNKNOWN_TOPIC_ID.
+            var byId = version >= 13;
+            var name = byId ? Catalog.NameOf(fetchTopic.TopicId) : fetchTopic.Topic;
+            TopicLog? topic = null;
+            if (name is not null) Catalog.TryGet(name, out topic);
             foreach (var fetchPartition in fetchTopic.Partitions)
             {
                 var data = new FetchResponse.PartitionData
@@ -58,7 +62,7 @@ public sealed partial class KafkaBroker
                 topicResponse.Partitions.Add(data);
                 if (topic is null || !topic.TryGetPartition(fetchPartition.Partition, out var partition))
                 {
-                    data.ErrorCode = (short)KafkaErrorCode.UnknownTopicOrPartition;
+                    data.ErrorCode = (short)(byId && topic is null ? KafkaErrorCode.UnknownTopicId : KafkaErrorCode.UnknownTopicOrPartition);
                     continue;
                 }
                 data.HighWatermark = data.LastStableOffset = partition!.HighWatermark;

@@ -4,15 +4,16 @@ namespace EdgeStream.Kafka.Server;
 
 /// <summary>
 /// The APIs and version ranges this broker answers, as ApiVersions reports them. Ranges are capped
-/// where a newer version would change semantics we do not implement (Fetch v13+ addresses topics by
-/// id only; Produce/Fetch below v3/v4 carry the pre-v2 message formats the log does not store).
+/// where a newer version would change semantics we do not implement (Fetch v17 adds a replica
+/// directory id only KRaft followers send; Produce/Fetch below v3/v4 carry the pre-v2 message
+/// formats the log does not store). Fetch v13+ names topics by id, resolved through the catalog.
 /// </summary>
 public static class SupportedApis
 {
     private static readonly (ApiKey Key, short Min, short Max)[] s_caps =
     [
         (ApiKey.Produce, 3, 11),
-        (ApiKey.Fetch, 4, 12),
+        (ApiKey.Fetch, 4, 16),
         (ApiKey.ListOffsets, 1, 8),
         (ApiKey.Metadata, 0, 12),
         (ApiKey.ApiVersions, 0, 4),
