@@ -31,6 +31,16 @@ public sealed class LatencyRecorder
         return true;
     }
 
+    /// <summary>The <paramref name="q"/> quantile (0..1) in milliseconds.</summary>
+    public double QuantileMs(double q)
+    {
+        var n = Math.Min(Count, _samples.Length);
+        if (n == 0) return double.NaN;
+        var sorted = _samples.AsSpan(0, n);
+        sorted.Sort();
+        return sorted[Math.Min(n - 1, (int)(n * q))] * 1000.0 / Stopwatch.Frequency;
+    }
+
     /// <summary>p50, p99 and max in milliseconds.</summary>
     public (double P50, double P99, double Max) Percentiles()
     {

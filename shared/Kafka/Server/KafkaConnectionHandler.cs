@@ -30,7 +30,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
     private const int ScratchInitialBytes = 4096;
     private const int ScratchMaxRetainedBytes = 16 * 1024 * 1024;
 
-    private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response);
+    private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response, int Bytes);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -42,7 +42,8 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
             SingleReader = true,
             SingleWriter = true,
         });
-        var writer = WriteResponsesAsync(connection, queue.Reader, output);
+        var budget = new InFlightBytes(_broker.Options.MaxInFlightBytesPerConnection);
+        var writer = WriteResponsesAsync(connection, queue.Reader, output, budget);
         // On shutdown Kestrel asks connections to close and otherwise waits for them until the host's
         // shutdown timeout (30 s): a client that simply stays connected (every Kafka client does) held
         // SIGTERM up for that long (found by the client tests' restart test). Stop reading instead: the
@@ -59,8 +60,10 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                 {
                     while (KafkaFraming.TryReadFrame(ref buffer, _broker.Options.MaxRequestBytes, out var frame))
                     {
+                        var bytes = (int)Math.Min(int.MaxValue, frame.Length);
+                        await budget.AdmitAsync(bytes, connection.ConnectionClosed).ConfigureAwait(false);
                         var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed, connection.RemoteEndPoint);
-                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response), connection.ConnectionClosed).ConfigureAwait(false);
+                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response, bytes), connection.ConnectionClosed).ConfigureAwait(false);
                     }
                     if (result.IsCompleted || result.IsCanceled) break;
                 }
@@ -90,7 +93,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
         }
     }
 
-    private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<Pending> queue, PipeWriter output)
+    private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<Pending> queue, PipeWriter output, InFlightBytes budget)
     {
         // Encoding buffer reused by every response of this connection (only this loop writes);
         // dropped after an unusually large response so an idle connection does not pin it.
@@ -110,6 +113,11 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                     KafkaLog.RequestFailed(_logger, ex, pending.ApiKey, pending.Version);
                     connection.Abort();
                     return;
+                }
+                finally
+                {
+                    // The handler is done with the request: its bytes no longer count.
+                    budget.Release(pending.Bytes);
                 }
                 if (response is null) continue; // acks=0: the protocol sends nothing back
                 using (response)

@@ -16,6 +16,8 @@ namespace EdgeStream.Bench.Scenarios;
 /// peer, in the same run: the same payloads published to NATS JetStream (file storage, one subject
 /// per partition) with NATS.Net's pipelined publish, read back by an ordered consumer. Both sides
 /// cap the records sent but not yet acknowledged at <c>--window</c>, so latencies compare too.
+/// With <c>--rate N --seconds S</c> both sides send at a fixed N records/s for S seconds instead of
+/// as fast as they can (a latency test, not a throughput one: use <c>--linger 0</c>).
 /// </summary>
 public static class KafkaProduceScenario
 {
@@ -32,6 +34,9 @@ public static class KafkaProduceScenario
         var warmup = args.Int("warmup", Math.Min(10_000, Math.Max(partitions, records / 20)));
         var policies = args.String("fsync", "group").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var skipNats = args.String("nats", "on") == "off";
+        var rate = args.Int("rate", 0);
+        var linger = args.Int("linger", 5);
+        if (rate > 0) records = checked(rate * args.Int("seconds", 30));
         if (records <= 0 || recordBytes < 8 || partitions <= 0 || window <= 0)
             throw new ArgumentException("--records, --partitions and --window must be positive and --record-bytes at least 8");
         var agentDll = Servers.AgentDll(args);
@@ -40,8 +45,8 @@ public static class KafkaProduceScenario
 
         var payload = new byte[recordBytes];
         new Random(1).NextBytes(payload);
-        Console.WriteLine($"kafka-produce: {records:N0} records x {recordBytes} B over {partitions} partitions/subjects, at most {window:N0} unacknowledged per side, {warmup:N0} warm-up records first");
-        Console.WriteLine($"  edgestream: {agentDll}, fsync {string.Join(", ", policies)}; Confluent.Kafka acks=1 linger.ms=5 batch.size={batchBytes} compression=none");
+        Console.WriteLine($"kafka-produce: {records:N0} records x {recordBytes} B over {partitions} partitions/subjects, {(rate > 0 ? $"at a fixed {rate:N0} records/s" : "as fast as possible")}, at most {window:N0} unacknowledged per side, {warmup:N0} warm-up records first");
+        Console.WriteLine($"  edgestream: {agentDll}, fsync {string.Join(", ", policies)}; Confluent.Kafka acks=1 linger.ms={linger} batch.size={batchBytes} compression=none");
         Console.WriteLine($"  nats: nats-server -js, file storage, subjects {Stream.ToLowerInvariant()}.0..{partitions - 1}; NATS.Net PublishConcurrentAsync, ordered consumer");
         Console.WriteLine();
 
@@ -53,14 +58,14 @@ public static class KafkaProduceScenario
                 var dir = Path.Combine(root, "edgestream-" + policy);
                 var (agent, bootstrap) = await Servers.StartAgentAsync(agentDll, dir, partitions, policy);
                 await using (agent)
-                    results.Add(($"edgestream (Kafka, fsync={policy})", RunKafka(bootstrap, payload, records, warmup, partitions, window, batchBytes)));
+                    results.Add(($"edgestream (Kafka, fsync={policy})", RunKafka(bootstrap, payload, records, warmup, partitions, window, batchBytes, rate, linger)));
                 Console.WriteLine($"  {results[^1].Name}: {results[^1].Result}");
             }
             if (!skipNats)
             {
                 var (nats, url) = await Servers.StartNatsAsync(args, Path.Combine(root, "nats"));
                 await using (nats)
-                    results.Add(("NATS JetStream (file)", await RunNatsAsync(url, payload, records, warmup, partitions, window)));
+                    results.Add(("NATS JetStream (file)", await RunNatsAsync(url, payload, records, warmup, partitions, window, rate)));
                 Console.WriteLine($"  {results[^1].Name}: {results[^1].Result}");
             }
         }
@@ -71,27 +76,27 @@ public static class KafkaProduceScenario
 
         Console.WriteLine();
         var peer = skipNats ? (Result?)null : results[^1].Result;
-        Report.Header("run", "msg/s", "MB/s", "e2e p50 ms", "e2e p99 ms", "e2e max ms", "msg/s vs NATS", "p99 vs NATS");
+        Report.Header("run", "msg/s", "MB/s", "e2e p50 ms", "e2e p99 ms", "e2e p99.9 ms", "e2e max ms", "msg/s vs NATS", "p99 vs NATS");
         foreach (var (name, r) in results)
         {
-            Report.Row(name, r.MsgPerSec, r.MBps, r.P50, r.P99, r.Max,
+            Report.Row(name, r.MsgPerSec, r.MBps, r.P50, r.P99, r.P999, r.Max,
                 peer is { } p ? r.MsgPerSec / p.MsgPerSec : double.NaN,
                 peer is { } q ? r.P99 / q.P99 : double.NaN);
         }
         return 0;
     }
 
-    private readonly record struct Result(double MsgPerSec, double MBps, double P50, double P99, double Max, double ConsumerSeconds)
+    private readonly record struct Result(double MsgPerSec, double MBps, double P50, double P99, double P999, double Max, double ConsumerSeconds)
     {
         public override string ToString() =>
-            FormattableString.Invariant($"{MsgPerSec:N0} msg/s, {MBps:N1} MB/s, e2e p50 {P50:N1} ms, p99 {P99:N1} ms, max {Max:N1} ms, consumer done after {ConsumerSeconds:N2} s");
+            FormattableString.Invariant($"{MsgPerSec:N0} msg/s, {MBps:N1} MB/s, e2e p50 {P50:N1} ms, p99 {P99:N1} ms, p99.9 {P999:N1} ms, max {Max:N1} ms, consumer done after {ConsumerSeconds:N2} s");
     }
 
     private static Result Summarise(int records, int recordBytes, long startTicks, long lastAckTicks, long consumerDoneTicks, LatencyRecorder latency)
     {
         var seconds = (lastAckTicks - startTicks) / (double)Stopwatch.Frequency;
         var (p50, p99, max) = latency.Percentiles();
-        return new Result(records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, p50, p99, max,
+        return new Result(records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, p50, p99, latency.QuantileMs(0.999), max,
             (consumerDoneTicks - startTicks) / (double)Stopwatch.Frequency);
     }
 
@@ -99,13 +104,13 @@ public static class KafkaProduceScenario
 
     // ---- EdgeStream: Confluent.Kafka against the agent ----
 
-    private static Result RunKafka(string bootstrap, byte[] template, int records, int warmup, int partitions, int window, int batchBytes)
+    private static Result RunKafka(string bootstrap, byte[] template, int records, int warmup, int partitions, int window, int batchBytes, int rate, int linger)
     {
         var producerConfig = new ProducerConfig
         {
             BootstrapServers = bootstrap,
             Acks = Acks.Leader,
-            LingerMs = 5,
+            LingerMs = linger,
             BatchSize = batchBytes,
             CompressionType = CompressionType.None,
             EnableIdempotence = false,
@@ -131,7 +136,7 @@ public static class KafkaProduceScenario
 
         using var producer = new ProducerBuilder<Null, byte[]>(producerConfig).SetLogHandler((_, _) => { }).Build();
         // Warm-up: creates the topic (auto-create on first produce), JITs both ends.
-        ProduceAll(producer, targets, payload, warmup, stamp: false, Deadline(warmup));
+        ProduceAll(producer, targets, payload, warmup, stamp: false, Deadline(warmup), rate: 0);
 
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig).SetLogHandler((_, _) => { }).Build();
         consumer.Assign(targets.Select(t => new TopicPartitionOffset(t, Offset.Beginning)));
@@ -150,14 +155,14 @@ public static class KafkaProduceScenario
         consumerThread.Start();
         WaitFor(() => Volatile.Read(ref warmupSeen) >= warmup, Deadline(warmup), "the Kafka consumer to read the warm-up records");
 
-        var (start, lastAck) = ProduceAll(producer, targets, payload, records, stamp: true, Deadline(records));
+        var (start, lastAck) = ProduceAll(producer, targets, payload, records, stamp: true, Deadline(records), rate);
         consumerThread.Join();
         if (latency.Count < records) throw new TimeoutException($"the Kafka consumer read {latency.Count:N0} of {records:N0} records in time");
         consumer.Close();
         return Summarise(records, template.Length, start, lastAck, consumerDone, latency);
     }
 
-    private static (long Start, long LastAck) ProduceAll(IProducer<Null, byte[]> producer, TopicPartition[] targets, byte[] payload, int count, bool stamp, TimeSpan timeout)
+    private static (long Start, long LastAck) ProduceAll(IProducer<Null, byte[]> producer, TopicPartition[] targets, byte[] payload, int count, bool stamp, TimeSpan timeout, int rate)
     {
         long delivered = 0, failed = 0, lastAck = 0;
         Error? firstError = null;
@@ -177,6 +182,7 @@ public static class KafkaProduceScenario
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < count; i++)
         {
+            if (rate > 0) Pace.Until(start, i, rate);
             if (stamp) LatencyRecorder.Stamp(payload);
             while (true)
             {
@@ -210,7 +216,7 @@ public static class KafkaProduceScenario
 
     // ---- Peer: NATS JetStream with file storage ----
 
-    private static async Task<Result> RunNatsAsync(string url, byte[] template, int records, int warmup, int partitions, int window)
+    private static async Task<Result> RunNatsAsync(string url, byte[] template, int records, int warmup, int partitions, int window, int rate)
     {
         await using var publisherConnection = new NatsClient(url);
         await using var consumerConnection = new NatsClient(url);
@@ -222,7 +228,7 @@ public static class KafkaProduceScenario
         var payload = (byte[])template.Clone();
         var latency = new LatencyRecorder(records);
 
-        await PublishAllAsync(js, subjects, payload, warmup, stamp: false, window);
+        await PublishAllAsync(js, subjects, payload, warmup, stamp: false, window, rate: 0);
 
         var consumer = await consumerConnection.CreateJetStreamContext().CreateOrderedConsumerAsync(Stream);
         var warmupSeen = 0;
@@ -243,13 +249,13 @@ public static class KafkaProduceScenario
         });
         WaitFor(() => Volatile.Read(ref warmupSeen) >= warmup || consuming.IsCompleted, Deadline(warmup), "the NATS consumer to read the warm-up records");
 
-        var (start, lastAck) = await PublishAllAsync(js, subjects, payload, records, stamp: true, window);
+        var (start, lastAck) = await PublishAllAsync(js, subjects, payload, records, stamp: true, window, rate);
         await consuming;
         if (latency.Count < records) throw new TimeoutException($"the NATS consumer read {latency.Count:N0} of {records:N0} records in time");
         return Summarise(records, template.Length, start, lastAck, consumerDone, latency);
     }
 
-    private static async Task<(long Start, long LastAck)> PublishAllAsync(INatsJSContext js, string[] subjects, byte[] payload, int count, bool stamp, int window)
+    private static async Task<(long Start, long LastAck)> PublishAllAsync(INatsJSContext js, string[] subjects, byte[] payload, int count, bool stamp, int window, int rate)
     {
         // Publishes are pipelined: the message is in the connection's buffer once PublishConcurrentAsync
         // returns, its ack is awaited by a second loop, in order, with at most `window` outstanding.
@@ -278,6 +284,7 @@ public static class KafkaProduceScenario
         {
             for (var i = 0; i < count; i++)
             {
+                if (rate > 0) Pace.Until(start, i, rate);
                 await inFlight.Writer.WaitToWriteAsync();
                 if (stamp) LatencyRecorder.Stamp(payload);
                 var future = await js.PublishConcurrentAsync(subjects[i % subjects.Length], payload);
@@ -291,5 +298,16 @@ public static class KafkaProduceScenario
         var lastAck = await acks.WaitAsync(Deadline(count));
         if (failed > 0) throw new InvalidOperationException($"{failed:N0} of {count:N0} publishes failed; first error: {firstError}");
         return (start, lastAck);
+    }
+}
+
+/// <summary>Fixed-rate sending: record i is due <c>i / rate</c> seconds after the start.</summary>
+internal static class Pace
+{
+    /// <summary>Blocks until record <paramref name="index"/> is due (sleeps in 1 ms steps, so records leave in ~1 ms bursts).</summary>
+    public static void Until(long startTicks, int index, int rate)
+    {
+        var due = startTicks + (long)((double)index / rate * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < due) Thread.Sleep(1);
     }
 }
