@@ -128,6 +128,32 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
     }
 
     [Fact]
+    public async Task ExplicitReplicaAssignments_NamingThisBroker_CreateTopicsAndCreatePartitionsIncludingValidateOnly()
+    {
+        var name = Unique.Name("assign");
+        var dry = Unique.Name("assign-dry");
+        var timeout = new CreateTopicsOptions { RequestTimeout = AdminClients.Timeout };
+        await Admin.CreateTopicsAsync([new TopicSpecification { Name = dry, NumPartitions = 2, ReplicationFactor = -1, ReplicasAssignments = new() { [0] = [1], [1] = [1] } }],
+            new CreateTopicsOptions { ValidateOnly = true, RequestTimeout = AdminClients.Timeout });
+        Assert.DoesNotContain(Admin.GetMetadata(AdminClients.Timeout).Topics, t => t.Topic == dry);
+
+        await Admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = 2, ReplicationFactor = -1, ReplicasAssignments = new() { [0] = [1], [1] = [1] } }], timeout);
+        Assert.Equal(2, PartitionCount(name));
+
+        await Admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = name, IncreaseTo = 4, ReplicaAssignments = [[1], [1]] }],
+            new CreatePartitionsOptions { ValidateOnly = true, RequestTimeout = AdminClients.Timeout });
+        Assert.Equal(2, PartitionCount(name));
+        await Admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = name, IncreaseTo = 4, ReplicaAssignments = [[1], [1]] }],
+            new CreatePartitionsOptions { RequestTimeout = AdminClients.Timeout });
+        Assert.Equal(4, PartitionCount(name));
+
+        var refused = await Assert.ThrowsAsync<CreatePartitionsException>(() => Admin.CreatePartitionsAsync(
+            [new PartitionsSpecification { Topic = name, IncreaseTo = 5, ReplicaAssignments = [[7]] }], new CreatePartitionsOptions { RequestTimeout = AdminClients.Timeout }));
+        Assert.Equal(ErrorCode.InvalidReplicaAssignment, Assert.Single(refused.Results).Error.Code);
+        Assert.Equal(4, PartitionCount(name));
+    }
+
+    [Fact]
     public async Task IncrementalAlterConfigs_SetAndDelete_DescribeShowsChange()
     {
         var name = Unique.Name("incr");
