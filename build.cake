@@ -17,7 +17,7 @@ var benchDll = File($"tools/EdgeStream.Bench/bin/{configuration}/net10.0/edgestr
 // The programs integration tests talk to, as Debian package names. THE one list: add a peer here.
 var testPeers = new[]
 {
-    "kcat", "mosquitto", "mosquitto-clients", "python3-kafka", "python3-paho-mqtt", "nats-server", "postgresql",
+    "kcat", "mosquitto", "mosquitto-clients", "python3-kafka", "python3-paho-mqtt", "nats-server", "postgresql", "nodejs",
     // mDNS tests: network namespaces (ip netns) and an mDNS implementation that is not ours.
     "iproute2", "python3-zeroconf",
 };
@@ -63,9 +63,30 @@ Task("TestPeers")
         if (still.Count > 0) Warning($"Test peers still missing: {string.Join(" ", still)}; tests that need them will fail naming them.");
     });
 
+// npm packages tests use, one folder each with a package.json and its package-lock.json (npm ci installs exactly those).
+var testNodePackages = new[] { "tests/EdgeStream.Kafka.Tests/kafkajs" };
+
+Task("TestNodePackages")
+    .Description("Installs the npm packages tests use (npm ci per folder of testNodePackages); a failure is a warning and the tests that need them fail naming them.")
+    .IsDependentOn("TestPeers")
+    .Does(() =>
+    {
+        if (!HasCommand("npm") && IsRoot() && Apt("install -y -qq --no-install-recommends npm", 600_000) != 0)
+            Warning("Could not install npm.");
+        foreach (var folder in testNodePackages)
+        {
+            if (DirectoryExists($"{folder}/node_modules")) { Information($"npm packages of {folder}: installed."); continue; }
+            var code = HasCommand("npm")
+                ? StartProcess("npm", new ProcessSettings { Arguments = "ci --no-audit --no-fund --loglevel=error", WorkingDirectory = folder, Timeout = 600_000 })
+                : -1;
+            if (code != 0) Warning($"npm ci in {folder} failed ({code}); the tests that need it will fail naming it.");
+        }
+    });
+
 Task("Test")
     .IsDependentOn("Build")
     .IsDependentOn("TestPeers")
+    .IsDependentOn("TestNodePackages")
     .Does(() =>
     {
         CleanDirectory(testResults);
@@ -136,6 +157,18 @@ bool IsInstalled(string package)
     catch (Exception)
     {
         return false; // no dpkg: not a Debian machine, so nothing counts as installed
+    }
+}
+
+bool HasCommand(string name)
+{
+    try
+    {
+        return StartProcess("sh", new ProcessSettings { Arguments = $"-c \"command -v {name}\"", RedirectStandardOutput = true }) == 0;
+    }
+    catch (Exception)
+    {
+        return false;
     }
 }
 

@@ -1,0 +1,40 @@
+using System.Reflection;
+using EdgeStream.TestSupport;
+using Xunit;
+
+namespace EdgeStream.Kafka.Tests;
+
+/// <summary>
+/// kafkajs 2.2.4 (npm; a client written from the protocol, not librdkafka): admin, producer and a
+/// consumer group against a real agent. <c>./build.sh test</c> installs it (npm ci in tests/EdgeStream.Kafka.Tests/kafkajs).
+/// </summary>
+public sealed class KafkaJsTests : IClassFixture<AdminAgentFixture>
+{
+    private readonly AdminAgentFixture _agent;
+
+    public KafkaJsTests(AdminAgentFixture agent) => _agent = agent;
+
+    private static string PeerDirectory => typeof(KafkaJsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .First(a => a.Key == "KafkaJsDirectory").Value!;
+
+    [Fact]
+    public void KafkaJs_AdminProducerAndConsumerGroup_SeeWhatEachOtherDid()
+    {
+        Assert.True(Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "kafkajs")),
+            $"kafkajs is not installed: run ./build.sh test, or npm ci in {PeerDirectory}");
+        var topic = Unique.Name("kjs");
+        var (code, stdout, stderr) = ExternalTool.Run("node", [Path.Combine(PeerDirectory, "admin.js"), _agent.Node.Bootstrap, topic], timeout: TimeSpan.FromSeconds(90));
+        Assert.True(code == 0, $"node exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+
+        // Every documented Kafka topic config is described, not just the ones EdgeStream acts on.
+        Assert.InRange(int.Parse(lines["configs"], System.Globalization.CultureInfo.InvariantCulture), 35, 100);
+        Assert.Equal("3600000 false", lines["retention.ms"]);
+        Assert.Equal("9223372036854775807 true", lines["flush.ms"]);
+        Assert.Equal("0:0-2,1:0-1", lines["offsets"]);
+        Assert.Equal("1", lines["brokers"]);
+        Assert.Equal("one,three,two", lines["consumed"]);
+        Assert.Equal("false", lines["listed"]);
+    }
+}

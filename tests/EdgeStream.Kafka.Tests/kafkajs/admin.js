@@ -1,0 +1,54 @@
+// kafkajs against an EdgeStream node: admin (create, describe configs, offsets, cluster, delete),
+// a producer and a consumer group. Prints one line per fact; the C# test checks them.
+// Usage: node admin.js HOST:PORT TOPIC
+const { Kafka, logLevel, ConfigResourceTypes } = require('kafkajs');
+
+const [bootstrap, topic] = process.argv.slice(2);
+const kafka = new Kafka({ clientId: 'edgestream-test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+
+async function main() {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }, { name: 'min.insync.replicas', value: '1' }] }],
+  });
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+  const entries = described.resources[0].configEntries;
+  const entry = (name) => entries.find((e) => e.configName === name);
+  console.log('configs', entries.length);
+  console.log('retention.ms', entry('retention.ms').configValue, entry('retention.ms').isDefault);
+  console.log('flush.ms', entry('flush.ms').configValue, entry('flush.ms').isDefault);
+
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: 'a', value: 'one', partition: 0 }, { key: 'b', value: 'two', partition: 0 }, { key: 'c', value: 'three', partition: 1 }] });
+  await producer.disconnect();
+
+  const offsets = await admin.fetchTopicOffsets(topic);
+  console.log('offsets', offsets.sort((a, b) => a.partition - b.partition).map((o) => `${o.partition}:${o.low}-${o.high}`).join(','));
+  const cluster = await admin.describeCluster();
+  console.log('brokers', cluster.brokers.map((b) => b.nodeId).join(','));
+
+  const consumer = kafka.consumer({ groupId: `${topic}-group` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen = [];
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`consumed only ${seen.length} of 3 within 30 s`)), 30000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value.toString());
+        if (seen.length === 3) { clearTimeout(timer); resolve(); }
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  console.log('consumed', seen.sort().join(','));
+
+  await admin.deleteTopics({ topics: [topic] });
+  console.log('listed', (await admin.listTopics()).includes(topic));
+  await admin.disconnect();
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
