@@ -20,9 +20,6 @@ internal static partial class FilesLog
     [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "File {Path} from {Origin} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string origin, string path, string reason);
 
-    [LoggerMessage(EventId = 7005, Level = LogLevel.Error, Message = "Files receiver: {Error}; retrying in {DelaySeconds} s (nothing after the last durable chunk was acknowledged)")]
-    public static partial void ReceiveFailed(ILogger logger, string error, double delaySeconds);
-
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Files receiver writing to {Directory} from topic {Topic} as group {Group}")]
     public static partial void Started(ILogger logger, string directory, string topic, string group);
 }

@@ -332,11 +332,14 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+            var examined = buffer.End;
             try
             {
                 if (KafkaFraming.TryReadFrame(ref buffer, _options.MaxResponseBytes, out var frame))
                 {
-                    consumed = buffer.Start;
+                    // Pipelined responses may already be buffered behind this one: examine only what was consumed,
+                    // so the next read returns them at once instead of waiting for more bytes.
+                    consumed = examined = buffer.Start;
                     var reader = new KafkaReader(frame);
                     var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)key, version));
                     if (header.CorrelationId != correlationId)
@@ -360,8 +363,9 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             }
             finally
             {
-                // Consumed up to the frame we took (or nothing); examined all, so the next read waits for more bytes.
-                _input.AdvanceTo(consumed, buffer.End);
+                // Consumed up to the frame we took (or nothing); without a whole frame everything was examined,
+                // so the next read waits for more bytes.
+                _input.AdvanceTo(consumed, examined);
             }
         }
     }

@@ -346,11 +346,11 @@ public sealed class FileSender
                 {
                     FileId = id, Key = Encoding.ASCII.GetBytes(id), Size = size, MtimeNs = mtime, Mode = mode, ChunkSize = chunkSize,
                 };
-                if (state is not null && state.FileId == id && state.Size == size && state.MtimeNs == mtime && state.ChunkSize == chunkSize)
-                {
-                    job.IsComplete = state.Complete;
+                // Unchanged since it was fully sent (whatever chunk size it went with): skipped. Half sent with the
+                // same chunking: resumed. Anything else is a new version, sent from the start.
+                if (state is not null && state.Size == size && state.MtimeNs == mtime && state.Complete) job.IsComplete = true;
+                else if (state is not null && state.FileId == id && state.Size == size && state.MtimeNs == mtime && state.ChunkSize == chunkSize)
                     job.Acked = Math.Min(state.AckedChunks, job.ChunkCount);
-                }
                 return job;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
