@@ -30,7 +30,8 @@ public sealed class FilesStatus
             if (!_inFlight.TryGetValue(key, out var f))
                 _inFlight[key] = f = new InFlight(origin, fileId, path, size, DateTimeOffset.UtcNow);
             f.Received = received;
-            f.State = state;
+            // A bad chunk stays visible until the file completes (a good copy of the chunk may never come).
+            f.State = f.BadChunks > 0 && state == "receiving" ? "bad-chunk" : state;
             f.LastAt = DateTimeOffset.UtcNow;
         }
     }
