@@ -278,17 +278,9 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             {
                 await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                _broken = true;
-                throw new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
-            }
-            catch
-            {
-                // Cancelled mid-write: part of a frame may be on the wire, so the stream is out of step.
-                _broken = true;
-                throw;
-            }
+            // Failed or cancelled mid-write: part of a frame may be on the wire, so the stream is out of step.
+            catch (Exception ex) when (IsTransportFailure(ex)) { throw Broken(ex, key); }
+            catch when (MarkBroken()) { throw; }
             var previous = _readTurn;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _readTurn = done.Task;
@@ -300,6 +292,21 @@ public sealed class KafkaClientConnection : IAsyncDisposable
         }
     }
 
+    private static bool IsTransportFailure(Exception ex) => ex is IOException or SocketException or ObjectDisposedException;
+
+    private KafkaClientException Broken(Exception ex, ApiKey key)
+    {
+        _broken = true;
+        return new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
+    }
+
+    // An exception filter: marks the connection broken and lets the exception pass unchanged.
+    private bool MarkBroken()
+    {
+        _broken = true;
+        return false;
+    }
+
     private async Task<byte[]> ReadInTurnAsync(Task previous, TaskCompletionSource done, ApiKey key, short version, int correlationId, CancellationToken cancellationToken)
     {
         try
@@ -308,17 +315,9 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             if (_broken) throw new KafkaClientException($"the connection to {Address} failed before the {key} response arrived");
             return await ReadResponseAsync(key, version, correlationId, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            _broken = true;
-            throw new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
-        }
-        catch
-        {
-            // Timed out or cancelled while waiting: the response may still arrive, so the stream is out of step.
-            _broken = true;
-            throw;
-        }
+        // Failed, timed out or cancelled while waiting: the response may still arrive, so the stream is out of step.
+        catch (Exception ex) when (IsTransportFailure(ex)) { throw Broken(ex, key); }
+        catch when (MarkBroken()) { throw; }
         finally
         {
             done.TrySetResult();

@@ -47,7 +47,7 @@ public sealed class FileReceiver(KafkaClient client, FileReceiverOptions options
                 {
                     await member.JoinAsync(cancellationToken).ConfigureAwait(false);
                     topic = await client.GetTopicAsync(topic.Name, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
-                    positions = await StartPositionsAsync(member, topic, cancellationToken).ConfigureAwait(false);
+                    positions = await member.StartPositionsAsync(topic, OffsetSpec.Earliest, cancellationToken).ConfigureAwait(false);
                 }
                 if (positions.Count == 0)
                 {
@@ -112,21 +112,5 @@ public sealed class FileReceiver(KafkaClient client, FileReceiverOptions options
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
         }
-    }
-
-    private async Task<Dictionary<int, long>> StartPositionsAsync(GroupMember member, TopicDescription topic, CancellationToken cancellationToken)
-    {
-        var positions = new Dictionary<int, long>();
-        if (member.Assignment.Count == 0) return positions;
-        var missing = new List<int>();
-        foreach (var (p, offset) in await member.FetchCommittedAsync(member.Assignment, cancellationToken).ConfigureAwait(false))
-        {
-            if (offset >= 0) positions[p] = offset;
-            else missing.Add(p);
-        }
-        if (missing.Count > 0)
-            foreach (var (p, o) in await client.ListOffsetsAsync(topic, missing, OffsetSpec.Earliest, cancellationToken).ConfigureAwait(false))
-                positions[p] = o;
-        return positions;
     }
 }
