@@ -16,6 +16,21 @@ public static class SingleRecordBatch
         return RecordBatchHeader.Size + Varint.SizeOf(body) + body;
     }
 
+    /// <summary>
+    /// Where <see cref="Write"/> puts the value's first byte for a value of <paramref name="valueLength"/> bytes and
+    /// headers of the same encoded size as <paramref name="headers"/>. A sender reads a chunk straight to this
+    /// offset of its buffer and then writes the batch around it (the value is copied onto itself), so the
+    /// chunk's bytes are never held twice.
+    /// </summary>
+    public static int ValueOffset(ReadOnlyMemory<byte> key, int valueLength, IReadOnlyList<RecordHeader> headers)
+    {
+        var value = new ReadOnlyMemory<byte>(null, 0, 0);
+        var body = RecordEncoding.FieldsSize(0, 0, key, value, headers.Count) + valueLength;
+        foreach (var h in headers) body += RecordEncoding.HeaderSize(h);
+        // header, record length, attributes, timestamp delta 0, offset delta 0, key length and key, value length
+        return RecordBatchHeader.Size + Varint.SizeOf(body) + 1 + 1 + 1 + Varint.SizeOf(key.Length) + key.Length + Varint.SizeOf(valueLength);
+    }
+
     /// <summary>Writes the batch at the start of <paramref name="buffer"/> and returns its length.</summary>
     public static int Write(Span<byte> buffer, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, IReadOnlyList<RecordHeader> headers,
         long timestamp, long producerId, short producerEpoch, int sequence)

@@ -67,7 +67,7 @@ public sealed class FileSender
         _progress.Started(files.Count, total);
         foreach (var job in unchangedFiles) _progress.Unchanged(job.Source, job.Size);
 
-        var pipeline = new Pipeline(_client, topic, _options.Window, chunkSize + BatchOverhead, chunkSize);
+        var pipeline = new Pipeline(_client, topic, _options.Window, chunkSize + BatchOverhead);
         var attempt = 0;
         var next = 0;
         try
@@ -91,7 +91,7 @@ public sealed class FileSender
                     next = FirstUnfinished(jobs);
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt * attempt), cancellationToken).ConfigureAwait(false);
                     topic = await _client.GetTopicAsync(topic.Name, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
-                    pipeline = new Pipeline(_client, topic, _options.Window, chunkSize + BatchOverhead, chunkSize);
+                    pipeline = new Pipeline(_client, topic, _options.Window, chunkSize + BatchOverhead);
                 }
             }
         }
@@ -169,14 +169,22 @@ public sealed class FileSender
         try
         {
             if (job.Rewind()) _progress.Resumed(job.Source, job.Acked, job.BytesSkipped);
+            var sha = new byte[32];
             while (job.NextChunk < job.ChunkCount)
             {
                 var slot = await pipeline.RentAsync(_progress, cancellationToken).ConfigureAwait(false);
                 var index = job.NextChunk;
-                var (offset, length) = job.ReadNext(slot.Chunk);
-                var headers = FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length,
-                    SHA256.HashData(slot.Chunk.AsSpan(0, length)));
-                await pipeline.SendAsync(slot, job, index, length, headers, slot.Chunk.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                var offset = (long)index * job.ChunkSize;
+                var length = (int)Math.Min(job.ChunkSize, job.Size - offset);
+                // The chunk is read straight into its place in the batch (headers of the same size, the hash still zero).
+                Array.Clear(sha);
+                var valueOffset = SingleRecordBatch.ValueOffset(job.Key, length,
+                    FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha));
+                var value = slot.Batch.AsMemory(valueOffset, length);
+                job.ReadNext(value.Span);
+                SHA256.HashData(value.Span, sha);
+                var headers = FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha);
+                await pipeline.SendAsync(slot, job, index, length, headers, value, cancellationToken).ConfigureAwait(false);
             }
             var whole = job.FinishReading();
             var manifestSlot = await pipeline.RentAsync(_progress, cancellationToken).ConfigureAwait(false);
@@ -202,7 +210,7 @@ public sealed class FileSender
     /// with a sequence per partition. Acknowledgements are taken in send order; a file's records are all
     /// in one partition, and one connection answers in order, so a file's acks come in chunk order.
     /// </summary>
-    private sealed class Pipeline(KafkaClient client, TopicDescription topic, int window, int batchSize, int chunkSize)
+    private sealed class Pipeline(KafkaClient client, TopicDescription topic, int window, int batchSize)
     {
         private readonly Queue<InFlight> _inFlight = new();
         private readonly Stack<Slot> _free = new();
@@ -227,8 +235,8 @@ public sealed class FileSender
                 if (_created < window)
                 {
                     _created++;
-                    // Allocated once per run; the chunk buffer is separate so the batch can be encoded around it.
-                    return new Slot(new byte[chunkSize], new byte[batchSize]);
+                    // Allocated once per run, the first time the window grows to it: small sends stay small.
+                    return new Slot(new byte[batchSize]);
                 }
                 await CompleteOldestAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -298,7 +306,7 @@ public sealed class FileSender
         private readonly record struct InFlight(Task<ProduceResponse> Response, Slot Slot, FileJob Job, int Index, int Length, int Partition);
     }
 
-    private sealed record Slot(byte[] Chunk, byte[] Batch);
+    private sealed record Slot(byte[] Batch);
 
     /// <summary>One file being sent: its identity, the open handle, the hash of what was read, how far it is acknowledged.</summary>
     private sealed class FileJob : IDisposable
@@ -372,7 +380,7 @@ public sealed class FileSender
             _hash?.Dispose();
             _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var skipBytes = Math.Min((long)Acked * ChunkSize, Size);
-            var buffer = new byte[Math.Min(ChunkSize, 1024 * 1024)];
+            var buffer = skipBytes > 0 ? new byte[Math.Min(ChunkSize, 1024 * 1024)] : [];
             long position = 0;
             while (position < skipBytes)
             {
@@ -388,21 +396,19 @@ public sealed class FileSender
             return skipBytes > 0;
         }
 
-        /// <summary>Reads chunk <see cref="NextChunk"/> into <paramref name="buffer"/> and hashes it into the whole-file hash.</summary>
-        public (long Offset, int Length) ReadNext(byte[] buffer)
+        /// <summary>Reads chunk <see cref="NextChunk"/> (exactly <paramref name="buffer"/>'s length) and hashes it into the whole-file hash.</summary>
+        public void ReadNext(Span<byte> buffer)
         {
             var offset = (long)NextChunk * ChunkSize;
-            var length = (int)Math.Min(ChunkSize, Size - offset);
             var read = 0;
-            while (read < length)
+            while (read < buffer.Length)
             {
-                var n = RandomAccess.Read(_handle!, buffer.AsSpan(read, length - read), offset + read);
+                var n = RandomAccess.Read(_handle!, buffer[read..], offset + read);
                 if (n == 0) throw new FilesException($"{Source.FullPath} became shorter while being sent");
                 read += n;
             }
-            _hash!.AppendData(buffer, 0, length);
+            _hash!.AppendData(buffer);
             NextChunk++;
-            return (offset, length);
         }
 
         /// <summary>The whole file's SHA-256, after checking the file did not change under the sender.</summary>
