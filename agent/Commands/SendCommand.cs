@@ -46,7 +46,8 @@ internal static class SendCommand
                 Window = windowSize,
                 StateDirectory = parseResult.GetValue(state) ?? SendStateStore.DefaultDirectory(),
             };
-            PlainSendProgress progress = parseResult.GetValue(json) ? new JsonSendProgress() : new PlainSendProgress(Console.Out);
+            PlainSendProgress progress = parseResult.GetValue(json) ? new JsonSendProgress()
+                : Console.IsOutputRedirected ? new PlainSendProgress(Console.Out) : new TerminalSendProgress();
             foreach (var link in sources.SymlinksSkipped) Console.Error.WriteLine($"edgestream send: {link}: a symbolic link, not followed, skipped");
             foreach (var (path, reason) in sources.Refused) Console.Error.WriteLine($"edgestream send: {path}: {reason}");
             return KafkaCli.RunAsync(parseResult, bootstrap, async (client, ct) =>

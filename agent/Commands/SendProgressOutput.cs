@@ -23,6 +23,9 @@ internal class PlainSendProgress : IFileSendProgress
     protected long DoneBytes { get; private set; }
     protected TimeSpan Elapsed => _clock.Elapsed;
 
+    /// <summary>Whether a progress line is printed every two seconds (not under a bar redrawn in place).</summary>
+    protected virtual bool PeriodicLines => true;
+
     public virtual void Started(int files, long bytes)
     {
         Files = files;
@@ -47,7 +50,7 @@ internal class PlainSendProgress : IFileSendProgress
     {
         DoneBytes += bytes;
         var now = _clock.ElapsedMilliseconds;
-        if (now - _lastLine < 2000) return;
+        if (!PeriodicLines || now - _lastLine < 2000) return;
         _lastLine = now;
         _out.WriteLine($"progress: {FilesDone}/{Files} files, {ByteSize.Format(DoneBytes)} of {ByteSize.Format(TotalBytes)}, {Rate()}/s, ETA {Eta()}");
     }
@@ -152,5 +155,54 @@ internal sealed class JsonSendProgress : PlainSendProgress
         }
         _stdout.WriteByte((byte)'\n');
         _stdout.Flush();
+    }
+}
+
+/// <summary>
+/// On a terminal: one bar redrawn in place (files done/total, bytes, rate, ETA) at most ten times a second,
+/// with the per-file lines of <see cref="PlainSendProgress"/> printed above it.
+/// </summary>
+internal sealed class TerminalSendProgress() : PlainSendProgress(new BarClearingWriter())
+{
+    private long _lastDraw;
+
+    protected override bool PeriodicLines => false;
+
+    public override void Acknowledged(SourceFile file, long bytes)
+    {
+        base.Acknowledged(file, bytes);
+        var now = (long)Elapsed.TotalMilliseconds;
+        if (now - _lastDraw < 100) return;
+        _lastDraw = now;
+        Draw();
+    }
+
+    public override void Completed(SourceFile file, long size)
+    {
+        base.Completed(file, size);
+        Draw();
+    }
+
+    public override void Finished(SendSummary s)
+    {
+        Console.Out.Write("\r\u001b[2K");
+        base.Finished(s);
+    }
+
+    private void Draw()
+    {
+        const int width = 30;
+        var fraction = TotalBytes == 0 ? 1 : Math.Clamp(DoneBytes / (double)TotalBytes, 0, 1);
+        var filled = (int)(fraction * width);
+        Console.Out.Write($"\r\u001b[2K[{new string('#', filled)}{new string('.', width - filled)}] {fraction * 100,5:0.0}%  {FilesDone}/{Files} files  {ByteSize.Format(DoneBytes)}/{ByteSize.Format(TotalBytes)}  {Rate()}/s  ETA {Eta()}");
+        Console.Out.Flush();
+    }
+
+    /// <summary>Clears the bar before a line is printed, so lines scroll above it.</summary>
+    private sealed class BarClearingWriter : TextWriter
+    {
+        public override System.Text.Encoding Encoding => Console.Out.Encoding;
+        public override void Write(char value) => Console.Out.Write(value);
+        public override void WriteLine(string? value) => Console.Out.WriteLine("\r\u001b[2K" + value);
     }
 }
