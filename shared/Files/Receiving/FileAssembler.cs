@@ -113,15 +113,20 @@ public sealed class FileAssembler : IDisposable
     /// </summary>
     public void Flush()
     {
-        foreach (var partial in _touched) Disk(partial.Persist, partial);
+        // A file complete by now needs no reassembly state: it is verified, fsynced once and renamed into place
+        // (if that is cut short, the uncommitted records come again and rebuild it). The others are made durable.
         foreach (var partial in _touched)
+        {
             if (partial.IsComplete) Materialize(partial);
+            else Disk(partial.Persist, partial);
+        }
         _touched.Clear();
     }
 
     private void Materialize(PartialFile partial)
     {
         var key = partial.Origin + "." + partial.FileId;
+        if (partial.Size == 0) Disk(partial.CreateEmpty, partial);
         if (!File.Exists(partial.DataPath))
         {
             // A crash between the rename and the done marker: the file is in place already.

@@ -132,11 +132,17 @@ internal sealed class PartialFile : IDisposable
         Dirty = true;
     }
 
+    /// <summary>The data file of an empty file version (no chunk ever opens it).</summary>
+    public void CreateEmpty()
+    {
+        if (!File.Exists(DataPath)) File.WriteAllBytes(DataPath, []);
+    }
+
     /// <summary>fsyncs the data written so far, then replaces the state file with one that lists it.</summary>
     public void Persist()
     {
         if (!Dirty) return;
-        if (_data is null && Size == 0 && !File.Exists(DataPath)) File.WriteAllBytes(DataPath, []);
+        if (Size == 0) CreateEmpty();
         _data?.Dispose(); // FlushToDisk is on FileStream; closing after an fsync through one keeps it simple
         _data = null;
         using (var stream = new FileStream(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1))

@@ -418,6 +418,8 @@ public sealed class FileSender
             if (!info.Exists || info.Length != Size || (info.LastWriteTimeUtc.Ticks - DateTime.UnixEpoch.Ticks) * 100 != MtimeNs)
                 throw new FilesException($"{Source.FullPath} changed while being sent; run again to send the new version");
             var hash = _hash!.GetHashAndReset();
+            _hash.Dispose();
+            _hash = null;
             _handle!.Dispose();
             _handle = null;
             return hash;
@@ -430,6 +432,7 @@ public sealed class FileSender
                 IsComplete = true;
                 _entry.Save(new SendState(FileId, Size, MtimeNs, ChunkSize, ChunkCount, Complete: true));
                 if (!IsFailed) progress.Completed(Source, Size);
+                Dispose(); // thousands of small files must not keep a handle each until the run ends
                 return;
             }
             if (index + 1 <= Acked) return;
@@ -449,7 +452,9 @@ public sealed class FileSender
         public void Dispose()
         {
             _handle?.Dispose();
+            _handle = null;
             _hash?.Dispose();
+            _hash = null;
             _entry.Dispose();
         }
     }

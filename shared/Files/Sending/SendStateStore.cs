@@ -88,6 +88,10 @@ public sealed class SendStateStore
             return new SendState(parts[1], size, mtime, chunk, acked, parts[6] == "1");
         }
 
-        public void Dispose() => _handle?.Dispose();
+        public void Dispose()
+        {
+            _handle?.Dispose();
+            _handle = null;
+        }
     }
 }

@@ -60,7 +60,7 @@ public static class FileTransferScenario
             for (var i = 0; i < small; i++)
             {
                 var path = Path.Combine(tree, $"d{i % 100:D2}", $"f{i:D5}.dat");
-                if (i % 100 == 0) Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                if (i < 100) Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 random.NextBytes(buffer);
                 File.WriteAllBytes(path, buffer);
             }
