@@ -149,8 +149,7 @@ internal static class ConsumeCommand
                 }
                 if (part.ErrorCode != 0)
                 {
-                    if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
-                        throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                    KafkaErrors.RetryOrThrow(part.ErrorCode, ref retries, topic.Name, part.Partition);
                     refresh = true;
                     continue;
                 }
@@ -235,8 +234,7 @@ internal static class ConsumeCommand
                     }
                     if (part.ErrorCode != 0)
                     {
-                        if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
-                            throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                        KafkaErrors.RetryOrThrow(part.ErrorCode, ref retries, topic.Name, part.Partition);
                         refresh = true;
                         continue;
                     }

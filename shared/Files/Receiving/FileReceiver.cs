@@ -69,8 +69,7 @@ public sealed class FileReceiver(KafkaClient client, FileReceiverOptions options
                     }
                     if (part.ErrorCode != 0)
                     {
-                        if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
-                            throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                        KafkaErrors.RetryOrThrow(part.ErrorCode, ref retries, topic.Name, part.Partition);
                         refresh = true;
                         continue;
                     }
