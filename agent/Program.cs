@@ -2,7 +2,7 @@ using System.CommandLine;
 using EdgeStream.Agent.Commands;
 using EdgeStream.Hosting;
 
-// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, groups, produce, consume (a Kafka client); members (the mesh, from a node's status).
+// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, groups, produce, consume (a Kafka client); members (the mesh, from a node's status); send, receive, files (files as chunk records).
 var root = new RootCommand("EdgeStream: one agent for edge, gateway and cloud nodes (Kafka and MQTT at the edge, forwarded upstream).");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(FsckCommand.Create());
@@ -12,9 +12,12 @@ root.Subcommands.Add(GroupsCommand.Create());
 root.Subcommands.Add(ProduceCommand.Create());
 root.Subcommands.Add(ConsumeCommand.Create());
 root.Subcommands.Add(MembersCommand.Create());
+root.Subcommands.Add(SendCommand.Create());
+root.Subcommands.Add(ReceiveCommand.Create());
+root.Subcommands.Add(FilesCommand.Create());
 root.SetAction(_ =>
 {
-    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume or members. See 'edgestream --help'.");
+    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive or files. See 'edgestream --help'.");
     return ExitCodes.Usage;
 });
 

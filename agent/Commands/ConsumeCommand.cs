@@ -149,8 +149,7 @@ internal static class ConsumeCommand
                 }
                 if (part.ErrorCode != 0)
                 {
-                    if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
-                        throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                    KafkaErrors.RetryOrThrow(part.ErrorCode, ref retries, topic.Name, part.Partition);
                     refresh = true;
                     continue;
                 }
@@ -201,7 +200,7 @@ internal static class ConsumeCommand
                     uncommitted.Clear();
                     await member.JoinAsync(cancellationToken);
                     topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
-                    positions = await StartPositionsAsync(client, member, topic, settings.FromBeginning, cancellationToken);
+                    positions = await member.StartPositionsAsync(topic, settings.FromBeginning ? OffsetSpec.Earliest : OffsetSpec.Latest, cancellationToken);
                 }
 
                 var wait = s_pollWait;
@@ -235,8 +234,7 @@ internal static class ConsumeCommand
                     }
                     if (part.ErrorCode != 0)
                     {
-                        if (!KafkaErrors.IsRetriable(part.ErrorCode) || ++retries > 10)
-                            throw KafkaClientException.FromBroker(part.ErrorCode, $"a fetch of '{topic.Name}' partition {part.Partition}");
+                        KafkaErrors.RetryOrThrow(part.ErrorCode, ref retries, topic.Name, part.Partition);
                         refresh = true;
                         continue;
                     }
@@ -279,23 +277,6 @@ internal static class ConsumeCommand
             }
             await member.LeaveAsync(shutdown.Token);
         }
-    }
-
-    /// <summary>Where each assigned partition starts: the committed offset, else the start or end of the log.</summary>
-    private static async Task<Dictionary<int, long>> StartPositionsAsync(KafkaClient client, GroupMember member, TopicDescription topic, bool fromBeginning, CancellationToken cancellationToken)
-    {
-        var positions = new Dictionary<int, long>();
-        if (member.Assignment.Count == 0) return positions;
-        var missing = new List<int>();
-        foreach (var (p, offset) in await member.FetchCommittedAsync(member.Assignment, cancellationToken))
-        {
-            if (offset >= 0) positions[p] = offset;
-            else missing.Add(p);
-        }
-        if (missing.Count > 0)
-            foreach (var (p, o) in await client.ListOffsetsAsync(topic, missing, fromBeginning ? OffsetSpec.Earliest : OffsetSpec.Latest, cancellationToken))
-                positions[p] = o;
-        return positions;
     }
 
     private static readonly JsonWriterOptions s_jsonOptions = new()

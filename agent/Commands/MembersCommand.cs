@@ -14,12 +14,7 @@ internal static class MembersCommand
     public static Command Create()
     {
         var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children, parent) and its own parent.");
-        var http = new Option<string>("--http")
-        {
-            Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
-            HelpName = "HOST:PORT",
-            DefaultValueFactory = _ => "127.0.0.1:9094",
-        };
+        var http = StatusClient.HttpOption();
         var format = new Option<string>("--format")
         {
             Description = "table or json (the status's mesh object) [default: table]",
@@ -35,32 +30,8 @@ internal static class MembersCommand
 
     internal static async Task<int> RunAsync(string http, string format, TextWriter output, CancellationToken ct)
     {
-        var url = $"http://{http}/v1/status";
-        string body;
-        try
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            body = await client.GetStringAsync(url, ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"edgestream members: cannot read {url}: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        using var document = JsonDocument.Parse(body);
-        if (!document.RootElement.TryGetProperty("mesh", out var mesh))
-        {
-            Console.Error.WriteLine($"edgestream members: the node at {http} reports no mesh");
-            return ExitCodes.Failure;
-        }
-        if (format == "json")
-        {
-            using var stream = Console.OpenStandardOutput();
-            await using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                mesh.WriteTo(writer);
-            await stream.WriteAsync("\n"u8.ToArray(), ct);
-            return ExitCodes.Ok;
-        }
+        if (await StatusClient.GetSectionAsync(http, "mesh", "members", "reports no mesh", ct) is not { } mesh) return ExitCodes.Failure;
+        if (format == "json") return await StatusClient.WriteJsonAsync(mesh, ct);
         WriteTable(mesh, output);
         return ExitCodes.Ok;
     }
@@ -87,6 +58,5 @@ internal static class MembersCommand
             : $"parent  {(id.Length > 0 ? id : "?")} at {(address.Length > 0 ? address : "?")} since {Text(parent, "since")}: {Text(parent, "reason")}");
     }
 
-    private static string Text(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+    private static string Text(JsonElement e, string name) => StatusClient.Text(e, name);
 }

@@ -3,6 +3,7 @@ using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Server;
 using Microsoft.AspNetCore.Connections;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Files;
 using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
@@ -56,6 +57,7 @@ public static class RoleHost
         }, options.MqttLimits);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
+        services.AddEdgeStreamFiles(options);
         return services;
     }
 

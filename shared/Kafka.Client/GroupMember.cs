@@ -207,6 +207,26 @@ public sealed class GroupMember : IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Where each assigned partition starts: the group's committed offset, else <paramref name="otherwise"/>
+    /// (<see cref="OffsetSpec.Earliest"/> or <see cref="OffsetSpec.Latest"/>) of the log.
+    /// </summary>
+    public async Task<Dictionary<int, long>> StartPositionsAsync(TopicDescription topic, long otherwise, CancellationToken cancellationToken = default)
+    {
+        var positions = new Dictionary<int, long>();
+        if (Assignment.Count == 0) return positions;
+        var missing = new List<int>();
+        foreach (var (p, offset) in await FetchCommittedAsync(Assignment, cancellationToken).ConfigureAwait(false))
+        {
+            if (offset >= 0) positions[p] = offset;
+            else missing.Add(p);
+        }
+        if (missing.Count > 0)
+            foreach (var (p, o) in await _client.ListOffsetsAsync(topic, missing, otherwise, cancellationToken).ConfigureAwait(false))
+                positions[p] = o;
+        return positions;
+    }
+
     /// <summary>Throws what stopped the heartbeat loop, if it was an error no rejoin can fix.</summary>
     public void ThrowIfHeartbeatFailed()
     {

@@ -10,10 +10,11 @@ namespace EdgeStream.Kafka.Client;
 
 /// <summary>
 /// One TCP connection to one broker. On connect it asks ApiVersions and from then on sends each API at
-/// the highest version both this client and the broker support. Requests are sent one at a time (the
-/// CLI never needs pipelining), so a response is always the answer to the request just sent; its
-/// correlation id is checked anyway. A timeout or I/O failure breaks the connection for good: after a
-/// missed response the stream position is unknown, so it cannot be reused.
+/// the highest version both this client and the broker support. Requests may be pipelined
+/// (<see cref="WriteAsync{TResponse}"/>): they are written one at a time and a broker answers a
+/// connection's requests in the order it received them, so responses are read in write order and each
+/// correlation id is checked against the request it answers. A timeout or I/O failure breaks the
+/// connection for good: after a missed response the stream position is unknown, so it cannot be reused.
 /// </summary>
 public sealed class KafkaClientConnection : IAsyncDisposable
 {
@@ -25,7 +26,9 @@ public sealed class KafkaClientConnection : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _output = new();
     private Dictionary<short, (short Min, short Max)> _brokerVersions = [];
     private int _nextCorrelationId;
-    private bool _broken;
+    private volatile bool _broken;
+    // Completes when the response of the last request written has been read: the next one reads after it.
+    private Task _readTurn = Task.CompletedTask;
 
     private KafkaClientConnection(BrokerAddress address, Socket socket, KafkaClientOptions options)
     {
@@ -130,7 +133,7 @@ public sealed class KafkaClientConnection : IAsyncDisposable
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var request = new ApiVersionsRequest { ClientSoftwareName = "edgestream-cli", ClientSoftwareVersion = "1" };
-            var frame = await RoundTripAsync(ApiKey.ApiVersions, version, request, cancellationToken).ConfigureAwait(false);
+            var frame = await (await WriteRequestAsync(ApiKey.ApiVersions, version, request, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             var response = ParseApiVersions(frame, version);
             if (response.ErrorCode == KafkaErrors.UnsupportedVersion && attempt == 0)
             {
@@ -196,18 +199,56 @@ public sealed class KafkaClientConnection : IAsyncDisposable
     public async Task<TResponse> SendAsync<TResponse>(IKafkaApiMessage request, short version, CancellationToken cancellationToken = default, TimeSpan extraWait = default)
         where TResponse : IKafkaMessage, new()
     {
+        var response = await WriteAsync<TResponse>(request, version, cancellationToken, extraWait).ConfigureAwait(false);
+        return await response.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Pipelining: writes <paramref name="request"/> at <paramref name="version"/> and returns once it is on
+    /// the wire, with a task for its response. Calls that follow may write their requests before this
+    /// response arrives; responses are read in the order the requests were written. The request timeout
+    /// runs from the write.
+    /// </summary>
+    public async Task<Task<TResponse>> WriteAsync<TResponse>(IKafkaApiMessage request, short version, CancellationToken cancellationToken = default, TimeSpan extraWait = default)
+        where TResponse : IKafkaMessage, new()
+    {
         var key = request.MessageApiKey;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var limit = _options.RequestTimeout + extraWait;
         timeout.CancelAfter(limit);
+        Task<byte[]> body;
+        try
+        {
+            body = await WriteRequestAsync(key, version, request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            timeout.Dispose();
+            throw new KafkaClientException($"{key} request to {Address} timed out after {Seconds(limit)}");
+        }
+        catch
+        {
+            timeout.Dispose();
+            throw;
+        }
+        return ParseAsync<TResponse>(body, key, version, limit, timeout, cancellationToken);
+    }
+
+    private async Task<TResponse> ParseAsync<TResponse>(Task<byte[]> pending, ApiKey key, short version, TimeSpan limit, CancellationTokenSource timeout, CancellationToken cancellationToken)
+        where TResponse : IKafkaMessage, new()
+    {
         byte[] body;
         try
         {
-            body = await RoundTripAsync(key, version, request, timeout.Token).ConfigureAwait(false);
+            body = await pending.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new KafkaClientException($"{key} request to {Address} timed out after {Seconds(limit)}");
+        }
+        finally
+        {
+            timeout.Dispose();
         }
         try
         {
@@ -219,8 +260,11 @@ public sealed class KafkaClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes one request and reads its response; returns the response body (after the header).</summary>
-    private async Task<byte[]> RoundTripAsync(ApiKey key, short version, IKafkaMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one request under the write gate and returns a task for its response body (after the header),
+    /// read once every earlier request's response has been read.
+    /// </summary>
+    private async Task<Task<byte[]>> WriteRequestAsync(ApiKey key, short version, IKafkaMessage request, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -233,23 +277,50 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             try
             {
                 await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                return await ReadResponseAsync(key, version, correlationId, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                _broken = true;
-                throw new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
-            }
-            catch
-            {
-                // Timed out or cancelled mid-request: the response may still arrive, so the stream is out of step.
-                _broken = true;
-                throw;
-            }
+            // Failed or cancelled mid-write: part of a frame may be on the wire, so the stream is out of step.
+            catch (Exception ex) when (IsTransportFailure(ex)) { throw Broken(ex, key); }
+            catch when (MarkBroken()) { throw; }
+            var previous = _readTurn;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _readTurn = done.Task;
+            return ReadInTurnAsync(previous, done, key, version, correlationId, cancellationToken);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private static bool IsTransportFailure(Exception ex) => ex is IOException or SocketException or ObjectDisposedException;
+
+    private KafkaClientException Broken(Exception ex, ApiKey key)
+    {
+        _broken = true;
+        return new KafkaClientException($"the connection to {Address} failed during {key}: {ex.Message}", ex);
+    }
+
+    // An exception filter: marks the connection broken and lets the exception pass unchanged.
+    private bool MarkBroken()
+    {
+        _broken = true;
+        return false;
+    }
+
+    private async Task<byte[]> ReadInTurnAsync(Task previous, TaskCompletionSource done, ApiKey key, short version, int correlationId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await previous.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (_broken) throw new KafkaClientException($"the connection to {Address} failed before the {key} response arrived");
+            return await ReadResponseAsync(key, version, correlationId, cancellationToken).ConfigureAwait(false);
+        }
+        // Failed, timed out or cancelled while waiting: the response may still arrive, so the stream is out of step.
+        catch (Exception ex) when (IsTransportFailure(ex)) { throw Broken(ex, key); }
+        catch when (MarkBroken()) { throw; }
+        finally
+        {
+            done.TrySetResult();
         }
     }
 
@@ -260,11 +331,14 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+            var examined = buffer.End;
             try
             {
                 if (KafkaFraming.TryReadFrame(ref buffer, _options.MaxResponseBytes, out var frame))
                 {
-                    consumed = buffer.Start;
+                    // Pipelined responses may already be buffered behind this one: examine only what was consumed,
+                    // so the next read returns them at once instead of waiting for more bytes.
+                    consumed = examined = buffer.Start;
                     var reader = new KafkaReader(frame);
                     var header = ResponseHeader.Read(ref reader, KafkaHeaders.ResponseHeaderVersion((short)key, version));
                     if (header.CorrelationId != correlationId)
@@ -288,8 +362,9 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             }
             finally
             {
-                // Consumed up to the frame we took (or nothing); examined all, so the next read waits for more bytes.
-                _input.AdvanceTo(consumed, buffer.End);
+                // Consumed up to the frame we took (or nothing); without a whole frame everything was examined,
+                // so the next read waits for more bytes.
+                _input.AdvanceTo(consumed, examined);
             }
         }
     }
@@ -334,6 +409,8 @@ internal static class ClientApis
             ApiKey.ListGroups => ((short)0, (short)5),
             ApiKey.DescribeGroups => ((short)0, (short)5),
             ApiKey.DeleteGroups => ((short)0, (short)2),
+            // Idempotent producers (KIP-98); v3+ lets a producer bump its epoch, which we do not need.
+            ApiKey.InitProducerId => ((short)0, (short)4),
             _ => ((short)-1, (short)-1),
         };
         if (min < 0) return false;

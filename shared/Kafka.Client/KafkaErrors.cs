@@ -92,6 +92,16 @@ public static class KafkaErrors
     };
 
     /// <summary>Errors that go away after a metadata refresh or a moment (Kafka marks them retriable).</summary>
+    /// <summary>
+    /// A fetch of <paramref name="partition"/> failed with <paramref name="code"/>: returns when the caller may
+    /// refresh metadata and fetch again (retriable, at most 10 times in a row), throws otherwise.
+    /// </summary>
+    public static void RetryOrThrow(short code, ref int retries, string topic, int partition)
+    {
+        if (!IsRetriable(code) || ++retries > 10)
+            throw KafkaClientException.FromBroker(code, $"a fetch of '{topic}' partition {partition}");
+    }
+
     public static bool IsRetriable(short code) => code is LeaderNotAvailable or NotLeaderOrFollower or RequestTimedOut
         or UnknownTopicOrPartition or NotController or FencedLeaderEpoch or UnknownLeaderEpoch or OffsetNotAvailable
         or 19 or 20 or 13 or 56;

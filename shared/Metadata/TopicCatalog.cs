@@ -10,6 +10,13 @@ public sealed record TopicDefaults
     public bool AutoCreate { get; init; } = true;
     /// <summary>num.partitions for auto-created topics and CreateTopics with -1.</summary>
     public int Partitions { get; init; } = 1;
+    /// <summary>
+    /// Config overrides a topic of a given name gets when it is created, however (auto-creation, CreateTopics,
+    /// the uplink receiver), unless the creator sets the key itself: e.g. <c>files</c> with a low
+    /// <c>uplink.priority</c>, so events drain upstream first at every tier.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ConfigsByName { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -105,6 +112,13 @@ public sealed class TopicCatalog
 
     private TopicLog CreateLocked(string name, int partitions, IReadOnlyDictionary<string, string> configs, TopicConfig config)
     {
+        if (Defaults.ConfigsByName.TryGetValue(name, out var named))
+        {
+            var merged = new Dictionary<string, string>(named, StringComparer.Ordinal);
+            foreach (var (key, value) in configs) merged[key] = value;
+            configs = merged;
+            config = TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, configs);
+        }
         // Metadata first: a crash between the two leaves metadata that Load() turns into the topic.
         _metadata.UpsertTopic(new StoredTopic(name, partitions, new Dictionary<string, string>(configs)));
         Remember(name, NewId(_metadata.Collection(TopicIdCollection), name));

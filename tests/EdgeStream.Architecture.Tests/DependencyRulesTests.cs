@@ -93,4 +93,16 @@ public sealed class DependencyRulesTests
         var closure = SourceTree.Closure("EdgeStream.Mesh");
         Assert.All(ProtocolFrontEnds.Append(Uplink).Append(Storage).Append(Records), p => Assert.DoesNotContain(p, closure));
     }
+
+    [Fact]
+    public void Files_IsAKafkaClientOnly()
+    {
+        // Files go through the log like any producer and consumer: the library speaks Kafka as a client and
+        // never reaches into storage, metadata, the broker, MQTT or the uplink (the node wires it to its own
+        // Kafka listener), so the same sender and receiver work against any Kafka-compatible broker.
+        var closure = SourceTree.Closure("EdgeStream.Files");
+        Assert.Contains("EdgeStream.Kafka.Client", closure);
+        foreach (var p in new[] { Storage, "EdgeStream.Metadata", "EdgeStream.Kafka", "EdgeStream.Mqtt", Uplink, "EdgeStream.Hosting", "EdgeStream.Mesh" })
+            Assert.DoesNotContain(p, closure);
+    }
 }

@@ -59,6 +59,8 @@ public sealed class AgentOptions
     public long UplinkRateBytesPerSecond { get; init; }
     /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
     public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Where received files are materialized (<c>--files-dir</c>); null = the node does not receive files.</summary>
+    public string? FilesDir { get; init; }
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -121,6 +123,7 @@ internal sealed class AgentOptionsBuilder
     internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
     internal long UplinkRateBytesPerSecond { get; set; }
     internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+    internal string? FilesDir { get; set; }
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
@@ -224,6 +227,7 @@ internal sealed class AgentOptionsBuilder
             UplinkRename = UplinkRename,
             UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
             UplinkMaxBackoff = UplinkMaxBackoff,
+            FilesDir = FilesDir is null ? null : System.IO.Path.GetFullPath(FilesDir),
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,

@@ -70,6 +70,8 @@ public static class AgentSettings
         "Bandwidth cap of the uplink (compressed payload bytes per second).");
     public static readonly Setting<TimeSpan> UplinkMaxBackoff = new("uplinkMaxBackoff", "--uplink-max-backoff", "EDGESTREAM_UPLINK_MAX_BACKOFF", "uplinkMaxBackoff", "DURATION", "30s", Parsers.Duration, (b, v) => b.UplinkMaxBackoff = v,
         "Longest wait between uplink reconnect attempts (exponential backoff with jitter).");
+    public static readonly Setting<string?> FilesDir = new("filesDir", "--files-dir", "EDGESTREAM_FILES_DIR", "filesDir", "DIR", null, Parsers.Path, (b, v) => b.FilesDir = v,
+        "Materialize files sent with 'edgestream send' (topic files) under DIR/{origin node}/{path}, verified and atomically renamed into place.", "none");
     public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
         "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
     public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
@@ -96,7 +98,7 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 

@@ -49,6 +49,7 @@ public static class HttpEndpoints
                 Mesh = context.RequestServices.GetService<EdgeStream.Hosting.Mesh.MeshService>() is { } mesh
                     ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
                     : null,
+                Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -95,6 +96,9 @@ public sealed class StatusResponse
     /// <summary>Members, parent and mDNS counters; null on a node that runs no mesh.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Hosting.Mesh.MeshStatus? Mesh { get; init; }
+    /// <summary>Files received under <c>--files-dir</c>, per origin; null on a node without it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Files.Receiving.FilesStatusSnapshot? Files { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>

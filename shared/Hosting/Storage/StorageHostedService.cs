@@ -57,7 +57,7 @@ public sealed class StorageHostedService : IHostedService
         try
         {
             var report = manager.Open();
-            catalog = new TopicCatalog(manager, _metadata, new TopicDefaults { AutoCreate = _options.AutoCreateTopics, Partitions = _options.Partitions });
+            catalog = new TopicCatalog(manager, _metadata, new TopicDefaults { AutoCreate = _options.AutoCreateTopics, Partitions = _options.Partitions, ConfigsByName = Files.FilesHosting.TopicDefaults });
             catalog.Load();
             StorageServicesLog.Opened(_logger, report.Topics, report.Partitions, ByteSize.Format(manager.UsedBytes), report.Repairs.Count);
         }

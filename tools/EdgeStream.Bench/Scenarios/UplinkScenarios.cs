@@ -177,7 +177,7 @@ public static class UplinkScenarios
     }
 
     /// <summary>MB/s of moving <paramref name="bytes"/> from one loopback socket to another in this process, 64 KiB writes.</summary>
-    private static async Task<double> RawTcpMBpsAsync(long bytes)
+    internal static async Task<double> RawTcpMBpsAsync(long bytes)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -216,7 +216,7 @@ public static class UplinkScenarios
     /// including pages of memory-mapped segment files the log reads through) or <c>RssAnon</c>
     /// (the process's own memory: heaps, stacks, buffers).
     /// </summary>
-    private static double RssMB(int pid, string field = "VmRSS:")
+    internal static double RssMB(int pid, string field = "VmRSS:")
     {
         try
         {
@@ -233,7 +233,7 @@ public static class UplinkScenarios
         return 0;
     }
 
-    private static void TryDelete(string root)
+    internal static void TryDelete(string root)
     {
         try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

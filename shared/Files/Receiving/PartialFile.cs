@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace EdgeStream.Files.Receiving;
+
+/// <summary>
+/// One file version being reassembled: a data file its chunks are written into at their offsets, and a
+/// state file recording which chunks are in it (verified) and the manifest once seen. The state is
+/// rewritten (temp file, fsync, rename) only after the data it describes was fsynced, so after kill -9
+/// every chunk it lists is on disk; chunks written after it are simply written again when redelivered.
+/// </summary>
+internal sealed class PartialFile : IDisposable
+{
+    private const string Magic = "edgestream-partial-v1";
+
+    private readonly string _statePath;
+    private SafeFileHandle? _data;
+    private byte[] _bitmap;
+
+    private PartialFile(string directory, string key, string origin, string fileId, string[] parts, string path, long size, long mtimeNs, int mode, byte[] bitmap)
+    {
+        DataPath = Path.Combine(directory, key + ".data");
+        _statePath = Path.Combine(directory, key + ".state");
+        Origin = origin;
+        FileId = fileId;
+        Parts = parts;
+        RelativePath = path;
+        Size = size;
+        MtimeNs = mtimeNs;
+        Mode = mode;
+        _bitmap = bitmap;
+    }
+
+    public string DataPath { get; }
+    public string Origin { get; }
+    public string FileId { get; }
+    public string[] Parts { get; }
+    public string RelativePath { get; }
+    public long Size { get; }
+    public long MtimeNs { get; private set; }
+    public int Mode { get; private set; }
+    /// <summary>The manifest's chunk count; -1 until it arrives.</summary>
+    public int Chunks { get; private set; } = -1;
+    public byte[]? WholeSha256 { get; private set; }
+    public long ReceivedBytes { get; private set; }
+    public int ReceivedChunks { get; private set; }
+    public bool Dirty { get; private set; }
+    /// <summary>Set when the whole-file hash did not match: the file is never materialized.</summary>
+    public bool Corrupt { get; private set; }
+
+    /// <summary>The manifest arrived and every chunk it counts is written and verified.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            if (Chunks < 0 || Corrupt || ReceivedChunks < Chunks) return false;
+            for (var i = 0; i < Chunks; i++)
+                if (!Has(i)) return false;
+            return true;
+        }
+    }
+
+    public static PartialFile Create(string directory, string key, string origin, string fileId, string[] parts, string path, long size, long mtimeNs, int mode) =>
+        new(directory, key, origin, fileId, parts, path, size, mtimeNs, mode, []);
+
+    /// <summary>The saved state of <paramref name="key"/>, or null when there is none (or it is unreadable: the file starts over).</summary>
+    public static PartialFile? Load(string directory, string key, string origin, string fileId)
+    {
+        var statePath = Path.Combine(directory, key + ".state");
+        string[] lines;
+        try { lines = File.ReadAllLines(statePath); }
+        catch (FileNotFoundException) { return null; }
+        if (lines.Length < 8 || lines[0] != Magic) return null;
+        try
+        {
+            var path = Encoding.UTF8.GetString(Convert.FromBase64String(Field(lines[1], "path")));
+            var parts = SafePath.Split(path, out _);
+            if (parts is null) return null;
+            var file = new PartialFile(directory, key, origin, fileId, parts, path,
+                long.Parse(Field(lines[2], "size"), CultureInfo.InvariantCulture),
+                long.Parse(Field(lines[3], "mtime"), CultureInfo.InvariantCulture),
+                int.Parse(Field(lines[4], "mode"), CultureInfo.InvariantCulture),
+                Convert.FromBase64String(Field(lines[7], "bitmap")));
+            var manifest = Field(lines[5], "manifest");
+            if (manifest != "-")
+            {
+                var m = manifest.Split(' ');
+                file.Chunks = int.Parse(m[0], CultureInfo.InvariantCulture);
+                file.WholeSha256 = Convert.FromHexString(m[1]);
+                file.Corrupt = m.Length > 2 && m[2] == "corrupt";
+            }
+            file.ReceivedBytes = long.Parse(Field(lines[6], "received"), CultureInfo.InvariantCulture);
+            foreach (var b in file._bitmap) file.ReceivedChunks += System.Numerics.BitOperations.PopCount(b);
+            return file;
+        }
+        catch (FormatException) { return null; }
+        catch (OverflowException) { return null; }
+        catch (IndexOutOfRangeException) { return null; }
+    }
+
+    private static string Field(string line, string name) =>
+        line.StartsWith(name + " ", StringComparison.Ordinal) ? line[(name.Length + 1)..] : throw new FormatException($"expected {name}");
+
+    public bool Has(int index) => index / 8 < _bitmap.Length && (_bitmap[index / 8] & (1 << (index % 8))) != 0;
+
+    /// <summary>Writes a verified chunk at its offset (not yet durable: <see cref="Persist"/>).</summary>
+    public void Write(int index, long offset, ReadOnlySpan<byte> data)
+    {
+        _data ??= File.OpenHandle(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        RandomAccess.Write(_data, data, offset);
+        if (index / 8 >= _bitmap.Length) Array.Resize(ref _bitmap, Math.Max(index / 8 + 1, _bitmap.Length * 2));
+        _bitmap[index / 8] |= (byte)(1 << (index % 8));
+        ReceivedBytes += data.Length;
+        ReceivedChunks++;
+        Dirty = true;
+    }
+
+    public void SetManifest(int chunks, byte[] sha256, long mtimeNs, int mode)
+    {
+        Chunks = chunks;
+        WholeSha256 = sha256;
+        MtimeNs = mtimeNs;
+        Mode = mode;
+        Dirty = true;
+    }
+
+    public void MarkCorrupt()
+    {
+        Corrupt = true;
+        Dirty = true;
+    }
+
+    /// <summary>The data file of an empty file version (no chunk ever opens it).</summary>
+    public void CreateEmpty()
+    {
+        if (!File.Exists(DataPath)) File.WriteAllBytes(DataPath, []);
+    }
+
+    /// <summary>fsyncs the data written so far, then replaces the state file with one that lists it.</summary>
+    public void Persist()
+    {
+        if (!Dirty) return;
+        if (Size == 0) CreateEmpty();
+        _data?.Dispose(); // FlushToDisk is on FileStream; closing after an fsync through one keeps it simple
+        _data = null;
+        using (var stream = new FileStream(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1))
+            stream.Flush(flushToDisk: true);
+        var text = new StringBuilder()
+            .Append(Magic).Append('\n')
+            .Append("path ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(RelativePath))).Append('\n')
+            .Append("size ").Append(Size.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("mtime ").Append(MtimeNs.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("mode ").Append(Mode.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("manifest ").Append(Chunks < 0 ? "-" : $"{Chunks.ToString(CultureInfo.InvariantCulture)} {Convert.ToHexStringLower(WholeSha256!)}{(Corrupt ? " corrupt" : "")}").Append('\n')
+            .Append("received ").Append(ReceivedBytes.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("bitmap ").Append(Convert.ToBase64String(_bitmap)).Append('\n')
+            .ToString();
+        var temp = _statePath + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, _statePath, overwrite: true);
+        Dirty = false;
+    }
+
+    /// <summary>Whether the data file's SHA-256 is the manifest's (reads the file once, sequentially).</summary>
+    public bool VerifyWhole()
+    {
+        _data?.Dispose();
+        _data = null;
+        using var stream = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024, FileOptions.SequentialScan);
+        if (stream.Length != Size) return false;
+        var hash = SHA256.HashData(stream);
+        return CryptographicOperations.FixedTimeEquals(hash, WholeSha256);
+    }
+
+    /// <summary>Gives the data file its mtime and mode, fsyncs it, and renames it to <paramref name="target"/> (atomic, same file system).</summary>
+    public void MoveTo(string target)
+    {
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(DataPath, (UnixFileMode)(Mode & 0x1FF));
+        File.SetLastWriteTimeUtc(DataPath, new DateTime(DateTime.UnixEpoch.Ticks + MtimeNs / 100, DateTimeKind.Utc));
+        using (var stream = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
+            stream.Flush(flushToDisk: true);
+        File.Move(DataPath, target, overwrite: true);
+    }
+
+    /// <summary>Removes the state file once the data is in place (or given up).</summary>
+    public void DeleteState()
+    {
+        File.Delete(_statePath);
+        File.Delete(DataPath);
+    }
+
+    public void Dispose()
+    {
+        _data?.Dispose();
+        _data = null;
+    }
+}

@@ -1,0 +1,90 @@
+using EdgeStream.TestSupport;
+
+namespace EdgeStream.Files.Tests;
+
+/// <summary>
+/// <c>edgestream receive</c> as a standalone group consumer, and files forwarded edge → gateway → cloud with
+/// tiers killed mid-transfer.
+/// </summary>
+public sealed class ReceiveAndHierarchyTests
+{
+    /// <summary>
+    /// The hierarchy test sends this many bytes; EDGESTREAM_FILES_BIG=1 makes it the 1 GiB (about two
+    /// minutes more on a 2-core machine, so opt-in).
+    /// </summary>
+    private static long HierarchyBytes => Environment.GetEnvironmentVariable("EDGESTREAM_FILES_BIG") == "1" ? 1L << 30 : 192L * 1024 * 1024;
+
+    [Fact]
+    public async Task Receive_GroupMemberKilledMidFileAndRestarted_CompletesUncorrupted()
+    {
+        using var dir = new TempDirectory();
+        // Any Kafka-protocol broker: an EdgeStream node without --files-dir is only a broker here.
+        await using var broker = await AgentNode.StartAsync(dir.Combine("broker"), "edge", "--node-id", "broker-1");
+        var file = dir.Combine("data.bin");
+        FilesCli.WriteRandom(file, 128L * 1024 * 1024, seed: 11);
+        var sha = FilesCli.Sha(file);
+        var sent = await FilesCli.SendAsync(dir.Path, broker.Bootstrap, dir.Combine("state"), file, "--chunk", "256KiB");
+        Assert.True(sent.ExitCode == 0, sent.Stderr);
+
+        var output = dir.Combine("out");
+        string[] receive = ["receive", "--dir", output, "--group", "archivers", "--bootstrap", broker.Bootstrap];
+        var partial = Path.Combine(output, ".edgestream-files", "partial");
+        using (var first = AgentProcess.Start(dir.Path, receive))
+        {
+            // Mid-file: some chunks durable (a state file written), the file not complete yet.
+            var midway = await Wait.UntilAsync(() => first.HasExited
+                || Directory.Exists(partial) && Directory.EnumerateFiles(partial, "*.state").Any(), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5));
+            Assert.True(midway && !first.HasExited, $"receive did not start writing:\n{first.Stderr}");
+            await first.KillAsync();
+        }
+        // A plain broker adds no origin node: files are filed under the sender's host name (file.host).
+        var origin = Environment.MachineName;
+        var target = Path.Combine(output, origin, "data.bin");
+        Assert.False(File.Exists(target), "the file was complete before the kill; the test needs a bigger file");
+
+        using var second = AgentProcess.Start(dir.Path, receive);
+        await FilesCli.AssertArrivesAsync(target, sha, TimeSpan.FromSeconds(90), () => second.Stderr);
+        Assert.Equal([origin, $"{origin}/data.bin"], FilesCli.Tree(output));
+        Assert.Empty(Directory.EnumerateFiles(partial));
+        Assert.Equal(0, await second.StopAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task EdgeGatewayCloud_GatewayKilledMidTransfer_FileArrivesAtCloudIntact()
+    {
+        using var dir = new TempDirectory();
+        var cloudFiles = dir.Combine("cloud-files");
+        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", "--node-id", "cloud-1", "--files-dir", cloudFiles);
+        // The edge's cap makes the transfer last long enough to kill the gateway in the middle of it.
+        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", "--node-id", "gw-1", "--parent", $"127.0.0.1:{cloud.UplinkPort}");
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--node-id", "edge-a", "--parent", $"127.0.0.1:{gateway.UplinkPort}",
+            "--uplink-rate", "40MiB/s");
+        var file = dir.Combine("flight.bin");
+        FilesCli.WriteRandom(file, HierarchyBytes, seed: 21);
+        var sha = FilesCli.Sha(file);
+
+        var sent = await FilesCli.SendAsync(dir.Path, edge.Bootstrap, dir.Combine("state"), file);
+        Assert.True(sent.ExitCode == 0, sent.Stderr);
+
+        // Kill -9 the gateway once the cloud is part way through the file, then bring it back.
+        var midway = await Wait.UntilAsync(async () =>
+        {
+            var files = await FilesCli.FilesStatusAsync(cloud);
+            foreach (var origin in files.GetProperty("origins").EnumerateArray())
+                foreach (var f in origin.GetProperty("inFlight").EnumerateArray())
+                    if (f.GetProperty("received").GetInt64() > 0) return true;
+            return false;
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
+        Assert.True(midway, "no chunk reached the cloud");
+        var target = Path.Combine(cloudFiles, "edge-a", "flight.bin");
+        Assert.False(File.Exists(target), "the file was at the cloud before the gateway was killed; the test needs a bigger file or a lower cap");
+        await gateway.RestartAsync(kill: true);
+
+        await FilesCli.AssertArrivesAsync(target, sha, TimeSpan.FromSeconds(180), () => cloud.Process.Stdout);
+        Assert.Equal(["edge-a", "edge-a/flight.bin"], FilesCli.Tree(cloudFiles));
+
+        // Forwarded with a lower uplink priority than event topics at every tier.
+        var described = await AgentProcess.RunToExitAsync(dir.Path, ["topics", "describe", "files", "--bootstrap", gateway.Bootstrap]);
+        Assert.Contains("* uplink.priority=-10", described.Stdout);
+    }
+}
