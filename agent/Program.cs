@@ -12,6 +12,7 @@ root.Subcommands.Add(GroupsCommand.Create());
 root.Subcommands.Add(ProduceCommand.Create());
 root.Subcommands.Add(ConsumeCommand.Create());
 root.Subcommands.Add(MembersCommand.Create());
+root.Subcommands.Add(CdcCommand.Create());
 root.SetAction(_ =>
 {
     Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume or members. See 'edgestream --help'.");

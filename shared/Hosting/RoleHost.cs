@@ -55,6 +55,7 @@ public static class RoleHost
         }, options.MqttLimits);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
+        services.AddEdgeStreamCdc(options);
         return services;
     }
 

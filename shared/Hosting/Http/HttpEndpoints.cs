@@ -49,6 +49,7 @@ public static class HttpEndpoints
                 Mesh = context.RequestServices.GetService<EdgeStream.Hosting.Mesh.MeshService>() is { } mesh
                     ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
                     : null,
+                Cdc = context.RequestServices.GetService<EdgeStream.Cdc.CdcService>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -95,6 +96,9 @@ public sealed class StatusResponse
     /// <summary>Members, parent and mDNS counters; null on a node that runs no mesh.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Hosting.Mesh.MeshStatus? Mesh { get; init; }
+    /// <summary>CDC sources: state, slot, confirmed LSN, lag, rows; null when none is configured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EdgeStream.Cdc.CdcSourceStatusSnapshot>? Cdc { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EdgeStream.Hosting;
+
+namespace EdgeStream.Agent.Commands;
+
+/// <summary>
+/// <c>edgestream cdc status [--http HOST:PORT] [--format table|json]</c>: the CDC sources of a running
+/// node (state, slot, confirmed LSN, lag, rows), read from its <c>/v1/status</c> (<c>cdc</c> array).
+/// </summary>
+internal static class CdcCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("cdc", "Change data capture from PostgreSQL.");
+        var status = new Command("status", "Print a running node's CDC sources: state (snapshotting, streaming, reconnecting, failed and why), slot, confirmed LSN, lag in bytes and seconds, rows captured.");
+        var http = new Option<string>("--http")
+        {
+            Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
+            HelpName = "HOST:PORT",
+            DefaultValueFactory = _ => "127.0.0.1:9094",
+        };
+        var format = new Option<string>("--format")
+        {
+            Description = "table or json (the status's cdc array) [default: table]",
+            HelpName = "table|json",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "json");
+        status.Options.Add(http);
+        status.Options.Add(format);
+        status.SetAction((parseResult, ct) => StatusAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));
+        command.Subcommands.Add(status);
+        return command;
+    }
+
+    internal static async Task<int> StatusAsync(string http, string format, TextWriter output, CancellationToken ct)
+    {
+        var url = $"http://{http}/v1/status";
+        string body;
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            body = await client.GetStringAsync(url, ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"edgestream cdc status: cannot read {url}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        using var document = JsonDocument.Parse(body);
+        if (!document.RootElement.TryGetProperty("cdc", out var cdc))
+        {
+            Console.Error.WriteLine($"edgestream cdc status: the node at {http} has no CDC source (--cdc)");
+            return ExitCodes.Failure;
+        }
+        if (format == "json")
+        {
+            using var stream = Console.OpenStandardOutput();
+            await using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                cdc.WriteTo(writer);
+            await stream.WriteAsync("\n"u8.ToArray(), ct);
+            return ExitCodes.Ok;
+        }
+        const string row = "{0,-16} {1,-13} {2,-24} {3,-14} {4,14} {5,9} {6,12} {7}";
+        output.WriteLine(string.Format(CultureInfo.InvariantCulture, row, "SOURCE", "STATE", "SLOT", "CONFIRMED-LSN", "LAG-BYTES", "LAG-S", "ROWS", "DETAIL"));
+        foreach (var s in cdc.EnumerateArray())
+        {
+            var detail = Text(s, "reason");
+            if (Text(s, "snapshotTable") is { Length: > 0 } table) detail = $"snapshot {table}, {s.GetProperty("snapshotRows").GetInt64()} rows, {s.GetProperty("snapshotTablesPending").GetInt32()} table(s) to go";
+            if (s.GetProperty("slotLagExceeded").GetBoolean()) detail = ("slot lag over maxSlotLag " + detail).Trim();
+            output.WriteLine(string.Format(CultureInfo.InvariantCulture, row, Text(s, "name"), Text(s, "state"), Text(s, "slot"), Text(s, "confirmedLsn"),
+                s.GetProperty("lagBytes").GetInt64(), s.GetProperty("lagSeconds").GetDouble().ToString("0.0", CultureInfo.InvariantCulture), s.GetProperty("rows").GetInt64(), detail));
+        }
+        return ExitCodes.Ok;
+    }
+
+    private static string Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+}
