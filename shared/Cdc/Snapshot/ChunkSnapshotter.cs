@@ -99,7 +99,7 @@ internal sealed class ChunkSnapshotter
         var columns = chunk.Columns;
         var keyIndexes = new List<int>();
         for (var i = 0; i < columns.Count; i++) if (columns.IsKey[i]) keyIndexes.Add(i);
-        var select = string.Join(", ", columns.Names.Select(n => CdcSetup.Quote(n) + "::text"));
+        var select = string.Join(", ", columns.Names.Select(n => TextOf(CdcSetup.Quote(n))));
         var keyList = string.Join(", ", keyIndexes.Select(i => CdcSetup.Quote(columns.Names[i])));
         var sql = new StringBuilder($"SELECT {select} FROM ONLY {CdcSetup.Quote(columns.Schema)}.{CdcSetup.Quote(columns.Table)}");
         await using var command = _database.CreateCommand();
@@ -130,6 +130,10 @@ internal sealed class ChunkSnapshotter
         }
         return last is null ? null : FormatCursor(keyIndexes.Select(i => last[i]));
     }
+
+    // pgoutput sends each value's output-function text. A cast to text is not always that (char(n)
+    // drops its padding, inet gains a /32); format('%s') calls the output function.
+    private static string TextOf(string column) => $"CASE WHEN {column} IS NULL THEN NULL ELSE format('%s', {column}) END";
 
     private static string FormatCursor(IEnumerable<string?> keys)
     {
