@@ -117,7 +117,11 @@ public sealed class CdcSource
         CdcLog.Connecting(_logger, _options.Name, _options.Describe());
         var connectionString = ConnectionString();
         await using var database = new NpgsqlSlimDataSourceBuilder(connectionString).Build();
-        await using var replication = new LogicalReplicationConnection(connectionString);
+        await using var replication = new LogicalReplicationConnection(connectionString)
+        {
+            // The confirmed position reaches the server within a second even when no more changes come.
+            WalReceiverStatusInterval = TimeSpan.FromSeconds(1),
+        };
         await replication.Open(stoppingToken).ConfigureAwait(false);
         var setup = await CdcSetup.PrepareAsync(_options, database, replication, _logger, stoppingToken).ConfigureAwait(false);
         Volatile.Write(ref Status.Tables, setup.Tables.Count);

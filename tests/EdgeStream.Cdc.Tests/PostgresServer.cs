@@ -84,6 +84,25 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>The <c>--cdc</c> value for a source named <paramref name="name"/> on <paramref name="database"/>.</summary>
     public string Source(string name, string database, string query) => $"{name}=postgres://postgres@127.0.0.1:{Port}/{database}?{query}";
 
+    /// <summary>The slot's confirmed flush position, 0 when the slot does not exist.</summary>
+    public async Task<ulong> ConfirmedFlushAsync(string db, string slot) =>
+        Lsn(await ScalarAsync<string>(db, $"SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '{slot}'") ?? "0/0");
+
+    /// <summary>Waits until the slot confirmed everything written so far (what a test wrote is then durable in the log).</summary>
+    public async Task WaitSlotCaughtUpAsync(string db, string slot, TimeSpan timeout)
+    {
+        var end = Lsn((await ScalarAsync<string>(db, "SELECT pg_current_wal_lsn()::text"))!);
+        ulong confirmed = 0;
+        var ok = await Wait.UntilAsync(async () => (confirmed = await ConfirmedFlushAsync(db, slot)) >= end, timeout, TimeSpan.FromMilliseconds(100));
+        Assert.True(ok, $"slot {slot} confirmed {confirmed:X}, not {end:X}, within {timeout}");
+    }
+
+    public static ulong Lsn(string text)
+    {
+        var slash = text.IndexOf('/');
+        return (Convert.ToUInt64(text[..slash], 16) << 32) | Convert.ToUInt64(text[(slash + 1)..], 16);
+    }
+
     public string ServerLog => File.Exists(Path.Combine(_directory, "server.log")) ? File.ReadAllText(Path.Combine(_directory, "server.log")) : "";
 
     private Task AsPostgresAsync(string tool, params string[] args) =>
