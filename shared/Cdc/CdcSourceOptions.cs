@@ -184,6 +184,10 @@ public sealed record CdcSourceOptions
         };
     }
 
+    /// <summary><paramref name="text"/> with any password between "://user:" and "@" replaced by ***, for messages.</summary>
+    public static string Redact(string text) =>
+        System.Text.RegularExpressions.Regex.Replace(text, "(://[^:/@]*:)[^@/]*@", "$1***@");
+
     private static string QualifiedTable(string source, string table)
     {
         var parts = table.Split('.');

@@ -51,7 +51,7 @@ public static class AgentConfiguration
             }
             catch (FormatException ex)
             {
-                var shown = setting.IsList ? string.Join(",", values) : values[^1];
+                var shown = setting.Redact(setting.IsList ? string.Join(",", values) : values[^1]);
                 throw new ConfigurationException(
                     $"invalid {setting.Name} value '{shown}' from {source.Describe(setting)}: {ex.Message}.");
             }

@@ -60,7 +60,7 @@ public static class AgentSettings
         "Gossip address of a mesh member to join through (edge: site; gateway, cloud: upstream); repeat (comma-separated in the environment).");
     public static readonly ListSetting<EdgeStream.Cdc.CdcSourceOptions> Cdc = new("cdc", "--cdc", "EDGESTREAM_CDC", "cdc", "NAME=postgres://USER@HOST:PORT/DB?tables=S.T,...", EdgeStream.Cdc.CdcSourceOptions.Parse, (b, v) => b.Cdc = v,
         "PostgreSQL change-data-capture source; repeat for more (';'-separated in the environment). Options after '?': tables, publication, topicPrefix (default cdc.NAME.), slot, snapshot=initial|never|when-needed, maxSlotLag (1GiB), chunkRows, heartbeat, passwordEnv=VAR or passwordFile=PATH (never a password in the URL).",
-        environmentSeparator: ';');
+        environmentSeparator: ';') { Redactor = EdgeStream.Cdc.CdcSourceOptions.Redact };
     public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
         "Topics forwarded to the parent (* and ? wildcards); internal topics (__*) never are.");
     public static readonly Setting<string?> UplinkPrefix = new("uplinkPrefix", "--uplink-prefix", "EDGESTREAM_UPLINK_PREFIX", "uplinkPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.UplinkPrefix = v,
