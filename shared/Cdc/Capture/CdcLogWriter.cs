@@ -25,6 +25,10 @@ internal sealed class CdcLogWriter
     private readonly Func<TopicCatalog?> _catalog;
     private readonly Dictionary<string, (ulong Lsn, int Seq)> _tails = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RecordBatchBuilder> _builders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<byte[]>> _batches = new(StringComparer.Ordinal);
+
+    // Batches stay well under the default max.message.bytes (1 MiB) a topic accepts.
+    private const int MaxBatchBytes = 512 * 1024;
 
     public CdcLogWriter(Func<TopicCatalog?> catalog) => _catalog = catalog;
 
@@ -70,27 +74,41 @@ internal sealed class CdcLogWriter
             _tails[item.Topic] = (item.Lsn, item.Seq);
             if (!_builders.TryGetValue(item.Topic, out var builder)) _builders[item.Topic] = builder = new RecordBatchBuilder();
             builder.Add(Bytes(item.Key), Bytes(item.Value), item.TimestampMillis, Headers(item));
+            if (builder.RecordsSize >= MaxBatchBytes) Seal(item.Topic, builder);
             written++;
         }
         if (written == 0) return 0;
-        var appends = new List<Task>(_builders.Count);
         foreach (var (topic, builder) in _builders)
         {
-            if (builder.Count == 0) continue;
-            var batch = builder.Build();
-            builder.Reset();
-            appends.Add(AppendDurableAsync(Partition(topic), batch, cancellationToken));
+            if (builder.Count > 0) Seal(topic, builder);
+        }
+        var appends = new List<Task>(_batches.Count);
+        foreach (var (topic, batches) in _batches)
+        {
+            if (batches.Count == 0) continue;
+            appends.Add(AppendDurableAsync(Partition(topic), batches.ToArray(), cancellationToken));
+            batches.Clear();
         }
         await Task.WhenAll(appends).ConfigureAwait(false);
         return written;
     }
 
-    private static async Task AppendDurableAsync(PartitionLog partition, byte[] batch, CancellationToken cancellationToken)
+    private void Seal(string topic, RecordBatchBuilder builder)
     {
-        var result = await partition.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (!_batches.TryGetValue(topic, out var batches)) _batches[topic] = batches = [];
+        batches.Add(builder.Build());
+        builder.Reset();
+    }
+
+    /// <summary>Appends one topic's batches in order (topics run side by side), then waits for the fsync.</summary>
+    private static async Task AppendDurableAsync(PartitionLog partition, byte[][] batches, CancellationToken cancellationToken)
+    {
+        var last = -1L;
+        foreach (var batch in batches)
+            last = (await partition.AppendAsync(batch, cancellationToken).ConfigureAwait(false)).LastOffset;
         // Under --fsync os an append returns before the fsync: wait for it, PostgreSQL may release the WAL after this.
-        while (partition.DurableOffset <= result.LastOffset)
-            await partition.WhenDurableAbove(result.LastOffset).WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        while (partition.DurableOffset <= last)
+            await Task.WhenAny(partition.WhenDurableAbove(last), Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false);
     }
 
     // Not "bytes is null ? null : bytes": null converts to ReadOnlyMemory<byte> through byte[] (empty, not null).
