@@ -93,4 +93,15 @@ public sealed class DependencyRulesTests
         var closure = SourceTree.Closure("EdgeStream.Mesh");
         Assert.All(ProtocolFrontEnds.Append(Uplink).Append(Storage).Append(Records), p => Assert.DoesNotContain(p, closure));
     }
+
+    [Fact]
+    public void Cdc_WritesTheLogButKnowsNoProtocolNorTheUplink()
+    {
+        // CDC is a producer into the log like the MQTT bridge: it meets the rest (Kafka readers, the uplink) at the log.
+        Assert.True(SourceTree.Products.ContainsKey("EdgeStream.Cdc"), "EdgeStream.Cdc not found");
+        var closure = SourceTree.Closure("EdgeStream.Cdc");
+        Assert.Contains(Storage, closure);
+        Assert.Contains(Records, closure);
+        Assert.All(ProtocolFrontEnds.Append(Uplink).Append("EdgeStream.Mesh"), p => Assert.DoesNotContain(p, closure));
+    }
 }

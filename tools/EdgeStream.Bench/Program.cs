@@ -13,6 +13,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["mqtt-publish"] = MqttPublishScenario.RunAsync,
     ["mesh"] = MeshScenario.RunAsync,
     ["mesh-agents"] = MeshAgentsScenario.RunAsync,
+    ["cdc"] = CdcScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))
