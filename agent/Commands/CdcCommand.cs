@@ -15,19 +15,8 @@ internal static class CdcCommand
     {
         var command = new Command("cdc", "Change data capture from PostgreSQL.");
         var status = new Command("status", "Print a running node's CDC sources: state (snapshotting, streaming, reconnecting, failed and why), slot, confirmed LSN, lag in bytes and seconds, rows captured.");
-        var http = new Option<string>("--http")
-        {
-            Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
-            HelpName = "HOST:PORT",
-            DefaultValueFactory = _ => "127.0.0.1:9094",
-        };
-        var format = new Option<string>("--format")
-        {
-            Description = "table or json (the status's cdc array) [default: table]",
-            HelpName = "table|json",
-            DefaultValueFactory = _ => "table",
-        };
-        format.AcceptOnlyFromAmong("table", "json");
+        var http = StatusSection.HttpOption();
+        var format = StatusSection.FormatOption("the status's cdc array");
         status.Options.Add(http);
         status.Options.Add(format);
         status.SetAction((parseResult, ct) => StatusAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));
@@ -37,30 +26,10 @@ internal static class CdcCommand
 
     internal static async Task<int> StatusAsync(string http, string format, TextWriter output, CancellationToken ct)
     {
-        var url = $"http://{http}/v1/status";
-        string body;
-        try
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            body = await client.GetStringAsync(url, ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"edgestream cdc status: cannot read {url}: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        using var document = JsonDocument.Parse(body);
-        if (!document.RootElement.TryGetProperty("cdc", out var cdc))
-        {
-            Console.Error.WriteLine($"edgestream cdc status: the node at {http} has no CDC source (--cdc)");
-            return ExitCodes.Failure;
-        }
+        if (await StatusSection.ReadAsync("cdc status", http, "cdc", "has no CDC source (--cdc)", ct) is not { } cdc) return ExitCodes.Failure;
         if (format == "json")
         {
-            using var stream = Console.OpenStandardOutput();
-            await using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                cdc.WriteTo(writer);
-            await stream.WriteAsync("\n"u8.ToArray(), ct);
+            await StatusSection.WriteJsonAsync(cdc, ct);
             return ExitCodes.Ok;
         }
         const string row = "{0,-16} {1,-13} {2,-24} {3,-14} {4,14} {5,9} {6,12} {7}";

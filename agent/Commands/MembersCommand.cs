@@ -14,19 +14,8 @@ internal static class MembersCommand
     public static Command Create()
     {
         var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children) and its parent.");
-        var http = new Option<string>("--http")
-        {
-            Description = "The node's HTTP listener [default: 127.0.0.1:9094]",
-            HelpName = "HOST:PORT",
-            DefaultValueFactory = _ => "127.0.0.1:9094",
-        };
-        var format = new Option<string>("--format")
-        {
-            Description = "table or json (the status's mesh object) [default: table]",
-            HelpName = "table|json",
-            DefaultValueFactory = _ => "table",
-        };
-        format.AcceptOnlyFromAmong("table", "json");
+        var http = StatusSection.HttpOption();
+        var format = StatusSection.FormatOption("the status's mesh object");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction((parseResult, ct) => RunAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));
@@ -35,30 +24,10 @@ internal static class MembersCommand
 
     internal static async Task<int> RunAsync(string http, string format, TextWriter output, CancellationToken ct)
     {
-        var url = $"http://{http}/v1/status";
-        string body;
-        try
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            body = await client.GetStringAsync(url, ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"edgestream members: cannot read {url}: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        using var document = JsonDocument.Parse(body);
-        if (!document.RootElement.TryGetProperty("mesh", out var mesh))
-        {
-            Console.Error.WriteLine($"edgestream members: the node at {http} reports no mesh");
-            return ExitCodes.Failure;
-        }
+        if (await StatusSection.ReadAsync("members", http, "mesh", "reports no mesh", ct) is not { } mesh) return ExitCodes.Failure;
         if (format == "json")
         {
-            using var stream = Console.OpenStandardOutput();
-            await using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                mesh.WriteTo(writer);
-            await stream.WriteAsync("\n"u8.ToArray(), ct);
+            await StatusSection.WriteJsonAsync(mesh, ct);
             return ExitCodes.Ok;
         }
         WriteTable(mesh, output);

@@ -263,8 +263,8 @@ internal sealed class CdcCapture
                         row.UnchangedToast[i] = true;
                         break;
                     default:
-                        using (var reader = value.GetTextReader())
-                            row.Values[i] = await reader.ReadToEndAsync(ct).ConfigureAwait(false);
+                        // Text format (binary=false): the type's output-function text, whatever the type.
+                        row.Values[i] = await value.Get<string>(ct).ConfigureAwait(false);
                         break;
                 }
             }
