@@ -14,44 +14,66 @@ public static class CdcEnvelope
 {
     private const string ConnectorVersion = "edgestream";
 
+    // One buffer and writer per thread, reused: the capture encodes every change, and Key/Value are synchronous.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    private static Utf8JsonWriter Writer()
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        return writer;
+    }
+
+    private static byte[] Finish(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        return t_buffer!.WrittenSpan.ToArray();
+    }
+
     /// <summary>The key JSON, or null when the table has no primary key (as Debezium, which then writes a null key).</summary>
     public static byte[]? Key(CdcColumns columns, CdcRow row)
     {
         if (!columns.HasKey) return null;
-        var buffer = new ArrayBufferWriter<byte>(64);
-        using (var w = new Utf8JsonWriter(buffer))
+        var w = Writer();
+        w.WriteStartObject();
+        for (var i = 0; i < columns.Count; i++)
         {
-            w.WriteStartObject();
-            for (var i = 0; i < columns.Count; i++)
-            {
-                if (!columns.IsKey[i]) continue;
-                w.WritePropertyName(columns.Names[i]);
-                PgValueJson.Write(w, columns.Types[i], columns.Typmods[i], row.Values[i]);
-            }
-            w.WriteEndObject();
+            if (!columns.IsKey[i]) continue;
+            w.WritePropertyName(columns.Names[i]);
+            PgValueJson.Write(w, columns.Types[i], columns.Typmods[i], row.Values[i]);
         }
-        return buffer.WrittenSpan.ToArray();
+        w.WriteEndObject();
+        return Finish(w);
     }
 
     /// <summary>The value JSON of a change. <paramref name="before"/> is the old image pgoutput sent (REPLICA IDENTITY FULL: every column; a key change: the key only).</summary>
     public static byte[] Value(CdcOp op, CdcColumns columns, CdcRow? before, CdcRow? after, in CdcSourceInfo source, long nowMillis)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WritePropertyName("before");
-            WriteRow(w, columns, before);
-            w.WritePropertyName("after");
-            WriteRow(w, columns, after);
-            WriteSource(w, columns, source);
-            w.WriteString("op", ((char)op).ToString());
-            w.WriteNumber("ts_ms", nowMillis);
-            w.WriteNull("transaction");
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        var w = Writer();
+        w.WriteStartObject();
+        w.WritePropertyName("before");
+        WriteRow(w, columns, before);
+        w.WritePropertyName("after");
+        WriteRow(w, columns, after);
+        WriteSource(w, columns, source);
+        w.WriteString("op", OpText(op));
+        w.WriteNumber("ts_ms", nowMillis);
+        w.WriteNull("transaction");
+        w.WriteEndObject();
+        return Finish(w);
     }
+
+    private static string OpText(CdcOp op) => op switch
+    {
+        CdcOp.Create => "c",
+        CdcOp.Update => "u",
+        CdcOp.Delete => "d",
+        CdcOp.Read => "r",
+        _ => "t",
+    };
 
     private static void WriteRow(Utf8JsonWriter w, CdcColumns columns, CdcRow? row)
     {
