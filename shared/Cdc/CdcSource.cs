@@ -136,6 +136,9 @@ public sealed class CdcSource
         var log = new CdcLogWriter(_catalog);
         var catalog = new CdcCatalog(database, _options.TopicPrefix);
         var spoolDirectory = Path.Combine(_workDirectory, _options.Name);
+        // Spools left by a kill -9: PostgreSQL sends those in-progress transactions again from the slot.
+        if (Directory.Exists(spoolDirectory))
+            foreach (var stale in Directory.GetFiles(spoolDirectory, "spool-*")) File.Delete(stale);
         var capture = new CdcCapture(_options, catalog, channel.Writer, spoolDirectory, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var snapshotter = new ChunkSnapshotter(_options, database, catalog, capture, log, progress, Status, _logger);
         var monitor = new SlotMonitor(_options, database, Status, _logger);
