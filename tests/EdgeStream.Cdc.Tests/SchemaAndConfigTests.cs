@@ -82,6 +82,19 @@ public sealed class SchemaAndConfigTests(PostgresServer pg)
     }
 
     [Fact]
+    public async Task BadSource_UserWithoutReplication_FailsNamingTheGrant()
+    {
+        using var dir = new TempDirectory();
+        var db = await pg.CreateDatabaseAsync();
+        var role = "weak_" + db[2..];
+        await pg.ExecuteAsync(db, $"CREATE TABLE public.p (id int PRIMARY KEY); CREATE ROLE {role} LOGIN; GRANT SELECT ON public.p TO {role}");
+        await using var node = await CdcAgent.StartAsync(dir.Path, $"weak=postgres://{role}@127.0.0.1:{pg.Port}/{db}?tables=public.p");
+        await CdcAgent.WaitForStateAsync(node, "weak", "failed", Timeout);
+        var reason = (await CdcAgent.SourceAsync(node, "weak"))!.Value.GetProperty("reason").GetString();
+        Assert.Contains($"ALTER ROLE {role} REPLICATION", reason);
+    }
+
+    [Fact]
     public async Task Run_PasswordInUrl_RefusedNamingPasswordEnv()
     {
         using var dir = new TempDirectory();
