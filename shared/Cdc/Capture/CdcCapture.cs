@@ -12,7 +12,7 @@ namespace EdgeStream.Cdc.Capture;
 /// before committing (protocol v2) is spooled to disk and written at its Stream Commit. Watermark
 /// messages bracket snapshot chunks; heartbeat messages let an idle slot advance.
 /// </summary>
-internal sealed class CdcCapture
+internal sealed class CdcCapture : IDisposable
 {
     public const string WatermarkPrefix = "edgestream.wm";
     public const string HeartbeatPrefix = "edgestream.hb";

@@ -38,6 +38,4 @@ internal sealed class SnapshotProgress
     }
 
     public void Save(string table, string state, long offset) => _collection.Put(Key(table), offset, state);
-
-    public bool AnyRecorded() => _collection.List(_source + "/").Count > 0;
 }
