@@ -54,6 +54,7 @@ public sealed class MeshService : BackgroundService
     private readonly Dictionary<(string Scope, string Node), DateTimeOffset> _lastHeard = [];
     private readonly HashSet<string> _reportedDown = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IPEndPoint> _siteSeeds = [];
+    private readonly string[] _listedParents;
     private volatile IPEndPoint[] _upperSeeds = [];
     private int _joining;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,6 +76,7 @@ public sealed class MeshService : BackgroundService
         _services = services;
         _loggers = loggers;
         _logger = loggers.CreateLogger<MeshService>();
+        _listedParents = [.. options.Parents.Select(p => p.ToString())];
     }
 
     /// <summary>The scopes this node runs, once started.</summary>
@@ -379,30 +381,21 @@ public sealed class MeshService : BackgroundService
     {
         var current = _services.GetService<UplinkStatus>()?.CurrentParent;
         string? currentId = null;
-        foreach (var listed in _options.Parents)
+        var statuses = ParentListHealth.Evaluate(_listedParents, members, _node.NodeId);
+        for (var i = 0; i < statuses.Count; i++)
         {
-            var address = listed.ToString();
-            Member? match = null;
-            foreach (var m in members)
+            var status = statuses[i];
+            if (status.NodeId is null) continue;
+            if (status.Address == current) currentId = status.NodeId;
+            if (status.KnownDead)
             {
-                if (m.NodeId == _node.NodeId) continue;
-                if (string.Equals(m.Metadata.UplinkAddress, address, StringComparison.OrdinalIgnoreCase)
-                    || string.Equals(m.NodeId, listed.Host, StringComparison.OrdinalIgnoreCase))
+                if (_reportedDown.Add(status.Address) && _forwarder is not null)
                 {
-                    if (match is null || Rank(m.State) < Rank(match.State)) match = m;
+                    MeshLog.ListedParentDown(_logger, status.Address, status.NodeId, status.State == MemberState.Dead ? "dead" : "left");
+                    _forwarder.ParentDown(new UplinkParent(_options.Parents[i].Host, _options.Parents[i].Port));
                 }
             }
-            if (match is null) continue;
-            if (address == current) currentId = match.NodeId;
-            if (match.State is MemberState.Dead or MemberState.Left)
-            {
-                if (_reportedDown.Add(address) && _forwarder is not null)
-                {
-                    MeshLog.ListedParentDown(_logger, address, match.NodeId, match.State == MemberState.Dead ? "dead" : "left");
-                    _forwarder.ParentDown(new UplinkParent(listed.Host, listed.Port));
-                }
-            }
-            else _reportedDown.Remove(address);
+            else _reportedDown.Remove(status.Address);
         }
         var p = _parent;
         if (p.Address != current || p.NodeId != currentId)
@@ -435,8 +428,6 @@ public sealed class MeshService : BackgroundService
         try { upper.UpdateParent(parentId); }
         catch (ObjectDisposedException) { }
     }
-
-    private static int Rank(MemberState s) => s switch { MemberState.Alive => 0, MemberState.Suspect => 1, _ => 2 };
 
     // ---- addresses ----
 

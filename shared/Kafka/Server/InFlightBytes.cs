@@ -8,6 +8,7 @@ namespace EdgeStream.Kafka.Server;
 /// </summary>
 internal sealed class InFlightBytes(long budget)
 {
+    private readonly object _gate = new();
     private long _bytes;
     private TaskCompletionSource? _released;
 
@@ -17,7 +18,7 @@ internal sealed class InFlightBytes(long budget)
         while (true)
         {
             Task wait;
-            lock (this)
+            lock (_gate)
             {
                 if (_bytes == 0 || _bytes + bytes <= budget)
                 {
@@ -35,7 +36,7 @@ internal sealed class InFlightBytes(long budget)
     public void Release(int bytes)
     {
         TaskCompletionSource? released;
-        lock (this)
+        lock (_gate)
         {
             _bytes -= bytes;
             released = _released;

@@ -16,19 +16,25 @@ public readonly record struct ListedParentStatus(string Address, string? NodeId,
 public static class ParentListHealth
 {
     /// <summary>
-    /// The status of each listed parent, in list order. An address several members advertise (a
-    /// node restarted under a new id) takes the liveliest state: alive, then suspect, then the rest.
-    /// Addresses compare case-insensitively (host names).
+    /// The status of each listed parent (<c>HOST:PORT</c>), in list order. A member matches when it
+    /// advertises that uplink address, or when its node id is the listed host (an operator who names
+    /// parents by node id in DNS). An address several members match (a node restarted under a new
+    /// id) takes the liveliest state: alive, then suspect, then the rest. Comparisons ignore case
+    /// (host names). <paramref name="self"/>, when given, never matches.
     /// </summary>
-    public static IReadOnlyList<ListedParentStatus> Evaluate(IReadOnlyList<string> parents, IReadOnlyList<Member> members)
+    public static IReadOnlyList<ListedParentStatus> Evaluate(IReadOnlyList<string> parents, IReadOnlyList<Member> members, string? self = null)
     {
         var result = new ListedParentStatus[parents.Count];
         for (var i = 0; i < parents.Count; i++)
         {
+            var colon = parents[i].LastIndexOf(':');
+            var host = colon > 0 ? parents[i][..colon] : parents[i];
             Member? match = null;
             foreach (var m in members)
             {
-                if (!string.Equals(m.Metadata.UplinkAddress, parents[i], StringComparison.OrdinalIgnoreCase)) continue;
+                if (m.NodeId == self) continue;
+                if (!string.Equals(m.Metadata.UplinkAddress, parents[i], StringComparison.OrdinalIgnoreCase)
+                    && !string.Equals(m.NodeId, host, StringComparison.OrdinalIgnoreCase)) continue;
                 if (match is null || Rank(m.State) < Rank(match.State)) match = m;
             }
             result[i] = new ListedParentStatus(parents[i], match?.NodeId, match?.State);

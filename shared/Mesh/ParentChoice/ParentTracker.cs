@@ -88,8 +88,10 @@ public sealed class ParentTracker
             }
         }
 
-        // On a lower tier than one with a stable alive candidate: move up.
+        // On a lower tier than one with a stable alive candidate: move up. (On the best tier there is
+        // nothing to look for, and the balanced choice is not worth computing every tick.)
         var curTier = TierOf(cur.Role);
+        if (curTier == 0) return Decide(cur.NodeId, previous, $"parent {cur.NodeId} alive");
         var better = Choose(candidates, siblings, now, stableOnly: true, out var betterRole, out var betterSize);
         if (better is { } b && TierOf(b.Role) < curTier)
         {

@@ -332,5 +332,10 @@ public class ParentChoiceTests(ITestOutputHelper output)
         Assert.Null(statuses[3].State);
         Assert.Equal(2, ParentListHealth.FirstNotKnownDead(statuses));
         Assert.Equal(-1, ParentListHealth.FirstNotKnownDead(statuses.Take(2).ToList()));
+
+        // A parent listed by its node id as host name matches that member; the node itself never does.
+        var byId = ParentListHealth.Evaluate(["GW-9:9095", "edge-1:9095"], [M("gw-9", "", MemberState.Dead), M("edge-1", "edge-1:9095", MemberState.Alive)], self: "edge-1");
+        Assert.Equal(("gw-9", true), (byId[0].NodeId, byId[0].KnownDead));
+        Assert.Null(byId[1].NodeId);
     }
 }
