@@ -40,4 +40,7 @@ internal static partial class CdcLog
 
     [LoggerMessage(EventId = 8011, Level = LogLevel.Information, Message = "CDC source {Source}: resuming; {Skipped} record(s) PostgreSQL sent again were already in the log")]
     public static partial void SkippedReplays(ILogger logger, string source, long skipped);
+
+    [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "CDC source {Source}: snapshot chunk of {Table} read again ({Attempt}): a transaction committed just before its low watermark was not yet visible to it")]
+    public static partial void ChunkRetried(ILogger logger, string source, string table, int attempt);
 }

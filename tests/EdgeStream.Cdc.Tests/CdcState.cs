@@ -49,13 +49,24 @@ public static class CdcState
         return state;
     }
 
-    public static void AssertSame(Dictionary<long, long> expected, Dictionary<long, long> actual)
+    /// <summary>
+    /// The table equals the records replayed; on a difference the message lists, for the first keys
+    /// that differ, every record of theirs (op, position, offset), which is what tells a lost change
+    /// from a stale snapshot row.
+    /// </summary>
+    public static void AssertSame(Dictionary<long, long> expected, IReadOnlyList<CdcRecord> records)
     {
+        var actual = Replay(records);
         var missing = expected.Keys.Where(k => !actual.ContainsKey(k)).Take(10).ToList();
         var extra = actual.Keys.Where(k => !expected.ContainsKey(k)).Take(10).ToList();
-        var wrong = expected.Where(kv => actual.TryGetValue(kv.Key, out var v) && v != kv.Value).Take(10).Select(kv => $"{kv.Key}: {kv.Value} vs {actual[kv.Key]}").ToList();
-        Assert.True(missing.Count == 0 && extra.Count == 0 && wrong.Count == 0,
-            $"log state differs from the table ({expected.Count} rows vs {actual.Count}): missing {string.Join(",", missing)}; extra {string.Join(",", extra)}; wrong {string.Join("; ", wrong)}");
+        var wrong = expected.Where(kv => actual.TryGetValue(kv.Key, out var v) && v != kv.Value).Take(10).ToList();
+        if (missing.Count == 0 && extra.Count == 0 && wrong.Count == 0) return;
+        var keys = missing.Concat(extra).Concat(wrong.Select(kv => kv.Key)).Take(5).ToHashSet();
+        var history = records.Where(r => r.Key is not null && keys.Contains(r.Id))
+            .Select(r => $"{r.Id}: {r.Op ?? "tombstone"} at {r.Lsn:X}/{r.Seq} offset {r.Offset}");
+        Assert.Fail($"log state differs from the table ({expected.Count} rows vs {actual.Count}): missing {string.Join(",", missing)}; " +
+            $"extra {string.Join(",", extra)}; wrong {string.Join("; ", wrong.Select(kv => $"{kv.Key}: {kv.Value} vs {actual[kv.Key]}"))}\n" +
+            $"their records:\n{string.Join("\n", history)}");
     }
 }
 

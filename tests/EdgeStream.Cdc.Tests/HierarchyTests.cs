@@ -31,6 +31,6 @@ public sealed class HierarchyTests(PostgresServer pg)
         Assert.Equal(atEdge.Count, atCloud.Count);
         Assert.Equal(atEdge.Select(r => (r.Key, r.Value)), atCloud.Select(r => (r.Key, r.Value))); // once each, in commit order
         CdcState.AssertNoDuplicates(atCloud);
-        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.h"), CdcState.Replay(atCloud));
+        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.h"), atCloud);
     }
 }

@@ -91,7 +91,11 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>Waits until the slot confirmed everything written so far (what a test wrote is then durable in the log).</summary>
     public async Task WaitSlotCaughtUpAsync(string db, string slot, TimeSpan timeout)
     {
-        var end = Lsn((await ScalarAsync<string>(db, "SELECT pg_current_wal_lsn()::text"))!);
+        // Not pg_current_wal_lsn() alone: WAL that decodes to nothing (a page's padding, a checkpoint)
+        // can follow the last commit, and the agent writes its own heartbeat only past 16 KiB of lag.
+        // A heartbeat message after the current insert position is confirmed once everything before it is durable.
+        var end = Lsn((await ScalarAsync<string>(db, "SELECT pg_current_wal_insert_lsn()::text"))!);
+        await ScalarAsync<string>(db, "SELECT pg_logical_emit_message(false, 'edgestream.hb', '')::text");
         ulong confirmed = 0;
         var ok = await Wait.UntilAsync(async () => (confirmed = await ConfirmedFlushAsync(db, slot)) >= end, timeout, TimeSpan.FromMilliseconds(100));
         Assert.True(ok, $"slot {slot} confirmed {confirmed:X}, not {end:X}, within {timeout}");

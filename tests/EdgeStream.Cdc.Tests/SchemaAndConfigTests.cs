@@ -52,10 +52,10 @@ public sealed class SchemaAndConfigTests(PostgresServer pg)
         var later = CdcRecord.ReadAll(grown.Bootstrap, "cdc.grow.public.later");
         Assert.Equal(3000, later.Count(r => r.Op == "r"));
         Assert.Equal("u", later[^1].Op);
-        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.later"), CdcState.Replay(later));
+        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.later"), later);
         var first = CdcRecord.ReadAll(grown.Bootstrap, "cdc.grow.public.first");
         CdcState.AssertNoDuplicates(first);
-        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.first"), CdcState.Replay(first));
+        CdcState.AssertSame(await CdcState.TableAsync(pg, db, "public.first"), first);
     }
 
     [Fact]

@@ -28,6 +28,6 @@ public sealed class SnapshotTests(PostgresServer pg)
         CdcState.AssertNoDuplicates(records);
         var snapshotIds = records.Where(r => r.Op == "r").Select(r => r.Id).ToList();
         Assert.Equal(snapshotIds.Count, snapshotIds.Distinct().Count());
-        CdcState.AssertSame(final, CdcState.Replay(records));
+        CdcState.AssertSame(final, records);
     }
 }

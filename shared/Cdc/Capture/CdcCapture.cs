@@ -33,6 +33,12 @@ internal sealed class CdcCapture : IDisposable
     private int _seq;
     private CdcItem? _held;
 
+    // The last transactions delivered (their xids, a ring): a snapshot chunk checks at its high
+    // watermark that none of the transactions its SELECT could not see came before its low one.
+    private const int DeliveredRing = 8192;
+    private readonly uint[] _delivered = new uint[DeliveredRing];
+    private long _deliveredCount;
+
     public CdcCapture(CdcSourceOptions options, CdcCatalog catalog, ChannelWriter<CdcItem> output, string spoolDirectory, Func<long> now)
     {
         _options = options;
@@ -167,6 +173,15 @@ internal sealed class CdcCapture : IDisposable
         _txMillis = new DateTimeOffset(DateTime.SpecifyKind(commitTime, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
         _seq = 0;
         _held = null;
+        _delivered[_deliveredCount++ % DeliveredRing] = _txId;
+    }
+
+    private uint[] RecentlyDelivered()
+    {
+        var count = (int)Math.Min(_deliveredCount, DeliveredRing);
+        var recent = new uint[count];
+        for (var i = 0; i < count; i++) recent[i] = _delivered[(_deliveredCount - count + i) % DeliveredRing];
+        return recent;
     }
 
     private async ValueTask EndTransactionAsync(ulong endLsn, CancellationToken ct)
@@ -223,11 +238,22 @@ internal sealed class CdcCapture : IDisposable
         if (payload[0] == 'L')
         {
             chunk.Window = new HashSet<string>(StringComparer.Ordinal);
+            chunk.DeliveredBeforeLow = RecentlyDelivered();
             return;
         }
         if (payload[0] != 'H' || chunk.Window is null) return;
         Chunk = null;
-        var lsn = (ulong)message.MessageLsn;
+        if (chunk.Invisible.Count > 0 && Array.Exists(chunk.DeliveredBeforeLow!, chunk.Invisible.Contains))
+        {
+            // A change the SELECT did not see is in the log before the window: the rows could undo it.
+            chunk.Retry = true;
+            chunk.Completed.TrySetResult();
+            return;
+        }
+        // pgoutput reports a message at its record's end, where the next transaction's commit record
+        // may start: the rows go one below it, after every earlier commit and before every later one
+        // (at the end itself, the log writer would take that commit's changes for replays and skip them).
+        var lsn = (ulong)message.MessageLsn - 1;
         var seq = 0;
         CdcItem? last = null;
         if (!chunk.Truncated)

@@ -29,6 +29,8 @@ internal sealed class ChunkSnapshotter
     private readonly ILogger _logger;
     private readonly string _nonce = Guid.NewGuid().ToString("N")[..12];
     private long _chunks;
+    private const int MaxChunkRetries = 100;
+    private const int MaxSnapshotWaits = 200;
 
     public ChunkSnapshotter(CdcSourceOptions options, NpgsqlDataSource database, CdcCatalog catalog, CdcCapture capture,
         CdcLogWriter log, SnapshotProgress progress, CdcSourceStatus status, ILogger logger)
@@ -65,6 +67,7 @@ internal sealed class ChunkSnapshotter
         Volatile.Write(ref _status.SnapshotTable, table);
         CdcLog.SnapshotStarting(_logger, _options.Name, table, cursor is null ? "from the start" : "after " + cursor);
         long rows = 0;
+        var retries = 0;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -76,6 +79,14 @@ internal sealed class ChunkSnapshotter
             chunk.EndCursor = chunk.Last ? null : keys;
             await EmitAsync("H:" + chunk.Id, ct).ConfigureAwait(false);
             await chunk.Completed.Task.WaitAsync(ct).ConfigureAwait(false);
+            if (chunk.Retry)
+            {
+                // Rare (a commit racing the low watermark); bounded so a pathological server surfaces as an error.
+                if (++retries > MaxChunkRetries) throw new CdcException($"snapshot chunk of {table} raced concurrent commits {MaxChunkRetries} times in a row");
+                CdcLog.ChunkRetried(_logger, _options.Name, table, retries);
+                continue;
+            }
+            retries = 0;
             rows += chunk.Rows.Count;
             Interlocked.Add(ref _status.SnapshotRows, chunk.Rows.Count);
             if (chunk.Last) break;
@@ -102,7 +113,7 @@ internal sealed class ChunkSnapshotter
         var select = string.Join(", ", columns.Names.Select(n => TextOf(CdcSetup.Quote(n))));
         var keyList = string.Join(", ", keyIndexes.Select(i => CdcSetup.Quote(columns.Names[i])));
         var sql = new StringBuilder($"SELECT {select} FROM ONLY {CdcSetup.Quote(columns.Schema)}.{CdcSetup.Quote(columns.Table)}");
-        await using var command = _database.CreateCommand();
+        await using var command = new NpgsqlCommand();
         if (cursor is not null)
         {
             var values = ParseCursor(cursor);
@@ -117,6 +128,10 @@ internal sealed class ChunkSnapshotter
         }
         sql.Append(" ORDER BY ").Append(keyList).Append(" LIMIT ").Append(_options.ChunkRows);
         command.CommandText = sql.ToString();
+        await using var connection = await _database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var transaction = await BeginAtSnapshotAsync(connection, chunk, ct).ConfigureAwait(false);
+        command.Connection = connection;
+        command.Transaction = transaction;
         string?[]? last = null;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var source = new CdcSourceInfo(_options.Name, _options.Database, 0, 0, now, Snapshot: true);
@@ -128,7 +143,48 @@ internal sealed class ChunkSnapshotter
             chunk.Rows.Add((CdcEnvelope.Key(columns, row)!, CdcEnvelope.Value(CdcOp.Read, columns, null, row, source, now)));
             last = row.Values;
         }
+        await reader.DisposeAsync().ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
         return last is null ? null : FormatCursor(keyIndexes.Select(i => last[i]));
+    }
+
+    /// <summary>
+    /// Opens the REPEATABLE READ transaction the chunk is read in, its snapshot taken after the low
+    /// watermark. A transaction whose commit record precedes the watermark in the WAL can still be
+    /// invisible to that snapshot for a moment (PostgreSQL writes the commit, then leaves the list
+    /// of running transactions); its change would be in the log before the window and missing from
+    /// the rows, which would then undo it. So: wait while the snapshot lists a transaction that has
+    /// already finished, and hand the capture the running ones to check at the high watermark.
+    /// </summary>
+    private static async Task<NpgsqlTransaction> BeginAtSnapshotAsync(NpgsqlConnection connection, SnapshotChunk chunk, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(
+                "SELECT pg_current_snapshot()::text, (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE pg_xact_status(x) <> 'in progress')",
+                connection, transaction);
+            string snapshot;
+            long finished;
+            await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(ct).ConfigureAwait(false);
+                snapshot = reader.GetString(0);
+                finished = reader.GetInt64(1);
+            }
+            if (finished == 0 || attempt >= MaxSnapshotWaits)
+            {
+                chunk.Invisible.Clear();
+                // xmin:xmax:xip,xip,... with 64-bit (epoch-qualified) ids; the stream carries their low 32 bits.
+                var xip = snapshot.Split(':')[2];
+                if (xip.Length > 0)
+                    foreach (var id in xip.Split(',')) chunk.Invisible.Add((uint)ulong.Parse(id, System.Globalization.CultureInfo.InvariantCulture));
+                return transaction;
+            }
+            await transaction.RollbackAsync(ct).ConfigureAwait(false);
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            await Task.Delay(5, ct).ConfigureAwait(false);
+        }
     }
 
     // pgoutput sends each value's output-function text. A cast to text is not always that (char(n)

@@ -25,6 +25,19 @@ internal sealed class SnapshotChunk
     public HashSet<string>? Window { get; set; }
     /// <summary>A TRUNCATE inside the window: none of the rows read are current.</summary>
     public bool Truncated { get; set; }
-    /// <summary>Set once the chunk's rows are durable and the progress saved.</summary>
+    /// <summary>
+    /// Transactions running for the chunk's SELECT (its snapshot's in-progress list, low 32 bits):
+    /// their changes are not in the rows read, so each must reach the stream inside the window.
+    /// </summary>
+    public HashSet<uint> Invisible { get; } = [];
+    /// <summary>The transactions the stream delivered just before the low watermark, taken when it arrived.</summary>
+    public uint[]? DeliveredBeforeLow { get; set; }
+    /// <summary>
+    /// Set instead of writing the rows when a transaction the SELECT could not see was delivered before
+    /// the low watermark (committed in the WAL before it, not yet visible when the SELECT began): the
+    /// rows may be older than that change, so the chunk is read again.
+    /// </summary>
+    public bool Retry { get; set; }
+    /// <summary>Set once the chunk's rows are durable and the progress saved (or, with <see cref="Retry"/>, dropped).</summary>
     public TaskCompletionSource Completed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
