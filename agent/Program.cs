@@ -15,6 +15,7 @@ root.Subcommands.Add(MembersCommand.Create());
 root.Subcommands.Add(SendCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
 root.Subcommands.Add(FilesCommand.Create());
+root.Subcommands.Add(CdcCommand.Create());
 root.SetAction(_ =>
 {
     Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive or files. See 'edgestream --help'.");

@@ -3,7 +3,7 @@ using EdgeStream.Hosting;
 
 namespace EdgeStream.Agent.Commands;
 
-/// <summary>What the verbs that read a running node's <c>/v1/status</c> (members, files) share: the --http option and the fetch.</summary>
+/// <summary>What the verbs that read a running node's <c>/v1/status</c> (members, files, cdc status) share: the --http and --format options, the fetch, JSON output.</summary>
 internal static class StatusClient
 {
     public const string DefaultHttp = "127.0.0.1:9094";
@@ -14,6 +14,19 @@ internal static class StatusClient
         HelpName = "HOST:PORT",
         DefaultValueFactory = _ => DefaultHttp,
     };
+
+    /// <summary><c>--format table|json</c>; <paramref name="jsonWhat"/> says what json prints.</summary>
+    public static System.CommandLine.Option<string> FormatOption(string jsonWhat)
+    {
+        var format = new System.CommandLine.Option<string>("--format")
+        {
+            Description = $"table or json ({jsonWhat}) [default: table]",
+            HelpName = "table|json",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "json");
+        return format;
+    }
 
     /// <summary>
     /// The <paramref name="section"/> object of the node's status, or null after printing why (the node cannot be

@@ -58,6 +58,7 @@ public static class RoleHost
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
+        services.AddEdgeStreamCdc(options);
         return services;
     }
 

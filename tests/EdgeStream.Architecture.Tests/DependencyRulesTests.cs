@@ -105,4 +105,15 @@ public sealed class DependencyRulesTests
         foreach (var p in new[] { Storage, "EdgeStream.Metadata", "EdgeStream.Kafka", "EdgeStream.Mqtt", Uplink, "EdgeStream.Hosting", "EdgeStream.Mesh" })
             Assert.DoesNotContain(p, closure);
     }
+
+    [Fact]
+    public void Cdc_WritesTheLogButKnowsNoProtocolNorTheUplink()
+    {
+        // CDC is a producer into the log like the MQTT bridge: it meets the rest (Kafka readers, the uplink) at the log.
+        Assert.True(SourceTree.Products.ContainsKey("EdgeStream.Cdc"), "EdgeStream.Cdc not found");
+        var closure = SourceTree.Closure("EdgeStream.Cdc");
+        Assert.Contains(Storage, closure);
+        Assert.Contains(Records, closure);
+        Assert.All(ProtocolFrontEnds.Append(Uplink).Append("EdgeStream.Mesh"), p => Assert.DoesNotContain(p, closure));
+    }
 }

@@ -51,7 +51,7 @@ public static class AgentConfiguration
             }
             catch (FormatException ex)
             {
-                var shown = setting.IsList ? string.Join(",", values) : values[^1];
+                var shown = setting.Redact(setting.IsList ? string.Join(",", values) : values[^1]);
                 throw new ConfigurationException(
                     $"invalid {setting.Name} value '{shown}' from {source.Describe(setting)}: {ex.Message}.");
             }
@@ -89,7 +89,7 @@ public static class AgentConfiguration
         {
             source = new SettingSource(SettingSourceKind.Environment);
             if (!setting.IsList) return [fromEnv];
-            var items = fromEnv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var items = fromEnv.Split(setting.EnvironmentSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             return items;
         }
         if (fileValues is not null && setting.JsonKey is not null && fileValues.TryGetValue(setting.JsonKey, out var fromFile))

@@ -49,6 +49,8 @@ public sealed class AgentOptions
     public HostPort Gossip { get; init; } = new("0.0.0.0", 7946);
     /// <summary>Gossip addresses to join the node's upper scope through (<c>--seeds</c>). Default none.</summary>
     public IReadOnlyList<HostPort> Seeds { get; init; } = [];
+    /// <summary>PostgreSQL change-data-capture sources (<c>--cdc</c>). Default none.</summary>
+    public IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; init; } = [];
     /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
     public IReadOnlyList<string> UplinkTopics { get; init; } = ["*"];
     /// <summary>Prepended to forwarded topic names at the parent; null = none.</summary>
@@ -118,6 +120,7 @@ internal sealed class AgentOptionsBuilder
     internal string Cluster { get; set; } = "edgestream";
     internal HostPort Gossip { get; set; }
     internal IReadOnlyList<HostPort> Seeds { get; set; } = [];
+    internal IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; set; } = [];
     internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
     internal string? UplinkPrefix { get; set; }
     internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
@@ -159,6 +162,13 @@ internal sealed class AgentOptionsBuilder
             throw new ConfigurationException($"{Describe(AgentSettings.FlushInterval)}: must be greater than zero.");
         if (RetentionCheckInterval <= TimeSpan.Zero)
             throw new ConfigurationException($"{Describe(AgentSettings.RetentionCheckInterval)}: must be greater than zero.");
+        foreach (var source in Cdc)
+        {
+            if (Cdc.Count(c => c.Name == source.Name) > 1)
+                throw new ConfigurationException($"{Describe(AgentSettings.Cdc)}: two sources are named '{source.Name}'; give each source its own name.");
+            if (Cdc.Count(c => c.Slot == source.Slot && c.Host == source.Host && c.Port == source.Port) > 1)
+                throw new ConfigurationException($"{Describe(AgentSettings.Cdc)}: two sources use slot '{source.Slot}'; give each its own slot=.");
+        }
         if (FsyncInterval > TimeSpan.FromSeconds(10))
             throw new ConfigurationException($"{Describe(AgentSettings.FsyncInterval)}: must be at most 10s.");
         if (SegmentBytes < 1024 || SegmentBytes > TopicConfig.MaxSegmentBytes)
@@ -222,6 +232,7 @@ internal sealed class AgentOptionsBuilder
             Cluster = Cluster,
             Gossip = Gossip,
             Seeds = Seeds,
+            Cdc = Cdc,
             UplinkTopics = UplinkTopics,
             UplinkPrefix = UplinkPrefix,
             UplinkRename = UplinkRename,

@@ -60,6 +60,9 @@ public static class AgentSettings
         "Mesh membership (gossip) address, UDP and TCP on the same port.");
     public static readonly ListSetting<HostPort> Seeds = new("seeds", "--seeds", "EDGESTREAM_SEEDS", "seeds", "HOST:PORT", Parsers.Connect, (b, v) => b.Seeds = v,
         "Gossip address of a mesh member to join through (edge: site; gateway, cloud: upstream); repeat (comma-separated in the environment).");
+    public static readonly ListSetting<EdgeStream.Cdc.CdcSourceOptions> Cdc = new("cdc", "--cdc", "EDGESTREAM_CDC", "cdc", "NAME=postgres://USER@HOST:PORT/DB?tables=S.T,...", EdgeStream.Cdc.CdcSourceOptions.Parse, (b, v) => b.Cdc = v,
+        "PostgreSQL change-data-capture source; repeat for more (';'-separated in the environment). Options after '?': tables, publication, topicPrefix (default cdc.NAME.), slot, snapshot=initial|never|when-needed, maxSlotLag (1GiB), chunkRows, heartbeat, passwordEnv=VAR or passwordFile=PATH (never a password in the URL).",
+        environmentSeparator: ';') { Redactor = EdgeStream.Cdc.CdcSourceOptions.Redact };
     public static readonly Setting<IReadOnlyList<string>> UplinkTopics = new("uplinkTopics", "--uplink-topics", "EDGESTREAM_UPLINK_TOPICS", "uplinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.UplinkTopics = v,
         "Topics forwarded to the parent (* and ? wildcards); internal topics (__*) never are.");
     public static readonly Setting<string?> UplinkPrefix = new("uplinkPrefix", "--uplink-prefix", "EDGESTREAM_UPLINK_PREFIX", "uplinkPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.UplinkPrefix = v,
@@ -97,7 +100,7 @@ public static class AgentSettings
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
-        Mdns, Cluster, Gossip, Seeds,
+        Mdns, Cluster, Gossip, Seeds, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];

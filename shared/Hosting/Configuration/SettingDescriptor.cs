@@ -40,6 +40,10 @@ public abstract class SettingDescriptor
     public abstract bool IsList { get; }
     /// <summary>True for on/off flags that take no value on the command line.</summary>
     public virtual bool IsSwitch => false;
+    /// <summary>The value as an error message may show it: a setting that can hold a secret hides it.</summary>
+    public virtual string Redact(string value) => value;
+    /// <summary>What separates a list's values in its environment variable (',' unless a value may hold commas).</summary>
+    public virtual char EnvironmentSeparator => ',';
 
     /// <summary>Parses <paramref name="values"/> and stores the result; throws <see cref="FormatException"/> with the reason.</summary>
     internal abstract void Apply(AgentOptionsBuilder builder, IReadOnlyList<string> values);
@@ -76,14 +80,20 @@ public sealed class ListSetting<T> : SettingDescriptor
     private readonly Action<AgentOptionsBuilder, IReadOnlyList<T>> _assign;
 
     internal ListSetting(string name, string flag, string environmentVariable, string? jsonKey, string valueName,
-        Func<string, T> parseItem, Action<AgentOptionsBuilder, IReadOnlyList<T>> assign, string description)
+        Func<string, T> parseItem, Action<AgentOptionsBuilder, IReadOnlyList<T>> assign, string description, char environmentSeparator = ',')
         : base(name, flag, environmentVariable, jsonKey, valueName, null, "(none)", description)
     {
         _parseItem = parseItem;
         _assign = assign;
+        EnvironmentSeparatorValue = environmentSeparator;
     }
 
+    private char EnvironmentSeparatorValue { get; }
     public override bool IsList => true;
+    public override char EnvironmentSeparator => EnvironmentSeparatorValue;
+    /// <summary>Hides secrets in values shown in messages; null shows values as they are.</summary>
+    internal Func<string, string>? Redactor { get; init; }
+    public override string Redact(string value) => Redactor is null ? value : Redactor(value);
 
     internal override void Apply(AgentOptionsBuilder builder, IReadOnlyList<string> values)
     {

@@ -50,6 +50,7 @@ public static class HttpEndpoints
                     ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
                     : null,
                 Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
+                Cdc = context.RequestServices.GetService<EdgeStream.Cdc.CdcService>()?.Snapshot(),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -99,6 +100,9 @@ public sealed class StatusResponse
     /// <summary>Files received under <c>--files-dir</c>, per origin; null on a node without it.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Files.Receiving.FilesStatusSnapshot? Files { get; init; }
+    /// <summary>CDC sources: state, slot, confirmed LSN, lag, rows; null when none is configured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EdgeStream.Cdc.CdcSourceStatusSnapshot>? Cdc { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
