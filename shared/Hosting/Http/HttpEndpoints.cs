@@ -50,6 +50,9 @@ public static class HttpEndpoints
                     ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
                     : null,
                 Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
+                Kafka = context.RequestServices.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is { } broker
+                    ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
+                    : null,
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -99,6 +102,16 @@ public sealed class StatusResponse
     /// <summary>Files received under <c>--files-dir</c>, per origin; null on a node without it.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Files.Receiving.FilesStatusSnapshot? Files { get; init; }
+    /// <summary>The Kafka listener's shared state.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public KafkaStatus? Kafka { get; init; }
+}
+
+/// <summary>The <c>kafka</c> part of <c>GET /v1/status</c>.</summary>
+public sealed class KafkaStatus
+{
+    /// <summary>Incremental fetch sessions (KIP-227): open now, the cache's size, created and evicted since start-up.</summary>
+    public EdgeStream.Kafka.Fetch.FetchSessionStats FetchSessions { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
