@@ -64,7 +64,7 @@ Task("TestPeers")
     });
 
 // npm packages tests use, one folder each with a package.json and its package-lock.json (npm ci installs exactly those).
-var testNodePackages = new[] { "tests/EdgeStream.Kafka.Tests/kafkajs" };
+var testNodePackages = new[] { "tests/EdgeStream.Kafka.Tests/kafkajs", "tests/EdgeStream.Kafka.Tests/platformatic" };
 
 Task("TestNodePackages")
     .Description("Installs the npm packages tests use (npm ci per folder of testNodePackages); a failure is a warning and the tests that need them fail naming them.")

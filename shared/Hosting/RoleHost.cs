@@ -42,6 +42,7 @@ public static class RoleHost
                 AdvertisedPort = options.KafkaAdvertised?.Port ?? 0,
                 MaxRequestBytes = (int)options.KafkaMaxRequestBytes,
                 BrokerId = options.KafkaBrokerId,
+                FetchSessionCacheSlots = options.KafkaFetchSessions,
             };
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),

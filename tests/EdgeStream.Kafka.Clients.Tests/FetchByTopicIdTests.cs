@@ -29,20 +29,6 @@ public sealed class FetchByTopicIdTests : IAsyncLifetime
         Topics = { new FetchRequest.FetchTopic { Topic = name ?? "", TopicId = id, Partitions = { new FetchRequest.FetchPartition { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 } } } },
     };
 
-    /// <summary>The values of every record of every batch in a fetched record set.</summary>
-    private static List<string> Values(ReadOnlyMemory<byte> records)
-    {
-        var values = new List<string>();
-        for (var position = 0; position + RecordBatchHeader.LogOverhead <= records.Length;)
-        {
-            var size = RecordBatchHeader.PeekTotalSize(records.Span[position..]);
-            foreach (var r in RecordBatchReader.ReadRecords(records.Slice(position, size)))
-                values.Add(System.Text.Encoding.UTF8.GetString(r.Value!.Value.Span));
-            position += size;
-        }
-        return values;
-    }
-
     [Fact]
     public async Task FetchV13ToV16_ByTopicId_ReturnsTheRecords_UnknownIdIsUnknownTopicId()
     {
@@ -66,7 +52,7 @@ public sealed class FetchByTopicIdTests : IAsyncLifetime
             var partition = Assert.Single(topicResponse.Partitions);
             Assert.Equal(0, partition.ErrorCode);
             Assert.Equal(3, partition.HighWatermark);
-            Assert.Equal(["v0", "v1", "v2"], Values(partition.Records!.Value));
+            Assert.Equal(["v0", "v1", "v2"], RawKafka.RecordValues(partition.Records!.Value));
         }
 
         var unknown = await SendAsync<FetchResponse>(socket, ApiKey.Fetch, 16, ++correlation, Fetch(null, Guid.NewGuid()));

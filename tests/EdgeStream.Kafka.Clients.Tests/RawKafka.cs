@@ -15,6 +15,20 @@ internal static class RawKafka
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary>The values of every record of every batch in a fetched record set.</summary>
+    public static List<string> RecordValues(ReadOnlyMemory<byte> records)
+    {
+        var values = new List<string>();
+        for (var position = 0; position + EdgeStream.Records.RecordBatchHeader.LogOverhead <= records.Length;)
+        {
+            var size = EdgeStream.Records.RecordBatchHeader.PeekTotalSize(records.Span[position..]);
+            foreach (var r in EdgeStream.Records.RecordBatchReader.ReadRecords(records.Slice(position, size)))
+                values.Add(System.Text.Encoding.UTF8.GetString(r.Value!.Value.Span));
+            position += size;
+        }
+        return values;
+    }
+
     public static ProduceResponse ReadProduceResponse(byte[] frame, short version, int correlationId) =>
         ReadResponse<ProduceResponse>(frame, ApiKey.Produce, version, correlationId);
 

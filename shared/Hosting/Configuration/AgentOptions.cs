@@ -23,6 +23,8 @@ public sealed class AgentOptions
     public long KafkaMaxRequestBytes { get; init; } = 100L * 1024 * 1024;
     /// <summary>Broker id shown to Kafka clients. Default 1.</summary>
     public int KafkaBrokerId { get; init; } = 1;
+    /// <summary>Incremental fetch sessions (KIP-227) kept at once; 0 turns them off. Default 1000.</summary>
+    public int KafkaFetchSessions { get; init; } = 1000;
     /// <summary>Create unknown topics on first use. Default true.</summary>
     public bool AutoCreateTopics { get; init; } = true;
     /// <summary>Partitions of auto-created topics. Default 1.</summary>
@@ -104,6 +106,7 @@ internal sealed class AgentOptionsBuilder
     internal HostPort? KafkaAdvertised { get; set; }
     internal long KafkaMaxRequestBytes { get; set; } = 100L * 1024 * 1024;
     internal int KafkaBrokerId { get; set; } = 1;
+    internal int KafkaFetchSessions { get; set; } = 1000;
     internal bool AutoCreateTopics { get; set; } = true;
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
@@ -213,6 +216,7 @@ internal sealed class AgentOptionsBuilder
             KafkaAdvertised = KafkaAdvertised,
             KafkaMaxRequestBytes = KafkaMaxRequestBytes,
             KafkaBrokerId = KafkaBrokerId,
+            KafkaFetchSessions = KafkaFetchSessions,
             AutoCreateTopics = AutoCreateTopics,
             Partitions = Partitions,
             Mqtt = Mqtt,

@@ -28,6 +28,8 @@ public static class AgentSettings
         "Largest Kafka request accepted (socket.request.max.bytes); a larger frame closes the connection.");
     public static readonly Setting<int> KafkaBrokerId = new("kafkaBrokerId", "--kafka-broker-id", "EDGESTREAM_KAFKA_BROKER_ID", "kafkaBrokerId", "N", "1", Parsers.Count(0, int.MaxValue), (b, v) => b.KafkaBrokerId = v,
         "The broker id Kafka clients see (Metadata, FindCoordinator, DescribeCluster, replica assignments); some tools and test suites expect 0.");
+    public static readonly Setting<int> KafkaFetchSessions = new("kafkaFetchSessions", "--kafka-fetch-sessions", "EDGESTREAM_KAFKA_FETCH_SESSIONS", "kafkaFetchSessions", "N", "1000", Parsers.Count(0, 1_000_000), (b, v) => b.KafkaFetchSessions = v,
+        "Incremental fetch sessions (KIP-227) kept at once (max.incremental.fetch.session.cache.slots), least recently used evicted first; 0: off.");
     public static readonly Setting<bool> AutoCreateTopics = new("autoCreateTopics", "--auto-create-topics", "EDGESTREAM_AUTO_CREATE_TOPICS", "autoCreateTopics", "true|false", "true", Parsers.Bool, (b, v) => b.AutoCreateTopics = v,
         "Create an unknown topic on its first produce or metadata request.");
     public static readonly Setting<int> Partitions = new("partitions", "--partitions", "EDGESTREAM_PARTITIONS", "partitions", "N", "1", Parsers.PartitionCount, (b, v) => b.Partitions = v,
@@ -99,7 +101,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,

@@ -51,6 +51,9 @@ public static class HttpEndpoints
                     : null,
                 Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
                 Cdc = context.RequestServices.GetService<EdgeStream.Cdc.CdcService>()?.Snapshot(),
+                Kafka = context.RequestServices.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is { } broker
+                    ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
+                    : null,
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
@@ -103,6 +106,16 @@ public sealed class StatusResponse
     /// <summary>CDC sources: state, slot, confirmed LSN, lag, rows; null when none is configured.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<EdgeStream.Cdc.CdcSourceStatusSnapshot>? Cdc { get; init; }
+    /// <summary>The Kafka listener's shared state.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public KafkaStatus? Kafka { get; init; }
+}
+
+/// <summary>The <c>kafka</c> part of <c>GET /v1/status</c>.</summary>
+public sealed class KafkaStatus
+{
+    /// <summary>Incremental fetch sessions (KIP-227): open now, the cache's size, created and evicted since start-up.</summary>
+    public EdgeStream.Kafka.Fetch.FetchSessionStats FetchSessions { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>

@@ -1,3 +1,4 @@
+using EdgeStream.Kafka.Fetch;
 using System.Buffers;
 using System.Net;
 using EdgeStream.Kafka.Groups;
@@ -30,6 +31,7 @@ public sealed partial class KafkaBroker
         ProducerIds = producerIds;
         Producers = new ProducerStateManager();
         Groups = groups;
+        FetchSessions = new FetchSessionCache(options.FetchSessionCacheSlots);
         _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
     }
 
@@ -40,6 +42,10 @@ public sealed partial class KafkaBroker
     internal ProducerStateManager Producers { get; }
     /// <summary>The consumer group coordinator: this node coordinates every group.</summary>
     public GroupCoordinator Groups { get; }
+    internal FetchSessionCache FetchSessions { get; }
+
+    /// <summary>Incremental fetch sessions (KIP-227): open, cache size, created and evicted since start-up.</summary>
+    public FetchSessionStats FetchSessionStats() => FetchSessions.Stats();
 
     /// <summary>
     /// Parses one frame (without its size prefix) and starts its handler. Throws for what must close

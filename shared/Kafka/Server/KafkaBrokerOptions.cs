@@ -23,8 +23,15 @@ public sealed class KafkaBrokerOptions
     /// <summary>Request bytes one connection may have in progress (one request is always admitted). Default 64 MiB.</summary>
     public long MaxInFlightBytesPerConnection { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// max.incremental.fetch.session.cache.slots: incremental fetch sessions (KIP-227) kept at once,
+    /// least recently used evicted first; 0 turns sessions off (every fetch is a full one). Default 1000.
+    /// </summary>
+    public int FetchSessionCacheSlots { get; init; } = 1000;
+
     public void Validate()
     {
+        if (FetchSessionCacheSlots < 0) throw new ConfigurationException("Kafka fetch session cache slots cannot be negative.");
         if (MaxRequestBytes < 1024) throw new ConfigurationException("Kafka max request size must be at least 1 KiB.");
         if (MaxInFlightPerConnection < 1) throw new ConfigurationException("Kafka in-flight requests per connection must be at least 1.");
         if (MaxInFlightBytesPerConnection < 1) throw new ConfigurationException("Kafka in-flight bytes per connection must be positive.");
