@@ -172,6 +172,41 @@ public class FixtureTests
         Assert.Throws<KafkaProtocolException>(() => KafkaFraming.ParseRequest(new ReadOnlySequence<byte>(frame)));
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(12)] // flexible: compact lengths, tagged fields
+    [InlineData(16)]
+    public void WriteResponse_FetchWithRecords_MeasuredSizeMatches_SameBytesAsEncodingThroughABuffer(short version)
+    {
+        var records = new byte[70_000];
+        new Random(7).NextBytes(records);
+        var response = new FetchResponse { SessionId = 42 };
+        var topic = new FetchResponse.FetchableTopicResponse { Topic = "t", TopicId = Guid.NewGuid() };
+        topic.Partitions.Add(new FetchResponse.PartitionData { PartitionIndex = 0, HighWatermark = 10, Records = records, AbortedTransactions = [] });
+        topic.Partitions.Add(new FetchResponse.PartitionData { PartitionIndex = 1, HighWatermark = 0, Records = ReadOnlyMemory<byte>.Empty, AbortedTransactions = [] });
+        response.Responses.Add(topic);
+
+        // Direct (measured, then written into the output): what the broker sends.
+        var direct = new ArrayBufferWriter<byte>(16); // small segments, as a pipe hands out
+        KafkaFraming.WriteResponse(direct, correlationId: 9, ApiKey.Fetch, version, response);
+
+        // Reference: header and body encoded into one buffer, then prefixed with its length.
+        var body = new ArrayBufferWriter<byte>();
+        var writer = new KafkaWriter(body);
+        new ResponseHeader { CorrelationId = 9 }.Write(ref writer, KafkaHeaders.ResponseHeaderVersion((short)ApiKey.Fetch, version));
+        response.Write(ref writer, version);
+        writer.Flush();
+        var expected = new byte[4 + body.WrittenCount];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(expected, body.WrittenCount);
+        body.WrittenSpan.CopyTo(expected.AsSpan(4));
+
+        Assert.Equal(expected, direct.WrittenSpan.ToArray());
+        var measure = KafkaWriter.Measuring();
+        response.Write(ref measure, version);
+        measure.Flush();
+        Assert.True(measure.BytesWritten > records.Length);
+    }
+
     [Fact]
     public void WriteResponse_ApiVersionsFlexible_UsesHeaderV0()
     {

@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["storage-append"] = StorageAppendScenario.RunAsync,
     ["kafka-produce"] = KafkaProduceScenario.RunAsync,
     ["kafka-fetch-sessions"] = KafkaFetchSessionsScenario.RunAsync,
+    ["kafka-consume"] = KafkaConsumeScenario.RunAsync,
     ["uplink-forward"] = UplinkScenarios.ForwardAsync,
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,
     ["mqtt-publish"] = MqttPublishScenario.RunAsync,

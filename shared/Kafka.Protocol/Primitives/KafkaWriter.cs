@@ -12,10 +12,15 @@ namespace EdgeStream.Kafka.Protocol.Primitives;
 /// </summary>
 public ref struct KafkaWriter
 {
-    private readonly IBufferWriter<byte> _output;
+    private readonly IBufferWriter<byte>? _output;
     private Span<byte> _span;
     private int _buffered;
     private long _committed;
+
+    private const int LargeRaw = 4096;
+
+    // A measuring writer's small fields land here and are thrown away; raw bytes (record sets) are only counted.
+    [ThreadStatic] private static byte[]? t_measureScratch;
 
     public KafkaWriter(IBufferWriter<byte> output)
     {
@@ -25,6 +30,15 @@ public ref struct KafkaWriter
         _committed = 0;
     }
 
+    /// <summary>
+    /// A writer that keeps nothing and only counts: the size of a message before it is written
+    /// (so a response can go straight into the connection's pipe behind its size prefix, its record
+    /// bytes copied once, from the segment into the pipe).
+    /// </summary>
+    public static KafkaWriter Measuring() => default;
+
+    private readonly bool IsMeasuring => _output is null;
+
     /// <summary>Bytes written so far, flushed or not.</summary>
     public readonly long BytesWritten => _committed + _buffered;
 
@@ -33,7 +47,7 @@ public ref struct KafkaWriter
     {
         if (_buffered > 0)
         {
-            _output.Advance(_buffered);
+            _output?.Advance(_buffered);
             _committed += _buffered;
             _buffered = 0;
             _span = default;
@@ -51,7 +65,14 @@ public ref struct KafkaWriter
     private void Grow(int size)
     {
         Flush();
-        _span = _output.GetSpan(Math.Max(size, 256));
+        if (_output is not null)
+        {
+            _span = _output.GetSpan(Math.Max(size, 256));
+            return;
+        }
+        var scratch = t_measureScratch;
+        if (scratch is null || scratch.Length < size) t_measureScratch = scratch = new byte[Math.Max(size, 4096)];
+        _span = scratch;
     }
 
     public void WriteInt8(sbyte value)
@@ -104,6 +125,27 @@ public ref struct KafkaWriter
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty) return;
+        if (IsMeasuring)
+        {
+            _committed += bytes.Length;
+            return;
+        }
+        if (bytes.Length > LargeRaw && _span.Length - _buffered < bytes.Length)
+        {
+            // A record set: copied into whatever memory the output hands out, piece by piece,
+            // rather than asking it for one span of that size (a pipe would allocate it unpooled).
+            Flush();
+            while (!bytes.IsEmpty)
+            {
+                var span = _output!.GetSpan(1);
+                var n = Math.Min(span.Length, bytes.Length);
+                bytes[..n].CopyTo(span);
+                _output.Advance(n);
+                _committed += n;
+                bytes = bytes[n..];
+            }
+            return;
+        }
         bytes.CopyTo(Reserve(bytes.Length));
         _buffered += bytes.Length;
     }

@@ -27,9 +27,6 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
         _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
     }
 
-    private const int ScratchInitialBytes = 4096;
-    private const int ScratchMaxRetainedBytes = 16 * 1024 * 1024;
-
     private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response, int Bytes);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -95,9 +92,6 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
 
     private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<Pending> queue, PipeWriter output, InFlightBytes budget)
     {
-        // Encoding buffer reused by every response of this connection (only this loop writes);
-        // dropped after an unusually large response so an idle connection does not pin it.
-        var scratch = new ArrayBufferWriter<byte>(ScratchInitialBytes);
         try
         {
             await foreach (var pending in queue.ReadAllAsync().ConfigureAwait(false))
@@ -121,8 +115,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                 }
                 if (response is null) continue; // acks=0: the protocol sends nothing back
                 using (response)
-                    KafkaFraming.WriteResponse(output, scratch, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);
-                if (scratch.Capacity > ScratchMaxRetainedBytes) scratch = new ArrayBufferWriter<byte>(ScratchInitialBytes);
+                    KafkaFraming.WriteResponse(output, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);
                 // Flush when nothing else is ready, so pipelined responses go out in one write.
                 if (!queue.TryPeek(out _))
                 {

@@ -125,7 +125,7 @@ public static class KafkaFetchSessionsScenario
             megabytes > 0 ? cpu.TotalMilliseconds / megabytes : 0, cpu.TotalMilliseconds * 1000 / fetches);
     }
 
-    private static FetchRequest.FetchTopic FullTopic(string topic, long[] offsets)
+    internal static FetchRequest.FetchTopic FullTopic(string topic, long[] offsets)
     {
         var fetchTopic = new FetchRequest.FetchTopic { Topic = topic };
         for (var p = 0; p < offsets.Length; p++)
@@ -133,10 +133,10 @@ public static class KafkaFetchSessionsScenario
         return fetchTopic;
     }
 
-    private readonly record struct FetchResult(short Error, int SessionId, long Bytes, int RequestBytes, int ResponseBytes, List<int> Moved);
+    internal readonly record struct FetchResult(short Error, int SessionId, long Bytes, int RequestBytes, int ResponseBytes, List<int> Moved);
 
     /// <summary>Sends one fetch, reads its response, and advances <paramref name="offsets"/> past every record batch received.</summary>
-    private static async Task<FetchResult> FetchAsync(Socket socket, FetchRequest request, int correlation, long[] offsets)
+    internal static async Task<FetchResult> FetchAsync(Socket socket, FetchRequest request, int correlation, long[] offsets)
     {
         var output = new ArrayBufferWriter<byte>();
         KafkaFraming.WriteRequest(output, new RequestHeader { ApiKey = (short)ApiKey.Fetch, ApiVersion = FetchVersion, CorrelationId = correlation, ClientId = "bench" }, request);
@@ -205,7 +205,7 @@ public static class KafkaFetchSessionsScenario
     }
 
     /// <summary>utime + stime of <paramref name="pid"/> (fields 14 and 15 of /proc/PID/stat, in clock ticks of 10 ms).</summary>
-    private static TimeSpan CpuTime(int pid)
+    internal static TimeSpan CpuTime(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
