@@ -164,6 +164,7 @@ internal sealed class PartialFile : IDisposable
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, _statePath, overwrite: true);
+        DirectorySync.Sync(Path.GetDirectoryName(_statePath)!);
         Dirty = false;
     }
 
@@ -178,7 +179,7 @@ internal sealed class PartialFile : IDisposable
         return CryptographicOperations.FixedTimeEquals(hash, WholeSha256);
     }
 
-    /// <summary>Gives the data file its mtime and mode, fsyncs it, and renames it to <paramref name="target"/> (atomic, same file system).</summary>
+    /// <summary>Gives the data file its mtime and mode, fsyncs it, renames it to <paramref name="target"/> (atomic, same file system) and fsyncs the directory.</summary>
     public void MoveTo(string target)
     {
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(DataPath, (UnixFileMode)(Mode & 0x1FF));
@@ -186,6 +187,8 @@ internal sealed class PartialFile : IDisposable
         using (var stream = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
             stream.Flush(flushToDisk: true);
         File.Move(DataPath, target, overwrite: true);
+        // The rename is durable only once the target's directory is: before the done marker says so.
+        DirectorySync.Sync(Path.GetDirectoryName(target)!);
     }
 
     /// <summary>Removes the state file once the data is in place (or given up).</summary>

@@ -1,12 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace EdgeStream.Storage.Durability;
+namespace EdgeStream;
 
 /// <summary>
-/// fsync of a directory, so that a newly created or renamed segment file survives a power cut
-/// (POSIX makes the name durable only when its directory is synced). A no-op where unsupported.
+/// fsync of a directory, so that a newly created or renamed file (a log segment, a received file)
+/// survives a power cut (POSIX makes the name durable only when its directory is synced). A no-op
+/// where unsupported.
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     private const int O_RDONLY = 0;
 
