@@ -2,7 +2,7 @@ using System.CommandLine;
 using EdgeStream.Agent.Commands;
 using EdgeStream.Hosting;
 
-// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, groups, produce, consume (a Kafka client); members (the mesh, from a node's status); send, receive, files (files as chunk records).
+// edgestream: one binary for edge, gateway and cloud nodes. Verbs: run, fsck, version; topics, groups, produce, consume (a Kafka client); members (the mesh, from a node's status); send, receive, files (files as chunk records); cdc; certs (a fleet CA and node certificates).
 var root = new RootCommand("EdgeStream: one agent for edge, gateway and cloud nodes (Kafka and MQTT at the edge, forwarded upstream).");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(FsckCommand.Create());
@@ -16,9 +16,10 @@ root.Subcommands.Add(SendCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
 root.Subcommands.Add(FilesCommand.Create());
 root.Subcommands.Add(CdcCommand.Create());
+root.Subcommands.Add(CertsCommand.Create());
 root.SetAction(_ =>
 {
-    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive or files. See 'edgestream --help'.");
+    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive, files, cdc or certs. See 'edgestream --help'.");
     return ExitCodes.Usage;
 });
 
