@@ -73,15 +73,15 @@ public sealed class MeshFailoverTests(ITestOutputHelper output)
         var doubled = bySequence.Where(kv => kv.Value > 1).Select(kv => kv.Key).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged records missing at the cloud, first {string.Join(',', missing.Take(10))}");
         Assert.True(doubled.Count == 0, $"{doubled.Count} records more than once at the cloud, first {string.Join(',', doubled.Take(10))}");
+        // Order per origin partition, path by path. Records the victim acknowledged but had not yet
+        // forwarded reach the cloud when it is back, after newer ones that went through the survivor
+        // (seen under load: origin offset 66 after 193): no path can hold the survivor's records for a
+        // gateway that may never return. So the cloud's sequence must split into two increasing runs
+        // (the victim's and the survivor's), never three: a reordering within one path fails.
         foreach (var g in fromEdge.GroupBy(r => (r.Partition.Value, Header(r, "es.origin.partition"))))
         {
-            var inCloudOrder = g.OrderBy(r => r.Offset.Value).ToList();
-            for (var k = 1; k < inCloudOrder.Count; k++)
-            {
-                var before = long.Parse(Header(inCloudOrder[k - 1], "es.origin.offset")!, CultureInfo.InvariantCulture);
-                var after = long.Parse(Header(inCloudOrder[k], "es.origin.offset")!, CultureInfo.InvariantCulture);
-                Assert.True(after > before, $"origin partition {g.Key.Item2}: origin offset {after} after {before} at the cloud");
-            }
+            var offsets = g.OrderBy(r => r.Offset.Value).Select(r => long.Parse(Header(r, "es.origin.offset")!, CultureInfo.InvariantCulture)).ToList();
+            Assert.True(SplitsIntoTwoIncreasingRuns(offsets), $"origin partition {g.Key.Item2}: the cloud's order is not two paths' orders interleaved: {string.Join(',', offsets.Take(400))}");
         }
         // Per key the sequence numbers grow too (one key, one origin partition).
         foreach (var g in fromEdge.GroupBy(r => Encoding.UTF8.GetString(r.Message.Key)))
@@ -146,6 +146,23 @@ public sealed class MeshFailoverTests(ITestOutputHelper output)
 
     private static string? Header(ConsumeResult<byte[], byte[]> r, string key) =>
         r.Message.Headers?.TryGetLastBytes(key, out var value) == true ? Encoding.UTF8.GetString(value) : null;
+
+    /// <summary>
+    /// Whether <paramref name="sequence"/> is the interleaving of two increasing sequences: greedily
+    /// extend the run whose last value is the largest still below the next value (optimal for two runs).
+    /// </summary>
+    internal static bool SplitsIntoTwoIncreasingRuns(IReadOnlyList<long> sequence)
+    {
+        long a = long.MinValue, b = long.MinValue; // a >= b
+        foreach (var x in sequence)
+        {
+            if (x > a) a = x;
+            else if (x > b) b = x;
+            else return false;
+            if (b > a) (a, b) = (b, a);
+        }
+        return true;
+    }
 }
 
 /// <summary>
@@ -208,4 +225,5 @@ internal sealed class SteadyProducer : IDisposable
         _producer.Dispose();
         _stop.Dispose();
     }
+
 }
