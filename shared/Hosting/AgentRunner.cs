@@ -93,7 +93,18 @@ public static partial class AgentRunner
             if (!options.Http.IsLoopback)
                 HostLog.HttpNotLoopback(log, options.Http.ToString());
 
-            var app = RoleHost.Build(options, node, metadata, serilog, roleModules);
+            WebApplication app;
+            try
+            {
+                app = RoleHost.Build(options, node, metadata, serilog, roleModules);
+            }
+            catch (EdgeStreamException ex)
+            {
+                // E.g. a --tls-cert that cannot be read: said once, plainly, before anything listens.
+                HostLog.StartFailed(log, ex.Message);
+                await stderr.WriteLineAsync($"edgestream: {ex.Message}").ConfigureAwait(false);
+                return ex is ConfigurationException ? ExitCodes.Usage : ExitCodes.Failure;
+            }
             await using (app.ConfigureAwait(false))
             {
                 try

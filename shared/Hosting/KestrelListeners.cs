@@ -1,6 +1,9 @@
 using System.Net;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Security.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace EdgeStream.Hosting;
 
@@ -13,5 +16,27 @@ public static class KestrelListeners
         if (address.IsAnyAddress) kestrel.ListenAnyIP(address.Port, configure);
         else if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase)) kestrel.ListenLocalhost(address.Port, configure);
         else kestrel.Listen(IPAddress.Parse(address.Host), address.Port, configure);
+    }
+
+    /// <summary>TLS with the node's certificate on this listener, when it has one; clients are not asked for theirs.</summary>
+    public static ListenOptions UseServerTls(this ListenOptions listen, TlsMaterial? tls)
+    {
+        if (tls is not null) listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = tls.Certificate, ClientCertificateMode = ClientCertificateMode.NoCertificate });
+        return listen;
+    }
+
+    /// <summary>
+    /// TLS that requires a client certificate issued by the fleet CA (the uplink listener): a child
+    /// without one, or with one from elsewhere, fails the handshake.
+    /// </summary>
+    public static ListenOptions UseMutualTls(this ListenOptions listen, TlsMaterial tls)
+    {
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = tls.Certificate,
+            ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+            ClientCertificateValidation = (certificate, _, _) => tls.Verify(certificate, out _),
+        });
+        return listen;
     }
 }

@@ -28,6 +28,9 @@ public sealed class RoleBuilder
 
     public NodeContext Node { get; }
 
+    /// <summary>The node's certificate and fleet CA (<c>--tls-*</c>); null: clear text.</summary>
+    public EdgeStream.Security.Tls.TlsMaterial? Tls { get; init; }
+
     /// <summary>Adds a Kestrel listener of the role (or a setting for it).</summary>
     public RoleBuilder Listen(Action<KestrelServerOptions> configure)
     {

@@ -1,3 +1,4 @@
+using EdgeStream.Security.Tls;
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Server;
@@ -83,18 +84,22 @@ public static class RoleHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
-        var role = new RoleBuilder(builder.Services, options, node);
+        // Read once at start-up: a missing or mismatched file stops the node with the reason, not the first client.
+        var tls = options.TlsCert is null ? null : TlsMaterial.Load(options.TlsCert, options.TlsKey!, options.TlsCa);
+        if (tls is not null) builder.Services.AddSingleton(tls);
+        var role = new RoleBuilder(builder.Services, options, node) { Tls = tls };
         ModuleFor(options.Role, roleModules).Configure(role);
         builder.Services.AddSingleton<KafkaConnectionHandler>();
 
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.ListenOn(options.Http, _ => { });
+            // With a certificate every listener speaks TLS first (Kafka's SSL, MQTT over TLS, HTTPS).
+            k.ListenOn(options.Http, l => l.UseServerTls(tls));
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
-            k.ListenOn(options.Kafka, l => l.UseConnectionHandler<KafkaConnectionHandler>());
+            k.ListenOn(options.Kafka, l => l.UseServerTls(tls).UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
-            k.ListenOn(options.Mqtt, l => l.UseEdgeStreamMqtt());
+            k.ListenOn(options.Mqtt, l => l.UseServerTls(tls).UseEdgeStreamMqtt());
             role.ApplyListeners(k);
         });
 

@@ -1,3 +1,4 @@
+using EdgeStream.Security.Tls;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
@@ -25,13 +26,23 @@ public static class UplinkHosting
     {
         var listener = role.Options.Uplink
             ?? throw new InvalidOperationException($"a {role.Options.Role.ToText()} node has no uplink listener: only gateway and cloud nodes accept uplinks");
-        var receiverOptions = new UplinkReceiverOptions { Limits = new UplinkFrameLimits { MaxFrameBytes = (int)role.Options.UplinkMaxFrameBytes } };
+        var tls = role.Tls; // with a certificate, AgentOptions made sure of --tls-ca
+        var receiverOptions = new UplinkReceiverOptions
+        {
+            Limits = new UplinkFrameLimits { MaxFrameBytes = (int)role.Options.UplinkMaxFrameBytes },
+            // Mutual TLS: the handshake already required a certificate from the fleet CA; the node id
+            // in it must be the one the child claims, so no edge can send as another.
+            CheckIdentity = tls is null ? null : (certificate, claimed) =>
+                TlsMaterial.NodeIdOf(certificate) is { } id
+                    ? id == claimed ? null : $"the client certificate is node {id}'s, not {claimed}'s"
+                    : certificate is null ? "no client certificate" : "the client certificate names no node (URI SAN edgestream://node/ID)",
+        };
         role.Services.AddUplinkReceiver(receiverOptions, sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
             return () => state.Catalog;
         });
-        return role.Listen(k => ListenForUplinks(k, listener)).MapEndpoints(e => e.MapUplinkReceiver(listener.Port));
+        return role.Listen(k => ListenForUplinks(k, listener, tls)).MapEndpoints(e => e.MapUplinkReceiver(listener.Port));
     }
 
     /// <summary>
@@ -54,6 +65,10 @@ public static class UplinkHosting
             MaxBackoff = options.UplinkMaxBackoff,
             // No --parent: the mesh names the parent (MeshHosting.JoinMesh); until then the data stays here.
             FollowMesh = parents.Count == 0,
+            // With a certificate: TLS to the parent, this certificate as the client's, and a parent
+            // trusted only if the fleet CA issued its certificate (the system's roots are not asked).
+            ClientCertificate = role.Tls?.Certificate,
+            VerifyParent = role.Tls is { } tls ? certificate => tls.Verify(certificate, out _) : null,
         };
         role.Services.AddSingleton<UplinkStatus>();
         // A singleton as well as a hosted service: the mesh (MeshHosting) tells it which parent to use.
@@ -67,10 +82,14 @@ public static class UplinkHosting
         return role;
     }
 
-    // gRPC over HTTP/2 without TLS (h2c), so HTTP/2 only.
-    private static void ListenForUplinks(KestrelServerOptions kestrel, HostPort listener)
+    // gRPC over HTTP/2: h2c in clear text, so HTTP/2 only; with TLS, mutual (ALPN h2).
+    private static void ListenForUplinks(KestrelServerOptions kestrel, HostPort listener, TlsMaterial? tls)
     {
-        kestrel.ListenOn(listener, l => l.Protocols = HttpProtocols.Http2);
+        kestrel.ListenOn(listener, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            if (tls is not null) l.UseMutualTls(tls);
+        });
         // Kestrel's default 1 MiB / 768 KiB flow-control windows cap a child on a high-latency
         // link at ~window/RTT; uplink frames are up to --uplink-max-frame. Only h2 connections
         // (the uplink listener) use these.

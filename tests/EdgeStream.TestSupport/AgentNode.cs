@@ -30,6 +30,8 @@ public sealed class AgentNode : IAsyncDisposable
     public string GossipAddress => $"127.0.0.1:{GossipPort}";
     public string Bootstrap => $"127.0.0.1:{KafkaPort}";
     public AgentProcess Process => _process ?? throw new InvalidOperationException("the agent is not running");
+    /// <summary>True for a node started with <c>--tls-cert</c>: its HTTP port speaks HTTPS.</summary>
+    public bool Https => _extraArgs.Contains("--tls-cert");
 
     /// <summary>Starts an agent (edge by default) and waits until /healthz answers.</summary>
     public static async Task<AgentNode> StartAsync(string dataDirectory, string role = "edge", params string[] extraArgs)
@@ -61,7 +63,7 @@ public sealed class AgentNode : IAsyncDisposable
         if (!_extraArgs.Contains("--mdns")) args.AddRange(["--mdns", "off"]);
         args.AddRange(_extraArgs);
         _process = AgentProcess.Start(Path.GetDirectoryName(DataDirectory)!, args);
-        await _process.WaitForHealthyAsync(HttpPort, TimeSpan.FromSeconds(60));
+        await _process.WaitForHealthyAsync(HttpPort, TimeSpan.FromSeconds(60), Https);
     }
 
     /// <summary>SIGTERM and wait for a clean exit (asserts exit code 0).</summary>
@@ -94,8 +96,8 @@ public sealed class AgentNode : IAsyncDisposable
     /// <summary>The body of <c>GET /v1/status</c>.</summary>
     public async Task<JsonElement> StatusAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
-        var json = await http.GetStringAsync($"http://127.0.0.1:{HttpPort}/v1/status");
+        using var http = AgentProcess.StatusClient(Https, TimeSpan.FromSeconds(20));
+        var json = await http.GetStringAsync($"{(Https ? "https" : "http")}://127.0.0.1:{HttpPort}/v1/status");
         using var document = JsonDocument.Parse(json);
         return document.RootElement.Clone();
     }

@@ -89,17 +89,25 @@ public sealed partial class AgentProcess : IDisposable
         return (agent.ExitCode, agent.Stdout, agent.Stderr);
     }
 
+    /// <summary>
+    /// An HTTP client for a node's status port; <paramref name="https"/> for a node with <c>--tls-cert</c>
+    /// (any certificate accepted here: tests that check the certificate use curl or kcat with the CA).
+    /// </summary>
+    public static HttpClient StatusClient(bool https, TimeSpan timeout) => https
+        ? new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator }) { Timeout = timeout }
+        : new HttpClient { Timeout = timeout };
+
     /// <summary>Polls <c>GET /healthz</c> until it answers 200 "ok" or the deadline passes (fails if the process exits first).</summary>
-    public async Task WaitForHealthyAsync(int httpPort, TimeSpan timeout)
+    public async Task WaitForHealthyAsync(int httpPort, TimeSpan timeout, bool https = false)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = StatusClient(https, TimeSpan.FromSeconds(2));
         var healthy = await Wait.UntilAsync(async () =>
         {
             if (_process.HasExited)
                 Assert.Fail($"edgestream exited with {_process.ExitCode} before becoming healthy.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
             try
             {
-                using var response = await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz");
+                using var response = await http.GetAsync($"{(https ? "https" : "http")}://127.0.0.1:{httpPort}/healthz");
                 return response.StatusCode == HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok";
             }
             catch (HttpRequestException) { return false; }

@@ -65,6 +65,10 @@ public sealed class AgentOptions
     public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Where received files are materialized (<c>--files-dir</c>); null = the node does not receive files.</summary>
     public string? FilesDir { get; init; }
+    /// <summary>--tls-cert, --tls-key, --tls-ca (full paths); null: clear text.</summary>
+    public string? TlsCert { get; init; }
+    public string? TlsKey { get; init; }
+    public string? TlsCa { get; init; }
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -130,6 +134,9 @@ internal sealed class AgentOptionsBuilder
     internal long UplinkRateBytesPerSecond { get; set; }
     internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
     internal string? FilesDir { get; set; }
+    internal string? TlsCert { get; set; }
+    internal string? TlsKey { get; set; }
+    internal string? TlsCa { get; set; }
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
@@ -207,6 +214,15 @@ internal sealed class AgentOptionsBuilder
             }
         }
 
+        if ((TlsCert is null) != (TlsKey is null))
+            throw new ConfigurationException($"{Describe(AgentSettings.TlsCert)} and {Describe(AgentSettings.TlsKey)} go together: give both, or neither for clear text.");
+        if (TlsCa is not null && TlsCert is null)
+            throw new ConfigurationException($"{Describe(AgentSettings.TlsCa)} needs {Describe(AgentSettings.TlsCert)} and {Describe(AgentSettings.TlsKey)}: between tiers both ends present a certificate.");
+        if (TlsCert is not null && TlsCa is null && Role != NodeRole.Edge)
+            throw new ConfigurationException($"with {Describe(AgentSettings.TlsCert)} a {Role.ToText()} node needs --tls-ca: it accepts uplinks only from children whose certificates the fleet CA issued.");
+        if (TlsCert is not null && TlsCa is null && Parents.Count > 0)
+            throw new ConfigurationException($"with {Describe(AgentSettings.TlsCert)} and --parent a node needs --tls-ca: it trusts a parent only if the fleet CA issued the parent's certificate.");
+
         return new AgentOptions
         {
             Role = Role,
@@ -243,6 +259,9 @@ internal sealed class AgentOptionsBuilder
             UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
             UplinkMaxBackoff = UplinkMaxBackoff,
             FilesDir = FilesDir is null ? null : System.IO.Path.GetFullPath(FilesDir),
+            TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
+            TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),
+            TlsCa = TlsCa is null ? null : System.IO.Path.GetFullPath(TlsCa),
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,

@@ -77,6 +77,12 @@ public static class AgentSettings
         "Longest wait between uplink reconnect attempts (exponential backoff with jitter).");
     public static readonly Setting<string?> FilesDir = new("filesDir", "--files-dir", "EDGESTREAM_FILES_DIR", "filesDir", "DIR", null, Parsers.Path, (b, v) => b.FilesDir = v,
         "Materialize files sent with 'edgestream send' (topic files) under DIR/{origin node}/{path}, verified and atomically renamed into place.", "none");
+    public static readonly Setting<string?> TlsCert = new("tlsCert", "--tls-cert", "EDGESTREAM_TLS_CERT", "tlsCert", "FILE", null, Parsers.Path, (b, v) => b.TlsCert = v,
+        "This node's certificate (PEM, e.g. from 'edgestream certs issue'): TLS on every listener (Kafka SSL, MQTT, HTTP, uplink) and the client certificate toward the parent.", "none: clear text");
+    public static readonly Setting<string?> TlsKey = new("tlsKey", "--tls-key", "EDGESTREAM_TLS_KEY", "tlsKey", "FILE", null, Parsers.Path, (b, v) => b.TlsKey = v,
+        "The private key of --tls-cert (PEM).", "none");
+    public static readonly Setting<string?> TlsCa = new("tlsCa", "--tls-ca", "EDGESTREAM_TLS_CA", "tlsCa", "FILE", null, Parsers.Path, (b, v) => b.TlsCa = v,
+        "The fleet CA (PEM): a parent accepts an uplink only with a client certificate it issued, naming the node id the child claims; a child accepts only a parent it issued.", "none");
     public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
         "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
     public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
@@ -103,7 +109,7 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
     ];
 

@@ -11,6 +11,12 @@ public sealed record UplinkReceiverOptions
     /// <summary>Frames of one stream being written at once; past it the stream stops reading (backpressure). Default 64.</summary>
     public int MaxPendingReplies { get; init; } = 64;
 
+    /// <summary>
+    /// With mutual TLS: given the child's client certificate and the node id it claims, null when the
+    /// certificate is that node's, else why not (the stream is refused with it). Null: no check (clear text).
+    /// </summary>
+    public Func<System.Security.Cryptography.X509Certificates.X509Certificate2?, string, string?>? CheckIdentity { get; init; }
+
     /// <summary>Stored origin offset ranges kept per origin stream and target partition (memory bound). Default 1024.</summary>
     public int MaxRangesPerStream { get; init; } = 1024;
 

@@ -27,6 +27,12 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
             UplinkReceiverLog.StreamRefused(logger, context.Peer, error);
             throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         }
+        if (_receiver.Options.CheckIdentity is { } check
+            && check(context.GetHttpContext().Connection.ClientCertificate, child!.NodeId) is { } refusal)
+        {
+            UplinkReceiverLog.StreamRefused(logger, context.Peer, refusal);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, refusal));
+        }
 
         _receiver.Stats.Connected(child!.NodeId);
         UplinkReceiverLog.ChildConnected(logger, child, context.Peer);

@@ -38,7 +38,19 @@ internal sealed class ParentChannels(UplinkSenderOptions options) : IDisposable
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
-        return GrpcChannel.ForAddress(parent.Address, new GrpcChannelOptions
+        var tls = options.ClientCertificate is not null;
+        if (tls)
+        {
+            handler.SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                ClientCertificates = [options.ClientCertificate!],
+                // Parents are reached by whatever address --parent or the mesh gives (often an IP), so
+                // the name is not what is checked: the fleet CA having issued the certificate is.
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 c && options.VerifyParent!(c),
+            };
+        }
+        return GrpcChannel.ForAddress(parent.AddressFor(tls), new GrpcChannelOptions
         {
             HttpHandler = handler,
             DisposeHttpClient = true,

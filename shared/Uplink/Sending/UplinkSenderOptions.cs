@@ -3,8 +3,8 @@ namespace EdgeStream.Uplink.Sending;
 /// <summary>One upstream node the sender may connect to (<c>--parent HOST:PORT</c>).</summary>
 public readonly record struct UplinkParent(string Host, int Port)
 {
-    /// <summary>The h2c address of the parent's uplink listener.</summary>
-    public Uri Address => new($"http://{(Host.Contains(':') ? "[" + Host + "]" : Host)}:{Port}");
+    /// <summary>The parent's uplink listener: h2c, or https with TLS.</summary>
+    public Uri AddressFor(bool tls) => new($"{(tls ? "https" : "http")}://{(Host.Contains(':') ? "[" + Host + "]" : Host)}:{Port}");
 
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
@@ -33,6 +33,12 @@ public sealed class UplinkSenderOptions
 
     /// <summary>Which topics go up; internal topics (<c>__*</c>) never do. Default: every topic.</summary>
     public UplinkTopicRules Topics { get; init; } = UplinkTopicRules.All;
+
+    /// <summary>With TLS: this node's certificate (with its key), presented to the parent. Null: h2c in clear text.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>With TLS: whether the parent's certificate is trusted (the fleet CA issued it).</summary>
+    public Func<System.Security.Cryptography.X509Certificates.X509Certificate2, bool>? VerifyParent { get; init; }
 
     /// <summary>Frames in flight (sent, not yet answered) per connection. Default 32.</summary>
     public int Window { get; init; } = 32;
