@@ -6,6 +6,7 @@ using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Files;
 using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Hosting.Systemd;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt;
 using Microsoft.AspNetCore.Builder;
@@ -58,6 +59,7 @@ public static class RoleHost
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
+        services.AddSystemdNotify(SystemdEnvironment.FromProcess());
         return services;
     }
 
@@ -81,6 +83,9 @@ public static class RoleHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
+        // Small devices: one socket I/O thread instead of one per core (Kestrel's default, up to 16).
+        if (node.Profile == MemoryProfile.Small)
+            builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.IOQueueCount = 1);
         var role = new RoleBuilder(builder.Services, options, node);
         ModuleFor(options.Role, roleModules).Configure(role);
         builder.Services.AddSingleton<KafkaConnectionHandler>();
