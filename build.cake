@@ -223,7 +223,9 @@ void PackDeb(string debArch, string binary)
     Chmod("644", $"{stage}/DEBIAN/control", $"{stage}/DEBIAN/conffiles", $"{stage}/lib/systemd/system/edgestream.service", $"{stage}/etc/edgestream/config.json");
     var deb = $"artifacts/edgestream_{releaseVersion}_{debArch}.deb";
     Run("dpkg-deb", $"--root-owner-group -Zxz --build {stage} {deb}");
-    Information(deb);
+    // Reads the package back: a malformed control file or tree fails here, not on a device.
+    Run("dpkg-deb", $"--info {deb}");
+    Run("dpkg-deb", $"--contents {deb}");
 }
 
 void Chmod(string mode, params string[] paths) => Run("chmod", $"{mode} {string.Join(" ", paths)}");

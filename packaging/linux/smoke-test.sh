@@ -37,7 +37,7 @@ for _ in $(seq 1 240); do
 done
 es topics list --bootstrap "127.0.0.1:$kafka" >/dev/null 2>&1 || fail "node not ready after 120 s"
 
-es produce smoke -m "hello from $(uname -m)" --bootstrap "127.0.0.1:$kafka" || fail "produce failed"
+es produce smoke -m "hello from the smoke test" --bootstrap "127.0.0.1:$kafka" || fail "produce failed"
 got=$(es consume smoke --from-beginning -n 1 --timeout 60s --bootstrap "127.0.0.1:$kafka") || fail "consume failed"
 [[ "$got" == *"hello from"* ]] || fail "consumed '$got', expected the produced record"
 echo "consumed: $got"
