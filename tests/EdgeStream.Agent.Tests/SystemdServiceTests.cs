@@ -37,14 +37,14 @@ public sealed class SystemdServiceTests
         {
             ["NOTIFY_SOCKET"] = socketPath,
             ["WATCHDOG_USEC"] = "1000000",
-            ["JOURNAL_STREAM"] = "8:12345",
             ["EDGESTREAM_DATA"] = dir.Combine("data"),
             ["EDGESTREAM_HTTP"] = $"127.0.0.1:{http}",
             ["EDGESTREAM_KAFKA"] = $"127.0.0.1:{kafka}",
             ["EDGESTREAM_MQTT"] = $"127.0.0.1:{AgentProcess.FreePort()}",
         };
 
-        using var agent = AgentProcess.Start(dir.Path, args, environment);
+        // systemd points JOURNAL_STREAM at the stderr it gives the service; here that stderr is the test's pipe.
+        using var agent = AgentProcess.Start(dir.Path, args, environment, launcher: JournalLauncher);
         var ready = await ReceiveAsync(notify, agent);
         Assert.StartsWith("READY=1\n", ready);
         Assert.Contains($"MAINPID={agent.Pid}", ready);
@@ -67,6 +67,35 @@ public sealed class SystemdServiceTests
         Assert.DoesNotMatch(@"\d\d:\d\d:\d\d\.\d{3}", agent.Stderr);
         Assert.Empty(Directory.GetFiles(dir.Combine("data", "logs")));
     }
+
+    /// <summary>Sets JOURNAL_STREAM to the device and inode of the stderr the agent gets, then execs it (same PID).</summary>
+    private static readonly string[] JournalLauncher =
+        ["sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec \"$@\"", "sh"];
+
+    [Fact]
+    public async Task JournalStreamOfAnotherStream_IsIgnored()
+    {
+        using var dir = new TempDirectory();
+        var http = AgentProcess.FreePort();
+        // A child of a service inherits JOURNAL_STREAM with its stderr elsewhere: it must log as usual.
+        using var agent = AgentProcess.Start(dir.Path, AgentProcess.RunArgs(http, "--data", dir.Combine("data")),
+            new Dictionary<string, string> { ["JOURNAL_STREAM"] = "8:1" });
+        await agent.WaitForHealthyAsync(http, Timeout);
+        Assert.Equal(0, await agent.StopAsync(Timeout));
+
+        Assert.Matches(@"\d\d:\d\d:\d\d\.\d{3} INF ", agent.Stdout);
+        Assert.DoesNotContain("<6>", agent.Stderr);
+    }
+
+    [Theory]
+    [InlineData("8:4711", "socket:[4711]", true)]
+    [InlineData("8:4711", "pipe:[4711]", true)]
+    [InlineData("8:4711", "socket:[47110]", false)]
+    [InlineData("8:4711", "/var/log/edgestream.err", false)]
+    [InlineData(null, "socket:[4711]", false)]
+    [InlineData("garbage", "socket:[4711]", false)]
+    public void StderrIsJournal(string? journalStream, string linkTarget, bool expected) =>
+        Assert.Equal(expected, EdgeStream.Hosting.Logging.AgentLogging.StderrIsJournal(journalStream, linkTarget));
 
     [Fact]
     public async Task NoNotifySocket_SendsNothingAndLogsToFiles()

@@ -16,7 +16,33 @@ public static class AgentLogging
     /// journal already keeps them, and a device's flash is spared the second copy.
     /// </summary>
     public static Serilog.Core.Logger CreateLogger(AgentOptions options) =>
-        CreateLogger(options, !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM")));
+        CreateLogger(options, StderrIsJournal(Environment.GetEnvironmentVariable("JOURNAL_STREAM"), StderrLinkTarget()));
+
+    /// <summary>
+    /// True when <c>JOURNAL_STREAM</c> ("DEVICE:INODE") names this process's stderr. systemd.exec(5) asks programs to
+    /// check, since a child of a service inherits the variable with its stderr redirected elsewhere. The inode is read
+    /// from the /proc/self/fd/2 link ("socket:[INODE]", "pipe:[INODE]"), which needs no native stat structure.
+    /// </summary>
+    public static bool StderrIsJournal(string? journalStream, string? stderrLinkTarget)
+    {
+        if (string.IsNullOrEmpty(journalStream) || string.IsNullOrEmpty(stderrLinkTarget)) return false;
+        var colon = journalStream.IndexOf(':');
+        var open = stderrLinkTarget.IndexOf(":[", StringComparison.Ordinal);
+        if (colon < 0 || open < 0 || !stderrLinkTarget.EndsWith(']')) return false;
+        return journalStream.AsSpan(colon + 1).SequenceEqual(stderrLinkTarget.AsSpan(open + 2, stderrLinkTarget.Length - open - 3));
+    }
+
+    private static string? StderrLinkTarget()
+    {
+        try
+        {
+            return new FileInfo("/proc/self/fd/2").LinkTarget;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     public static Serilog.Core.Logger CreateLogger(AgentOptions options, bool underJournal)
     {
