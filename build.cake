@@ -94,8 +94,8 @@ var releaseTargets = new[] { (Rid: "linux-x64", DebArch: "amd64"), (Rid: "linux-
 const long BinaryBudgetBytes = 25L * 1000 * 1000;
 var releaseVersion = System.IO.File.ReadAllText("VERSION").Trim();
 // What the release build needs beyond the SDK: clang/lld and Debian's aarch64 cross toolchain and sysroot for the
-// arm64 NativeAOT link, qemu to smoke-test the arm64 binary, dpkg-deb for the .deb. THE one list for publishing.
-var releaseTools = new[] { "clang", "lld", "gcc-aarch64-linux-gnu", "binutils-aarch64-linux-gnu", "libc6-dev-arm64-cross", "qemu-user-static", "dpkg-dev" };
+// arm64 NativeAOT link, qemu to smoke-test the arm64 binary (dpkg-deb comes with dpkg). THE one list for publishing.
+var releaseTools = new[] { "clang", "lld", "gcc-aarch64-linux-gnu", "binutils-aarch64-linux-gnu", "libc6-dev-arm64-cross", "qemu-user-static" };
 
 Task("ReleaseTools")
     .Description("Installs missing release build tools (releaseTools) with apt when running as root; otherwise says what to install.")
