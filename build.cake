@@ -21,6 +21,8 @@ var testPeers = new[]
     "kcat", "mosquitto", "mosquitto-clients", "python3-kafka", "python3-paho-mqtt", "nats-server", "postgresql", "nodejs",
     // mDNS tests: network namespaces (ip netns) and an mDNS implementation that is not ours.
     "iproute2", "python3-zeroconf",
+    // The README tour (ReadmeTourTests) waits for the edge with curl.
+    "curl",
 };
 
 Task("Restore")
