@@ -3,6 +3,7 @@
 //   ./build.sh test       -> Test (installs missing test peers when root, then every test project)
 //   ./build.sh run -- ... -> Build, then runs the agent (build.sh execs it so signals reach it)
 //   ./build.sh bench      -> Bench (tools/EdgeStream.Bench; --bench-args="SCENARIO ...")
+//   ./build.sh publish    -> Publish (release archives and .debs for linux-x64 and linux-arm64 under artifacts/)
 
 var target = Argument("target", "Build");
 var configuration = Argument("configuration", "Release");
@@ -22,6 +23,8 @@ var testPeers = new[]
     "iproute2", "python3-zeroconf",
     // certs: OpenSSL verifies the chains edgestream certs writes.
     "openssl",
+    // The README tour (ReadmeTourTests) waits for the edge with curl.
+    "curl",
 };
 
 Task("Restore")
@@ -37,33 +40,7 @@ Task("Build")
 
 Task("TestPeers")
     .Description("Installs missing test peers with apt when running as root; otherwise says what to install.")
-    .Does(() =>
-    {
-        var missing = testPeers.Where(p => !IsInstalled(p)).ToList();
-        if (missing.Count == 0)
-        {
-            Information("Test peers: all installed.");
-            return;
-        }
-        if (!IsRoot())
-        {
-            Warning($"Test peers missing: {string.Join(" ", missing)}.");
-            Warning($"Install them with: sudo apt-get install -y {string.Join(" ", missing)}");
-            Warning("Continuing: tests that need a missing peer fail with a message naming it.");
-            return;
-        }
-
-        Information($"Installing test peers: {string.Join(" ", missing)}");
-        // No network, a slow mirror or one unknown package must not abort the test run.
-        if (Apt("update -qq", 300_000) != 0) Warning("apt-get update failed; trying to install from the current package lists.");
-        if (Apt($"install -y -qq --no-install-recommends {string.Join(" ", missing)}", 900_000) != 0)
-        {
-            foreach (var p in missing)
-                if (Apt($"install -y -qq --no-install-recommends {p}", 600_000) != 0) Warning($"Could not install test peer {p}.");
-        }
-        var still = testPeers.Where(p => !IsInstalled(p)).ToList();
-        if (still.Count > 0) Warning($"Test peers still missing: {string.Join(" ", still)}; tests that need them will fail naming them.");
-    });
+    .Does(() => InstallPackages("Test peers", testPeers));
 
 // npm packages tests use, one folder each with a package.json and its package-lock.json (npm ci installs exactly those).
 var testNodePackages = new[] { "tests/EdgeStream.Kafka.Tests/kafkajs", "tests/EdgeStream.Kafka.Tests/platformatic" };
@@ -115,6 +92,49 @@ Task("AotPublish")
         });
     });
 
+// Release targets: .NET runtime id and Debian architecture. The arm64 build is a NativeAOT cross-compile from x64.
+var releaseTargets = new[] { (Rid: "linux-x64", DebArch: "amd64"), (Rid: "linux-arm64", DebArch: "arm64") };
+// Each NativeAOT binary must fit a small device's budget (issue 19): checked, and printed, on every publish.
+const long BinaryBudgetBytes = 25L * 1000 * 1000;
+var releaseVersion = System.IO.File.ReadAllText("VERSION").Trim();
+// What the release build needs beyond the SDK: clang/lld and Debian's aarch64 cross toolchain and sysroot for the
+// arm64 NativeAOT link, qemu to smoke-test the arm64 binary (dpkg-deb comes with dpkg). THE one list for publishing.
+var releaseTools = new[] { "clang", "lld", "gcc-aarch64-linux-gnu", "binutils-aarch64-linux-gnu", "libc6-dev-arm64-cross", "qemu-user-static" };
+
+Task("ReleaseTools")
+    .Description("Installs missing release build tools (releaseTools) with apt when running as root; otherwise says what to install.")
+    .Does(() => InstallPackages("Release tools", releaseTools));
+
+Task("Publish")
+    .Description("NativeAOT binaries for linux-x64 and linux-arm64, size-checked and smoke-tested (arm64 under qemu), packed as artifacts/edgestream-VERSION-RID.tar.gz and artifacts/edgestream_VERSION_ARCH.deb.")
+    .IsDependentOn("ReleaseTools")
+    .Does(() =>
+    {
+        EnsureDirectoryExists("artifacts");
+        foreach (var (rid, debArch) in releaseTargets)
+        {
+            var output = $"artifacts/publish/{rid}";
+            CleanDirectory(output);
+            var settings = new DotNetPublishSettings { Configuration = "Release", Runtime = rid, OutputDirectory = output };
+            // linux-arm64 needs no extra properties: the SDK links with clang --target=aarch64-linux-gnu, which finds
+            // the aarch64 libc, crt files and linker of Debian's cross toolchain (releaseTools) by itself.
+            DotNetPublish("agent/EdgeStream.Agent.csproj", settings);
+
+            var binary = $"{output}/edgestream";
+            var size = new System.IO.FileInfo(binary).Length;
+            Information($"{rid}: edgestream is {size / 1e6:F1} MB ({size} bytes; budget {BinaryBudgetBytes / 1e6:F0} MB)");
+            if (size > BinaryBudgetBytes)
+                throw new Exception($"{rid}: edgestream is {size / 1e6:F1} MB, {(size - BinaryBudgetBytes) / 1e6:F1} MB over the {BinaryBudgetBytes / 1e6:F0} MB budget");
+
+            var runner = rid == "linux-arm64" ? "qemu-aarch64-static -L /usr/aarch64-linux-gnu" : "";
+            if (StartProcess("bash", new ProcessSettings { Arguments = $"packaging/linux/smoke-test.sh {binary} {runner}", Timeout = 600_000 }) != 0)
+                throw new Exception($"{rid}: smoke test failed");
+
+            PackTarball(rid, binary);
+            PackDeb(debArch, binary);
+        }
+    });
+
 Task("Run")
     .Description("Builds and runs the agent with embedded defaults (pass flags with --agent-args=\"...\"; build.sh run does this for you).")
     .IsDependentOn("Build")
@@ -142,6 +162,83 @@ Task("Bench")
 Task("Default").IsDependentOn("Build");
 
 RunTarget(target);
+
+void InstallPackages(string what, string[] packages)
+{
+    var missing = packages.Where(p => !IsInstalled(p)).ToList();
+    if (missing.Count == 0)
+    {
+        Information($"{what}: all installed.");
+        return;
+    }
+    if (!IsRoot())
+    {
+        Warning($"{what} missing: {string.Join(" ", missing)}.");
+        Warning($"Install them with: sudo apt-get install -y {string.Join(" ", missing)}");
+        Warning("Continuing: whatever needs a missing package fails with a message naming it.");
+        return;
+    }
+
+    Information($"Installing {what.ToLowerInvariant()}: {string.Join(" ", missing)}");
+    // No network, a slow mirror or one unknown package must not abort the run.
+    if (Apt("update -qq", 300_000) != 0) Warning("apt-get update failed; trying to install from the current package lists.");
+    if (Apt($"install -y -qq --no-install-recommends {string.Join(" ", missing)}", 900_000) != 0)
+    {
+        foreach (var p in missing)
+            if (Apt($"install -y -qq --no-install-recommends {p}", 600_000) != 0) Warning($"Could not install {p}.");
+    }
+    var still = packages.Where(p => !IsInstalled(p)).ToList();
+    if (still.Count > 0) Warning($"{what} still missing: {string.Join(" ", still)}; whatever needs them will fail naming them.");
+}
+
+// artifacts/edgestream-VERSION-RID.tar.gz: one directory with the binary, the default config, the unit and install.sh.
+void PackTarball(string rid, string binary)
+{
+    var name = $"edgestream-{releaseVersion}-{rid}";
+    var stage = $"artifacts/stage/{name}";
+    CleanDirectory(stage);
+    CopyFile(binary, $"{stage}/edgestream");
+    foreach (var f in new[] { "config.json", "edgestream.service", "install.sh" }) CopyFile($"packaging/linux/{f}", $"{stage}/{f}");
+    Chmod("755", $"{stage}/edgestream", $"{stage}/install.sh");
+    Chmod("644", $"{stage}/config.json", $"{stage}/edgestream.service");
+    Run("tar", $"--owner=0 --group=0 -czf artifacts/{name}.tar.gz -C artifacts/stage {name}");
+    Information($"artifacts/{name}.tar.gz");
+}
+
+// artifacts/edgestream_VERSION_ARCH.deb, built by dpkg-deb from a staged tree: the binary in /usr/bin, the unit in
+// /lib/systemd/system, the config as a conffile (dpkg keeps an edited one on upgrade).
+void PackDeb(string debArch, string binary)
+{
+    var stage = $"artifacts/stage/deb-{debArch}";
+    CleanDirectory(stage);
+    EnsureDirectoryExists($"{stage}/DEBIAN");
+    EnsureDirectoryExists($"{stage}/usr/bin");
+    EnsureDirectoryExists($"{stage}/lib/systemd/system");
+    EnsureDirectoryExists($"{stage}/etc/edgestream");
+    CopyFile(binary, $"{stage}/usr/bin/edgestream");
+    System.IO.File.WriteAllText($"{stage}/lib/systemd/system/edgestream.service",
+        System.IO.File.ReadAllText("packaging/linux/edgestream.service").Replace("ExecStart=/usr/local/bin/edgestream ", "ExecStart=/usr/bin/edgestream "));
+    CopyFile("packaging/linux/config.json", $"{stage}/etc/edgestream/config.json");
+    var sizeKb = (new System.IO.FileInfo(binary).Length + 1023) / 1024 + 8;
+    System.IO.File.WriteAllText($"{stage}/DEBIAN/control", System.IO.File.ReadAllText("packaging/linux/deb/control")
+        .Replace("@VERSION@", releaseVersion).Replace("@ARCH@", debArch).Replace("@SIZE_KB@", sizeKb.ToString()));
+    foreach (var f in new[] { "conffiles", "postinst", "prerm", "postrm" }) CopyFile($"packaging/linux/deb/{f}", $"{stage}/DEBIAN/{f}");
+    Chmod("755", $"{stage}/usr/bin/edgestream", $"{stage}/DEBIAN/postinst", $"{stage}/DEBIAN/prerm", $"{stage}/DEBIAN/postrm");
+    Chmod("644", $"{stage}/DEBIAN/control", $"{stage}/DEBIAN/conffiles", $"{stage}/lib/systemd/system/edgestream.service", $"{stage}/etc/edgestream/config.json");
+    var deb = $"artifacts/edgestream_{releaseVersion}_{debArch}.deb";
+    Run("dpkg-deb", $"--root-owner-group -Zxz --build {stage} {deb}");
+    // Reads the package back: a malformed control file or tree fails here, not on a device.
+    Run("dpkg-deb", $"--info {deb}");
+    Run("dpkg-deb", $"--contents {deb}");
+}
+
+void Chmod(string mode, params string[] paths) => Run("chmod", $"{mode} {string.Join(" ", paths)}");
+
+void Run(string tool, string arguments)
+{
+    var code = StartProcess(tool, new ProcessSettings { Arguments = arguments });
+    if (code != 0) throw new Exception($"{tool} {arguments} exited with {code}");
+}
 
 bool IsInstalled(string package)
 {

@@ -4,6 +4,7 @@
 #   ./build.sh test             build, install missing test peers (as root), run every test project
 #   ./build.sh run [-- ARGS]    build, then run the agent: `edgestream run ARGS` (defaults need no ARGS)
 #   ./build.sh bench [-- ARGS]  build, then run a benchmark: edgestream-bench ARGS (default storage-append)
+#   ./build.sh publish          release archives and .debs for linux-x64 and linux-arm64 under artifacts/
 #   ./build.sh <CakeTarget> [cake options]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -22,6 +23,7 @@ case "$verb" in
   build|Build)     cake --target=Build "$@" ;;
   test|Test)       cake --target=Test "$@" ;;
   restore|Restore) cake --target=Restore "$@" ;;
+  publish|Publish) cake --target=Publish "$@" ;;
   bench|Bench)
     [[ "${1:-}" == "--" ]] && shift
     if [[ $# -gt 0 ]]; then cake --target=Bench --bench-args="$*"; else cake --target=Bench; fi
@@ -32,6 +34,6 @@ case "$verb" in
     # exec, so Ctrl-C and SIGTERM go straight to the agent and it shuts down cleanly.
     exec dotnet agent/bin/Release/net10.0/edgestream.dll run "$@"
     ;;
-  -h|--help|help)  sed -n '2,8p' "$0" ;;
+  -h|--help|help)  sed -n '2,9p' "$0" ;;
   *)               cake --target="$verb" "$@" ;;
 esac

@@ -26,6 +26,8 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"edgestream: {ex.Message}");
                 return ExitCodes.Usage;
             }
+            var profile = MemoryProfiles.Resolve(options.Profile, options.MemoryLimitBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+            GcSettingsRestart.ApplyOrContinue(MemoryProfiles.GcEnvironment(profile, options.MemoryLimitBytes), Console.Error);
             return await AgentRunner.RunAsync(options, [new EdgeRole(), new GatewayRole(), new CloudRole()], Console.Error);
         });
         return command;

@@ -3,7 +3,7 @@ using EdgeStream.Hosting;
 
 namespace EdgeStream.Agent.Commands;
 
-/// <summary><c>edgestream version</c>: print the version and exit.</summary>
+/// <summary><c>edgestream version</c>: print the version, the commit it was built from and the runtime, then exit.</summary>
 internal static class VersionCommand
 {
     public static Command Create()
@@ -11,7 +11,7 @@ internal static class VersionCommand
         var command = new Command("version", "Print the edgestream version.");
         command.SetAction(_ =>
         {
-            Console.Out.WriteLine($"edgestream {EdgeStreamVersion.Current} ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier})");
+            Console.Out.WriteLine($"edgestream {EdgeStreamVersion.Current} (commit {EdgeStreamVersion.Commit}; {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier})");
             return ExitCodes.Ok;
         });
         return command;

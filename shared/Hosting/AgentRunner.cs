@@ -86,10 +86,12 @@ public static partial class AgentRunner
             if (identity.Created) HostLog.IdentityCreated(log, identity.NodeId, options.MetadataPath);
             if (identity.PreviousNodeId is { } previous) HostLog.IdentityRenamed(log, previous, identity.NodeId);
 
-            var node = new NodeContext { NodeId = identity.NodeId, Role = options.Role };
+            var profile = MemoryProfiles.Resolve(options.Profile, options.MemoryLimitBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+            var node = new NodeContext { NodeId = identity.NodeId, Role = options.Role, Profile = profile };
             HostLog.Starting(log, node.Version, options.Role.ToText(), node.NodeId, options.DataDirectory, options.Http.ToString(),
                 options.Kafka.ToString(), options.Mqtt.ToString(), options.Uplink?.ToString() ?? "-",
                 options.Parents.Count == 0 ? "-" : string.Join(",", options.Parents), options.Fsync.ToString().ToLowerInvariant());
+            LogMemoryProfile(log, profile);
             if (!options.Http.IsLoopback)
                 HostLog.HttpNotLoopback(log, options.Http.ToString());
 
@@ -173,6 +175,17 @@ public static partial class AgentRunner
             : $"{ex.GetType().Name}: {ex.Message} (details in {options.LogsDirectory})";
     }
 
+    /// <summary>The GC settings the runtime actually runs with, so a profile that did not take effect shows.</summary>
+    private static void LogMemoryProfile(ILogger log, MemoryProfile profile)
+    {
+        var gc = GC.GetConfigurationVariables();
+        long Number(string key) => gc.TryGetValue(key, out var v) && v is long n ? n : 0;
+        var limit = Number("GCHeapHardLimit");
+        HostLog.MemoryProfileInEffect(log, profile.ToText(), gc.TryGetValue("ServerGC", out var server) && server is true ? "server" : "workstation",
+            gc.TryGetValue("ConcurrentGC", out var concurrent) && concurrent is true ? "concurrent" : "non-concurrent",
+            Number("GCConserveMem"), limit > 0 ? ByteSize.Format(limit) : "none", ByteSize.Format(Number("GCGen0MaxBudget")));
+    }
+
     private static (HostPort Address, string Flag)? ListenerOn(AgentOptions options, int port)
     {
         if (options.Http.Port == port) return (options.Http, AgentSettings.Http.Flag);
@@ -220,6 +233,9 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "HTTP listener {Http} is not loopback: the admin API is reachable from the network")]
     public static partial void HttpNotLoopback(ILogger logger, string http);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Information, Message = "Memory profile {Profile}: {Gc} {Concurrency} GC, conserve memory {Conserve}, heap hard limit {HeapLimit}, gen0 budget up to {Gen0Budget}")]
+    public static partial void MemoryProfileInEffect(ILogger logger, string profile, string gc, string concurrency, long conserve, string heapLimit, string gen0Budget);
 
     [LoggerMessage(EventId = 1210, Level = LogLevel.Error, Message = "Start-up failed: {Reason}")]
     public static partial void StartFailed(ILogger logger, string reason);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using EdgeStream.Hosting.Configuration;
 
 namespace EdgeStream.Hosting;
@@ -9,21 +8,7 @@ public sealed class NodeContext
     public required string NodeId { get; init; }
     public required NodeRole Role { get; init; }
     public string Version { get; init; } = EdgeStreamVersion.Current;
+    /// <summary>The memory profile in effect (<c>auto</c> already resolved).</summary>
+    public MemoryProfile Profile { get; init; } = MemoryProfile.Default;
     public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
-}
-
-/// <summary>The product version: the entry assembly's informational version without the source-revision suffix.</summary>
-public static class EdgeStreamVersion
-{
-    public static string Current { get; } = Read();
-
-    private static string Read()
-    {
-        var assembly = Assembly.GetEntryAssembly() ?? typeof(EdgeStreamVersion).Assembly;
-        var text = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-                   ?? assembly.GetName().Version?.ToString()
-                   ?? "0.0.0";
-        var plus = text.IndexOf('+');
-        return plus > 0 ? text[..plus] : text;
-    }
 }

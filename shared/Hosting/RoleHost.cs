@@ -7,6 +7,7 @@ using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Files;
 using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Hosting.Systemd;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt;
 using Microsoft.AspNetCore.Builder;
@@ -61,6 +62,7 @@ public static class RoleHost
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
         services.AddEdgeStreamCdc(options);
+        services.AddSystemdNotify(SystemdEnvironment.FromProcess());
         return services;
     }
 
@@ -84,6 +86,9 @@ public static class RoleHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
+        // Small devices: one socket I/O thread instead of one per core (Kestrel's default, up to 16).
+        if (node.Profile == MemoryProfile.Small)
+            builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.IOQueueCount = 1);
         // Read once at start-up: a missing or mismatched file stops the node with the reason, not the first client.
         var tls = options.TlsCert is null ? null : TlsMaterial.Load(options.TlsCert, options.TlsKey!, options.TlsCa);
         if (tls is not null) builder.Services.AddSingleton(tls);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using LiteDB;
 
 namespace EdgeStream.Metadata;
@@ -101,7 +100,9 @@ public sealed class MetadataStore : IDisposable
                 return new NodeIdentity(requestedNodeId, created, storedId, false);
             }
 
-            var id = requestedNodeId ?? $"{rolePrefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+            // Random.Shared (seeded from the OS) is enough for a name that only has to be unlikely to repeat; the
+            // crypto generator would load OpenSSL at start-up, which a device may lack and which costs ~3 MB RSS.
+            var id = requestedNodeId ?? $"{rolePrefix}-{Random.Shared.NextInt64(1L << 32):x8}";
             col.Upsert(new BsonDocument
             {
                 ["_id"] = IdentityKey,

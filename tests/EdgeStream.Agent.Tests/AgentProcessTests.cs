@@ -279,7 +279,9 @@ public sealed class AgentProcessTests
         var (code, stdout, _) = await AgentProcess.RunToExitAsync(dir.Path, ["version"]);
 
         Assert.Equal(0, code);
-        Assert.Matches(@"^edgestream \d+\.\d+\.\d+", stdout);
+        Assert.Matches(@"^edgestream \d+\.\d+\.\d+ \(commit [0-9a-f]{12}; ", stdout);
+        // The version has one source: the VERSION file at the repository root.
+        Assert.StartsWith($"edgestream {RepositoryFiles.ReadAllText("VERSION").Trim()} ", stdout);
     }
 
     [Fact]

@@ -5,13 +5,7 @@ namespace EdgeStream.Agent.Tests;
 /// <summary>The README's CLI reference must not drift from the setting table.</summary>
 public sealed class ReadmeTests
 {
-    private static string ReadReadme()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EdgeStream.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir.FullName, "README.md"));
-    }
+    private static string ReadReadme() => RepositoryFiles.ReadAllText("README.md");
 
     [Fact]
     public void Readme_EverySetting_IsDocumentedWithFlagVariableAndKey()

@@ -44,9 +44,10 @@ public sealed partial class AgentProcess : IDisposable
     /// <c>ip netns exec NS dotnet …</c> (which execs in place, so <see cref="Pid"/> is the agent's).
     /// </summary>
     public static AgentProcess Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
-        string? netns = null)
+        string? netns = null, IReadOnlyList<string>? launcher = null)
     {
-        var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
+        // launcher: a command that ends by exec-ing its arguments ("sh -c '... exec \"$@\"' sh"), so Pid stays the agent's.
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : netns is null ? "dotnet" : "ip")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -54,7 +55,12 @@ public sealed partial class AgentProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        if (netns is not null)
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("dotnet");
+        }
+        else if (netns is not null)
         {
             foreach (var a in (string[])["netns", "exec", netns, "dotnet"]) psi.ArgumentList.Add(a);
         }

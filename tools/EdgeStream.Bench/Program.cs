@@ -17,6 +17,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["mesh-agents"] = MeshAgentsScenario.RunAsync,
     ["file-transfer"] = FileTransferScenario.RunAsync,
     ["cdc"] = CdcScenario.RunAsync,
+    ["footprint"] = FootprintScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))

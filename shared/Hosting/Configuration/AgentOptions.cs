@@ -87,6 +87,10 @@ public sealed class AgentOptions
     public TimeSpan? Retention { get; init; }
     /// <summary>How often retention is enforced.</summary>
     public required TimeSpan RetentionCheckInterval { get; init; }
+    /// <summary>The memory profile asked for (<c>auto</c> is resolved at start-up, see <see cref="MemoryProfiles.Resolve"/>).</summary>
+    public MemoryProfile Profile { get; init; }
+    /// <summary>Memory the node should stay within in bytes; 0 = none.</summary>
+    public long MemoryLimitBytes { get; init; }
     /// <summary>Minimum level written to the console and the log files.</summary>
     public required LogEventLevel LogLevel { get; init; }
     /// <summary>The JSON config file the settings were read from, if any.</summary>
@@ -146,6 +150,8 @@ internal sealed class AgentOptionsBuilder
     internal long RetentionBytes { get; set; }
     internal TimeSpan? Retention { get; set; }
     internal TimeSpan RetentionCheckInterval { get; set; }
+    internal MemoryProfile Profile { get; set; }
+    internal long MemoryLimitBytes { get; set; }
     internal LogEventLevel LogLevel { get; set; }
     internal string? ConfigFile { get; set; }
 
@@ -271,6 +277,8 @@ internal sealed class AgentOptionsBuilder
             RetentionBytes = RetentionBytes,
             Retention = Retention,
             RetentionCheckInterval = RetentionCheckInterval,
+            Profile = Profile,
+            MemoryLimitBytes = MemoryLimitBytes,
             LogLevel = LogLevel,
             ConfigFile = ConfigFile,
         };

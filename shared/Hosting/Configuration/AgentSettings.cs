@@ -101,6 +101,10 @@ public static class AgentSettings
         "Age retention of new topics ('forever' keeps everything).");
     public static readonly Setting<TimeSpan> RetentionCheckInterval = new("retentionCheckInterval", "--retention-check-interval", "EDGESTREAM_RETENTION_CHECK_INTERVAL", "retentionCheckInterval", "DURATION", "30s", Parsers.Duration, (b, v) => b.RetentionCheckInterval = v,
         "How often expired or oversize segments are deleted.");
+    public static readonly Setting<MemoryProfile> Profile = new("profile", "--profile", "EDGESTREAM_PROFILE", "profile", "auto|default|small", "auto", MemoryProfiles.Parse, (b, v) => b.Profile = v,
+        "Memory profile: small = workstation non-concurrent GC conserving memory and smaller connection buffers, for small devices; auto = small below 1 GiB of available memory (RAM or cgroup limit).");
+    public static readonly Setting<long> MemoryLimit = new("memoryLimit", "--memory-limit", "EDGESTREAM_MEMORY_LIMIT", "memoryLimit", "SIZE", "none", Parsers.SizeOrNone(0), (b, v) => b.MemoryLimitBytes = v,
+        "Memory the node should stay within; the GC heap gets a hard limit of 75% of it.");
     public static readonly Setting<LogEventLevel> LogLevel = new("logLevel", "--log-level", "EDGESTREAM_LOG_LEVEL", "logLevel", "LEVEL", "information", Parsers.LogLevel, (b, v) => b.LogLevel = v,
         "verbose|debug|information|warning|error|fatal.");
 
@@ -110,7 +114,7 @@ public static class AgentSettings
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa,
-        Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, LogLevel,
+        Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];
 
     /// <summary>The value parsers. Each throws <see cref="FormatException"/> whose message is the expected form.</summary>
