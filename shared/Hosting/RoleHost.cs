@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Files;
 using EdgeStream.Hosting.Http;
+using EdgeStream.Hosting.Metrics;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt;
@@ -58,6 +59,7 @@ public static class RoleHost
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
+        services.AddEdgeStreamMetrics(options, node);
         return services;
     }
 
@@ -98,6 +100,7 @@ public static class RoleHost
 
         var app = builder.Build();
         app.MapEdgeStreamEndpoints();
+        app.MapEdgeStreamMetrics();
         role.ApplyEndpoints(app);
         return app;
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Fleet;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
@@ -23,6 +24,28 @@ public static class HttpEndpoints
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return context.Response.WriteAsync("storage not open");
         }));
+
+        // Ready: the log is open, every listener is bound (the host has started) and the parent answers,
+        // or the node has none on purpose (a cloud node; a mesh-following node before it chose one).
+        endpoints.MapGet("/readyz", (RequestDelegate)(static context =>
+        {
+            var services = context.RequestServices;
+            var problems = new List<string>(3);
+            if (!services.GetRequiredService<StorageState>().IsOpen) problems.Add("storage: not open");
+            if (!services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStarted.IsCancellationRequested)
+                problems.Add("listeners: not all bound yet");
+            if (services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>() is { } uplink
+                && (uplink.CurrentParent is not null || services.GetRequiredService<AgentOptions>().Parents.Count > 0)
+                && !uplink.Connected)
+                problems.Add($"parent: {uplink.CurrentParent ?? "none"} not reachable");
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            if (problems.Count == 0) return context.Response.WriteAsync("ready");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return context.Response.WriteAsync(string.Join("\n", problems));
+        }));
+
+        endpoints.MapGet("/v1/fleet", (RequestDelegate)(static context =>
+            context.Response.WriteAsJsonAsync(Fleet(context.RequestServices), StatusJsonContext.Default.FleetView, cancellationToken: context.RequestAborted)));
 
         endpoints.MapGet("/v1/status", (RequestDelegate)(static context =>
         {
@@ -50,11 +73,17 @@ public static class HttpEndpoints
                     ? EdgeStream.Hosting.Mesh.MeshStatus.From(mesh, context.RequestServices.GetRequiredService<AgentOptions>().Cluster)
                     : null,
                 Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
+                Fleet = Fleet(context.RequestServices),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
         return endpoints;
     }
+
+    private static FleetView Fleet(IServiceProvider services) => FleetView.Build(
+        services.GetRequiredService<NodeContext>(), services.GetRequiredService<StorageState>(),
+        services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>(), services.GetService<EdgeStream.Uplink.Fleet.FleetRegistry>(),
+        services.GetRequiredService<AgentOptions>().FleetStaleAfter);
 
     // Only topics that lost data to disk.full.policy=drop-oldest: the list stays short on a healthy node.
     private static List<TopicDropStatus> TopicDrops(EdgeStream.Storage.LogManager manager)
@@ -99,6 +128,8 @@ public sealed class StatusResponse
     /// <summary>Files received under <c>--files-dir</c>, per origin; null on a node without it.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EdgeStream.Files.Receiving.FilesStatusSnapshot? Files { get; init; }
+    /// <summary>This node and every node below it that reports (see <c>GET /v1/fleet</c>).</summary>
+    public FleetView? Fleet { get; init; }
 }
 
 /// <summary>What disk.full.policy=drop-oldest deleted from one topic since the agent started.</summary>
@@ -138,4 +169,5 @@ public sealed class UplinkReceiverStatus
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusResponse))]
+[JsonSerializable(typeof(FleetView))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

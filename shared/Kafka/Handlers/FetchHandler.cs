@@ -43,6 +43,8 @@ public sealed partial class KafkaBroker
             // From v13 topics are named by id only; an id we do not know is UNKNOWN_TOPIC_ID.
             var byId = version >= 13;
             var name = byId ? Catalog.NameOf(fetchTopic.TopicId) : fetchTopic.Topic;
+            // Not on the wire from v13 (ids only), but metrics count what went out per topic name.
+            if (byId && name is not null) topicResponse.Topic = name;
             TopicLog? topic = null;
             if (name is not null) Catalog.TryGet(name, out topic);
             foreach (var fetchPartition in fetchTopic.Partitions)
