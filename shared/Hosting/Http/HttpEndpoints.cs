@@ -16,6 +16,8 @@ public static class HttpEndpoints
     public static IEndpointRouteBuilder MapEdgeStreamEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // RequestDelegate overloads: no reflection-based delegate binding, so this stays AOT-safe.
+        endpoints.MapGet("/", (RequestDelegate)Dashboard.ServeAsync);
+
         endpoints.MapGet("/healthz", (RequestDelegate)(static context =>
         {
             var state = context.RequestServices.GetRequiredService<StorageState>();
