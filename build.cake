@@ -20,8 +20,9 @@ var testPeers = new[]
     "kcat", "mosquitto", "mosquitto-clients", "python3-kafka", "python3-paho-mqtt", "nats-server", "postgresql", "nodejs",
     // mDNS tests: network namespaces (ip netns) and an mDNS implementation that is not ours.
     "iproute2", "python3-zeroconf",
-    // Observability tests: promtool checks /metrics, a real Prometheus server scrapes a node.
-    "prometheus",
+    // Observability tests: promtool checks /metrics, a real Prometheus server scrapes a node,
+    // Playwright drives Debian's headless chromium through the dashboard.
+    "prometheus", "chromium",
 };
 
 Task("Restore")

@@ -35,6 +35,8 @@ internal static class TopCommand
         var first = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet (an older version?)", ct);
         if (first is not { } fleet) return ExitCodes.Failure;
         var rates = new Rates();
+        // Piped (a log, a test): no terminal width to fit, so do not wrap node ids at 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         using var quit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var keys = Console.IsInputRedirected ? Task.CompletedTask : WatchKeysAsync(quit);
         var refreshes = 0;
@@ -74,6 +76,7 @@ internal static class TopCommand
         var table = new Table().Border(TableBorder.Simple)
             .AddColumns("NODE", "ROLE", "STATE", "LINK", "IN/s", "SENT/s", "LAG", "LAG-AGE", "DISK", "DROPPED");
         foreach (var c in table.Columns.Skip(4)) c.RightAligned();
+        table.Columns[0].NoWrap();
         var rows = FleetTree.Rows(fleet);
         var down = 0;
         foreach (var r in rows)

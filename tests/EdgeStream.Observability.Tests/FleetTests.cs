@@ -37,6 +37,24 @@ public sealed class FleetTests
         var status = await cloud.StatusAsync();
         Assert.Equal(3, status.GetProperty("fleet").GetProperty("nodes").GetArrayLength());
 
+        // The CLI at the cloud: the tree as a table, as JSON, and the live view (two refreshes).
+        var http = $"127.0.0.1:{cloud.HttpPort}";
+        var (code, table, err) = await AgentProcess.RunToExitAsync(dir.Path, ["status", "--http", http]);
+        Assert.True(code == 0, err);
+        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("NODE", lines[0]);
+        Assert.StartsWith(cloudId + " ", lines[1]);
+        Assert.StartsWith("└─ " + gatewayId + " ", lines[2]);
+        Assert.StartsWith("   └─ " + edgeId + " ", lines[3]);
+        Assert.Contains(" up ", lines[3]);
+        (code, var json, err) = await AgentProcess.RunToExitAsync(dir.Path, ["status", "--http", http, "--format", "json"]);
+        Assert.True(code == 0, err);
+        using (var doc = JsonDocument.Parse(json)) Assert.Equal(3, doc.RootElement.GetProperty("nodes").GetArrayLength());
+        (code, var top, err) = await AgentProcess.RunToExitAsync(dir.Path, ["top", "--http", http, "--count", "2"]);
+        Assert.True(code == 0, err);
+        Assert.Contains(edgeId, top);
+        Assert.Contains("all links up", top);
+
         await edge.KillAsync();
         var (stale, after) = await Wait.UntilAsync(() => FleetAsync(cloud),
             f => f.TryGetValue(edgeId, out var e) && e.GetProperty("state").GetString() == "stale",

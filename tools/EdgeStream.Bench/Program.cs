@@ -14,6 +14,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["mesh"] = MeshScenario.RunAsync,
     ["mesh-agents"] = MeshAgentsScenario.RunAsync,
     ["file-transfer"] = FileTransferScenario.RunAsync,
+    ["metrics"] = MetricsScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))
