@@ -15,8 +15,7 @@ internal static class FilesCommand
     {
         var command = new Command("files", "Print the files a running node (with --files-dir) is receiving and has completed, per origin: progress, rate, state.");
         var http = StatusClient.HttpOption();
-        var format = new Option<string>("--format") { Description = "table or json (the status's files object) [default: table]", HelpName = "table|json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = StatusClient.FormatOption("files");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction(async (parseResult, ct) =>

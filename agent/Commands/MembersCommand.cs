@@ -15,13 +15,7 @@ internal static class MembersCommand
     {
         var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children, parent) and its own parent.");
         var http = StatusClient.HttpOption();
-        var format = new Option<string>("--format")
-        {
-            Description = "table or json (the status's mesh object) [default: table]",
-            HelpName = "table|json",
-            DefaultValueFactory = _ => "table",
-        };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = StatusClient.FormatOption("mesh");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction((parseResult, ct) => RunAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));

@@ -15,6 +15,19 @@ internal static class StatusClient
         DefaultValueFactory = _ => DefaultHttp,
     };
 
+    /// <summary>--format table|json, table by default; json prints the status's <paramref name="section"/> object as it is.</summary>
+    public static System.CommandLine.Option<string> FormatOption(string section)
+    {
+        var format = new System.CommandLine.Option<string>("--format")
+        {
+            Description = $"table or json (the status's {section} object) [default: table]",
+            HelpName = "table|json",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "json");
+        return format;
+    }
+
     /// <summary>
     /// The <paramref name="section"/> object of the node's status, or null after printing why (the node cannot be
     /// reached, or reports no such section) on stderr as <c>edgestream {verb}: …</c>.

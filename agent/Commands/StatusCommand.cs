@@ -15,13 +15,7 @@ internal static class StatusCommand
     {
         var command = new Command("status", "Print a running node and the nodes below it (role, state, last heard, link to parent, backlog, disk, drops, last error).");
         var http = StatusClient.HttpOption();
-        var format = new Option<string>("--format")
-        {
-            Description = "table or json (the status's fleet object) [default: table]",
-            HelpName = "table|json",
-            DefaultValueFactory = _ => "table",
-        };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = StatusClient.FormatOption("fleet");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction((parseResult, ct) => RunAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));
