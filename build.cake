@@ -25,6 +25,9 @@ var testPeers = new[]
     "openssl",
     // The README tour (ReadmeTourTests) waits for the edge with curl.
     "curl",
+    // Observability tests: promtool checks /metrics, a real Prometheus server scrapes a node,
+    // Playwright drives Debian's headless chromium through the dashboard.
+    "prometheus", "chromium",
 };
 
 Task("Restore")

@@ -12,6 +12,8 @@ root.Subcommands.Add(GroupsCommand.Create());
 root.Subcommands.Add(ProduceCommand.Create());
 root.Subcommands.Add(ConsumeCommand.Create());
 root.Subcommands.Add(MembersCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(TopCommand.Create());
 root.Subcommands.Add(SendCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
 root.Subcommands.Add(FilesCommand.Create());

@@ -16,7 +16,7 @@ internal static class CdcCommand
         var command = new Command("cdc", "Change data capture from PostgreSQL.");
         var status = new Command("status", "Print a running node's CDC sources: state (snapshotting, streaming, reconnecting, failed and why), slot, confirmed LSN, lag in bytes and seconds, rows captured.");
         var http = StatusClient.HttpOption();
-        var format = StatusClient.FormatOption("the status's cdc array");
+        var format = StatusClient.FormatOption("cdc");
         status.Options.Add(http);
         status.Options.Add(format);
         status.SetAction((parseResult, ct) => StatusAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));

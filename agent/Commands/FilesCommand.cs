@@ -15,7 +15,7 @@ internal static class FilesCommand
     {
         var command = new Command("files", "Print the files a running node (with --files-dir) is receiving and has completed, per origin: progress, rate, state.");
         var http = StatusClient.HttpOption();
-        var format = StatusClient.FormatOption("the status's files object");
+        var format = StatusClient.FormatOption("files");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction(async (parseResult, ct) =>

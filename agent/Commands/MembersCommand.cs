@@ -15,7 +15,7 @@ internal static class MembersCommand
     {
         var command = new Command("members", "Print the mesh members a running node knows (node id, role, scope, address, state, incarnation, last heard, backlog, children, parent) and its own parent.");
         var http = StatusClient.HttpOption();
-        var format = StatusClient.FormatOption("the status's mesh object");
+        var format = StatusClient.FormatOption("mesh");
         command.Options.Add(http);
         command.Options.Add(format);
         command.SetAction((parseResult, ct) => RunAsync(parseResult.GetValue(http)!, parseResult.GetValue(format)!, Console.Out, ct));

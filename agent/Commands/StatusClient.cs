@@ -15,12 +15,12 @@ internal static class StatusClient
         DefaultValueFactory = _ => DefaultHttp,
     };
 
-    /// <summary><c>--format table|json</c>; <paramref name="jsonWhat"/> says what json prints.</summary>
-    public static System.CommandLine.Option<string> FormatOption(string jsonWhat)
+    /// <summary>--format table|json, table by default; json prints the status's <paramref name="section"/> object as it is.</summary>
+    public static System.CommandLine.Option<string> FormatOption(string section)
     {
         var format = new System.CommandLine.Option<string>("--format")
         {
-            Description = $"table or json ({jsonWhat}) [default: table]",
+            Description = $"table or json (the status's {section} object) [default: table]",
             HelpName = "table|json",
             DefaultValueFactory = _ => "table",
         };

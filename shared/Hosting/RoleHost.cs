@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Files;
 using EdgeStream.Hosting.Http;
+using EdgeStream.Hosting.Metrics;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Hosting.Systemd;
 using EdgeStream.Metadata;
@@ -63,6 +64,7 @@ public static class RoleHost
         services.AddEdgeStreamFiles(options);
         services.AddEdgeStreamCdc(options);
         services.AddSystemdNotify(SystemdEnvironment.FromProcess());
+        services.AddEdgeStreamMetrics(options, node);
         return services;
     }
 
@@ -110,6 +112,7 @@ public static class RoleHost
 
         var app = builder.Build();
         app.MapEdgeStreamEndpoints();
+        app.MapEdgeStreamMetrics();
         role.ApplyEndpoints(app);
         return app;
     }

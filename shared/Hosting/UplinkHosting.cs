@@ -41,7 +41,7 @@ public static class UplinkHosting
         {
             var state = sp.GetRequiredService<StorageState>();
             return () => state.Catalog;
-        });
+        }, role.Node.NodeId);
         return role.Listen(k => ListenForUplinks(k, listener, tls)).MapEndpoints(e => e.MapUplinkReceiver(listener.Port));
     }
 
@@ -79,6 +79,8 @@ public static class UplinkHosting
                 sp.GetRequiredService<UplinkStatus>(), sp.GetRequiredService<ILogger<UplinkForwarder>>());
         });
         role.Services.AddHostedService(static sp => sp.GetRequiredService<UplinkForwarder>());
+        // The node's status (and its children's, relayed) up the same uplink, for the fleet view at the top.
+        role.Services.AddHostedService<EdgeStream.Hosting.Fleet.FleetReportService>();
         return role;
     }
 

@@ -89,6 +89,7 @@ public sealed class MqttBrokerService : IHostedService
         if (inbound is null && _willDelay.TryDefer(e)) return;
         // Its expiry counts from now (§3.3.2.3.3); see OnOutboundPacket.
         if (message.MessageExpiryInterval > 0) MqttMessageExpiry.Stamp(message);
+        MqttMetrics.Received((int)message.QualityOfServiceLevel);
         if (!MqttTopicName.IsValid(message.Topic))
         {
             await MqttConnectionGuard.RefuseInvalidTopicAsync(_server, e, e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500, _logger).ConfigureAwait(false);
@@ -107,6 +108,7 @@ public sealed class MqttBrokerService : IHostedService
             catch (MqttBridgeException ex)
             {
                 MqttLog.Qos0Dropped(_logger, message.Topic, ex.Message);
+                MqttMetrics.Drop("qos0_append_failed");
                 return;
             }
             if (!append.IsCompletedSuccessfully) _ = ObserveAsync(append, message.Topic);
@@ -152,6 +154,7 @@ public sealed class MqttBrokerService : IHostedService
     private void RefuseQos(InterceptingPublishEventArgs e, MqttApplicationMessage message, Exception ex)
     {
         MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
+        MqttMetrics.Drop("refused");
         var (code, reason) = ReasonFor(ex);
         Refuse(e, code, reason);
     }
@@ -192,7 +195,15 @@ public sealed class MqttBrokerService : IHostedService
             case MqttPublishPacket { MessageExpiryInterval: > 0 } publish:
                 // MQTT 5 §3.3.2.3.3: an expired message is not sent; any other carries the time it has left.
                 // Also for MQTT 3.1.1 subscribers (whose PUBLISH cannot carry the interval).
-                if (!MqttMessageExpiry.Refresh(publish, MqttMessageExpiry.NowMs)) e.ProcessPacket = false;
+                if (!MqttMessageExpiry.Refresh(publish, MqttMessageExpiry.NowMs))
+                {
+                    e.ProcessPacket = false;
+                    MqttMetrics.Drop("expired");
+                }
+                else MqttMetrics.Sent();
+                return Task.CompletedTask;
+            case MqttPublishPacket:
+                MqttMetrics.Sent();
                 return Task.CompletedTask;
             default: return Task.CompletedTask;
         }
@@ -265,6 +276,7 @@ public sealed class MqttBrokerService : IHostedService
         catch (Exception ex)
         {
             MqttLog.Qos0Dropped(_logger, topic, ex.Message);
+            MqttMetrics.Drop("qos0_append_failed");
         }
     }
 }

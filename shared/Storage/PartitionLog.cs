@@ -231,6 +231,7 @@ public sealed class PartitionLog : IDisposable
 
         if (_options.FsyncPolicy != FsyncPolicy.Os)
             await _committer.WaitDurableAsync(endOffset, cancellationToken).ConfigureAwait(false);
+        StorageMetrics.Appended(Topic, endOffset - baseOffset, batches.Length);
         return new AppendResult(baseOffset, endOffset - 1, appendTime);
     }
 
@@ -282,8 +283,10 @@ public sealed class PartitionLog : IDisposable
 
     private static void FlushTargetToDisk(FlushTarget target)
     {
+        var start = StorageMetrics.Now();
         try { target.Segment.Flush(); }
-        catch (ObjectDisposedException) { /* deleted by retention after it rolled: nothing left to sync */ }
+        catch (ObjectDisposedException) { /* deleted by retention after it rolled: nothing left to sync */ return; }
+        StorageMetrics.Fsynced(start);
     }
 
     private void Publish(FlushTarget target)

@@ -18,6 +18,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["file-transfer"] = FileTransferScenario.RunAsync,
     ["cdc"] = CdcScenario.RunAsync,
     ["footprint"] = FootprintScenario.RunAsync,
+    ["metrics"] = MetricsScenario.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" || !scenarios.TryGetValue(args[0], out var run))

@@ -61,6 +61,12 @@ public sealed class AgentOptions
     public IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; init; } = [];
     /// <summary>Uplink bandwidth cap in compressed bytes per second; 0 = none.</summary>
     public long UplinkRateBytesPerSecond { get; init; }
+    /// <summary>Topics with their own label in <c>/metrics</c> (<c>--metrics-max-topics</c>); the rest are <c>_other</c>. Default 100.</summary>
+    public int MetricsMaxTopics { get; init; } = 100;
+    /// <summary>How often the fleet report goes to the parent (<c>--fleet-report-interval</c>). Default 5 s.</summary>
+    public TimeSpan FleetReportInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A fleet member not heard from for this long is stale (<c>--fleet-stale-after</c>). Default 30 s.</summary>
+    public TimeSpan FleetStaleAfter { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
     public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Where received files are materialized (<c>--files-dir</c>); null = the node does not receive files.</summary>
@@ -141,6 +147,9 @@ internal sealed class AgentOptionsBuilder
     internal string? TlsCert { get; set; }
     internal string? TlsKey { get; set; }
     internal string? TlsCa { get; set; }
+    internal int MetricsMaxTopics { get; set; } = 100;
+    internal TimeSpan FleetReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+    internal TimeSpan FleetStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
     internal FsyncPolicy Fsync { get; set; }
     internal TimeSpan FsyncInterval { get; set; }
     internal TimeSpan FlushInterval { get; set; }
@@ -196,6 +205,10 @@ internal sealed class AgentOptionsBuilder
 
         if (UplinkMaxBackoff < TimeSpan.FromMilliseconds(100) || UplinkMaxBackoff > TimeSpan.FromHours(1))
             throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxBackoff)}: must be between 100ms and 1h.");
+        if (FleetReportInterval < TimeSpan.FromMilliseconds(100) || FleetReportInterval > TimeSpan.FromHours(1))
+            throw new ConfigurationException($"{Describe(AgentSettings.FleetReportInterval)}: must be between 100ms and 1h.");
+        if (FleetStaleAfter <= FleetReportInterval)
+            throw new ConfigurationException($"{Describe(AgentSettings.FleetStaleAfter)}: must be longer than {AgentSettings.FleetReportInterval.Flag}.");
 
         if (KafkaMaxRequestBytes < 1024 || KafkaMaxRequestBytes > int.MaxValue)
             throw new ConfigurationException($"{Describe(AgentSettings.KafkaMaxRequest)}: must be between 1KiB and 2GiB.");
@@ -268,6 +281,9 @@ internal sealed class AgentOptionsBuilder
             TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
             TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),
             TlsCa = TlsCa is null ? null : System.IO.Path.GetFullPath(TlsCa),
+            MetricsMaxTopics = MetricsMaxTopics,
+            FleetReportInterval = FleetReportInterval,
+            FleetStaleAfter = FleetStaleAfter,
             Fsync = Fsync,
             FsyncInterval = FsyncInterval,
             FlushInterval = FlushInterval,

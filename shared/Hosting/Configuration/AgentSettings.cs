@@ -47,7 +47,7 @@ public static class AgentSettings
     public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
-        "HTTP listener: /healthz, /v1/status.");
+        "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
     public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,
@@ -83,6 +83,12 @@ public static class AgentSettings
         "The private key of --tls-cert (PEM).", "none");
     public static readonly Setting<string?> TlsCa = new("tlsCa", "--tls-ca", "EDGESTREAM_TLS_CA", "tlsCa", "FILE", null, Parsers.Path, (b, v) => b.TlsCa = v,
         "The fleet CA (PEM): a parent accepts an uplink only with a client certificate it issued, naming the node id the child claims; a child accepts only a parent it issued.", "none");
+    public static readonly Setting<int> MetricsMaxTopics = new("metricsMaxTopics", "--metrics-max-topics", "EDGESTREAM_METRICS_MAX_TOPICS", "metricsMaxTopics", "N", "100", Parsers.Count(0, 100_000), (b, v) => b.MetricsMaxTopics = v,
+        "Topics given their own label in /metrics; the others are summed under topic=\"_other\" (keeps the series count bounded).");
+    public static readonly Setting<TimeSpan> FleetReportInterval = new("fleetReportInterval", "--fleet-report-interval", "EDGESTREAM_FLEET_REPORT_INTERVAL", "fleetReportInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.FleetReportInterval = v,
+        "How often a node sends its status (and its children's) to its parent for /v1/fleet.");
+    public static readonly Setting<TimeSpan> FleetStaleAfter = new("fleetStaleAfter", "--fleet-stale-after", "EDGESTREAM_FLEET_STALE_AFTER", "fleetStaleAfter", "DURATION", "30s", Parsers.Duration, (b, v) => b.FleetStaleAfter = v,
+        "A node in /v1/fleet not heard from for this long is marked stale.");
     public static readonly Setting<FsyncPolicy> Fsync = new("fsync", "--fsync", "EDGESTREAM_FSYNC", "fsync", "always|group|os", "group", Parsers.Fsync, (b, v) => b.Fsync = v,
         "When appends are fsynced: each append, a group-commit window, or left to the OS (flushed every --flush-interval).");
     public static readonly Setting<TimeSpan> FsyncInterval = new("fsyncInterval", "--fsync-interval", "EDGESTREAM_FSYNC_INTERVAL", "fsyncInterval", "DURATION", "2ms", Parsers.Duration, (b, v) => b.FsyncInterval = v,
@@ -114,6 +120,7 @@ public static class AgentSettings
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa,
+        MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Fleet;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Uplink.Receiving;
 using Microsoft.AspNetCore.Builder;
@@ -15,6 +16,8 @@ public static class HttpEndpoints
     public static IEndpointRouteBuilder MapEdgeStreamEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // RequestDelegate overloads: no reflection-based delegate binding, so this stays AOT-safe.
+        endpoints.MapGet("/", (RequestDelegate)Dashboard.ServeAsync);
+
         endpoints.MapGet("/healthz", (RequestDelegate)(static context =>
         {
             var state = context.RequestServices.GetRequiredService<StorageState>();
@@ -23,6 +26,28 @@ public static class HttpEndpoints
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return context.Response.WriteAsync("storage not open");
         }));
+
+        // Ready: the log is open, every listener is bound (the host has started) and the parent answers,
+        // or the node has none on purpose (a cloud node; a mesh-following node before it chose one).
+        endpoints.MapGet("/readyz", (RequestDelegate)(static context =>
+        {
+            var services = context.RequestServices;
+            var problems = new List<string>(3);
+            if (!services.GetRequiredService<StorageState>().IsOpen) problems.Add("storage: not open");
+            if (!services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStarted.IsCancellationRequested)
+                problems.Add("listeners: not all bound yet");
+            if (services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>() is { } uplink
+                && (uplink.CurrentParent is not null || services.GetRequiredService<AgentOptions>().Parents.Count > 0)
+                && !uplink.Connected)
+                problems.Add($"parent: {uplink.CurrentParent ?? "none"} not reachable");
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            if (problems.Count == 0) return context.Response.WriteAsync("ready");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return context.Response.WriteAsync(string.Join("\n", problems));
+        }));
+
+        endpoints.MapGet("/v1/fleet", (RequestDelegate)(static context =>
+            context.Response.WriteAsJsonAsync(Fleet(context.RequestServices), StatusJsonContext.Default.FleetView, cancellationToken: context.RequestAborted)));
 
         endpoints.MapGet("/v1/status", (RequestDelegate)(static context =>
         {
@@ -54,11 +79,17 @@ public static class HttpEndpoints
                 Kafka = context.RequestServices.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is { } broker
                     ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
                     : null,
+                Fleet = Fleet(context.RequestServices),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
         }));
         return endpoints;
     }
+
+    private static FleetView Fleet(IServiceProvider services) => FleetView.Build(
+        services.GetRequiredService<NodeContext>(), services.GetRequiredService<StorageState>(),
+        services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>(), services.GetService<EdgeStream.Uplink.Fleet.FleetRegistry>(),
+        services.GetRequiredService<AgentOptions>().FleetStaleAfter);
 
     // Only topics that lost data to disk.full.policy=drop-oldest: the list stays short on a healthy node.
     private static List<TopicDropStatus> TopicDrops(EdgeStream.Storage.LogManager manager)
@@ -109,6 +140,8 @@ public sealed class StatusResponse
     /// <summary>The Kafka listener's shared state.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public KafkaStatus? Kafka { get; init; }
+    /// <summary>This node and every node below it that reports (see <c>GET /v1/fleet</c>).</summary>
+    public FleetView? Fleet { get; init; }
 }
 
 /// <summary>The <c>kafka</c> part of <c>GET /v1/status</c>.</summary>
@@ -155,4 +188,5 @@ public sealed class UplinkReceiverStatus
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusResponse))]
+[JsonSerializable(typeof(FleetView))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -90,7 +90,7 @@ public sealed class MeshStatus
         };
     }
 
-    private static string StateText(MemberState state) => state switch
+    internal static string StateText(MemberState state) => state switch
     {
         MemberState.Alive => "alive",
         MemberState.Suspect => "suspect",

@@ -180,7 +180,8 @@ public sealed partial class KafkaBroker
             var topicKey = (key.TopicId, key.Topic);
             if (!topics.TryGetValue(topicKey, out var topicResponse))
             {
-                topicResponse = new FetchResponse.FetchableTopicResponse { Topic = key.Topic, TopicId = key.TopicId };
+                // From v13 the name is not on the wire (ids only), but metrics count what went out per topic name.
+                topicResponse = new FetchResponse.FetchableTopicResponse { Topic = byId ? name ?? "" : key.Topic, TopicId = key.TopicId };
                 topics[topicKey] = topicResponse;
                 read.Response.Responses.Add(topicResponse);
             }

@@ -27,11 +27,12 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
         _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
     }
 
-    private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response, int Bytes);
+    private readonly record struct Pending(int CorrelationId, short ApiKey, short Version, ValueTask<KafkaResponse?> Response, int Bytes, long Started);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         KafkaLog.ConnectionOpened(_logger, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
+        KafkaMetrics.ConnectionOpened();
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
         var queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_broker.Options.MaxInFlightPerConnection)
@@ -58,9 +59,10 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                     while (KafkaFraming.TryReadFrame(ref buffer, _broker.Options.MaxRequestBytes, out var frame))
                     {
                         var bytes = (int)Math.Min(int.MaxValue, frame.Length);
+                        var started = System.Diagnostics.Stopwatch.GetTimestamp();
                         await budget.AdmitAsync(bytes, connection.ConnectionClosed).ConfigureAwait(false);
                         var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed, connection.RemoteEndPoint);
-                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response, bytes), connection.ConnectionClosed).ConfigureAwait(false);
+                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response, bytes, started), connection.ConnectionClosed).ConfigureAwait(false);
                     }
                     if (result.IsCompleted || result.IsCanceled) break;
                 }
@@ -87,6 +89,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
             queue.Writer.TryComplete();
             try { await writer.ConfigureAwait(false); } catch (Exception) { /* the connection is going away */ }
             KafkaLog.ConnectionClosed(_logger, connection.ConnectionId);
+            KafkaMetrics.ConnectionClosed();
         }
     }
 
@@ -113,6 +116,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                     // The handler is done with the request: its bytes no longer count.
                     budget.Release(pending.Bytes);
                 }
+                KafkaMetrics.Answered(pending.ApiKey, pending.Started, response?.Body);
                 if (response is null) continue; // acks=0: the protocol sends nothing back
                 using (response)
                     KafkaFraming.WriteResponse(output, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);

@@ -106,6 +106,7 @@ public sealed class UplinkReceiver
         {
             UplinkReceiverLog.Unexpected(_logger, child, frameId, ex);
             Stats.Refused();
+            UplinkMetrics.ChildRefused(child.NodeId, "UNAVAILABLE");
             return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.Unavailable, "internal error: " + ex.Message, -1)), false);
         }
 
@@ -127,6 +128,7 @@ public sealed class UplinkReceiver
             return Refused(child, frameId, ReplyCode.Unavailable, ex.Message, write.OriginLastOffset).Reply.Result;
         }
         Stats.Acked(write.Written, received);
+        UplinkMetrics.ChildAcked(child.NodeId, write.Written, received);
         if (write.IsDuplicate)
         {
             UplinkReceiverLog.Duplicate(_logger, child, frameId, received);
@@ -172,6 +174,7 @@ public sealed class UplinkReceiver
     private FrameResult Invalid(ChildIdentity child, ulong frameId, string reason)
     {
         Stats.Invalid();
+        UplinkMetrics.ChildRefused(child.NodeId, "INVALID");
         UplinkReceiverLog.InvalidFrame(_logger, child, frameId, reason);
         return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.Invalid, reason, -1)), true);
     }
@@ -179,12 +182,22 @@ public sealed class UplinkReceiver
     private FrameResult Refused(ChildIdentity child, ulong frameId, ReplyCode code, string reason, long originLast)
     {
         Stats.Refused();
+        UplinkMetrics.ChildRefused(child.NodeId, CodeLabel(code));
         UplinkReceiverLog.NotStored(_logger, child, frameId, code.ToString(), reason);
         return new FrameResult(Task.FromResult(Reply(frameId, code, reason, originLast)), false);
     }
 
     private static UplinkReply Reply(ulong frameId, ReplyCode code, string message, long originLast) =>
         new() { FrameId = frameId, Code = code, Message = message, OriginLastOffset = originLast };
+
+    private static string CodeLabel(ReplyCode code) => code switch
+    {
+        ReplyCode.StorageFull => "STORAGE_FULL",
+        ReplyCode.Unavailable => "UNAVAILABLE",
+        ReplyCode.Rejected => "REJECTED",
+        ReplyCode.Invalid => "INVALID",
+        _ => "OTHER",
+    };
 
     private static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "...";
 }

@@ -15,8 +15,9 @@ public static class UplinkReceiverServiceCollectionExtensions
     /// gives the topic catalog once storage is open.
     /// </summary>
     public static IServiceCollection AddUplinkReceiver(this IServiceCollection services, UplinkReceiverOptions options,
-        Func<IServiceProvider, Func<TopicCatalog?>> catalog)
+        Func<IServiceProvider, Func<TopicCatalog?>> catalog, string nodeId)
     {
+        services.AddSingleton(new Fleet.FleetRegistry(nodeId));
         options.Validate();
         services.AddGrpc(o =>
         {

@@ -15,8 +15,23 @@ namespace EdgeStream.Uplink.Receiving;
 public sealed class UplinkService : Grpc.Uplink.UplinkBase
 {
     private readonly UplinkReceiver _receiver;
+    private readonly Fleet.FleetRegistry _fleet;
 
-    public UplinkService(UplinkReceiver receiver) => _receiver = receiver;
+    public UplinkService(UplinkReceiver receiver, Fleet.FleetRegistry fleet)
+    {
+        _receiver = receiver;
+        _fleet = fleet;
+    }
+
+    /// <summary>A child's fleet report: recorded for <c>/v1/fleet</c>; nothing to do with the data stream.</summary>
+    public override Task<FleetReportReply> Report(FleetReport request, ServerCallContext context)
+    {
+        var headers = context.RequestHeaders;
+        if (!ChildIdentity.TryParse(headers.GetValue(ChildIdentity.NodeIdHeader), headers.GetValue(ChildIdentity.RoleHeader), out var child, out var error))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        _fleet.Accept(child!.NodeId, request);
+        return Task.FromResult(new FleetReportReply());
+    }
 
     public override async Task Forward(IAsyncStreamReader<UplinkRequest> requestStream, IServerStreamWriter<UplinkReply> responseStream, ServerCallContext context)
     {

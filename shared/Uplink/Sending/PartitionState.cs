@@ -26,6 +26,8 @@ internal sealed class PartitionState(TopicLog topic, PartitionLog log, string cu
     public Queue<PendingFrame> Pending { get; } = new();
     public double RetryAt { get; set; }
     public bool Dirty { get; set; }
+    /// <summary>Environment.TickCount64 when the backlog last went from empty to not; 0 while caught up.</summary>
+    public long BehindSinceMs { get; set; }
     public bool Removed { get; set; }
 
     public bool IsReady(double now) =>

@@ -76,6 +76,7 @@ public sealed partial class UplinkForwarder
             changed = _selector.OnFailure(Now());
             to = _options.Parents[_selector.Current].ToString();
         }
+        _status.Failed($"{from}: {reason}");
         UplinkSenderLog.Reconnecting(_logger, from, reason, attempt, (long)delay.TotalMilliseconds);
         if (changed) UplinkSenderLog.FailingOver(_logger, from, to, failures);
     }
@@ -127,6 +128,7 @@ public sealed partial class UplinkForwarder
             }
             var delay = Backoff(failures);
             _status.Reconnect();
+            _status.Failed($"{name}: {reason}");
             UplinkSenderLog.Reconnecting(_logger, name, reason, failures + 1, (long)delay.TotalMilliseconds);
             try { await changed.WaitAsync(delay, stoppingToken).ConfigureAwait(false); }
             catch (TimeoutException) { }
@@ -149,7 +151,7 @@ public sealed partial class UplinkForwarder
         var headers = new global::Grpc.Core.Metadata { { "es-node-id", _options.NodeId }, { "es-role", _options.Role } };
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var connection = new ParentConnection(parent, parentIndex, Now());
+        var connection = new ParentConnection(parent, parentIndex, Now(), client);
         lock (_lock)
         {
             // Whatever was in flight on the last connection is sent again from the cursors.
@@ -193,6 +195,21 @@ public sealed partial class UplinkForwarder
             }
             _status.SetConnected(false);
         }
+    }
+
+    /// <summary>
+    /// Sends a fleet report to the parent of the established connection: a unary call on the same
+    /// channel, so its own HTTP/2 stream (data frames never wait behind it), and no part of the frames'
+    /// bookkeeping. False when no parent answers now (the report is simply skipped; the next one follows).
+    /// </summary>
+    public async Task<bool> SendFleetReportAsync(Grpc.FleetReport report, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ParentConnection? connection;
+        lock (_lock) connection = _connection;
+        if (connection is not { Established: true }) return false;
+        var headers = new global::Grpc.Core.Metadata { { "es-node-id", _options.NodeId }, { "es-role", _options.Role } };
+        await connection.Client.ReportAsync(report, headers, DateTime.UtcNow + timeout, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private static async Task Quiet(Task task)

@@ -40,6 +40,7 @@ public sealed partial class UplinkForwarder
                         _frameSize.OnAck(TimeSpan.FromSeconds(now - frame.SentAt), connection.InFlight.Count);
                     }
                     _status.Acked(frame.Records, reply.Code == ReplyCode.Duplicate);
+                    UplinkMetrics.Acked(connection.Parent, now - frame.SentAt);
                     break;
                 case ReplyCode.StorageFull:
                 case ReplyCode.Unavailable:

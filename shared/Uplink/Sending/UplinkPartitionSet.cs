@@ -136,10 +136,21 @@ internal sealed class UplinkPartitionSet(object gate, UplinkTopicRules rules, Up
         lock (gate)
         {
             var backlog = new PartitionBacklog[_partitions.Count];
+            var now = Environment.TickCount64;
             for (var i = 0; i < backlog.Length; i++)
             {
                 var p = _partitions[i];
-                backlog[i] = new PartitionBacklog(p.Topic, p.Partition, p.Acked, p.Log.HighWatermark);
+                var hwm = p.Log.HighWatermark;
+                // The oldest unacknowledged record arrived after the partition was last caught up: the
+                // time since then bounds its age from above, without reading the log to find it.
+                if (p.Acked >= hwm) p.BehindSinceMs = 0;
+                else if (p.BehindSinceMs == 0) p.BehindSinceMs = now;
+                var age = p.BehindSinceMs == 0 ? 0 : (now - p.BehindSinceMs) / 1000.0;
+                // Bytes estimated from the partition's average record size: exact positions would need an index lookup per partition per second.
+                var held = p.Log.LogEndOffset - p.Log.LogStartOffset;
+                var records = Math.Max(0, hwm - p.Acked);
+                var bytes = held > 0 ? (long)((double)p.Log.SizeBytes / held * records) : 0;
+                backlog[i] = new PartitionBacklog(p.Topic, p.Partition, p.Acked, hwm, bytes, age);
             }
             status.SetBacklog(backlog);
         }

@@ -8,6 +8,7 @@ public sealed class UplinkStatus
 {
     private long _framesSent, _recordsSent, _bytesSent, _framesAcked, _recordsAcked, _duplicates, _retried, _reconnects, _skippedRecords;
     private volatile string? _currentParent;
+    private volatile string? _lastError;
     private volatile bool _connected;
     private volatile PartitionBacklog[] _backlog = [];
 
@@ -46,6 +47,10 @@ public sealed class UplinkStatus
         if (duplicate) Interlocked.Increment(ref _duplicates);
     }
 
+    /// <summary>The last reason a connection to a parent failed ("HOST:PORT: reason"), or null.</summary>
+    public string? LastError => _lastError;
+
+    internal void Failed(string error) => _lastError = error;
     internal void Retry() => Interlocked.Increment(ref _retried);
     internal void Reconnect() => Interlocked.Increment(ref _reconnects);
     internal void Skipped(long records) => Interlocked.Add(ref _skippedRecords, records);
@@ -61,8 +66,14 @@ public sealed class UplinkStatus
     public UplinkStatusSnapshot Snapshot()
     {
         var backlog = _backlog;
-        long total = 0;
-        foreach (var b in backlog) total += b.Records;
+        long total = 0, bytes = 0;
+        double age = 0;
+        foreach (var b in backlog)
+        {
+            total += b.Records;
+            bytes += b.Bytes;
+            age = Math.Max(age, b.AgeSeconds);
+        }
         return new UplinkStatusSnapshot
         {
             Parent = CurrentParent,
@@ -77,13 +88,20 @@ public sealed class UplinkStatus
             Reconnects = Reconnects,
             SkippedRecords = SkippedRecords,
             BacklogRecords = total,
+            BacklogBytes = bytes,
+            BacklogAgeSeconds = age,
             Partitions = backlog,
+            LastError = LastError,
         };
     }
 }
 
-/// <summary>Records of one local partition not yet acknowledged by the parent.</summary>
-public sealed record PartitionBacklog(string Topic, int Partition, long Cursor, long HighWatermark)
+/// <summary>
+/// Records of one local partition not yet acknowledged by the parent. <see cref="Bytes"/> is estimated
+/// from the partition's average record size; <see cref="AgeSeconds"/> is how long the partition has been
+/// behind without catching up (an upper bound of the age of its oldest unacknowledged record).
+/// </summary>
+public sealed record PartitionBacklog(string Topic, int Partition, long Cursor, long HighWatermark, long Bytes = 0, double AgeSeconds = 0)
 {
     public long Records => Math.Max(0, HighWatermark - Cursor);
 }
@@ -103,5 +121,10 @@ public sealed class UplinkStatusSnapshot
     public long Reconnects { get; init; }
     public long SkippedRecords { get; init; }
     public long BacklogRecords { get; init; }
+    /// <summary>Estimated bytes of <see cref="BacklogRecords"/>.</summary>
+    public long BacklogBytes { get; init; }
+    /// <summary>The longest any partition has been behind (see <see cref="PartitionBacklog.AgeSeconds"/>).</summary>
+    public double BacklogAgeSeconds { get; init; }
     public IReadOnlyList<PartitionBacklog> Partitions { get; init; } = [];
+    public string? LastError { get; init; }
 }

@@ -86,7 +86,7 @@ public static class KafkaProduceScenario
         return 0;
     }
 
-    private readonly record struct Result(double MsgPerSec, double MBps, double P50, double P99, double P999, double Max, double ConsumerSeconds)
+    internal readonly record struct Result(double MsgPerSec, double MBps, double P50, double P99, double P999, double Max, double ConsumerSeconds)
     {
         public override string ToString() =>
             FormattableString.Invariant($"{MsgPerSec:N0} msg/s, {MBps:N1} MB/s, e2e p50 {P50:N1} ms, p99 {P99:N1} ms, p99.9 {P999:N1} ms, max {Max:N1} ms, consumer done after {ConsumerSeconds:N2} s");
@@ -104,7 +104,7 @@ public static class KafkaProduceScenario
 
     // ---- EdgeStream: Confluent.Kafka against the agent ----
 
-    private static Result RunKafka(string bootstrap, byte[] template, int records, int warmup, int partitions, int window, int batchBytes, int rate, int linger)
+    internal static Result RunKafka(string bootstrap, byte[] template, int records, int warmup, int partitions, int window, int batchBytes, int rate, int linger)
     {
         var producerConfig = new ProducerConfig
         {

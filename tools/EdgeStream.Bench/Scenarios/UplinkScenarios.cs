@@ -24,20 +24,31 @@ public static class UplinkScenarios
         var records = args.Int("records", 200_000);
         var sizes = args.String("sizes", "100,1024").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var partitions = args.Int("partitions", 3);
+        // --scrape both: each size drained twice, without and with both nodes' /metrics fetched every second.
+        var scrapeModes = args.String("scrape", "off") switch
+        {
+            "on" => new[] { true },
+            "both" => [false, true],
+            _ => [false],
+        };
         var agentDll = Servers.AgentDll(args);
         var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
         Console.WriteLine($"uplink-forward: {records:N0} records per size, sizes {string.Join(", ", sizes)} B, {partitions} partitions; edge backlog drained to a gateway over loopback");
         Console.WriteLine($"  edgestream: {agentDll}, default settings (fsync group)");
         Console.WriteLine();
-        var rows = new List<(int Size, Drain Drain, double RawMBps)>();
+        var rows = new List<(string Size, Drain Drain, double RawMBps)>();
         try
         {
             foreach (var size in sizes)
             {
-                var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}"), records, size, partitions);
-                var raw = await RawTcpMBpsAsync((long)records * size);
-                rows.Add((size, drain, raw));
-                Console.WriteLine($"  {size} B: {drain}; raw loopback TCP {raw:N0} MB/s");
+                foreach (var scrape in scrapeModes)
+                {
+                    var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}-{scrape}"), records, size, partitions, scrape);
+                    var raw = await RawTcpMBpsAsync((long)records * size);
+                    var name = scrapeModes.Length > 1 || scrape ? $"{size} B{(scrape ? ", scraped 1/s" : ", not scraped")}" : $"{size} B";
+                    rows.Add((name, drain, raw));
+                    Console.WriteLine($"  {name}: {drain}; raw loopback TCP {raw:N0} MB/s");
+                }
             }
         }
         finally
@@ -47,7 +58,7 @@ public static class UplinkScenarios
         Console.WriteLine();
         Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB", "edge peak RssAnon MB");
         foreach (var (size, d, raw) in rows)
-            Report.Row($"{size} B", d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB, d.PeakAnonMB);
+            Report.Row(size, d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB, d.PeakAnonMB);
         return 0;
     }
 
@@ -65,7 +76,7 @@ public static class UplinkScenarios
         Drain drain;
         try
         {
-            drain = await RunDrainAsync(agentDll, Path.Combine(root, "backlog"), records, recordBytes, partitions);
+            drain = await RunDrainAsync(agentDll, Path.Combine(root, "backlog"), records, recordBytes, partitions, scrape: false);
         }
         finally
         {
@@ -84,13 +95,32 @@ public static class UplinkScenarios
             $"drained in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during (own memory, RssAnon, peak {PeakAnonMB:N0} MB)");
     }
 
-    private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions)
+    // What a Prometheus server with scrape_interval 1s does to the nodes it watches.
+    private static async Task ScrapeEverySecondAsync(int[] httpPorts, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+                foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics", ct);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private static async Task ScrapeOnceAsync(int[] httpPorts)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics");
+    }
+
+    private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions, bool scrape)
     {
         var uplink = ChildProcess.FreePort();
         var gatewayPorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
+        var edgePorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var p = partitions.ToString(CultureInfo.InvariantCulture);
-        var (edge, edgeBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "edge"), "edge",
-            new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort()),
+        var (edge, edgeBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "edge"), "edge", edgePorts,
             ["--node-id", "bench-edge", "--partitions", p, "--parent", $"127.0.0.1:{uplink}"]);
         await using (edge)
         {
@@ -101,8 +131,13 @@ public static class UplinkScenarios
                 ["--node-id", "bench-gateway", "--partitions", p, "--uplink", $"127.0.0.1:{uplink}"]);
             await using (gateway)
             {
+                // Scraped: one scrape of each node before the clock starts, as a Prometheus server that
+                // has been watching them would have done (the first one JIT-compiles the exporter).
+                if (scrape) await ScrapeOnceAsync([edgePorts.Http, gatewayPorts.Http]);
                 // The clock starts once the gateway answers: process start-up is not drain time.
                 var start = Stopwatch.GetTimestamp();
+                using var stopScraping = new CancellationTokenSource();
+                var scraper = scrape ? ScrapeEverySecondAsync([edgePorts.Http, gatewayPorts.Http], stopScraping.Token) : Task.CompletedTask;
                 var peak = rssBefore;
                 var peakAnon = RssMB(edge.Pid, "RssAnon:");
                 using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = gatewayBootstrap, GroupId = "bench-count" })
@@ -130,6 +165,8 @@ public static class UplinkScenarios
                     }
                 }
                 var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+                await stopScraping.CancelAsync();
+                await scraper;
                 return new Drain(seconds, records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, rssBefore, peak, peakAnon);
             }
         }

@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+
+namespace EdgeStream.Common.Metrics;
+
+/// <summary>
+/// The <c>topic</c> label of metrics, bounded: the first <see cref="MaxTopics"/> topics seen get their
+/// own value, every later one is <see cref="Other"/>. A node with thousands of MQTT-mapped topics
+/// would otherwise give Prometheus thousands of series per metric. Shared by every library so a topic
+/// has the same label everywhere; set once at start-up (<c>--metrics-max-topics</c>).
+/// </summary>
+public static class TopicLabels
+{
+    public const string Other = "_other";
+
+    private static readonly ConcurrentDictionary<string, string> Labels = new(StringComparer.Ordinal);
+    private static int _maxTopics = 100;
+
+    public static int MaxTopics
+    {
+        get => Volatile.Read(ref _maxTopics);
+        set => Volatile.Write(ref _maxTopics, Math.Max(0, value));
+    }
+
+    /// <summary>The label value for <paramref name="topic"/>: itself while under the cap, else <see cref="Other"/>.</summary>
+    public static string For(string topic)
+    {
+        if (Labels.TryGetValue(topic, out var label)) return label;
+        // Racing first uses may admit a few over the cap: harmless, the bound is what matters.
+        label = Labels.Count < MaxTopics ? topic : Other;
+        return Labels.GetOrAdd(topic, label);
+    }
+
+    /// <summary>True if <paramref name="topic"/> has (or now gets) its own label.</summary>
+    public static bool IsLabelled(string topic) => !string.Equals(For(topic), Other, StringComparison.Ordinal);
+}

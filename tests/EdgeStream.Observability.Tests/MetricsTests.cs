@@ -1,0 +1,83 @@
+using System.Net;
+using EdgeStream.TestSupport;
+
+namespace EdgeStream.Observability.Tests;
+
+/// <summary><c>GET /metrics</c> of a node made busy by real Kafka and MQTT clients.</summary>
+public sealed class MetricsTests
+{
+    private const int KafkaRecords = 500;
+    private const int ValueBytes = 100;
+    private const int MqttMessages = 40;
+
+    [Fact]
+    public async Task BusyNode_MetricsPassPromtool_AndCountWhatWasProduced()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "3");
+        var topic = Unique.Name("metrics");
+
+        Scrape.Produce(node, topic, KafkaRecords, ValueBytes);
+        Scrape.PublishMqtt(node, "sensors/room1", MqttMessages);
+
+        // Counters are recorded once an append is durable, before the ack: by now they are final.
+        var text = await Scrape.MetricsTextAsync(node);
+        var (code, stdout, stderr) = ExternalTool.Run("promtool", ["check", "metrics"], text, TimeSpan.FromSeconds(60));
+        Assert.True(code == 0, $"promtool check metrics failed ({code}):\n{stdout}\n{stderr}\n--- /metrics ---\n{text}");
+
+        var samples = Scrape.Parse(text);
+        Assert.Equal(KafkaRecords, Scrape.Sum(samples, "edgestream_topic_in_records_total", ("topic", topic)));
+        Assert.Equal(MqttMessages, Scrape.Sum(samples, "edgestream_topic_in_records_total", ("topic", "mqtt")));
+        Assert.Equal(MqttMessages, Scrape.Sum(samples, "edgestream_mqtt_messages_in_total", ("qos", "1")));
+        // Each partition's end offset: the three of the topic add up to what was produced.
+        Assert.Equal(KafkaRecords, Scrape.Sum(samples, "edgestream_partition_log_end_offset", ("topic", topic)));
+        Assert.Equal(3, samples.Count(s => s.Name == "edgestream_partition_log_end_offset" && s.Labels["topic"] == topic));
+        // Bytes in are whole record batches: more than the values alone, and equal to what the partitions hold.
+        var bytesIn = Scrape.Sum(samples, "edgestream_topic_in_bytes_total", ("topic", topic));
+        Assert.True(bytesIn > KafkaRecords * ValueBytes, $"bytes in {bytesIn}");
+        Assert.Equal(bytesIn, Scrape.Sum(samples, "edgestream_partition_size_bytes", ("topic", topic)));
+        Assert.True(Scrape.Sum(samples, "edgestream_kafka_requests_total", ("api", "Produce"), ("error_code", "0")) >= 1);
+        Assert.True(Scrape.Sum(samples, "edgestream_kafka_request_duration_seconds_count", ("api", "Produce")) >= 1);
+        Assert.True(Scrape.Sum(samples, "edgestream_storage_fsync_duration_seconds_count") >= 1);
+        Assert.True(Scrape.Sum(samples, "edgestream_disk_used_bytes") >= bytesIn);
+        Assert.Contains(samples, s => s.Name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.Name == "dotnet_process_memory_working_set_bytes" && s.Value > 0);
+    }
+
+    [Fact]
+    public async Task PerTopicLabels_AreCapped()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--metrics-max-topics", "2");
+        var prefix = Unique.Name("capped") + "-";
+        for (var i = 0; i < 5; i++) Scrape.Produce(node, prefix + i, 10);
+
+        var samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+        var labelled = samples.Where(s => s.Name == "edgestream_topic_in_records_total").Select(s => s.Labels["topic"]).Distinct().ToList();
+        Assert.Equal(3, labelled.Count); // two topics and "_other"
+        Assert.Equal(30, Scrape.Sum(samples, "edgestream_topic_in_records_total", ("topic", "_other")));
+        Assert.Equal(50, Scrape.Sum(samples, "edgestream_topic_in_records_total"));
+    }
+
+    [Fact]
+    public async Task Readyz_WaitsForTheParent()
+    {
+        using var dir = new TempDirectory();
+        var cloud = AgentNode.Prepare(dir.Combine("cloud"), "cloud");
+        await using var cloudOwner = cloud;
+        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", "--parent", $"127.0.0.1:{cloud.UplinkPort}", "--uplink-max-backoff", "500ms");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+
+        var notReady = await http.GetAsync($"http://127.0.0.1:{edge.HttpPort}/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("parent", await notReady.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{edge.HttpPort}/healthz")).StatusCode);
+
+        await cloud.RestartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{cloud.HttpPort}/readyz")).StatusCode);
+        // The edge connects once it has something to say or its next attempt comes round.
+        Scrape.Produce(edge, Unique.Name("ready"), 1);
+        Assert.True(await Wait.UntilAsync(async () => (await http.GetAsync($"http://127.0.0.1:{edge.HttpPort}/readyz")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), "the edge never became ready after its parent started");
+    }
+}
