@@ -49,7 +49,7 @@ public static class Servers
     /// settings, ready once <c>/healthz</c> answers "ok". <paramref name="agent"/> is the dll (run
     /// with <c>dotnet</c>) or a NativeAOT-published executable (run as is).
     /// </summary>
-    public static async Task<ChildProcess> StartAgentAsync(string agent, string dataDir, AgentPorts ports, string role, IEnumerable<string> extra)
+    public static async Task<ChildProcess> StartAgentAsync(string agent, string dataDir, AgentPorts ports, string role, IEnumerable<string> extra, bool https = false)
     {
         Directory.CreateDirectory(dataDir);
         List<string> args =
@@ -64,12 +64,15 @@ public static class Servers
         var process = native
             ? ChildProcess.Start(role, agent, args, dataDir)
             : ChildProcess.Start(role, "dotnet", [agent, .. args], dataDir);
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        // With --tls-cert the status port speaks HTTPS; its certificate is the scenario's business, not the health check's.
+        using var client = https
+            ? new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator }) { Timeout = TimeSpan.FromSeconds(2) }
+            : new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try
         {
             await process.WaitUntilAsync(async () =>
             {
-                try { return await client.GetStringAsync($"http://127.0.0.1:{ports.Http}/healthz").ConfigureAwait(false) == "ok"; }
+                try { return await client.GetStringAsync($"{(https ? "https" : "http")}://127.0.0.1:{ports.Http}/healthz").ConfigureAwait(false) == "ok"; }
                 catch (HttpRequestException) { return false; }
                 catch (TaskCanceledException) { return false; }
             }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
