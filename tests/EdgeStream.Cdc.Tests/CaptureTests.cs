@@ -64,5 +64,21 @@ public sealed class CaptureTests(PostgresServer pg)
         Assert.Equal("a", full[1].Before.GetProperty("name").GetString()); // REPLICA IDENTITY FULL: the whole old row
         Assert.Equal(1, full[1].Before.GetProperty("qty").GetInt32());
         Assert.Equal(2, full[2].Before.GetProperty("qty").GetInt32());
+
+        // The same figures in /metrics: the source streaming, its rows counter as /v1/status shows it.
+        var statusRows = (await CdcAgent.SourceAsync(node, "src"))!.Value.GetProperty("rows").GetInt64();
+        Assert.True(statusRows >= 12, $"rows {statusRows}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        var metrics = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/metrics");
+        Assert.Equal(statusRows, MetricValue(metrics, "edgestream_cdc_rows_total", "source=\"src\""));
+        Assert.Equal(1, MetricValue(metrics, "edgestream_cdc_sources", "state=\"streaming\""));
+        Assert.Equal(0, MetricValue(metrics, "edgestream_cdc_sources", "state=\"failed\""));
+    }
+
+    private static long MetricValue(string text, string name, string label)
+    {
+        var line = text.Split('\n').SingleOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+        Assert.True(line is not null, $"no {name} with {label} in /metrics:\n{text}");
+        return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

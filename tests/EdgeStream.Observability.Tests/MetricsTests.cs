@@ -79,5 +79,52 @@ public sealed class MetricsTests
         Scrape.Produce(edge, Unique.Name("ready"), 1);
         Assert.True(await Wait.UntilAsync(async () => (await http.GetAsync($"http://127.0.0.1:{edge.HttpPort}/readyz")).StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), "the edge never became ready after its parent started");
+
+        // The uplink's figures once records reach the parent: zero-filled values compress, so the link carries fewer bytes than the frames hold.
+        var topic = Unique.Name("uplinked");
+        Scrape.Produce(edge, topic, 200, 1000);
+        List<Sample> samples = [];
+        Assert.True(await Wait.UntilAsync(async () =>
+            {
+                samples = Scrape.Parse(await Scrape.MetricsTextAsync(edge));
+                return Scrape.Sum(samples, "edgestream_uplink_acked_records_total") >= 201 && Scrape.Sum(samples, "edgestream_uplink_lag_records", ("topic", topic)) == 0;
+            }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), "the parent never acknowledged the records: " + string.Join("\n", samples.Where(s => s.Name.StartsWith("edgestream_uplink", StringComparison.Ordinal))));
+        var sent = Scrape.Sum(samples, "edgestream_uplink_sent_bytes_total");
+        var raw = Scrape.Sum(samples, "edgestream_uplink_sent_raw_bytes_total");
+        Assert.True(raw > 200 * 1000 && sent > 0 && sent < raw / 5, $"sent {sent} B, before compression {raw} B");
+        Assert.Equal(raw / sent, Scrape.Sum(samples, "edgestream_uplink_compression_ratio"), 3);
+        Assert.Equal(1, Scrape.Sum(samples, "edgestream_uplink_connected", ("parent", $"127.0.0.1:{cloud.UplinkPort}")));
+    }
+
+    [Fact]
+    public async Task ConsumerGroupLag_IsTheDistanceFromTheCommittedOffset_AndFilesFiguresAppearWithAReceiver()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "1", "--files-dir", dir.Combine("files"));
+        var topic = Unique.Name("lag");
+        var group = Unique.Name("lagging");
+        Scrape.Produce(node, topic, 100);
+
+        // A commit from outside group membership (generation -1), as tools that reset offsets make.
+        using (var consumer = new Confluent.Kafka.ConsumerBuilder<Confluent.Kafka.Ignore, Confluent.Kafka.Ignore>(new Confluent.Kafka.ConsumerConfig
+               {
+                   BootstrapServers = node.Bootstrap, GroupId = group, EnableAutoCommit = false,
+                   BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
+               }).SetLogHandler((_, _) => { }).Build())
+        {
+            consumer.Commit([new Confluent.Kafka.TopicPartitionOffset(topic, 0, 40)]);
+        }
+
+        var samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+        Assert.Equal(60, Scrape.Sum(samples, "edgestream_kafka_group_lag_records", ("group", group), ("topic", topic)));
+
+        Scrape.Produce(node, topic, 10);
+        samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+        Assert.Equal(70, Scrape.Sum(samples, "edgestream_kafka_group_lag_records", ("group", group), ("topic", topic)));
+
+        // The receiver's figures are there from the start (0), so a dashboard can tell "idle" from "absent".
+        Assert.Contains(samples, s => s.Name == "edgestream_files_in_flight" && s.Value == 0);
+        Assert.Contains(samples, s => s.Name == "edgestream_files_completed_total" && s.Value == 0);
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("edgestream_cdc_", StringComparison.Ordinal) && s.Name != "edgestream_cdc_sources");
     }
 }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace EdgeStream.Common.Metrics;
 
 /// <summary>
@@ -10,25 +8,18 @@ namespace EdgeStream.Common.Metrics;
 /// </summary>
 public static class TopicLabels
 {
-    public const string Other = "_other";
+    public const string Other = BoundedLabels.Other;
 
-    private static readonly ConcurrentDictionary<string, string> Labels = new(StringComparer.Ordinal);
-    private static int _maxTopics = 100;
+    private static readonly BoundedLabels Labels = new(100);
 
     public static int MaxTopics
     {
-        get => Volatile.Read(ref _maxTopics);
-        set => Volatile.Write(ref _maxTopics, Math.Max(0, value));
+        get => Labels.Max;
+        set => Labels.Max = value;
     }
 
     /// <summary>The label value for <paramref name="topic"/>: itself while under the cap, else <see cref="Other"/>.</summary>
-    public static string For(string topic)
-    {
-        if (Labels.TryGetValue(topic, out var label)) return label;
-        // Racing first uses may admit a few over the cap: harmless, the bound is what matters.
-        label = Labels.Count < MaxTopics ? topic : Other;
-        return Labels.GetOrAdd(topic, label);
-    }
+    public static string For(string topic) => Labels.For(topic);
 
     /// <summary>True if <paramref name="topic"/> has (or now gets) its own label.</summary>
     public static bool IsLabelled(string topic) => !string.Equals(For(topic), Other, StringComparison.Ordinal);

@@ -43,6 +43,10 @@ public sealed class NodeMetrics : IDisposable
         m.CreateObservableCounter("edgestream.uplink.sent.frames", () => Sender(static s => s.FramesSent), "{frame}", "Frames sent to the parent.");
         m.CreateObservableCounter("edgestream.uplink.sent.records", () => Sender(static s => s.RecordsSent), "{record}", "Records sent to the parent.");
         m.CreateObservableCounter("edgestream.uplink.sent.bytes", () => Sender(static s => s.BytesSent), "By", "Compressed frame bytes sent to the parent.");
+        m.CreateObservableCounter("edgestream.uplink.sent.raw_bytes", () => Sender(static s => s.RawBytesSent), "By", "The same frames' bytes before compression.");
+        m.CreateObservableGauge("edgestream.uplink.compression.ratio",
+            () => Sender(static s => s.BytesSent > 0 ? (double)s.RawBytesSent / s.BytesSent : 0), "",
+            "Bytes before compression per byte sent, since start (0 before the first frame).");
         m.CreateObservableCounter("edgestream.uplink.acked.records", () => Sender(static s => s.RecordsAcked), "{record}", "Records the parent acknowledged.");
         m.CreateObservableCounter("edgestream.uplink.duplicate.frames", () => Sender(static s => s.Duplicates), "{frame}", "Frames the parent already had.");
         m.CreateObservableCounter("edgestream.uplink.retried.frames", () => Sender(static s => s.Retried), "{frame}", "Frames the parent could not take then (sent again).");
@@ -68,6 +72,8 @@ public sealed class NodeMetrics : IDisposable
             "Nodes below this one that report their status (see /v1/fleet), per state (ok, stale).");
 
         m.CreateObservableGauge("edgestream.mesh.members", MeshMembers, "{member}", "Mesh members this node sees, per scope and state.");
+
+        WorkloadMetrics.Register(m, services);
     }
 
     private StorageState? Storage => _services.GetService<StorageState>();
@@ -106,10 +112,10 @@ public sealed class NodeMetrics : IDisposable
         return ToMeasurements(sums);
     }
 
-    private Measurement<long>[] Sender(Func<UplinkStatus, long> read)
+    private Measurement<T>[] Sender<T>(Func<UplinkStatus, T> read) where T : struct
     {
         if (_services.GetService<UplinkStatus>() is not { } status) return [];
-        return [new Measurement<long>(read(status), new KeyValuePair<string, object?>("parent", status.CurrentParent ?? "none"))];
+        return [new Measurement<T>(read(status), new KeyValuePair<string, object?>("parent", status.CurrentParent ?? "none"))];
     }
 
     private List<Measurement<long>> Backlog(Func<PartitionBacklog, long> read)

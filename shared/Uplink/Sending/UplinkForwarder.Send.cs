@@ -63,7 +63,7 @@ public sealed partial class UplinkForwarder
                 Payload = UnsafeByteOperations.UnsafeWrap(frame.Payload),
                 RawLength = (uint)frame.RawLength,
             }, ct).ConfigureAwait(false);
-            _status.Sent(frame.Records, frame.Payload.Length);
+            _status.Sent(frame.Records, frame.Payload.Length, frame.RawLength);
         }
     }
 

@@ -6,7 +6,7 @@ namespace EdgeStream.Uplink.Sending;
 /// </summary>
 public sealed class UplinkStatus
 {
-    private long _framesSent, _recordsSent, _bytesSent, _framesAcked, _recordsAcked, _duplicates, _retried, _reconnects, _skippedRecords;
+    private long _framesSent, _recordsSent, _bytesSent, _rawBytesSent, _framesAcked, _recordsAcked, _duplicates, _retried, _reconnects, _skippedRecords;
     private volatile string? _currentParent;
     private volatile string? _lastError;
     private volatile bool _connected;
@@ -16,6 +16,8 @@ public sealed class UplinkStatus
     public long RecordsSent => Interlocked.Read(ref _recordsSent);
     /// <summary>Compressed payload bytes written to the parent.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
+    /// <summary>The same frames' bytes before compression: with <see cref="BytesSent"/>, what LZ4 saves on the link.</summary>
+    public long RawBytesSent => Interlocked.Read(ref _rawBytesSent);
     /// <summary>Frames answered OK or DUPLICATE.</summary>
     public long FramesAcked => Interlocked.Read(ref _framesAcked);
     public long RecordsAcked => Interlocked.Read(ref _recordsAcked);
@@ -33,11 +35,12 @@ public sealed class UplinkStatus
     /// <summary>Per forwarded partition: high watermark minus acknowledged cursor, refreshed about once a second.</summary>
     public IReadOnlyList<PartitionBacklog> Backlog => _backlog;
 
-    internal void Sent(int records, int bytes)
+    internal void Sent(int records, int bytes, int rawBytes)
     {
         Interlocked.Increment(ref _framesSent);
         Interlocked.Add(ref _recordsSent, records);
         Interlocked.Add(ref _bytesSent, bytes);
+        Interlocked.Add(ref _rawBytesSent, rawBytes);
     }
 
     internal void Acked(int records, bool duplicate)
@@ -81,6 +84,7 @@ public sealed class UplinkStatus
             FramesSent = FramesSent,
             RecordsSent = RecordsSent,
             BytesSent = BytesSent,
+            RawBytesSent = RawBytesSent,
             FramesAcked = FramesAcked,
             RecordsAcked = RecordsAcked,
             Duplicates = Duplicates,
@@ -114,6 +118,8 @@ public sealed class UplinkStatusSnapshot
     public long FramesSent { get; init; }
     public long RecordsSent { get; init; }
     public long BytesSent { get; init; }
+    /// <summary>What <see cref="BytesSent"/> held before compression.</summary>
+    public long RawBytesSent { get; init; }
     public long FramesAcked { get; init; }
     public long RecordsAcked { get; init; }
     public long Duplicates { get; init; }
