@@ -106,14 +106,7 @@ public sealed class MetricsTests
         Scrape.Produce(node, topic, 100);
 
         // A commit from outside group membership (generation -1), as tools that reset offsets make.
-        using (var consumer = new Confluent.Kafka.ConsumerBuilder<Confluent.Kafka.Ignore, Confluent.Kafka.Ignore>(new Confluent.Kafka.ConsumerConfig
-               {
-                   BootstrapServers = node.Bootstrap, GroupId = group, EnableAutoCommit = false,
-                   BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4,
-               }).SetLogHandler((_, _) => { }).Build())
-        {
-            consumer.Commit([new Confluent.Kafka.TopicPartitionOffset(topic, 0, 40)]);
-        }
+        Scrape.CommitOffset(node, group, topic, 0, 40);
 
         var samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
         Assert.Equal(60, Scrape.Sum(samples, "edgestream_kafka_group_lag_records", ("group", group), ("topic", topic)));
@@ -121,6 +114,17 @@ public sealed class MetricsTests
         Scrape.Produce(node, topic, 10);
         samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
         Assert.Equal(70, Scrape.Sum(samples, "edgestream_kafka_group_lag_records", ("group", group), ("topic", topic)));
+
+        // The same figures in /v1/topics, the dashboard's topics and groups views.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        using var view = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/v1/topics"));
+        var topicEntry = view.RootElement.GetProperty("topics").EnumerateArray().Single(t => t.GetProperty("name").GetString() == topic);
+        Assert.Equal(110, topicEntry.GetProperty("records").GetInt64());
+        Assert.Equal(1, topicEntry.GetProperty("partitions").GetInt32());
+        var groupEntry = view.RootElement.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("groupId").GetString() == group);
+        Assert.Equal("Empty", groupEntry.GetProperty("state").GetString());
+        Assert.Equal(70, groupEntry.GetProperty("lag").GetInt64());
+        Assert.Equal(70, groupEntry.GetProperty("topics")[0].GetProperty("lag").GetInt64());
 
         // The receiver's figures are there from the start (0), so a dashboard can tell "idle" from "absent".
         Assert.Contains(samples, s => s.Name == "edgestream_files_in_flight" && s.Value == 0);

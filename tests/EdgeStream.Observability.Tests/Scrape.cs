@@ -53,6 +53,16 @@ public static partial class Scrape
         Assert.Equal(0, failed);
     }
 
+    /// <summary>Commits <paramref name="offset"/> for one partition as a tool resetting offsets does (outside group membership).</summary>
+    public static void CommitOffset(AgentNode node, string group, string topic, int partition, long offset)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = node.Bootstrap, GroupId = group, EnableAutoCommit = false, BrokerAddressFamily = BrokerAddressFamily.V4,
+        }).SetLogHandler((_, _) => { }).Build();
+        consumer.Commit([new TopicPartitionOffset(topic, partition, offset)]);
+    }
+
     /// <summary>Publishes <paramref name="count"/> QoS 1 messages with mosquitto_pub (one per line of stdin).</summary>
     public static void PublishMqtt(AgentNode node, string topic, int count)
     {

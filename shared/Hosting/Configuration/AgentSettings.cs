@@ -47,7 +47,7 @@ public static class AgentSettings
     public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
-        "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet.");
+        "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet, /v1/topics.");
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
     public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,

@@ -49,6 +49,9 @@ public static class HttpEndpoints
         endpoints.MapGet("/v1/fleet", (RequestDelegate)(static context =>
             context.Response.WriteAsJsonAsync(Fleet(context.RequestServices), StatusJsonContext.Default.FleetView, cancellationToken: context.RequestAborted)));
 
+        endpoints.MapGet("/v1/topics", (RequestDelegate)(static context =>
+            context.Response.WriteAsJsonAsync(TopicsView.Build(context.RequestServices), StatusJsonContext.Default.TopicsView, cancellationToken: context.RequestAborted)));
+
         endpoints.MapGet("/v1/status", (RequestDelegate)(static context =>
         {
             var node = context.RequestServices.GetRequiredService<NodeContext>();
@@ -189,4 +192,5 @@ public sealed class UplinkReceiverStatus
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(FleetView))]
+[JsonSerializable(typeof(TopicsView))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -42,17 +42,10 @@ internal static class WorkloadMetrics
         if (services.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is not { } broker
             || services.GetService<StorageState>()?.Manager is not { } manager) return list;
         var sums = new Dictionary<(string Group, string Topic), long>();
-        foreach (var group in broker.Groups.ListGroups())
+        foreach (var g in Kafka.ConsumerGroupLag.Compute(broker, manager))
         {
-            var groupLabel = GroupLabels.For(group.GroupId);
-            foreach (var ((topic, partition), committed) in broker.Groups.FetchOffsets(group.GroupId))
-            {
-                // Offsets of deleted topics or partitions are kept by Kafka too; they have no lag to show.
-                if (!manager.TryGetTopic(topic, out var log) || log is null || partition >= log.Partitions.Count) continue;
-                var lag = Math.Max(0, log.Partitions[partition].HighWatermark - committed.Offset);
-                var key = (groupLabel, TopicLabels.For(topic));
-                sums[key] = sums.GetValueOrDefault(key) + lag;
-            }
+            var key = (GroupLabels.For(g.GroupId), TopicLabels.For(g.Topic));
+            sums[key] = sums.GetValueOrDefault(key) + g.Lag;
         }
         foreach (var ((group, topic), lag) in sums)
             list.Add(new Measurement<long>(lag, new KeyValuePair<string, object?>("group", group), new KeyValuePair<string, object?>("topic", topic)));
