@@ -45,6 +45,28 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task MqttQueued_CountsWhatWaitsForAnAbsentPersistentSubscriber()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge");
+        var client = Unique.Name("away");
+        // A persistent session (clean session off) subscribed at QoS 1, then gone: -E exits once the SUBACK is in.
+        var (code, _, stderr) = ExternalTool.Run("mosquitto_sub",
+            ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", client, "-c", "-q", "1", "-t", "plant/queued", "-E"],
+            timeout: TimeSpan.FromSeconds(30));
+        Assert.True(code == 0, $"mosquitto_sub -E failed ({code}): {stderr}");
+
+        Scrape.PublishMqtt(node, "plant/queued", 7);
+        List<Sample> samples = [];
+        Assert.True(await Wait.UntilAsync(async () =>
+            {
+                samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                return Scrape.Sum(samples, "edgestream_mqtt_queued") == 7;
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)),
+            $"queued: {Scrape.Sum(samples, "edgestream_mqtt_queued")}, expected the 7 messages published while the subscriber was away");
+    }
+
+    [Fact]
     public async Task PerTopicLabels_AreCapped()
     {
         using var dir = new TempDirectory();

@@ -63,6 +63,8 @@ public sealed class NodeMetrics : IDisposable
 
         m.CreateObservableGauge("edgestream.mqtt.clients", () => _services.GetService<MqttConnectionGuard>()?.Connections ?? 0, "{client}",
             "MQTT connections open now.");
+        m.CreateObservableGauge("edgestream.mqtt.queued", () => _services.GetService<MqttConnectionGuard>()?.QueuedMessages() ?? 0, "{message}",
+            "Messages waiting in subscribers' queues (every session, connected or not).");
         m.CreateObservableCounter("edgestream.mqtt.queue.dropped", () => _services.GetService<MqttConnectionGuard>()?.DroppedMessages ?? 0, "{message}",
             "Messages dropped from a slow subscriber's full queue (--mqtt-max-queued).");
         m.CreateObservableCounter("edgestream.mqtt.connections.refused", () => _services.GetService<MqttConnectionGuard>()?.RefusedConnections ?? 0, "{connection}",

@@ -64,6 +64,17 @@ public sealed partial class MqttConnectionGuard : IHostedService
     /// <summary>Queued messages dropped for slow subscribers since start.</summary>
     public long DroppedMessages => Interlocked.Read(ref _dropped);
 
+    /// <summary>
+    /// Messages waiting in subscribers' queues now, over every session (connected or not: a persistent
+    /// session's queue fills while its client is away). Walks the sessions, so it is for scrapes, not hot paths.
+    /// </summary>
+    public long QueuedMessages()
+    {
+        long queued = 0;
+        foreach (var session in _server.GetSessionsAsync().GetAwaiter().GetResult()) queued += session.PendingApplicationMessagesCount;
+        return queued;
+    }
+
     /// <summary>Connections closed for a framing or flow violation since start.</summary>
     public long ClosedConnections => Interlocked.Read(ref _closed);
 
