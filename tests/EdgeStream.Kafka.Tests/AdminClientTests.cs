@@ -299,6 +299,8 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         Assert.Equal("Invalid value -2 for configuration retention.ms: Value must be at least -1", (await Refused("retention.ms", "-2")).Reason);
         Assert.Equal("Invalid value 0 for configuration segment.ms: Value must be at least 1", (await Refused("segment.ms", "0")).Reason);
         Assert.Equal("Invalid value 3000000000 for configuration segment.bytes: Not a number of type INT", (await Refused("segment.bytes", "3000000000")).Reason);
+        // Within Kafka's range but outside EdgeStream's, in the same form.
+        Assert.Equal("Invalid value 100 for configuration segment.bytes: Value must be at least 1024", (await Refused("segment.bytes", "100")).Reason);
         Assert.Equal("Invalid value bogus for configuration cleanup.policy: String must be one of: compact, delete", (await Refused("cleanup.policy", "bogus")).Reason);
         Assert.Equal("Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1.0", (await Refused("min.cleanable.dirty.ratio", "1.5")).Reason);
         Assert.Equal("Invalid value 12 for configuration compression.gzip.level: Value must be between 1 and 9 or equal to -1", (await Refused("compression.gzip.level", "12")).Reason);
