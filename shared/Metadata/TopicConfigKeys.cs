@@ -38,14 +38,19 @@ public static class TopicConfigKeys
     // Accepted-only keys are looked up, not cached here: AcceptedTopicConfigs is built from Implemented.
     public static bool IsKnown(string key) => Implemented.Contains(key) || AcceptedTopicConfigs.TryGet(key, out _);
 
-    /// <summary>Applies explicit overrides on top of <paramref name="defaults"/>; throws <see cref="ConfigurationException"/> naming the bad key.</summary>
-    public static TopicConfig Apply(TopicConfig defaults, IReadOnlyDictionary<string, string> overrides)
+    /// <summary>
+    /// Applies explicit overrides on top of <paramref name="defaults"/>; throws <see cref="ConfigurationException"/> naming the bad key.
+    /// <paramref name="checkKafkaRanges"/> false skips Kafka's type and range checks, for overrides already
+    /// stored: an older version accepted some values Kafka refuses (retention.ms -5 meant forever), and a
+    /// node must still start with them.
+    /// </summary>
+    public static TopicConfig Apply(TopicConfig defaults, IReadOnlyDictionary<string, string> overrides, bool checkKafkaRanges = true)
     {
         var c = defaults;
         foreach (var (key, value) in overrides)
         {
             // Kafka's type and range first, in Kafka's words; EdgeStream's own limits (TopicConfig.Validate) after.
-            if (KafkaConfigDefinitions.TryGetTopic(key, out var kafka) && kafka.Check(value) is { } invalid)
+            if (checkKafkaRanges && KafkaConfigDefinitions.TryGetTopic(key, out var kafka) && kafka.Check(value) is { } invalid)
                 throw new ConfigurationException(KafkaConfigDefinitions.InvalidValue(key, value, invalid));
             c = key switch
             {
