@@ -55,9 +55,9 @@ public sealed class TopicCatalog
         foreach (var meta in _metadata.ListTopics())
         {
             if (!_log.TryGetTopic(meta.Name, out var topic))
-                topic = _log.CreateTopic(meta.Name, meta.Partitions, TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, meta.Config));
+                topic = _log.CreateTopic(meta.Name, meta.Partitions, TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, meta.Config, checkKafkaRanges: false));
             else
-                topic!.Config = TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, meta.Config);
+                topic!.Config = TopicConfigKeys.Apply(_log.Options.DefaultTopicConfig, meta.Config, checkKafkaRanges: false);
             if (topic!.PartitionCount < meta.Partitions) _log.AddPartitions(meta.Name, meta.Partitions);
         }
         foreach (var topic in _log.Topics)

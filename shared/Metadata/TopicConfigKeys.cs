@@ -5,6 +5,7 @@ namespace EdgeStream.Metadata;
 
 /// <summary>
 /// Maps Kafka's topic config names (retention.ms, segment.bytes, …) to <see cref="TopicConfig"/>.
+/// Every key Kafka documents is checked against Kafka's type and range (<see cref="KafkaConfigDefinitions"/>).
 /// Implemented keys change behaviour; the rest of Kafka's documented topic configs are accepted,
 /// validated and kept (<see cref="AcceptedTopicConfigs"/>) so tools written for Kafka work; anything
 /// else is refused.
@@ -31,20 +32,26 @@ public static class TopicConfigKeys
     public static IReadOnlyList<string> Implemented { get; } =
         [CleanupPolicy, DiskFullPolicy, IndexIntervalBytes, MaxMessageBytes, TimestampType, RetentionBytes, RetentionMs, SegmentBytes, SegmentMs, UplinkPriority];
 
-    /// <summary>Accepted, validated and reported, without effect on a single-replica log (see <see cref="AcceptedTopicConfigs"/>).</summary>
-    public static IReadOnlySet<string> AcceptedOnly { get; } = new HashSet<string>(AcceptedTopicConfigs.All.Select(c => c.Key), StringComparer.Ordinal);
-
     /// <summary>Kafka's wording for a key it does not know (tools match on it).</summary>
     public static string UnknownKeyMessage(string key) => $"Unknown topic config name: {key}";
 
-    public static bool IsKnown(string key) => Implemented.Contains(key) || AcceptedOnly.Contains(key);
+    // Accepted-only keys are looked up, not cached here: AcceptedTopicConfigs is built from Implemented.
+    public static bool IsKnown(string key) => Implemented.Contains(key) || AcceptedTopicConfigs.TryGet(key, out _);
 
-    /// <summary>Applies explicit overrides on top of <paramref name="defaults"/>; throws <see cref="ConfigurationException"/> naming the bad key.</summary>
-    public static TopicConfig Apply(TopicConfig defaults, IReadOnlyDictionary<string, string> overrides)
+    /// <summary>
+    /// Applies explicit overrides on top of <paramref name="defaults"/>; throws <see cref="ConfigurationException"/> naming the bad key.
+    /// <paramref name="checkKafkaRanges"/> false skips Kafka's type and range checks, for overrides already
+    /// stored: an older version accepted some values Kafka refuses (retention.ms -5 meant forever), and a
+    /// node must still start with them.
+    /// </summary>
+    public static TopicConfig Apply(TopicConfig defaults, IReadOnlyDictionary<string, string> overrides, bool checkKafkaRanges = true)
     {
         var c = defaults;
         foreach (var (key, value) in overrides)
         {
+            // Kafka's type and range first, in Kafka's words; EdgeStream's own limits (TopicConfig.Validate) after.
+            if (checkKafkaRanges && KafkaConfigDefinitions.TryGetTopic(key, out var kafka) && kafka.Check(value) is { } invalid)
+                throw new ConfigurationException(KafkaConfigDefinitions.InvalidValue(key, value, invalid));
             c = key switch
             {
                 RetentionMs => c with { RetentionAge = ParseLong(key, value) is var ms && ms < 0 ? null : TimeSpan.FromMilliseconds(ms) },
@@ -65,11 +72,9 @@ public static class TopicConfigKeys
                 {
                     "CreateTime" => c with { UseLogAppendTime = false },
                     "LogAppendTime" => c with { UseLogAppendTime = true },
-                    _ => throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, "String must be one of: CreateTime, LogAppendTime")),
+                    _ => throw new ConfigurationException(KafkaConfigDefinitions.InvalidValue(key, value, "String must be one of: CreateTime, LogAppendTime")),
                 },
-                _ when AcceptedTopicConfigs.TryGet(key, out var accepted) => accepted.Validate(value) is { } reason
-                    ? throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, reason))
-                    : c,
+                _ when AcceptedTopicConfigs.TryGet(key, out _) => c,
                 _ => throw new ConfigurationException(UnknownKeyMessage(key)),
             };
         }
@@ -107,5 +112,5 @@ public static class TopicConfigKeys
     private static long ParseLong(string key, string value) =>
         long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new ConfigurationException(AcceptedTopicConfigs.InvalidValue(key, value, "Not a number of type LONG"));
+            : throw new ConfigurationException(KafkaConfigDefinitions.InvalidValue(key, value, "Not a number of type LONG"));
 }

@@ -49,21 +49,30 @@ public sealed record TopicConfig
     /// <summary>Largest segment we allow: positions in the index are 32-bit.</summary>
     public const long MaxSegmentBytes = 1L << 30;
 
+    // The messages take Kafka's form ("Invalid value V for configuration K: reason") because Kafka
+    // admin tools show them as the broker's answer; the limits are EdgeStream's, within Kafka's ranges.
     public void Validate()
     {
-        if (SegmentBytes < 1024 || SegmentBytes > MaxSegmentBytes)
-            throw new ConfigurationException($"segment.bytes must be between 1 KiB and 1 GiB, not {SegmentBytes}.");
+        if (SegmentBytes < 1024)
+            throw Invalid("segment.bytes", SegmentBytes, "Value must be at least 1024");
+        if (SegmentBytes > MaxSegmentBytes)
+            throw Invalid("segment.bytes", SegmentBytes, $"Value must be no more than {MaxSegmentBytes}");
         if (SegmentAge <= TimeSpan.Zero)
-            throw new ConfigurationException("segment.ms must be positive.");
+            throw Invalid("segment.ms", (long)SegmentAge.TotalMilliseconds, "Value must be at least 1");
         if (RetentionBytes < -1)
-            throw new ConfigurationException("retention.bytes must be -1 (unlimited) or positive.");
+            throw Invalid("retention.bytes", RetentionBytes, "Value must be at least -1");
         if (RetentionAge is { } age && age <= TimeSpan.Zero)
-            throw new ConfigurationException("retention.ms must be positive, or -1 for unlimited.");
-        if (MaxMessageBytes < 64 || MaxMessageBytes > 512 * 1024 * 1024)
-            throw new ConfigurationException($"max.message.bytes must be between 64 B and 512 MiB, not {MaxMessageBytes}.");
+            throw Invalid("retention.ms", (long)age.TotalMilliseconds, "Value must be at least 1, or -1 to keep records forever");
+        if (MaxMessageBytes < 64)
+            throw Invalid("max.message.bytes", MaxMessageBytes, "Value must be at least 64");
+        if (MaxMessageBytes > 512 * 1024 * 1024)
+            throw Invalid("max.message.bytes", MaxMessageBytes, $"Value must be no more than {512 * 1024 * 1024}");
         if (IndexIntervalBytes < 1)
-            throw new ConfigurationException("index.interval.bytes must be positive.");
+            throw Invalid("index.interval.bytes", IndexIntervalBytes, "Value must be at least 1");
         if (CleanupPolicy != "delete")
-            throw new ConfigurationException($"cleanup.policy '{CleanupPolicy}' is not supported (only 'delete').");
+            throw new ConfigurationException($"Invalid value {CleanupPolicy} for configuration cleanup.policy: only 'delete' is supported (EdgeStream does not compact)");
     }
+
+    private static ConfigurationException Invalid(string key, long value, string reason) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Invalid value {value} for configuration {key}: {reason}"));
 }

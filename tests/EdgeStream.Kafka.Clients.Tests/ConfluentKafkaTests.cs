@@ -220,6 +220,33 @@ public class ConfluentKafkaTests(SharedAgent agent)
         Assert.Equal(5, Assert.Single(latest.ResultInfos).TopicPartitionOffsetError.Offset.Value);
     }
 
+    /// <summary>MAX_TIMESTAMP inside one batch: the record carrying the largest timestamp, not the batch's first.</summary>
+    [Fact]
+    public async Task AdminListOffsets_MaxTimestampInsideOneBatch_OffsetOfThatRecord()
+    {
+        var topic = Unique.Name("maxts-batch");
+        var tp = new TopicPartition(topic, 0);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000_000;
+        long[] offsetsOfTimes = [3000, 1000, 9000, 2000, 9000, 4000];
+        var config = Clients.ProducerConfig(agent.Bootstrap);
+        // A long linger and one flush put all six records in one batch.
+        config.LingerMs = 1000;
+        using (var producer = Clients.Producer(config))
+        {
+            var sent = offsetsOfTimes.Select(delta => producer.ProduceAsync(tp, new Message<byte[], byte[]> { Value = [2], Timestamp = new Timestamp(t + delta, TimestampType.CreateTime) })).ToList();
+            producer.Flush(s_timeout);
+            var reports = await Task.WhenAll(sent);
+            Assert.Equal([0L, 1, 2, 3, 4, 5], reports.Select(r => r.Offset.Value));
+        }
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = agent.Bootstrap, BrokerAddressFamily = BrokerAddressFamily.V4 }).Build();
+
+        var result = await admin.ListOffsetsAsync([new TopicPartitionOffsetSpec { TopicPartition = tp, OffsetSpec = OffsetSpec.MaxTimestamp() }]);
+
+        var info = Assert.Single(result.ResultInfos);
+        Assert.Equal(2, info.TopicPartitionOffsetError.Offset.Value);
+        Assert.Equal(t + 9000, info.Timestamp);
+    }
+
     [Fact]
     public async Task Consume_WaitingAtEnd_ReceivesRecordProducedLater()
     {

@@ -203,7 +203,7 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         "cleanup.policy", "compression.type", "compression.gzip.level", "compression.lz4.level", "compression.zstd.level",
         "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms", "follower.replication.throttled.replicas",
         "index.interval.bytes", "leader.replication.throttled.replicas", "local.retention.bytes", "local.retention.ms",
-        "max.compaction.lag.ms", "max.message.bytes", "message.downconversion.enable", "message.timestamp.after.max.ms",
+        "max.compaction.lag.ms", "max.message.bytes", "message.downconversion.enable", "message.format.version", "message.timestamp.after.max.ms",
         "message.timestamp.before.max.ms", "message.timestamp.difference.max.ms", "message.timestamp.type",
         "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "min.insync.replicas", "preallocate", "remote.log.copy.disable",
         "remote.log.delete.on.disable", "remote.storage.enable", "retention.bytes", "retention.ms", "segment.bytes",
@@ -219,6 +219,10 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         var configs = await TopicConfigsAsync(name);
         var missing = s_kafkaTopicConfigs.Where(k => !configs.ContainsKey(k)).ToList();
         Assert.True(missing.Count == 0, $"missing: {string.Join(", ", missing)}");
+        // Kafka's 36 plus EdgeStream's own disk.full.policy and uplink.priority.
+        Assert.Equal(38, configs.Count);
+        Assert.All(configs.Values, c => Assert.False(c.IsReadOnly || c.IsSensitive));
+        Assert.Equal("3.0-IV1", configs["message.format.version"].Value);
         Assert.Equal("9223372036854775807", configs["flush.ms"].Value);
         Assert.Equal(ConfigSource.DefaultConfig, configs["flush.ms"].Source);
         Assert.True(configs["flush.ms"].IsDefault);
@@ -232,9 +236,11 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         // The broker shows the settings those keys inherit from, as read-only defaults.
         var broker = Assert.Single(await Admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = "1" }],
             new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout })).Entries;
-        Assert.Equal("9223372036854775807", broker["log.flush.interval.ms"].Value);
-        Assert.True(broker["log.flush.interval.ms"].IsReadOnly);
+        Assert.Equal("9223372036854775807", broker["log.flush.interval.messages"].Value);
+        Assert.True(broker["log.flush.interval.messages"].IsReadOnly);
+        Assert.Null(broker["log.flush.interval.ms"].Value); // Kafka has no default: the scheduler interval applies
         Assert.Equal("1", broker["min.insync.replicas"].Value);
+        Assert.All(configs["flush.ms"].Synonyms, s => Assert.Equal("log.flush.interval.ms", s.Name));
     }
 
     [Fact]
@@ -271,6 +277,81 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         Assert.Equal("1000", configs["flush.ms"].Value);
         Assert.Equal(ConfigSource.DynamicTopicConfig, configs["flush.ms"].Source);
         Assert.Equal("9223372036854775807", configs["flush.messages"].Value);
+    }
+
+    [Fact]
+    public async Task IncrementalAlterConfigs_OutOfKafkasRange_InvalidConfigInKafkasWordingAndUnchanged()
+    {
+        var name = Unique.Name("range");
+        await CreateAsync(name, 1, new Dictionary<string, string> { ["retention.ms"] = "3600000" });
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = name };
+        async Task<Error> Refused(string key, string value)
+        {
+            var ex = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() => Admin.IncrementalAlterConfigsAsync(
+                new Dictionary<ConfigResource, List<ConfigEntry>> { [resource] = [new ConfigEntry { Name = key, Value = value, IncrementalOperation = AlterConfigOpType.Set }] },
+                new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+            var error = Assert.Single(ex.Results).Error;
+            Assert.Equal(ErrorCode.InvalidConfig, error.Code);
+            return error;
+        }
+
+        // Keys EdgeStream acts on get Kafka's ranges too (retention.ms -2 used to mean "forever").
+        Assert.Equal("Invalid value -2 for configuration retention.ms: Value must be at least -1", (await Refused("retention.ms", "-2")).Reason);
+        Assert.Equal("Invalid value 0 for configuration segment.ms: Value must be at least 1", (await Refused("segment.ms", "0")).Reason);
+        Assert.Equal("Invalid value 3000000000 for configuration segment.bytes: Not a number of type INT", (await Refused("segment.bytes", "3000000000")).Reason);
+        // Within Kafka's range but outside EdgeStream's, in the same form.
+        Assert.Equal("Invalid value 100 for configuration segment.bytes: Value must be at least 1024", (await Refused("segment.bytes", "100")).Reason);
+        Assert.Equal("Invalid value bogus for configuration cleanup.policy: String must be one of: compact, delete", (await Refused("cleanup.policy", "bogus")).Reason);
+        Assert.Equal("Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1.0", (await Refused("min.cleanable.dirty.ratio", "1.5")).Reason);
+        Assert.Equal("Invalid value 12 for configuration compression.gzip.level: Value must be between 1 and 9 or equal to -1", (await Refused("compression.gzip.level", "12")).Reason);
+        Assert.Equal("Invalid value lz5 for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer",
+            (await Refused("compression.type", "lz5")).Reason);
+        Assert.Equal("Invalid value 0:x for configuration leader.replication.throttled.replicas: must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...",
+            (await Refused("leader.replication.throttled.replicas", "0:x")).Reason);
+        Assert.Equal("Invalid value 9.9-IV9x for configuration message.format.version: Version 9.9-IV9x is not a valid version", (await Refused("message.format.version", "9.9-IV9x")).Reason);
+
+        var configs = await TopicConfigsAsync(name);
+        Assert.Equal("3600000", configs["retention.ms"].Value);
+        Assert.Equal("604800000", configs["segment.ms"].Value);
+        Assert.Equal("0.5", configs["min.cleanable.dirty.ratio"].Value);
+
+        // The edges of the ranges are accepted.
+        await Admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [resource] =
+            [
+                new ConfigEntry { Name = "retention.ms", Value = "-1", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "min.cleanable.dirty.ratio", Value = "1.0", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "compression.gzip.level", Value = "-1", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "leader.replication.throttled.replicas", Value = "0:1,1:1", IncrementalOperation = AlterConfigOpType.Set },
+            ],
+        }, new IncrementalAlterConfigsOptions { RequestTimeout = AdminClients.Timeout });
+        configs = await TopicConfigsAsync(name);
+        Assert.Equal("-1", configs["retention.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, configs["retention.ms"].Source);
+        Assert.Equal("1.0", configs["min.cleanable.dirty.ratio"].Value);
+        Assert.Equal("0:1,1:1", configs["leader.replication.throttled.replicas"].Value);
+    }
+
+    [Fact]
+    public async Task AlterConfigsAndCreateTopics_OutOfKafkasRange_InvalidConfigInKafkasWording()
+    {
+        var name = Unique.Name("range-alter");
+        await CreateAsync(name, 1);
+#pragma warning disable CS0618 // AlterConfigs is deprecated in favour of the incremental API; it is still a Kafka API we serve.
+        var altered = await Assert.ThrowsAsync<AlterConfigsException>(() => Admin.AlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [new ConfigResource { Type = ResourceType.Topic, Name = name }] = [new ConfigEntry { Name = "min.insync.replicas", Value = "0" }],
+        }, new AlterConfigsOptions { RequestTimeout = AdminClients.Timeout }));
+#pragma warning restore CS0618
+        var error = Assert.Single(altered.Results).Error;
+        Assert.Equal(ErrorCode.InvalidConfig, error.Code);
+        Assert.Equal("Invalid value 0 for configuration min.insync.replicas: Value must be at least 1", error.Reason);
+
+        var created = await Assert.ThrowsAsync<CreateTopicsException>(() => CreateAsync(Unique.Name("range-create"), 1, new Dictionary<string, string> { ["retention.ms"] = "-5" }));
+        error = Assert.Single(created.Results).Error;
+        Assert.Equal(ErrorCode.InvalidConfig, error.Code);
+        Assert.Equal("Invalid value -5 for configuration retention.ms: Value must be at least -1", error.Reason);
     }
 
     [Fact]
@@ -320,8 +401,26 @@ public sealed class AdminClientTests : IClassFixture<AdminAgentFixture>
         Assert.Equal("1", entries["num.partitions"].Value);
         Assert.Equal("true", entries["auto.create.topics.enable"].Value);
         Assert.Equal("604800000", entries["log.retention.ms"].Value);
+        Assert.Equal("168", entries["log.retention.hours"].Value);
         Assert.Equal("134217728", entries["log.segment.bytes"].Value);
         Assert.True(entries["log.segment.bytes"].IsReadOnly);
+        Assert.Equal(ConfigSource.DefaultConfig, entries["log.segment.bytes"].Source); // EdgeStream's own default, not set at start-up
+        Assert.Equal("1", entries["broker.id"].Value);
+        Assert.Equal("1", entries["node.id"].Value);
+
+        // Kafka's whole documented set, read-only here; what EdgeStream does not use shows Kafka's default.
+        Assert.InRange(entries.Count, 250, 400);
+        Assert.All(entries.Values, e => Assert.True(e.IsReadOnly));
+        Assert.Equal("8", entries["num.io.threads"].Value);
+        Assert.Equal(ConfigSource.DefaultConfig, entries["num.io.threads"].Source);
+        Assert.True(entries["num.io.threads"].IsDefault);
+        Assert.Equal("TLSv1.2,TLSv1.3", entries["ssl.enabled.protocols"].Value);
+        Assert.Null(entries["zookeeper.connect"].Value);
+        Assert.Equal("", entries["authorizer.class.name"].Value);
+        // Passwords are flagged sensitive and their value withheld, as Kafka does.
+        Assert.True(entries["ssl.keystore.password"].IsSensitive);
+        Assert.Null(entries["ssl.keystore.password"].Value);
+        Assert.False(entries["ssl.keystore.location"].IsSensitive);
     }
 
     [Fact]

@@ -19,6 +19,14 @@ public sealed class BrokerIdTests
         Assert.Equal(0, Assert.Single(cluster.Nodes).Id);
         Assert.Equal(0, cluster.Controller.Id);
 
+        // The broker resource is "0", its id set at start-up (STATIC_BROKER_CONFIG). (librdkafka sends a
+        // broker resource to that broker, so asking for "1" would wait for a broker that does not exist.)
+        var broker = Assert.Single(await admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = "0" }],
+            new DescribeConfigsOptions { RequestTimeout = AdminClients.Timeout })).Entries;
+        Assert.Equal("0", broker["broker.id"].Value);
+        Assert.Equal(ConfigSource.StaticBrokerConfig, broker["broker.id"].Source);
+        Assert.Equal("0", broker["node.id"].Value);
+
         // An explicit replica assignment naming broker 0 is this node; broker 1 is not.
         var topic = Unique.Name("b0");
         await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 2, ReplicationFactor = -1, ReplicasAssignments = new() { [0] = [0], [1] = [0] } }],

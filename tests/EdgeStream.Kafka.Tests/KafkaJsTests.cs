@@ -32,6 +32,12 @@ public sealed class KafkaJsTests : IClassFixture<AdminAgentFixture>
         Assert.InRange(int.Parse(lines["configs"], System.Globalization.CultureInfo.InvariantCulture), 35, 100);
         Assert.Equal("3600000 false", lines["retention.ms"]);
         Assert.Equal("9223372036854775807 true", lines["flush.ms"]);
+        // And every documented broker config, read-only, with passwords withheld.
+        Assert.InRange(int.Parse(lines["broker.configs"], System.Globalization.CultureInfo.InvariantCulture), 250, 400);
+        Assert.Equal("8 true true", lines["num.io.threads"]);
+        Assert.Equal("null true", lines["ssl.key.password"]);
+        // An out-of-range value is refused as Kafka refuses it; the topic keeps its retention.
+        Assert.Equal("INVALID_CONFIG", lines["alter.invalid"]);
         Assert.Equal("0:0-2,1:0-1", lines["offsets"]);
         Assert.Equal("1", lines["brokers"]);
         Assert.Equal("one,three,two", lines["consumed"]);

@@ -42,7 +42,7 @@ public sealed partial class KafkaBroker
         foreach (var (key, value) in TopicConfigKeys.Describe(effective))
             entries.Add((key, value, overrides.ContainsKey(key)));
         foreach (var accepted in AcceptedTopicConfigs.All)
-            entries.Add(overrides.TryGetValue(accepted.Key, out var value) ? (accepted.Key, value, true) : (accepted.Key, accepted.Default, false));
+            entries.Add(overrides.TryGetValue(accepted.Name, out var value) ? (accepted.Name, value, true) : (accepted.Name, accepted.Default ?? "", false));
         return entries;
     }
 

@@ -7,17 +7,10 @@ namespace EdgeStream.Kafka.Server;
 
 public sealed partial class KafkaBroker
 {
-    // ConfigEntry.ConfigType (KIP-569, DescribeConfigs v3+).
-    private const sbyte ConfigTypeBoolean = (sbyte)ConfigValueType.Boolean;
-    private const sbyte ConfigTypeString = (sbyte)ConfigValueType.String;
-    private const sbyte ConfigTypeInt = (sbyte)ConfigValueType.Int;
-    private const sbyte ConfigTypeLong = (sbyte)ConfigValueType.Long;
-    private const sbyte ConfigTypeList = (sbyte)ConfigValueType.List;
-
     // DescribeConfigs (KIP-133; synonyms and sources KIP-226, types and documentation KIP-569).
     // TOPIC: every implemented key with its effective value; the source is TOPIC_CONFIG for an
     // explicit override of the topic and DEFAULT_CONFIG otherwise (v0 says isDefault instead).
-    // BROKER (this broker's id or an empty name): the node settings topics inherit, read-only.
+    // BROKER (this broker's id or an empty name): every documented broker config, read-only (see BrokerConfigs).
     // ConfigurationKeys null means all keys; a named key we do not have is left out, as Kafka does.
     private DescribeConfigsResponse HandleDescribeConfigs(KafkaRequestContext context, DescribeConfigsRequest request)
     {
@@ -96,13 +89,16 @@ public sealed partial class KafkaBroker
             if (synonyms)
             {
                 // Kafka lists the synonyms in precedence order: the topic override, then the
-                // broker-wide setting it would otherwise inherit.
+                // broker-wide setting it would otherwise inherit (the node default EdgeStream applies, or Kafka's).
                 if (isOverride)
                     entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = key, Value = overrides[key], Source = SourceTopicConfig });
-                if (BrokerSynonym(key) is { } brokerKey && defaults.TryGetValue(key, out var inherited))
-                    entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = brokerKey, Value = inherited, Source = SourceDefaultConfig });
-                else if (AcceptedTopicConfigs.TryGet(key, out var accepted) && accepted.BrokerSynonym is { } acceptedBrokerKey)
-                    entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = acceptedBrokerKey, Value = accepted.Default, Source = SourceDefaultConfig });
+                if (KafkaConfigDefinitions.TryGetTopic(key, out var kafka) && kafka.BrokerSynonym is { } brokerKey)
+                    entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym
+                    {
+                        Name = brokerKey,
+                        Value = defaults.TryGetValue(key, out var inherited) ? inherited : kafka.Default,
+                        Source = SourceDefaultConfig,
+                    });
             }
             result.Configs.Add(entry);
         }
@@ -117,90 +113,39 @@ public sealed partial class KafkaBroker
             result.ErrorMessage = $"Broker '{name}' is not this node; this node is broker {self}.";
             return;
         }
-        foreach (var (key, value, builtIn, type, doc) in BrokerConfigs())
+        foreach (var config in BrokerConfigs())
         {
-            if (keys is not null && !keys.Contains(key)) continue;
-            // A value that differs from the built-in default came from the command line or config file.
-            var source = value == builtIn ? SourceDefaultConfig : SourceStaticBrokerConfig;
+            if (keys is not null && !keys.Contains(config.Name)) continue;
+            // Broker settings are fixed at start-up (AlterConfigs refuses them), hence read-only.
             var entry = new DescribeConfigsResponse.DescribeConfigsResourceResult
             {
-                Name = key,
-                Value = value,
+                Name = config.Name,
+                Value = config.Value,
                 ReadOnly = true,
-                IsDefaultValue = source == SourceDefaultConfig,
-                ConfigSource = source,
-                IsSensitive = false,
-                ConfigType = type,
-                Documentation = documentation ? doc : null,
+                IsDefaultValue = config.Source == SourceDefaultConfig,
+                ConfigSource = config.Source,
+                IsSensitive = config.IsSensitive,
+                ConfigType = (sbyte)config.Type,
+                Documentation = documentation ? config.Documentation : null,
             };
             if (synonyms)
-                entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = key, Value = value, Source = source });
+                entry.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym { Name = config.Name, Value = config.Value, Source = config.Source });
             result.Configs.Add(entry);
         }
     }
 
-    /// <summary>The node settings a broker resource shows: (key, value, built-in default, type, documentation).</summary>
-    private List<(string Key, string Value, string BuiltIn, sbyte Type, string Doc)> BrokerConfigs()
-    {
-        var defaults = Catalog.Defaults;
-        var builtInDefaults = new TopicDefaults();
-        var topic = Log.Options.DefaultTopicConfig;
-        var builtInTopic = TopicConfig.Default;
-        static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
-        static string Bool(bool v) => v ? "true" : "false";
-        static string RetentionMs(TopicConfig c) => c.RetentionAge is { } age ? Num((long)age.TotalMilliseconds) : "-1";
-        return
-        [
-            ("auto.create.topics.enable", Bool(defaults.AutoCreate), Bool(builtInDefaults.AutoCreate), ConfigTypeBoolean, "Whether producing to or asking metadata for an unknown topic creates it."),
-            ("broker.id", Num(Options.BrokerId), "1", ConfigTypeInt, "The id of this node in metadata."),
-            ("default.replication.factor", "1", "1", ConfigTypeInt, "Replicas per partition; an EdgeStream node keeps one."),
-            ("log.cleanup.policy", topic.CleanupPolicy, builtInTopic.CleanupPolicy, ConfigTypeList, "Default cleanup.policy of topics."),
-            ("log.dirs", Log.Options.LogDirectory, Log.Options.LogDirectory, ConfigTypeString, "Where the log is stored."),
-            ("log.retention.bytes", Num(topic.RetentionBytes), Num(builtInTopic.RetentionBytes), ConfigTypeLong, "Default retention.bytes of topics."),
-            ("log.retention.ms", RetentionMs(topic), RetentionMs(builtInTopic), ConfigTypeLong, "Default retention.ms of topics."),
-            ("log.roll.ms", Num((long)topic.SegmentAge.TotalMilliseconds), Num((long)builtInTopic.SegmentAge.TotalMilliseconds), ConfigTypeLong, "Default segment.ms of topics."),
-            ("log.segment.bytes", Num(topic.SegmentBytes), Num(builtInTopic.SegmentBytes), ConfigTypeInt, "Default segment.bytes of topics."),
-            ("message.max.bytes", Num(topic.MaxMessageBytes), Num(builtInTopic.MaxMessageBytes), ConfigTypeInt, "Default max.message.bytes of topics."),
-            ("num.partitions", Num(defaults.Partitions), Num(builtInDefaults.Partitions), ConfigTypeInt, "Partitions of auto-created topics and of CreateTopics with -1."),
-            .. AcceptedBrokerConfigs(),
-        ];
-    }
-
-    /// <summary>The broker settings Kafka's accepted-only topic keys inherit from, at Kafka's defaults (read-only here).</summary>
-    private static IEnumerable<(string Key, string Value, string BuiltIn, sbyte Type, string Doc)> AcceptedBrokerConfigs()
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var c in AcceptedTopicConfigs.All)
-            if (c.BrokerSynonym is { } key && seen.Add(key))
-                yield return (key, c.Default, c.Default, (sbyte)c.Type, $"Broker default of the topic config {c.Key}. {c.Documentation}");
-    }
-
-    /// <summary>The broker-wide setting a topic key falls back to (Kafka's synonym).</summary>
-    private static string? BrokerSynonym(string key) => key switch
-    {
-        TopicConfigKeys.CleanupPolicy => "log.cleanup.policy",
-        TopicConfigKeys.IndexIntervalBytes => "log.index.interval.bytes",
-        TopicConfigKeys.MaxMessageBytes => "message.max.bytes",
-        TopicConfigKeys.TimestampType => "log.message.timestamp.type",
-        TopicConfigKeys.RetentionBytes => "log.retention.bytes",
-        TopicConfigKeys.RetentionMs => "log.retention.ms",
-        TopicConfigKeys.SegmentBytes => "log.segment.bytes",
-        TopicConfigKeys.SegmentMs => "log.roll.ms",
-        _ => null,
-    };
-
     private static sbyte TopicConfigType(string key) => key switch
     {
-        TopicConfigKeys.CleanupPolicy => ConfigTypeList,
-        TopicConfigKeys.IndexIntervalBytes or TopicConfigKeys.MaxMessageBytes or TopicConfigKeys.SegmentBytes => ConfigTypeInt,
-        TopicConfigKeys.RetentionBytes or TopicConfigKeys.RetentionMs or TopicConfigKeys.SegmentMs => ConfigTypeLong,
-        TopicConfigKeys.TimestampType => ConfigTypeString,
-        _ => AcceptedTopicConfigs.TryGet(key, out var accepted) ? (sbyte)accepted.Type : (sbyte)0,
+        // ConfigEntry.ConfigType (KIP-569, DescribeConfigs v3+); EdgeStream's own keys are not in Kafka's table.
+        TopicConfigKeys.DiskFullPolicy => (sbyte)ConfigValueType.String,
+        TopicConfigKeys.UplinkPriority => (sbyte)ConfigValueType.Int,
+        _ => KafkaConfigDefinitions.TryGetTopic(key, out var kafka) ? (sbyte)kafka.Type : (sbyte)ConfigValueType.Unknown,
     };
 
     private static string? TopicConfigDocumentation(string key) => key switch
     {
         TopicConfigKeys.CleanupPolicy => "How old segments are removed; only 'delete' is supported.",
+        TopicConfigKeys.DiskFullPolicy => "EdgeStream's own: what an append does when the node's disk budget is full (block or drop-oldest).",
         TopicConfigKeys.IndexIntervalBytes => "Log bytes between two sparse offset index entries.",
         TopicConfigKeys.MaxMessageBytes => "The largest record batch the topic accepts.",
         TopicConfigKeys.TimestampType => "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches on append.",
@@ -208,6 +153,7 @@ public sealed partial class KafkaBroker
         TopicConfigKeys.RetentionMs => "Delete closed segments whose newest record is older than this; -1 keeps forever.",
         TopicConfigKeys.SegmentBytes => "Roll to a new segment past this size.",
         TopicConfigKeys.SegmentMs => "Roll a non-empty segment older than this.",
-        _ => AcceptedTopicConfigs.TryGet(key, out var accepted) ? accepted.Documentation : "Accepted for compatibility; has no effect on a single-replica log.",
+        TopicConfigKeys.UplinkPriority => "EdgeStream's own: higher-priority topics drain upstream first.",
+        _ => "Kafka's topic config, accepted, validated and kept for Kafka tools; no effect on a single-replica EdgeStream log.",
     };
 }

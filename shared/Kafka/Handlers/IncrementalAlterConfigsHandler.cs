@@ -60,13 +60,13 @@ public sealed partial class KafkaBroker
     }
 
     private static bool IsListKey(string key) =>
-        key is TopicConfigKeys.CleanupPolicy || (AcceptedTopicConfigs.TryGet(key, out var accepted) && accepted.Type == ConfigValueType.List);
+        KafkaConfigDefinitions.TryGetTopic(key, out var kafka) && kafka.Type == ConfigValueType.List;
 
     private string DefaultValue(string key)
     {
         foreach (var (k, v) in TopicConfigKeys.Describe(Log.Options.DefaultTopicConfig))
             if (k == key) return v;
-        return AcceptedTopicConfigs.TryGet(key, out var accepted) ? accepted.Default : "";
+        return AcceptedTopicConfigs.TryGet(key, out var accepted) ? accepted.Default ?? "" : "";
     }
 
     /// <summary>Adds (keeping order, no duplicates) or removes the comma-separated items of <paramref name="items"/>.</summary>

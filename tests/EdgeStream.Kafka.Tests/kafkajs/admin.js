@@ -20,6 +20,19 @@ async function main() {
   console.log('retention.ms', entry('retention.ms').configValue, entry('retention.ms').isDefault);
   console.log('flush.ms', entry('flush.ms').configValue, entry('flush.ms').isDefault);
 
+  const broker = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER, name: '1' }] });
+  const brokerEntries = broker.resources[0].configEntries;
+  const brokerEntry = (name) => brokerEntries.find((e) => e.configName === name);
+  console.log('broker.configs', brokerEntries.length);
+  console.log('num.io.threads', brokerEntry('num.io.threads').configValue, brokerEntry('num.io.threads').isDefault, brokerEntry('num.io.threads').readOnly);
+  console.log('ssl.key.password', brokerEntry('ssl.key.password').configValue, brokerEntry('ssl.key.password').isSensitive);
+  try {
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '-2' }] }] });
+    console.log('alter.invalid', 'accepted');
+  } catch (e) {
+    console.log('alter.invalid', e.type);
+  }
+
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: [{ key: 'a', value: 'one', partition: 0 }, { key: 'b', value: 'two', partition: 0 }, { key: 'c', value: 'three', partition: 1 }] });
