@@ -254,11 +254,7 @@ public sealed class SaslTests(SaslAgent agent) : IClassFixture<SaslAgent>
         // A failed PLAIN: SASL_AUTHENTICATION_FAILED, then closed.
         using (var socket = await KafkaWire.ConnectAsync(agent.Node.KafkaPort))
         {
-            await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslHandshake, 1, 5, new SaslHandshakeRequest { Mechanism = "PLAIN" }), SocketFlags.None);
-            Assert.Equal(0, RawKafka.ReadResponse<SaslHandshakeResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslHandshake, 1, 5).ErrorCode);
-            var token = System.Text.Encoding.UTF8.GetBytes("\0alice\0" + SaslAgent.WrongPassword);
-            await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslAuthenticate, 2, 6, new SaslAuthenticateRequest { AuthBytes = token }), SocketFlags.None);
-            var response = RawKafka.ReadResponse<SaslAuthenticateResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslAuthenticate, 2, 6);
+            var response = await PlainAsync(socket, 5, SaslAgent.WrongPassword);
             Assert.Equal(58, response.ErrorCode);
             Assert.True(await ClosedByPeerAsync(socket, TimeSpan.FromSeconds(10)), "after a failed authentication: connection left open");
         }
@@ -266,17 +262,24 @@ public sealed class SaslTests(SaslAgent agent) : IClassFixture<SaslAgent>
         // A good PLAIN: session_lifetime_ms 0, then Metadata is answered on the same connection.
         using (var socket = await KafkaWire.ConnectAsync(agent.Node.KafkaPort))
         {
-            await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslHandshake, 1, 7, new SaslHandshakeRequest { Mechanism = "PLAIN" }), SocketFlags.None);
-            Assert.Equal(0, RawKafka.ReadResponse<SaslHandshakeResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslHandshake, 1, 7).ErrorCode);
-            var token = System.Text.Encoding.UTF8.GetBytes("\0alice\0" + SaslAgent.AlicePassword);
-            await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslAuthenticate, 2, 8, new SaslAuthenticateRequest { AuthBytes = token }), SocketFlags.None);
-            var response = RawKafka.ReadResponse<SaslAuthenticateResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslAuthenticate, 2, 8);
+            var response = await PlainAsync(socket, 7, SaslAgent.AlicePassword);
             Assert.Equal(0, response.ErrorCode);
             Assert.Equal(0, response.SessionLifetimeMs);
             await socket.SendAsync(RawKafka.Request((short)ApiKey.Metadata, 1, 9, new MetadataRequest()), SocketFlags.None);
             var frame = await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10));
             Assert.Equal(9, BinaryPrimitives.ReadInt32BigEndian(frame));
         }
+    }
+
+    /// <summary>SaslHandshake v1 for PLAIN (correlation id <paramref name="correlationId"/>), then SaslAuthenticate v2 as alice (the next id).</summary>
+    private static async Task<SaslAuthenticateResponse> PlainAsync(Socket socket, int correlationId, string password)
+    {
+        await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslHandshake, 1, correlationId, new SaslHandshakeRequest { Mechanism = "PLAIN" }), SocketFlags.None);
+        var handshake = RawKafka.ReadResponse<SaslHandshakeResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslHandshake, 1, correlationId);
+        Assert.Equal(0, handshake.ErrorCode);
+        var token = System.Text.Encoding.UTF8.GetBytes("\0alice\0" + password);
+        await socket.SendAsync(RawKafka.Request((short)ApiKey.SaslAuthenticate, 2, correlationId + 1, new SaslAuthenticateRequest { AuthBytes = token }), SocketFlags.None);
+        return RawKafka.ReadResponse<SaslAuthenticateResponse>(await KafkaWire.ReadFrameAsync(socket, TimeSpan.FromSeconds(10)), ApiKey.SaslAuthenticate, 2, correlationId + 1);
     }
 
     private static Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout) => KafkaWire.ClosedByPeerAsync(socket, timeout);
