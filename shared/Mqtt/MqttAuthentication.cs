@@ -18,6 +18,7 @@ public sealed class MqttAuthentication : IHostedService
     /// <summary>The session item holding the client's principal (<c>User:NAME</c>), for authorization to come.</summary>
     public const string PrincipalItem = "edgestream.principal";
     private const string Mechanism = "password";
+    private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
 
     private readonly MqttServer _server;
     private readonly UserAuthenticator _authenticator;
@@ -53,7 +54,7 @@ public sealed class MqttAuthentication : IHostedService
             return Task.CompletedTask;
         }
         string password;
-        try { password = new UTF8Encoding(false, true).GetString(raw); }
+        try { password = s_strictUtf8.GetString(raw); }
         catch (DecoderFallbackException) { password = ""; }
         if (password.Length == 0 || !_authenticator.VerifyPassword(user, password))
         {
