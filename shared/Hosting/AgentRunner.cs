@@ -94,6 +94,7 @@ public static partial class AgentRunner
             LogMemoryProfile(log, profile);
             if (!options.Http.IsLoopback)
                 HostLog.HttpNotLoopback(log, options.Http.ToString());
+            WarnUnauthenticated(log, options);
 
             WebApplication app;
             try
@@ -176,6 +177,16 @@ public static partial class AgentRunner
     }
 
     /// <summary>The GC settings the runtime actually runs with, so a profile that did not take effect shows.</summary>
+    /// <summary>One warning naming every data port that anyone on the network may use without credentials.</summary>
+    private static void WarnUnauthenticated(ILogger log, AgentOptions options)
+    {
+        var open = new List<string>();
+        if (options.KafkaSasl.Count == 0 && !options.Kafka.IsLoopback) open.Add($"Kafka {options.Kafka}");
+        if (!options.MqttAuth && !options.Mqtt.IsLoopback) open.Add($"MQTT {options.Mqtt}");
+        if (open.Count > 0) HostLog.Unauthenticated(log, string.Join(", ", open));
+        if (options.KafkaSasl.Contains("PLAIN") && options.TlsCert is null && !options.Kafka.IsLoopback) HostLog.PlainWithoutTls(log);
+    }
+
     private static void LogMemoryProfile(ILogger log, MemoryProfile profile)
     {
         var gc = GC.GetConfigurationVariables();
@@ -214,6 +225,12 @@ public static partial class AgentRunner
 
 internal static partial class HostLog
 {
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "Data ports open to the network without authentication: {Ports} (see --kafka-sasl, --mqtt-auth)")]
+    public static partial void Unauthenticated(ILogger logger, string ports);
+
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "Kafka SASL PLAIN without --tls-cert: passwords cross the network in clear text")]
+    public static partial void PlainWithoutTls(ILogger logger);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information,
         Message = "edgestream {Version} starting as {Role} node {NodeId}: data={Data} http={Http} kafka={Kafka} mqtt={Mqtt} uplink={Uplink} parents={Parents} fsync={Fsync}")]
     public static partial void Starting(ILogger logger, string version, string role, string nodeId, string data, string http,

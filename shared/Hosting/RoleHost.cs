@@ -33,6 +33,9 @@ public static class RoleHost
         services.AddSingleton(node);
         services.AddSingleton(metadata);
         services.AddSingleton<StorageState>();
+        // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes.
+        services.AddSingleton(sp => new EdgeStream.Security.Authentication.UserAuthenticator(new UserCredentialStore(metadata),
+            new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));
         services.AddHostedService<StorageHostedService>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp =>
@@ -46,19 +49,23 @@ public static class RoleHost
                 MaxRequestBytes = (int)options.KafkaMaxRequestBytes,
                 BrokerId = options.KafkaBrokerId,
                 FetchSessionCacheSlots = options.KafkaFetchSessions,
+                SaslMechanisms = options.KafkaSasl,
+                SuperUsers = options.SuperUsers,
             };
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),
                 new ProducerIdAllocator(metadata),
                 new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
-                sp.GetRequiredService<ILoggerFactory>());
+                sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>());
         });
         services.AddHostedService<GroupCoordinatorService>();
         services.AddEdgeStreamMqtt(sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
-        }, options.MqttLimits);
+        }, options.MqttLimits,
+            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);

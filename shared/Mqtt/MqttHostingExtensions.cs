@@ -1,6 +1,7 @@
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
+using EdgeStream.Security.Authentication;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -11,13 +12,20 @@ namespace EdgeStream.Mqtt;
 /// <summary>Registration of the MQTT listener on the node's Kestrel host.</summary>
 public static class MqttHostingExtensions
 {
-    /// <summary>Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge.</summary>
-    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null)
+    /// <summary>
+    /// Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge. With
+    /// <paramref name="authenticator"/> every CONNECT must carry a user name and password of the node's users.
+    /// </summary>
+    public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null,
+        Func<IServiceProvider, UserAuthenticator>? authenticator = null)
     {
         limits ??= new MqttLimits();
         limits.Validate();
         services.AddSingleton(bridge);
         services.AddSingleton(limits);
+        // First of the CONNECT handlers: the ones after it see a refused client as refused (no session, no slot).
+        if (authenticator is not null)
+            services.AddHostedService(sp => new MqttAuthentication(sp.GetRequiredService<MqttServer>(), authenticator(sp)));
         services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
         // Before MqttBrokerService (which asks it about every will) and MQTTnet's server: it sees every
         // connection, and it stops after the server (pending wills are dropped then).

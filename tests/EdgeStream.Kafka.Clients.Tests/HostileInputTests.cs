@@ -27,20 +27,7 @@ public sealed class HostileInputTests : IAsyncLifetime
 
 
     /// <summary>True when the agent closed the connection (EOF or reset) within the timeout.</summary>
-    private static async Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout)
-    {
-        var buffer = new byte[4096];
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (true)
-            {
-                if (await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) == 0) return true;
-            }
-        }
-        catch (SocketException) { return true; }
-        catch (OperationCanceledException) { return false; }
-    }
+    private static Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout) => KafkaWire.ClosedByPeerAsync(socket, timeout);
 
 
 

@@ -28,6 +28,22 @@ public static class KafkaWire
         return frame;
     }
 
+    /// <summary>Whether the agent closes the connection (EOF or reset) within <paramref name="timeout"/>, discarding what it sends meanwhile.</summary>
+    public static async Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout)
+    {
+        var buffer = new byte[4096];
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                if (await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) == 0) return true;
+            }
+        }
+        catch (SocketException) { return true; }
+        catch (OperationCanceledException) { return false; }
+    }
+
     private static async Task ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
     {
         var read = 0;

@@ -75,6 +75,12 @@ public sealed class AgentOptions
     public string? TlsCert { get; init; }
     public string? TlsKey { get; init; }
     public string? TlsCa { get; init; }
+    /// <summary>SASL mechanisms the Kafka listener requires (SASL names, e.g. SCRAM-SHA-512); empty: no authentication.</summary>
+    public IReadOnlyList<string> KafkaSasl { get; init; } = [];
+    /// <summary>Whether MQTT clients must give a user name and password (<c>--mqtt-auth required</c>).</summary>
+    public bool MqttAuth { get; init; }
+    /// <summary>Principals (<c>User:NAME</c>) allowed the Kafka user administration APIs.</summary>
+    public IReadOnlyList<string> SuperUsers { get; init; } = [];
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -147,6 +153,9 @@ internal sealed class AgentOptionsBuilder
     internal string? TlsCert { get; set; }
     internal string? TlsKey { get; set; }
     internal string? TlsCa { get; set; }
+    internal IReadOnlyList<string> KafkaSasl { get; set; } = [];
+    internal bool MqttAuth { get; set; }
+    internal IReadOnlyList<string> SuperUsers { get; set; } = [];
     internal int MetricsMaxTopics { get; set; } = 100;
     internal TimeSpan FleetReportInterval { get; set; } = TimeSpan.FromSeconds(5);
     internal TimeSpan FleetStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
@@ -281,6 +290,9 @@ internal sealed class AgentOptionsBuilder
             TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
             TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),
             TlsCa = TlsCa is null ? null : System.IO.Path.GetFullPath(TlsCa),
+            KafkaSasl = KafkaSasl,
+            MqttAuth = MqttAuth,
+            SuperUsers = SuperUsers,
             MetricsMaxTopics = MetricsMaxTopics,
             FleetReportInterval = FleetReportInterval,
             FleetStaleAfter = FleetStaleAfter,

@@ -83,6 +83,12 @@ public static class AgentSettings
         "The private key of --tls-cert (PEM).", "none");
     public static readonly Setting<string?> TlsCa = new("tlsCa", "--tls-ca", "EDGESTREAM_TLS_CA", "tlsCa", "FILE", null, Parsers.Path, (b, v) => b.TlsCa = v,
         "The fleet CA (PEM): a parent accepts an uplink only with a client certificate it issued, naming the node id the child claims; a child accepts only a parent it issued.", "none");
+    public static readonly Setting<IReadOnlyList<string>> KafkaSasl = new("kafkaSasl", "--kafka-sasl", "EDGESTREAM_KAFKA_SASL", "kafkaSasl", "MECH[,MECH]", "none", Parsers.SaslMechanisms, (b, v) => b.KafkaSasl = v,
+        "SASL mechanisms the Kafka listener requires a client to authenticate with: plain, scram-sha-256, scram-sha-512 (users: 'edgestream users add'). SASL_PLAINTEXT, or SASL_SSL with --tls-cert.", "none: no authentication");
+    public static readonly Setting<bool> MqttAuth = new("mqttAuth", "--mqtt-auth", "EDGESTREAM_MQTT_AUTH", "mqttAuth", "none|required", "none", Parsers.AuthRequired, (b, v) => b.MqttAuth = v,
+        "required: an MQTT CONNECT must carry the user name and password of one of the node's users (the same users as Kafka SASL).");
+    public static readonly Setting<IReadOnlyList<string>> SuperUsers = new("superUsers", "--super-users", "EDGESTREAM_SUPER_USERS", "superUsers", "User:NAME[,User:NAME]", "none", Parsers.Principals, (b, v) => b.SuperUsers = v,
+        "Principals allowed to manage users over Kafka (DescribeUserScramCredentials, AlterUserScramCredentials, e.g. kafka-configs).");
     public static readonly Setting<int> MetricsMaxTopics = new("metricsMaxTopics", "--metrics-max-topics", "EDGESTREAM_METRICS_MAX_TOPICS", "metricsMaxTopics", "N", "100", Parsers.Count(0, 100_000), (b, v) => b.MetricsMaxTopics = v,
         "Topics given their own label in /metrics; the others are summed under topic=\"_other\" (keeps the series count bounded).");
     public static readonly Setting<TimeSpan> FleetReportInterval = new("fleetReportInterval", "--fleet-report-interval", "EDGESTREAM_FLEET_REPORT_INTERVAL", "fleetReportInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.FleetReportInterval = v,
@@ -119,7 +125,7 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa, KafkaSasl, MqttAuth, SuperUsers,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];
@@ -228,6 +234,40 @@ public static class AgentSettings
             "drop-oldest" => EdgeStream.Storage.DiskFullPolicy.DropOldest,
             _ => throw new FormatException("expected block or drop-oldest"),
         };
+
+        public static IReadOnlyList<string> SaslMechanisms(string s)
+        {
+            var mechanisms = new List<string>();
+            if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return mechanisms;
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var name = part.ToUpperInvariant();
+                if (name is not ("PLAIN" or "SCRAM-SHA-256" or "SCRAM-SHA-512"))
+                    throw new FormatException("expected none, or one or more of plain, scram-sha-256, scram-sha-512, comma-separated");
+                if (!mechanisms.Contains(name)) mechanisms.Add(name);
+            }
+            return mechanisms.Count > 0 ? mechanisms : throw new FormatException("expected none, or one or more of plain, scram-sha-256, scram-sha-512");
+        }
+
+        public static bool AuthRequired(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "required" => true,
+            "none" => false,
+            _ => throw new FormatException("expected none or required"),
+        };
+
+        public static IReadOnlyList<string> Principals(string s)
+        {
+            var principals = new List<string>();
+            if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return principals;
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!part.StartsWith("User:", StringComparison.Ordinal) || !EdgeStream.Security.Authentication.UserAuthenticator.IsValidUserName(part[5..]))
+                    throw new FormatException("expected principals such as User:admin, comma-separated");
+                principals.Add(part);
+            }
+            return principals;
+        }
 
         public static TimeSpan Duration(string s) =>
             DurationText.TryParse(s, out var d) ? d : throw new FormatException("expected a duration such as 250ms, 30s, 15m, 12h or 7d");

@@ -82,6 +82,8 @@ public static class HttpEndpoints
                 Kafka = context.RequestServices.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is { } broker
                     ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
                     : null,
+                Authentication = AuthenticationStatus.From(context.RequestServices.GetRequiredService<AgentOptions>(),
+                    context.RequestServices.GetService<EdgeStream.Security.Authentication.UserAuthenticator>()),
                 Fleet = Fleet(context.RequestServices),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
@@ -143,8 +145,34 @@ public sealed class StatusResponse
     /// <summary>The Kafka listener's shared state.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public KafkaStatus? Kafka { get; init; }
+    /// <summary>What the data ports require and how authentication went since start-up.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AuthenticationStatus? Authentication { get; init; }
     /// <summary>This node and every node below it that reports (see <c>GET /v1/fleet</c>).</summary>
     public FleetView? Fleet { get; init; }
+}
+
+/// <summary>The <c>authentication</c> part of <c>GET /v1/status</c>: settings in force and counters since start-up (no user names).</summary>
+public sealed class AuthenticationStatus
+{
+    /// <summary>SASL mechanisms the Kafka listener requires; empty: none.</summary>
+    public IReadOnlyList<string> KafkaSasl { get; init; } = [];
+    public bool MqttAuth { get; init; }
+    public long KafkaFailures { get; init; }
+    public long KafkaSuccesses { get; init; }
+    public long MqttFailures { get; init; }
+    public long MqttSuccesses { get; init; }
+
+    internal static AuthenticationStatus? From(AgentOptions options, EdgeStream.Security.Authentication.UserAuthenticator? authenticator) =>
+        authenticator is null ? null : new AuthenticationStatus
+        {
+            KafkaSasl = options.KafkaSasl,
+            MqttAuth = options.MqttAuth,
+            KafkaFailures = authenticator.Audit.KafkaFailures,
+            KafkaSuccesses = authenticator.Audit.KafkaSuccesses,
+            MqttFailures = authenticator.Audit.MqttFailures,
+            MqttSuccesses = authenticator.Audit.MqttSuccesses,
+        };
 }
 
 /// <summary>The <c>kafka</c> part of <c>GET /v1/status</c>.</summary>

@@ -70,6 +70,9 @@ public sealed class NodeMetrics : IDisposable
         m.CreateObservableCounter("edgestream.mqtt.connections.refused", () => _services.GetService<MqttConnectionGuard>()?.RefusedConnections ?? 0, "{connection}",
             "MQTT CONNECTs refused for --mqtt-max-connections.");
 
+        m.CreateObservableCounter("edgestream.auth.failures", AuthFailures, "{attempt}",
+            "Failed authentications (Kafka SASL, MQTT user name and password), per protocol.");
+
         m.CreateObservableGauge("edgestream.fleet.nodes", FleetNodes, "{node}",
             "Nodes below this one that report their status (see /v1/fleet), per state (ok, stale).");
 
@@ -96,6 +99,17 @@ public sealed class NodeMetrics : IDisposable
                 list.Add(new Measurement<long>(read(p), new KeyValuePair<string, object?>("topic", topic.Name), new KeyValuePair<string, object?>("partition", p.Partition)));
         }
         return list;
+    }
+
+    private Measurement<long>[] AuthFailures()
+    {
+        var audit = _services.GetService<EdgeStream.Security.Authentication.UserAuthenticator>()?.Audit;
+        if (audit is null) return [];
+        return
+        [
+            new(audit.KafkaFailures, new KeyValuePair<string, object?>("protocol", "kafka")),
+            new(audit.MqttFailures, new KeyValuePair<string, object?>("protocol", "mqtt")),
+        ];
     }
 
     private List<Measurement<long>> DroppedPerTopic(Func<EdgeStream.Storage.DropCounters, long> read)

@@ -7,6 +7,7 @@ using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
 using EdgeStream.Metadata;
+using EdgeStream.Security.Authentication;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -23,9 +24,12 @@ public sealed partial class KafkaBroker
     private readonly Func<TopicCatalog> _catalog;
     private readonly ILogger _logger;
 
-    public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, GroupCoordinator groups, ILoggerFactory loggerFactory)
+    public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, GroupCoordinator groups, ILoggerFactory loggerFactory,
+        UserAuthenticator? authenticator = null)
     {
         options.Validate();
+        if (options.RequiresSasl && authenticator is null) throw new ConfigurationException("Kafka SASL needs a user store to authenticate against.");
+        Authenticator = authenticator;
         Options = options;
         _catalog = catalog;
         ProducerIds = producerIds;
@@ -36,6 +40,8 @@ public sealed partial class KafkaBroker
     }
 
     public KafkaBrokerOptions Options { get; }
+    /// <summary>The users SASL checks against; null when the node has no user store (tests).</summary>
+    internal UserAuthenticator? Authenticator { get; }
     internal TopicCatalog Catalog => _catalog();
     internal LogManager Log => _catalog().Log;
     internal ProducerIdAllocator ProducerIds { get; }
@@ -51,12 +57,21 @@ public sealed partial class KafkaBroker
     /// Parses one frame (without its size prefix) and starts its handler. Throws for what must close
     /// the connection: <see cref="KafkaProtocolException"/> for a header or body that does not parse,
     /// <see cref="UnsupportedApiException"/> for an API/version we do not answer (except ApiVersions,
-    /// which is answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate).
+    /// which is answered with UNSUPPORTED_VERSION and our ranges so any client can negotiate), and
+    /// <see cref="SaslRequiredException"/> for anything else before authentication when SASL is required.
+    /// <paramref name="session"/> is the connection's; null stands for a new, unauthenticated one.
     /// </summary>
-    public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed, EndPoint? remoteEndPoint = null)
+    public (RequestHeader Header, ValueTask<KafkaResponse?> Response) Dispatch(ReadOnlySequence<byte> frame, EndPoint? localEndPoint, CancellationToken connectionClosed, EndPoint? remoteEndPoint = null,
+        KafkaSession? session = null)
     {
         var reader = new KafkaReader(frame);
         var header = RequestHeader.Read(ref reader);
+        session ??= new KafkaSession(remoteEndPoint);
+        // Kafka's SaslServerAuthenticator: until the client has authenticated only these are read;
+        // anything else (or anything after a failed attempt) closes the connection.
+        if (Options.RequiresSasl && !session.IsAuthenticated
+            && (session.State == SaslState.Failed || header.ApiKey is not ((short)ApiKey.ApiVersions or (short)ApiKey.SaslHandshake or (short)ApiKey.SaslAuthenticate)))
+            throw new SaslRequiredException(header.ApiKey);
         if (!SupportedApis.IsSupported(header.ApiKey, header.ApiVersion))
         {
             if (header.ApiKey == (short)ApiKey.ApiVersions)
@@ -69,7 +84,7 @@ public sealed partial class KafkaBroker
             throw new UnsupportedApiException(header.ApiKey, header.ApiVersion);
         }
         var request = KafkaApis.ReadRequest((ApiKey)header.ApiKey, header.ApiVersion, ref reader);
-        var context = new KafkaRequestContext { Header = header, LocalEndPoint = localEndPoint, RemoteEndPoint = remoteEndPoint, ConnectionClosed = connectionClosed };
+        var context = new KafkaRequestContext { Header = header, LocalEndPoint = localEndPoint, RemoteEndPoint = remoteEndPoint, ConnectionClosed = connectionClosed, Session = session };
         return (header, Handle(context, request));
     }
 
@@ -101,6 +116,10 @@ public sealed partial class KafkaBroker
         DescribeGroupsRequest r => Reply(HandleDescribeGroups(context, r)),
         DeleteGroupsRequest r => Reply(HandleDeleteGroups(context, r)),
         OffsetDeleteRequest r => Reply(HandleOffsetDelete(context, r)),
+        SaslHandshakeRequest r => Reply(HandleSaslHandshake(context, r)),
+        SaslAuthenticateRequest r => ValueTask.FromResult<KafkaResponse?>(HandleSaslAuthenticate(context, r)),
+        DescribeUserScramCredentialsRequest r => Reply(HandleDescribeUserScramCredentials(context, r)),
+        AlterUserScramCredentialsRequest r => Reply(HandleAlterUserScramCredentials(context, r)),
         _ => throw new UnsupportedApiException(context.Header.ApiKey, context.Version),
     };
 

@@ -29,8 +29,25 @@ public sealed class KafkaBrokerOptions
     /// </summary>
     public int FetchSessionCacheSlots { get; init; } = 1000;
 
+    /// <summary>
+    /// SASL mechanisms the listener offers (<c>PLAIN</c>, <c>SCRAM-SHA-256</c>, <c>SCRAM-SHA-512</c>). Empty
+    /// (the default): no authentication, every client is served. Otherwise a client must authenticate
+    /// before anything but ApiVersions and SASL.
+    /// </summary>
+    public IReadOnlyList<string> SaslMechanisms { get; init; } = [];
+
+    /// <summary>
+    /// Principals (<c>User:NAME</c>) allowed the user administration APIs (Describe/AlterUserScramCredentials).
+    /// Empty: nobody may use them over Kafka (the <c>edgestream users</c> verb still works on a stopped node).
+    /// </summary>
+    public IReadOnlyList<string> SuperUsers { get; init; } = [];
+
+    public bool RequiresSasl => SaslMechanisms.Count > 0;
+
     public void Validate()
     {
+        foreach (var m in SaslMechanisms)
+            if (m is not ("PLAIN" or "SCRAM-SHA-256" or "SCRAM-SHA-512")) throw new ConfigurationException($"Kafka SASL mechanism '{m}' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.");
         if (FetchSessionCacheSlots < 0) throw new ConfigurationException("Kafka fetch session cache slots cannot be negative.");
         if (MaxRequestBytes < 1024) throw new ConfigurationException("Kafka max request size must be at least 1 KiB.");
         if (MaxInFlightPerConnection < 1) throw new ConfigurationException("Kafka in-flight requests per connection must be at least 1.");

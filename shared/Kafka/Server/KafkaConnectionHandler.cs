@@ -5,6 +5,7 @@ using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Primitives;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Kafka.Server;
@@ -41,6 +42,7 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
             SingleWriter = true,
         });
         var budget = new InFlightBytes(_broker.Options.MaxInFlightBytesPerConnection);
+        var session = new KafkaSession(connection.RemoteEndPoint, CertificatePrincipal(connection));
         var writer = WriteResponsesAsync(connection, queue.Reader, output, budget);
         // On shutdown Kestrel asks connections to close and otherwise waits for them until the host's
         // shutdown timeout (30 s): a client that simply stays connected (every Kafka client does) held
@@ -61,8 +63,17 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                         var bytes = (int)Math.Min(int.MaxValue, frame.Length);
                         var started = System.Diagnostics.Stopwatch.GetTimestamp();
                         await budget.AdmitAsync(bytes, connection.ConnectionClosed).ConfigureAwait(false);
-                        var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed, connection.RemoteEndPoint);
-                        await queue.Writer.WriteAsync(new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response, bytes, started), connection.ConnectionClosed).ConfigureAwait(false);
+                        Pending pending;
+                        if (session.ExpectsBareToken)
+                        {
+                            pending = new Pending(0, (short)Protocol.Messages.ApiKey.SaslAuthenticate, 0, _broker.AuthenticateBareToken(frame, session, connection.RemoteEndPoint), bytes, started);
+                        }
+                        else
+                        {
+                            var (header, response) = _broker.Dispatch(frame, connection.LocalEndPoint, connection.ConnectionClosed, connection.RemoteEndPoint, session);
+                            pending = new Pending(header.CorrelationId, header.ApiKey, header.ApiVersion, response, bytes, started);
+                        }
+                        await queue.Writer.WriteAsync(pending, connection.ConnectionClosed).ConfigureAwait(false);
                     }
                     if (result.IsCompleted || result.IsCanceled) break;
                 }
@@ -76,6 +87,10 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
         catch (UnsupportedApiException ex)
         {
             KafkaLog.UnsupportedRequest(_logger, connection.ConnectionId, ex.ApiKey, ex.ApiVersion);
+        }
+        catch (SaslRequiredException ex)
+        {
+            KafkaLog.UnauthenticatedRequest(_logger, connection.ConnectionId, ex.ApiKey);
         }
         catch (KafkaProtocolException ex)
         {
@@ -91,6 +106,26 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
             KafkaLog.ConnectionClosed(_logger, connection.ConnectionId);
             KafkaMetrics.ConnectionClosed();
         }
+    }
+
+    /// <summary>
+    /// With mutual TLS, the client certificate names the principal: <c>User:NODE_ID</c> for a fleet
+    /// certificate (the node id in its URI), else <c>User:</c> and the subject, as Kafka's SSL principal.
+    /// </summary>
+    private static string? CertificatePrincipal(ConnectionContext connection)
+    {
+        var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+        if (certificate is null) return null;
+        return "User:" + (EdgeStream.Security.Tls.TlsMaterial.NodeIdOf(certificate) ?? certificate.Subject);
+    }
+
+    // KIP-43 legacy framing: int32 size, then the token.
+    private static void WriteBareToken(PipeWriter output, byte[] token)
+    {
+        var span = output.GetSpan(4 + token.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, token.Length);
+        token.CopyTo(span[4..]);
+        output.Advance(4 + token.Length);
     }
 
     private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<Pending> queue, PipeWriter output, InFlightBytes budget)
@@ -119,7 +154,20 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
                 KafkaMetrics.Answered(pending.ApiKey, pending.Started, response?.Body);
                 if (response is null) continue; // acks=0: the protocol sends nothing back
                 using (response)
-                    KafkaFraming.WriteResponse(output, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);
+                {
+                    if (!response.BareToken)
+                        KafkaFraming.WriteResponse(output, pending.CorrelationId, (Protocol.Messages.ApiKey)pending.ApiKey, pending.Version, response.Body);
+                    else if (response.Body is Protocol.Messages.SaslAuthenticateResponse { ErrorCode: 0 } token)
+                        WriteBareToken(output, token.AuthBytes);
+                }
+                if (response.CloseAfter)
+                {
+                    // The answer goes out, then the connection ends: the read loop stops at its next read.
+                    await output.FlushAsync().ConfigureAwait(false);
+                    connection.Transport.Input.CancelPendingRead();
+                    await output.CompleteAsync().ConfigureAwait(false);
+                    return;
+                }
                 // Flush when nothing else is ready, so pipelined responses go out in one write.
                 if (!queue.TryPeek(out _))
                 {

@@ -19,4 +19,7 @@ internal static partial class KafkaLog
 
     [LoggerMessage(2004, LogLevel.Information, "Kafka connection {ConnectionId}: unsupported API key {ApiKey} version {Version}; closing as Kafka does")]
     public static partial void UnsupportedRequest(ILogger logger, string connectionId, short apiKey, short version);
+
+    [LoggerMessage(2005, LogLevel.Information, "Kafka connection {ConnectionId}: API key {ApiKey} before SASL authentication; closing as Kafka does")]
+    public static partial void UnauthenticatedRequest(ILogger logger, string connectionId, short apiKey);
 }

@@ -13,4 +13,6 @@ public sealed class KafkaRequestContext
     /// <summary>The client's address: the client host DescribeGroups reports.</summary>
     public EndPoint? RemoteEndPoint { get; init; }
     public CancellationToken ConnectionClosed { get; init; }
+    /// <summary>The connection's authentication and principal.</summary>
+    public required KafkaSession Session { get; init; }
 }

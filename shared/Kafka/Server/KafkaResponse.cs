@@ -16,6 +16,15 @@ public sealed class KafkaResponse : IDisposable
 
     public Protocol.Messages.IKafkaMessage Body { get; }
 
+    /// <summary>Close the connection once this response is written (a failed SASL authentication, as Kafka does).</summary>
+    public bool CloseAfter { get; init; }
+
+    /// <summary>
+    /// Written as a bare SASL token (KIP-43, after SaslHandshake v0): the size and the body's auth bytes,
+    /// no response header; nothing at all when the body carries an error.
+    /// </summary>
+    public bool BareToken { get; init; }
+
     public void Dispose()
     {
         if (_resources is null) return;

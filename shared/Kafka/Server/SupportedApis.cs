@@ -40,6 +40,13 @@ public static class SupportedApis
         (ApiKey.DescribeGroups, 0, 5),
         (ApiKey.DeleteGroups, 0, 2),
         (ApiKey.OffsetDelete, 0, 0),
+        // SASL: after SaslHandshake v1 tokens travel in SaslAuthenticate requests (KIP-152); after v0
+        // as bare size-prefixed frames (KIP-43), which librdkafka needs advertised and kafka-python 2.0 sends.
+        (ApiKey.SaslHandshake, 0, 1),
+        (ApiKey.SaslAuthenticate, 0, 2),
+        // User administration (KIP-554), for super users only.
+        (ApiKey.DescribeUserScramCredentials, 0, 0),
+        (ApiKey.AlterUserScramCredentials, 0, 0),
     ];
 
     private static readonly Dictionary<short, (short Min, short Max)> s_ranges = Build();

@@ -1,0 +1,62 @@
+using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Authentication;
+
+namespace EdgeStream.Kafka.Server;
+
+public sealed partial class KafkaBroker
+{
+    // DescribeUserScramCredentials (KIP-554): each user's mechanisms and iteration counts, never a
+    // key. Null users: every user. Super users only (--super-users).
+    private DescribeUserScramCredentialsResponse HandleDescribeUserScramCredentials(KafkaRequestContext context, DescribeUserScramCredentialsRequest request)
+    {
+        var response = new DescribeUserScramCredentialsResponse();
+        if (!IsSuperUser(context) || Authenticator is null)
+        {
+            response.ErrorCode = (short)KafkaErrorCode.ClusterAuthorizationFailed;
+            response.ErrorMessage = "user administration is for --super-users";
+            return response;
+        }
+        var store = Authenticator.Store;
+        var names = new List<string>();
+        if (request.Users is null)
+            foreach (var user in store.List()) names.Add(user.Name);
+        else
+            foreach (var user in request.Users) names.Add(user.Name);
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var result = new DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult { User = name };
+            if (!seen.Add(name))
+            {
+                result.ErrorCode = (short)KafkaErrorCode.DuplicateResource;
+                result.ErrorMessage = "user named more than once";
+            }
+            else
+            {
+                foreach (var credential in store.GetAll(name))
+                {
+                    if (ScramMechanism.FromName(credential.Mechanism) is { } mechanism)
+                        result.CredentialInfos.Add(new() { Mechanism = mechanism.KafkaType, Iterations = credential.Iterations });
+                }
+                if (result.CredentialInfos.Count == 0)
+                {
+                    result.ErrorCode = (short)KafkaErrorCode.ResourceNotFound;
+                    result.ErrorMessage = "no such user";
+                }
+            }
+            response.Results.Add(result);
+        }
+        return response;
+    }
+
+    /// <summary>Whether the connection's principal (SASL user or client certificate) is one of <see cref="KafkaBrokerOptions.SuperUsers"/>.</summary>
+    private bool IsSuperUser(KafkaRequestContext context)
+    {
+        var principal = context.Session.Principal;
+        if (principal is null) return false;
+        foreach (var superUser in Options.SuperUsers)
+            if (string.Equals(superUser, principal, StringComparison.Ordinal)) return true;
+        return false;
+    }
+}

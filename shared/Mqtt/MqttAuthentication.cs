@@ -1,0 +1,70 @@
+using System.Text;
+using EdgeStream.Security.Authentication;
+using Microsoft.Extensions.Hosting;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace EdgeStream.Mqtt;
+
+/// <summary>
+/// <c>--mqtt-auth required</c>: a CONNECT must carry the user name and password of one of the node's
+/// users (checked against its SCRAM credential, <see cref="UserAuthenticator.VerifyPassword"/>).
+/// Refusals, per spec: no credentials → not authorized (MQTT 5 0x87, 3.1.1 return code 5); a wrong
+/// name or password → bad user name or password (0x86, 3.1.1 return code 4). Which of the two was
+/// wrong is not said.
+/// </summary>
+public sealed class MqttAuthentication : IHostedService
+{
+    /// <summary>The session item holding the client's principal (<c>User:NAME</c>), for authorization to come.</summary>
+    public const string PrincipalItem = "edgestream.principal";
+    private const string Mechanism = "password";
+    private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
+
+    private readonly MqttServer _server;
+    private readonly UserAuthenticator _authenticator;
+
+    public MqttAuthentication(MqttServer server, UserAuthenticator authenticator)
+    {
+        _server = server;
+        _authenticator = authenticator;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _server.ValidatingConnectionAsync += OnValidatingConnection;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _server.ValidatingConnectionAsync -= OnValidatingConnection;
+        return Task.CompletedTask;
+    }
+
+    private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
+    {
+        var remote = e.RemoteEndPoint?.ToString();
+        var user = e.UserName;
+        var raw = e.RawPassword;
+        if (string.IsNullOrEmpty(user) || raw is null || raw.Length == 0)
+        {
+            // MQTT 5 §3.2.2.2 0x87 Not authorized; 3.1.1 §3.2.2.3 return code 5 (MQTTnet maps one to the other).
+            e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
+            _authenticator.Audit.Failed(AuthenticationProtocol.Mqtt, "none", user, remote);
+            return Task.CompletedTask;
+        }
+        string password;
+        try { password = s_strictUtf8.GetString(raw); }
+        catch (DecoderFallbackException) { password = ""; }
+        if (password.Length == 0 || !_authenticator.VerifyPassword(user, password))
+        {
+            // MQTT 5 0x86 Bad User Name or Password; 3.1.1 return code 4.
+            e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
+            _authenticator.Audit.Failed(AuthenticationProtocol.Mqtt, Mechanism, user, remote);
+            return Task.CompletedTask;
+        }
+        e.SessionItems[PrincipalItem] = "User:" + user;
+        _authenticator.Audit.Succeeded(AuthenticationProtocol.Mqtt, Mechanism, user, remote);
+        return Task.CompletedTask;
+    }
+}
