@@ -51,7 +51,8 @@ public static class RoleHost
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),
                 new ProducerIdAllocator(metadata),
                 new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
-                sp.GetRequiredService<ILoggerFactory>());
+                sp.GetRequiredService<ILoggerFactory>(),
+                metadata);
         });
         services.AddHostedService<GroupCoordinatorService>();
         services.AddEdgeStreamMqtt(sp =>

@@ -37,4 +37,19 @@ public sealed class KafkaJsTests : IClassFixture<AdminAgentFixture>
         Assert.Equal("one,three,two", lines["consumed"]);
         Assert.Equal("false", lines["listed"]);
     }
+
+    [Fact]
+    public void KafkaJs_Transactions_ReadCommittedSeesCommittedOnlyAndOffsetsCommitWithTheTransaction()
+    {
+        Assert.True(Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "kafkajs")),
+            $"kafkajs is not installed: run ./build.sh test, or npm ci in {PeerDirectory}");
+        var topic = Unique.Name("kjs-txn");
+        var (code, stdout, stderr) = ExternalTool.Run("node", [Path.Combine(PeerDirectory, "transactions.js"), _agent.Node.Bootstrap, topic], timeout: TimeSpan.FromSeconds(90));
+        Assert.True(code == 0, $"node exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+        Assert.Equal("-1", lines["offset-before-commit"]);
+        Assert.Equal("42", lines["offset-after-commit"]);
+        Assert.Equal("c0,c1,c2", lines["consumed"]);
+    }
 }
