@@ -380,6 +380,9 @@ public sealed class PartitionLog : IDisposable
         }
     }
 
+    /// <summary>True when the partition holds an aborted transaction a reader may still meet.</summary>
+    public bool HasAbortedTransactions => Transactions().HasAborted;
+
     /// <summary>Adds the aborted transactions overlapping [<paramref name="from"/>, <paramref name="to"/>) to <paramref name="into"/>.</summary>
     public void CollectAbortedTransactions(long from, long to, List<AbortedTransaction> into) =>
         Transactions().CollectAborted(from, to, LogStartOffset, into);

@@ -8,7 +8,7 @@ public sealed partial class KafkaBroker
     // transactions, as brokers send them to verify (verify_only) before appending.
     private async ValueTask<KafkaResponse?> HandleAddPartitionsToTxnAsync(KafkaRequestContext context, AddPartitionsToTxnRequest request)
     {
-        var fenced = (short)(context.Version >= 2 ? KafkaErrorCode.ProducerFenced : KafkaErrorCode.InvalidProducerEpoch);
+        var fenced = FencedCode(context.Version, 2);
         var response = new AddPartitionsToTxnResponse();
         if (context.Version <= 3)
         {

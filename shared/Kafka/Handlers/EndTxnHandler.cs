@@ -8,16 +8,8 @@ public sealed partial class KafkaBroker
     // commit the client was told of is never half visible, even after kill -9.
     private async ValueTask<KafkaResponse?> HandleEndTxnAsync(KafkaRequestContext context, EndTxnRequest request)
     {
-        var fenced = (short)(context.Version >= 2 ? KafkaErrorCode.ProducerFenced : KafkaErrorCode.InvalidProducerEpoch);
-        KafkaErrorCode error;
-        try
-        {
-            error = await Transactions.EndTransactionAsync(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.Committed, fenced, context.ConnectionClosed).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is EdgeStreamException or IOException)
-        {
-            error = ErrorFor(ex);
-        }
+        var fenced = FencedCode(context.Version, 2);
+        var error = await CoordinatorCallAsync(() => Transactions.EndTransactionAsync(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.Committed, fenced, context.ConnectionClosed)).ConfigureAwait(false);
         return new KafkaResponse(new EndTxnResponse { ErrorCode = (short)error, ProducerId = request.ProducerId, ProducerEpoch = request.ProducerEpoch });
     }
 }

@@ -169,7 +169,7 @@ public sealed partial class KafkaBroker
                         if (readCommitted)
                         {
                             data.LastStableOffset = Math.Min(stable, records.HighWatermark);
-                            if (!records.IsEmpty) data.AbortedTransactions = AbortedIn(partition, item.FetchOffset, data.LastStableOffset);
+                            if (!records.IsEmpty && partition.HasAbortedTransactions) data.AbortedTransactions = AbortedIn(partition, item.FetchOffset, data.LastStableOffset);
                         }
                         // Held back by an open transaction: only a marker (or more data) moves the high watermark past where it is now.
                         if (records.IsEmpty) read.WaitOn.Add(partition.WhenHighWatermarkAbove(Math.Max(item.FetchOffset, readCommitted ? records.HighWatermark : item.FetchOffset)));

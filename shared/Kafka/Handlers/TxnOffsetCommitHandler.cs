@@ -10,7 +10,7 @@ public sealed partial class KafkaBroker
     // group's generation and member (v3+) are not checked: a zombie is fenced by its epoch.
     private async ValueTask<KafkaResponse?> HandleTxnOffsetCommitAsync(KafkaRequestContext context, TxnOffsetCommitRequest request)
     {
-        var fenced = (short)(context.Version >= 3 ? KafkaErrorCode.ProducerFenced : KafkaErrorCode.InvalidProducerEpoch);
+        var fenced = FencedCode(context.Version, 3);
         var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var offsets = new List<(string, int, StoredOffset)>();
         var error = KafkaErrorCode.None;
@@ -25,14 +25,7 @@ public sealed partial class KafkaBroker
         }
         if (error == KafkaErrorCode.None)
         {
-            try
-            {
-                error = await Transactions.AddOffsetsAsync(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId, offsets, fenced, context.ConnectionClosed).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is EdgeStreamException or IOException)
-            {
-                error = ErrorFor(ex);
-            }
+            error = await CoordinatorCallAsync(() => Transactions.AddOffsetsAsync(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId, offsets, fenced, context.ConnectionClosed)).ConfigureAwait(false);
         }
         var response = new TxnOffsetCommitResponse();
         foreach (var topic in request.Topics)

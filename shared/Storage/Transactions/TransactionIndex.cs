@@ -23,9 +23,13 @@ internal sealed class TransactionIndex
     // In marker order, which is also LastOffset order.
     private readonly List<AbortedTransaction> _aborted = [];
     private long _firstOpen = long.MaxValue;
+    private int _abortedCount;
 
     /// <summary>The first offset of the oldest open transaction; long.MaxValue when none is open.</summary>
     public long FirstOpenOffset => Volatile.Read(ref _firstOpen);
+
+    /// <summary>True when some aborted transaction is still indexed: read_committed fetches of other partitions skip the lookup.</summary>
+    public bool HasAborted => Volatile.Read(ref _abortedCount) > 0;
 
     /// <summary>Records one transactional batch at <paramref name="baseOffset"/>; <paramref name="marker"/> is its type when it is a control batch.</summary>
     public void Observe(long producerId, long baseOffset, ControlRecordType? marker)
@@ -36,7 +40,11 @@ internal sealed class TransactionIndex
             {
                 // A marker with no open transaction (a retried EndTxn, recovery writing it again) changes nothing.
                 if (!_open.Remove(producerId, out var first)) return;
-                if (type == ControlRecordType.Abort) _aborted.Add(new AbortedTransaction(producerId, first, baseOffset));
+                if (type == ControlRecordType.Abort)
+                {
+                    _aborted.Add(new AbortedTransaction(producerId, first, baseOffset));
+                    Volatile.Write(ref _abortedCount, _aborted.Count);
+                }
                 var min = long.MaxValue;
                 foreach (var f in _open.Values) min = Math.Min(min, f);
                 Volatile.Write(ref _firstOpen, min);
@@ -56,7 +64,11 @@ internal sealed class TransactionIndex
             // Entries wholly below the log start can never be read again (retention, DeleteRecords).
             var stale = 0;
             while (stale < _aborted.Count && _aborted[stale].LastOffset < logStart) stale++;
-            if (stale > 0) _aborted.RemoveRange(0, stale);
+            if (stale > 0)
+            {
+                _aborted.RemoveRange(0, stale);
+                Volatile.Write(ref _abortedCount, _aborted.Count);
+            }
             var lo = 0;
             var hi = _aborted.Count;
             while (lo < hi)

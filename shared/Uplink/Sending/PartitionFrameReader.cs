@@ -66,7 +66,7 @@ internal sealed class PartitionFrameReader(string nodeId, bool relayOrigins, ILo
             transactional |= h.IsTransactional && !h.IsControl;
             end = h.LastOffset + 1;
         }
-        if (!transactional) return null;
+        if (!transactional || !p.Log.HasAbortedTransactions) return null;
         var aborted = new List<AbortedTransaction>();
         p.Log.CollectAbortedTransactions(from, end, aborted);
         return aborted.Count == 0 ? null : aborted;

@@ -3,6 +3,7 @@
 // committed offset. Prints one line per fact; the C# test checks them.
 // Usage: node transactions.js HOST:PORT TOPIC
 const { Kafka, logLevel } = require('kafkajs');
+const { consumeValues } = require('./common');
 
 const [bootstrap, topic] = process.argv.slice(2);
 const kafka = new Kafka({ clientId: 'edgestream-test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
@@ -35,20 +36,7 @@ async function main() {
   console.log('offset-after-commit', committed[0].partitions[0].offset);
 
   // kafkajs consumers read committed data by default (readUncommitted: false).
-  const consumer = kafka.consumer({ groupId: `${topic}-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen = [];
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed only ${seen.length} of 3 within 30 s: ${seen}`)), 30000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push(message.value.toString());
-        if (seen.length === 3) { clearTimeout(timer); resolve(); }
-      },
-    }).catch(reject);
-  });
-  await consumer.disconnect();
+  const seen = await consumeValues(kafka, `${topic}-reader`, topic, 3);
   console.log('consumed', seen.join(','));
   await admin.disconnect();
 }
