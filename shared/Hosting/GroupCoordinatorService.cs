@@ -5,8 +5,10 @@ using Microsoft.Extensions.Hosting;
 namespace EdgeStream.Hosting;
 
 /// <summary>
-/// Runs the group coordinator's clocks: a consumer that crashed sends nothing, so its session
-/// must expire on a timer, not on the next request (Kafka's heartbeat purgatory).
+/// Runs the coordinators' clocks: a consumer that crashed sends nothing, so its session must
+/// expire on a timer, not on the next request (Kafka's heartbeat purgatory); likewise a producer
+/// that vanished mid-transaction, whose transaction aborts at transaction.timeout.ms. The first
+/// tick also completes transactions a crash left prepared.
 /// </summary>
 public sealed class GroupCoordinatorService(KafkaBroker broker) : BackgroundService
 {
@@ -19,7 +21,10 @@ public sealed class GroupCoordinatorService(KafkaBroker broker) : BackgroundServ
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
                 broker.Groups.Tick();
+                await broker.Transactions.TickAsync(stoppingToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

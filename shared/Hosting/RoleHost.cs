@@ -57,7 +57,8 @@ public static class RoleHost
                 new ProducerIdAllocator(metadata),
                 new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
                 sp.GetRequiredService<ILoggerFactory>(),
-                sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>());
+                sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>(),
+                metadata);
         });
         services.AddHostedService<GroupCoordinatorService>();
         services.AddEdgeStreamMqtt(sp =>

@@ -3,6 +3,7 @@ using System.Globalization;
 using EdgeStream.Records;
 using EdgeStream.Storage.Durability;
 using EdgeStream.Storage.Segments;
+using EdgeStream.Storage.Transactions;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Storage;
@@ -45,6 +46,9 @@ public sealed class PartitionLog : IDisposable
     // fsync before the high watermark moves, so there it is the high watermark.
     private long _durableOffset;
     private bool _closed;
+    // Built on first use (LastStableOffset, aborted transactions), then fed by every append under
+    // _writeLock: a partition nobody reads transactionally never pays for it.
+    private TransactionIndex? _transactions;
 
     // The durable end of the log: an offset and where it sits on disk, swapped as one reference.
     private sealed record VisibleEnd(long Offset, long SegmentBaseOffset, long Position);
@@ -194,16 +198,21 @@ public sealed class PartitionLog : IDisposable
                 if (config.UseLogAppendTime) appendTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 var span = batches.Span;
                 var next = baseOffset;
+                var transactional = false;
                 for (var p = 0; p < span.Length;)
                 {
                     var batch = span[p..];
                     RecordBatchHeader.TryRead(batch, out var h);
                     RecordBatchHeader.SetBaseOffset(batch, next);
                     if (appendTime >= 0) RecordBatchHeader.StampLogAppendTime(batch[..h.TotalSize], appendTime);
+                    transactional |= h.IsTransactional;
                     next += h.LastOffsetDelta + 1;
                     p += h.TotalSize;
                 }
                 active.Append(span);
+                // Before the batches can become visible (Publish), so a reader that sees them in the
+                // high watermark also sees their transaction open in the last stable offset.
+                if (transactional && _transactions is { } index) ObserveTransactions(index, span);
                 _logEndOffset = endOffset = next;
                 Interlocked.Add(ref _size, batches.Length);
                 if (_options.FsyncPolicy == FsyncPolicy.Os)
@@ -355,6 +364,80 @@ public sealed class PartitionLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Kafka's last stable offset: the high watermark, or the first offset of the oldest transaction
+    /// still open if that is lower. read_committed readers and the uplink read only below it. The
+    /// first call after start-up builds the partition's transaction index from the batch headers
+    /// (one header read per batch, one small read per marker) under the write lock.
+    /// </summary>
+    public long LastStableOffset
+    {
+        get
+        {
+            // The high watermark first: every batch it covers was observed before it became visible.
+            var highWatermark = HighWatermark;
+            return Math.Min(highWatermark, Transactions().FirstOpenOffset);
+        }
+    }
+
+    /// <summary>True when the partition holds an aborted transaction a reader may still meet.</summary>
+    public bool HasAbortedTransactions => Transactions().HasAborted;
+
+    /// <summary>Adds the aborted transactions overlapping [<paramref name="from"/>, <paramref name="to"/>) to <paramref name="into"/>.</summary>
+    public void CollectAbortedTransactions(long from, long to, List<AbortedTransaction> into) =>
+        Transactions().CollectAborted(from, to, LogStartOffset, into);
+
+    /// <summary>Open and aborted transactions the index holds (status, tests).</summary>
+    public (int Open, int Aborted) TransactionCounts() => Transactions().Counts();
+
+    private TransactionIndex Transactions()
+    {
+        if (Volatile.Read(ref _transactions) is { } built) return built;
+        lock (_writeLock)
+        {
+            if (_transactions is not null) return _transactions;
+            var index = new TransactionIndex();
+            // Everything written, durable or not: appends after this feed the index themselves.
+            var scratch = new byte[128];
+            foreach (var segment in _segments)
+            {
+                long position = 0;
+                var s = segment;
+                segment.VisitHeaders(segment.Size, h =>
+                {
+                    if (h.IsTransactional)
+                    {
+                        ControlRecordType? type = null;
+                        if (h.IsControl)
+                        {
+                            var read = s.Read(scratch.AsSpan(0, Math.Min(scratch.Length, h.TotalSize)), position);
+                            if (ControlBatch.TryReadType(scratch.AsSpan(0, read), out var t)) type = t;
+                        }
+                        if (!h.IsControl || type is not null) index.Observe(h.ProducerId, h.BaseOffset, type);
+                    }
+                    position += h.TotalSize;
+                });
+            }
+            Volatile.Write(ref _transactions, index);
+            return index;
+        }
+    }
+
+    private static void ObserveTransactions(TransactionIndex index, ReadOnlySpan<byte> batches)
+    {
+        for (var p = 0; p < batches.Length;)
+        {
+            var batch = batches[p..];
+            RecordBatchHeader.TryRead(batch, out var h);
+            if (h.IsTransactional)
+            {
+                if (!h.IsControl) index.Observe(h.ProducerId, h.BaseOffset, null);
+                else if (ControlBatch.TryReadType(batch[..h.TotalSize], out var type)) index.Observe(h.ProducerId, h.BaseOffset, type);
+            }
+            p += h.TotalSize;
+        }
+    }
+
     /// <summary>fsyncs the active segment and makes everything written so far visible.</summary>
     public void Flush()
     {
@@ -371,14 +454,21 @@ public sealed class PartitionLog : IDisposable
     /// offset equal to the high watermark yields an empty result; outside [log start, high
     /// watermark] throws <see cref="OffsetOutOfRangeException"/>.
     /// </summary>
-    public LogReadResult Read(long offset, int maxBytes)
+    public LogReadResult Read(long offset, int maxBytes) => Read(offset, maxBytes, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="Read(long, int)"/>, but only batches that start below <paramref name="endOffset"/>
+    /// (the last stable offset for read_committed readers). An offset at or past it, up to the high
+    /// watermark, yields an empty result.
+    /// </summary>
+    public LogReadResult Read(long offset, int maxBytes, long endOffset)
     {
         var visible = Volatile.Read(ref _visible);
         var segments = Volatile.Read(ref _segments);
         var start = LogStartOffset;
         if (offset < start || offset > visible.Offset)
             throw new OffsetOutOfRangeException($"{Topic}-{Partition}: offset {offset} is outside [{start}, {visible.Offset}]");
-        if (offset == visible.Offset || maxBytes <= 0)
+        if (offset == visible.Offset || offset >= endOffset || maxBytes <= 0)
             return LogReadResult.Empty(visible.Offset, start);
         try
         {
@@ -389,7 +479,7 @@ public sealed class PartitionLog : IDisposable
                 if (limit <= 0) break;
                 var position = segment.FindPosition(offset, limit);
                 if (position < 0) continue; // the offset sits in a gap at the end of this segment
-                return ReadBatches(segment, position, limit, maxBytes, visible.Offset, start);
+                return ReadBatches(segment, position, limit, maxBytes, visible.Offset, start, endOffset);
             }
         }
         catch (ObjectDisposedException)
@@ -399,7 +489,7 @@ public sealed class PartitionLog : IDisposable
         return LogReadResult.Empty(visible.Offset, start);
     }
 
-    private static LogReadResult ReadBatches(LogSegment segment, long position, long limit, int maxBytes, long highWatermark, long logStart)
+    private static LogReadResult ReadBatches(LogSegment segment, long position, long limit, int maxBytes, long highWatermark, long logStart, long endOffset = long.MaxValue)
     {
         Span<byte> prefix = stackalloc byte[RecordBatchHeader.LogOverhead];
         segment.Read(prefix, position);
@@ -414,6 +504,7 @@ public sealed class PartitionLog : IDisposable
         {
             var total = RecordBatchHeader.PeekTotalSize(buffer.AsSpan(whole, read - whole));
             if (total <= 0 || whole + total > read) break;
+            if (endOffset != long.MaxValue && System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(buffer.AsSpan(whole)) >= endOffset) break;
             whole += total;
         }
         return new LogReadResult(buffer, whole, highWatermark, logStart);

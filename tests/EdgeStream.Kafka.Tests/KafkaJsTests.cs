@@ -17,16 +17,22 @@ public sealed class KafkaJsTests : IClassFixture<AdminAgentFixture>
     private static string PeerDirectory => typeof(KafkaJsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "KafkaJsDirectory").Value!;
 
-    [Fact]
-    public void KafkaJs_AdminProducerAndConsumerGroup_SeeWhatEachOtherDid()
+    /// <summary>Runs a kafkajs script against the agent with a fresh topic; its output lines "fact value" by fact.</summary>
+    private Dictionary<string, string> RunPeer(string script, string topicPrefix)
     {
         Assert.True(Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "kafkajs")),
             $"kafkajs is not installed: run ./build.sh test, or npm ci in {PeerDirectory}");
-        var topic = Unique.Name("kjs");
-        var (code, stdout, stderr) = ExternalTool.Run("node", [Path.Combine(PeerDirectory, "admin.js"), _agent.Node.Bootstrap, topic], timeout: TimeSpan.FromSeconds(90));
+        var topic = Unique.Name(topicPrefix);
+        var (code, stdout, stderr) = ExternalTool.Run("node", [Path.Combine(PeerDirectory, script), _agent.Node.Bootstrap, topic], timeout: TimeSpan.FromSeconds(90));
         Assert.True(code == 0, $"node exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}");
-        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+    }
+
+    [Fact]
+    public void KafkaJs_AdminProducerAndConsumerGroup_SeeWhatEachOtherDid()
+    {
+        var lines = RunPeer("admin.js", "kjs");
 
         // Every documented Kafka topic config is described, not just the ones EdgeStream acts on.
         Assert.InRange(int.Parse(lines["configs"], System.Globalization.CultureInfo.InvariantCulture), 35, 100);
@@ -42,5 +48,14 @@ public sealed class KafkaJsTests : IClassFixture<AdminAgentFixture>
         Assert.Equal("1", lines["brokers"]);
         Assert.Equal("one,three,two", lines["consumed"]);
         Assert.Equal("false", lines["listed"]);
+    }
+
+    [Fact]
+    public void KafkaJs_Transactions_ReadCommittedSeesCommittedOnlyAndOffsetsCommitWithTheTransaction()
+    {
+        var lines = RunPeer("transactions.js", "kjs-txn");
+        Assert.Equal("-1", lines["offset-before-commit"]);
+        Assert.Equal("42", lines["offset-after-commit"]);
+        Assert.Equal("c0,c1,c2", lines["consumed"]);
     }
 }

@@ -10,6 +10,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["kafka-produce"] = KafkaProduceScenario.RunAsync,
     ["kafka-fetch-sessions"] = KafkaFetchSessionsScenario.RunAsync,
     ["kafka-consume"] = KafkaConsumeScenario.RunAsync,
+    ["kafka-transactions"] = KafkaTransactionsScenario.RunAsync,
     ["tls-cost"] = TlsCostScenario.RunAsync,
     ["uplink-forward"] = UplinkScenarios.ForwardAsync,
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,

@@ -562,6 +562,28 @@ public sealed class GroupCoordinator
     }
 
     /// <summary>
+    /// Makes the offsets of a committed transaction (TxnOffsetCommit, then EndTxn commit) the
+    /// group's committed offsets, in one store transaction. The committer was checked when the
+    /// offsets were sent; the commit marker decides, whatever the group did since. Throws when the
+    /// store fails, so the caller can retry the transaction's completion.
+    /// </summary>
+    public void CommitTransactionalOffsets(string groupId, IReadOnlyList<(string Topic, int Partition, StoredOffset Offset)> offsets)
+    {
+        if (offsets.Count == 0) return;
+        while (true)
+        {
+            var group = _groups.GetOrAdd(groupId, static id => new ClassicGroup(id));
+            lock (group.Sync)
+            {
+                if (group.State == GroupState.Dead) continue;
+                _store.Commit(groupId, offsets);
+                foreach (var (topic, partition, offset) in offsets) group.Offsets[(topic, partition)] = offset;
+                return;
+            }
+        }
+    }
+
+    /// <summary>
     /// Kafka's rule for a classic group's offset commit. Generation -1 is a commit from outside group
     /// management (an admin client, a consumer with assign()): allowed while the group is empty. A
     /// v0 request carries neither member nor generation: likewise only into an empty group. Anything

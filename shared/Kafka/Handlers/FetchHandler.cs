@@ -8,6 +8,7 @@ public sealed partial class KafkaBroker
 {
     private const int FinalEpoch = -1;
     private const int InitialEpoch = 0;
+    private const sbyte ReadCommitted = 1;
 
     // Fetch: whole stored batches, served as they are on disk. Long-poll: when fewer than
     // min.bytes are ready, wait until any fetched partition's high watermark passes its fetch
@@ -21,6 +22,7 @@ public sealed partial class KafkaBroker
         if (error != KafkaErrorCode.None)
             return new KafkaResponse(new FetchResponse { ErrorCode = (short)error, SessionId = 0 });
         var plan = session is null ? RequestPartitions(context.Version, request) : null;
+        var readCommitted = request.IsolationLevel == ReadCommitted;
         var deadline = Environment.TickCount64 + Math.Max(0, request.MaxWaitMs);
         while (true)
         {
@@ -28,11 +30,11 @@ public sealed partial class KafkaBroker
             FetchRead read;
             if (session is null)
             {
-                read = ReadFetch(context.Version, plan!, request.MaxBytes, incremental: false, resources);
+                read = ReadFetch(context.Version, plan!, request.MaxBytes, incremental: false, resources, readCommitted);
             }
             else
             {
-                lock (session.Gate) read = ReadFetch(context.Version, SessionPartitions(session), request.MaxBytes, incremental, resources);
+                lock (session.Gate) read = ReadFetch(context.Version, SessionPartitions(session), request.MaxBytes, incremental, resources, readCommitted);
             }
             var remaining = deadline - Environment.TickCount64;
             if (read.Bytes >= Math.Max(1, request.MinBytes) || remaining <= 0 || read.WaitOn.Count == 0 || context.ConnectionClosed.IsCancellationRequested)
@@ -114,7 +116,10 @@ public sealed partial class KafkaBroker
         return items;
     }
 
-    private FetchRead ReadFetch(short version, List<FetchItem> items, int requestMaxBytes, bool incremental, List<IDisposable> resources)
+    // read_committed (isolation level 1): data only below the last stable offset, with the aborted
+    // transactions that overlap it, so the client can drop their records; the response's
+    // LastStableOffset is then the LSO. read_uncommitted never builds the transaction index.
+    private FetchRead ReadFetch(short version, List<FetchItem> items, int requestMaxBytes, bool incremental, List<IDisposable> resources, bool readCommitted)
     {
         var read = new FetchRead(new FetchResponse());
         var topics = new Dictionary<(Guid, string), FetchResponse.FetchableTopicResponse>();
@@ -154,13 +159,20 @@ public sealed partial class KafkaBroker
                 {
                     try
                     {
-                        var records = partition.Read(item.FetchOffset, Math.Max(budget, 1));
+                        var stable = readCommitted ? partition.LastStableOffset : long.MaxValue;
+                        var records = partition.Read(item.FetchOffset, Math.Max(budget, 1), stable);
                         resources.Add(records);
                         data.HighWatermark = data.LastStableOffset = records.HighWatermark;
                         data.LogStartOffset = records.LogStartOffset;
                         data.Records = records.Memory;
                         total += records.Length;
-                        if (records.IsEmpty) read.WaitOn.Add(partition.WhenHighWatermarkAbove(item.FetchOffset));
+                        if (readCommitted)
+                        {
+                            data.LastStableOffset = Math.Min(stable, records.HighWatermark);
+                            if (!records.IsEmpty && partition.HasAbortedTransactions) data.AbortedTransactions = AbortedIn(partition, item.FetchOffset, data.LastStableOffset);
+                        }
+                        // Held back by an open transaction: only a marker (or more data) moves the high watermark past where it is now.
+                        if (records.IsEmpty) read.WaitOn.Add(partition.WhenHighWatermarkAbove(Math.Max(item.FetchOffset, readCommitted ? records.HighWatermark : item.FetchOffset)));
                     }
                     catch (OffsetOutOfRangeException)
                     {
@@ -189,6 +201,15 @@ public sealed partial class KafkaBroker
         }
         read.Bytes = total;
         return read;
+    }
+
+    private static List<FetchResponse.AbortedTransaction> AbortedIn(PartitionLog partition, long from, long to)
+    {
+        var aborted = new List<Storage.Transactions.AbortedTransaction>();
+        partition.CollectAbortedTransactions(from, to, aborted);
+        var list = new List<FetchResponse.AbortedTransaction>(aborted.Count);
+        foreach (var a in aborted) list.Add(new FetchResponse.AbortedTransaction { ProducerId = a.ProducerId, FirstOffset = a.FirstOffset });
+        return list;
     }
 
     /// <summary>A partition to read: from the request, or from a session (which then records what was sent).</summary>

@@ -4,17 +4,29 @@ namespace EdgeStream.Kafka.Server;
 
 public sealed partial class KafkaBroker
 {
-    // InitProducerId: a fresh id for an idempotent producer; for a transactional id, the same id
-    // with the next epoch; a producer asking to bump its own epoch (KIP-360) gets epoch + 1.
-    private InitProducerIdResponse HandleInitProducerId(KafkaRequestContext context, InitProducerIdRequest request)
+    // InitProducerId: a fresh id for an idempotent producer; for a transactional id, the
+    // coordinator's id with the next epoch (fencing older instances, aborting their open
+    // transaction); a producer asking to bump its own epoch (KIP-360) gets epoch + 1.
+    // PRODUCER_FENCED exists from v4 (KIP-588); older versions get INVALID_PRODUCER_EPOCH.
+    private async ValueTask<KafkaResponse?> HandleInitProducerIdAsync(KafkaRequestContext context, InitProducerIdRequest request)
     {
         if (request.TransactionalId is { Length: > 0 } transactionalId)
         {
-            var (id, epoch) = ProducerIds.ForTransactionalId(transactionalId);
-            return new InitProducerIdResponse { ProducerId = id, ProducerEpoch = epoch };
+            var producerId = context.Version >= 3 ? request.ProducerId : -1;
+            var epoch = context.Version >= 3 ? request.ProducerEpoch : (short)-1;
+            try
+            {
+                var (error, id, newEpoch) = await Transactions.InitProducerAsync(transactionalId, request.TransactionTimeoutMs, producerId, epoch, context.ConnectionClosed).ConfigureAwait(false);
+                if (error == KafkaErrorCode.ProducerFenced && context.Version < 4) error = KafkaErrorCode.InvalidProducerEpoch;
+                return new KafkaResponse(new InitProducerIdResponse { ErrorCode = (short)error, ProducerId = id, ProducerEpoch = newEpoch });
+            }
+            catch (Exception ex) when (ex is EdgeStreamException or IOException)
+            {
+                return new KafkaResponse(new InitProducerIdResponse { ErrorCode = (short)ErrorFor(ex), ProducerId = -1, ProducerEpoch = -1 });
+            }
         }
         if (request.ProducerId >= 0 && request.ProducerEpoch >= 0 && request.ProducerEpoch < short.MaxValue - 1)
-            return new InitProducerIdResponse { ProducerId = request.ProducerId, ProducerEpoch = (short)(request.ProducerEpoch + 1) };
-        return new InitProducerIdResponse { ProducerId = ProducerIds.Allocate(), ProducerEpoch = 0 };
+            return new KafkaResponse(new InitProducerIdResponse { ProducerId = request.ProducerId, ProducerEpoch = (short)(request.ProducerEpoch + 1) });
+        return new KafkaResponse(new InitProducerIdResponse { ProducerId = ProducerIds.Allocate(), ProducerEpoch = 0 });
     }
 }

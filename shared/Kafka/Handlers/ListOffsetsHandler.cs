@@ -8,7 +8,8 @@ public sealed partial class KafkaBroker
     private const long EarliestTimestamp = -2;
     private const long MaxTimestamp = -3;
 
-    // ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark, a timestamp
+    // ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark (the last stable
+    // offset for read_committed), a timestamp
     // the first record at or after it; max-timestamp (-3, KIP-734) the first record carrying the
     // largest timestamp, with that timestamp (-1 and -1 for an empty partition).
     private ListOffsetsResponse HandleListOffsets(KafkaRequestContext context, ListOffsetsRequest request)
@@ -34,7 +35,8 @@ public sealed partial class KafkaBroker
                         result.Offset = partition!.LogStartOffset;
                         break;
                     case LatestTimestamp:
-                        result.Offset = partition!.HighWatermark;
+                        // read_committed (v2+, isolation level 1): the end a committed reader can reach.
+                        result.Offset = context.Version >= 2 && request.IsolationLevel == 1 ? partition!.LastStableOffset : partition!.HighWatermark;
                         break;
                     case MaxTimestamp:
                         if (partition!.FindMaxTimestamp() is { } max)

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Records;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Kafka.Server;
@@ -52,6 +53,11 @@ public sealed partial class KafkaBroker
                 var owned = MemoryMarshal.TryGetArray(records, out var segment)
                     ? segment.Array.AsMemory(segment.Offset, segment.Count)
                     : records.ToArray();
+                if (TransactionalBatchError(owned.Span, topicData.Name, partitionData.Index) is { } refused)
+                {
+                    result.ErrorCode = (short)refused;
+                    continue;
+                }
                 try
                 {
                     pending.Add((result, partition!, Producers.AppendAsync(partition!, owned, context.ConnectionClosed)));
@@ -78,6 +84,18 @@ public sealed partial class KafkaBroker
             }
         }
         return request.Acks == 0 ? null : new KafkaResponse(response);
+    }
+
+    /// <summary>
+    /// Markers are the coordinator's to write, never a client's. A transactional batch must come
+    /// from the producer's current epoch, inside an open transaction that added this partition.
+    /// </summary>
+    private KafkaErrorCode? TransactionalBatchError(ReadOnlySpan<byte> batches, string topic, int partition)
+    {
+        if (!RecordBatchHeader.TryRead(batches, out var header) || (header.Attributes & 0x30) == 0) return null;
+        if (header.IsControl) return KafkaErrorCode.InvalidRecord;
+        var error = Transactions.CheckProduce(header.ProducerId, header.ProducerEpoch, topic, partition);
+        return error == KafkaErrorCode.None ? null : error;
     }
 
     private static void Fail(ProduceResponse.PartitionProduceResponse result, Exception ex)

@@ -5,7 +5,7 @@ namespace EdgeStream.Kafka.Producers;
 /// <summary>
 /// Hands out producer ids for InitProducerId, never the same one twice across restarts: ids are
 /// reserved from the metadata store in blocks, so a restart skips the rest of a block instead
-/// of reusing it. Transactional ids keep their producer id and get a higher epoch each time.
+/// of reusing it. Transactional ids keep theirs in the transaction coordinator's state.
 /// </summary>
 public sealed class ProducerIdAllocator
 {
@@ -31,24 +31,6 @@ public sealed class ProducerIdAllocator
                 _store.Put("next_block", _blockEnd);
             }
             return _next++;
-        }
-    }
-
-    /// <summary>The producer id of a transactional id with its epoch bumped (fencing older instances).</summary>
-    public (long ProducerId, short Epoch) ForTransactionalId(string transactionalId)
-    {
-        lock (_lock)
-        {
-            var key = "txn:" + transactionalId;
-            if (_store.TryGet(key, out var entry) && short.TryParse(entry.Text, out var epoch) && epoch < short.MaxValue - 1)
-            {
-                var bumped = (short)(epoch + 1);
-                _store.Put(key, entry.Number, bumped.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                return (entry.Number, bumped);
-            }
-            var id = entry.Number > 0 ? entry.Number : Allocate();
-            _store.Put(key, id, "0");
-            return (id, 0);
         }
     }
 }

@@ -112,6 +112,29 @@ public sealed class ProducerStateManager
         }
     }
 
+    /// <summary>
+    /// Appends a transaction marker for <paramref name="producerId"/> under the partition's producer
+    /// lock. A marker with a newer epoch (a fenced or timed-out transaction aborted by the
+    /// coordinator) moves the producer to that epoch here, so a late batch of the old epoch that
+    /// passed the coordinator's check just before is refused by the epoch check instead of opening
+    /// a transaction nobody will ever end.
+    /// </summary>
+    public ValueTask<AppendResult> AppendMarkerAsync(PartitionLog partition, long producerId, short epoch, byte[] marker, CancellationToken cancellationToken = default)
+    {
+        var state = _partitions.GetOrAdd(partition, Rebuild);
+        lock (state)
+        {
+            MoveToMarkerEpoch(state, producerId, epoch);
+            return partition.AppendAsync(marker, cancellationToken);
+        }
+    }
+
+    private static void MoveToMarkerEpoch(PartitionProducers state, long producerId, short epoch)
+    {
+        if (!state.Producers.TryGetValue(producerId, out var entry) || entry.Epoch < epoch)
+            state.Producers[producerId] = new ProducerEntry { Epoch = epoch };
+    }
+
     /// <summary>Forgets a partition's state (its topic was deleted).</summary>
     public void Forget(PartitionLog partition) => _partitions.TryRemove(partition, out _);
 
@@ -121,6 +144,12 @@ public sealed class ProducerStateManager
         partition.ScanBatchHeaders(h =>
         {
             if (h.ProducerId < 0) return;
+            // Markers carry no sequence (-1): they only move the producer to their epoch.
+            if (h.IsControl)
+            {
+                MoveToMarkerEpoch(state, h.ProducerId, h.ProducerEpoch);
+                return;
+            }
             if (!state.Producers.TryGetValue(h.ProducerId, out var entry) || entry.Epoch != h.ProducerEpoch)
                 state.Producers[h.ProducerId] = entry = new ProducerEntry { Epoch = h.ProducerEpoch };
             var last = Wrap(h.BaseSequence, h.LastOffsetDelta);

@@ -6,6 +6,7 @@ using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
+using EdgeStream.Kafka.Transactions;
 using EdgeStream.Metadata;
 using EdgeStream.Security.Authentication;
 using EdgeStream.Storage;
@@ -24,8 +25,10 @@ public sealed partial class KafkaBroker
     private readonly Func<TopicCatalog> _catalog;
     private readonly ILogger _logger;
 
+    /// <param name="authenticator">The users SASL checks against; null when the node has no user store (tests).</param>
+    /// <param name="metadata">Where transaction state is kept; null keeps it in memory only (tests).</param>
     public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, GroupCoordinator groups, ILoggerFactory loggerFactory,
-        UserAuthenticator? authenticator = null)
+        UserAuthenticator? authenticator = null, MetadataStore? metadata = null)
     {
         options.Validate();
         if (options.RequiresSasl && authenticator is null) throw new ConfigurationException("Kafka SASL needs a user store to authenticate against.");
@@ -37,6 +40,7 @@ public sealed partial class KafkaBroker
         Groups = groups;
         FetchSessions = new FetchSessionCache(options.FetchSessionCacheSlots);
         _logger = loggerFactory.CreateLogger("EdgeStream.Kafka");
+        Transactions = new TransactionCoordinator(catalog, producerIds, Producers, groups, metadata, loggerFactory.CreateLogger("EdgeStream.Kafka.Transactions"));
     }
 
     public KafkaBrokerOptions Options { get; }
@@ -49,6 +53,8 @@ public sealed partial class KafkaBroker
     /// <summary>The consumer group coordinator: this node coordinates every group.</summary>
     public GroupCoordinator Groups { get; }
     internal FetchSessionCache FetchSessions { get; }
+    /// <summary>The transaction coordinator: this node coordinates every transactional id.</summary>
+    public TransactionCoordinator Transactions { get; }
 
     /// <summary>Incremental fetch sessions (KIP-227): open, cache size, created and evicted since start-up.</summary>
     public FetchSessionStats FetchSessionStats() => FetchSessions.Stats();
@@ -95,7 +101,13 @@ public sealed partial class KafkaBroker
         ProduceRequest r => HandleProduceAsync(context, r),
         FetchRequest r => HandleFetchAsync(context, r),
         ListOffsetsRequest r => Reply(HandleListOffsets(context, r)),
-        InitProducerIdRequest r => Reply(HandleInitProducerId(context, r)),
+        InitProducerIdRequest r => HandleInitProducerIdAsync(context, r),
+        AddPartitionsToTxnRequest r => HandleAddPartitionsToTxnAsync(context, r),
+        AddOffsetsToTxnRequest r => HandleAddOffsetsToTxnAsync(context, r),
+        TxnOffsetCommitRequest r => HandleTxnOffsetCommitAsync(context, r),
+        EndTxnRequest r => HandleEndTxnAsync(context, r),
+        ListTransactionsRequest r => Reply(HandleListTransactions(context, r)),
+        DescribeTransactionsRequest r => Reply(HandleDescribeTransactions(context, r)),
         CreateTopicsRequest r => Reply(HandleCreateTopics(context, r)),
         DeleteTopicsRequest r => Reply(HandleDeleteTopics(context, r)),
         CreatePartitionsRequest r => Reply(HandleCreatePartitions(context, r)),

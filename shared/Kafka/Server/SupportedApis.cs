@@ -47,6 +47,15 @@ public static class SupportedApis
         // User administration (KIP-554), for super users only.
         (ApiKey.DescribeUserScramCredentials, 0, 0),
         (ApiKey.AlterUserScramCredentials, 0, 0),
+        // Transactions (KIP-98). Capped below the KIP-890 part 2 versions (AddPartitionsToTxn v5,
+        // AddOffsetsToTxn v4, EndTxn v5), which bump the epoch on every transaction; a client
+        // then keeps the classic protocol. TxnOffsetCommit v4 is left out with them.
+        (ApiKey.AddPartitionsToTxn, 0, 4),
+        (ApiKey.AddOffsetsToTxn, 0, 3),
+        (ApiKey.TxnOffsetCommit, 0, 3),
+        (ApiKey.EndTxn, 0, 4),
+        (ApiKey.ListTransactions, 0, 1),
+        (ApiKey.DescribeTransactions, 0, 0),
     ];
 
     private static readonly Dictionary<short, (short Min, short Max)> s_ranges = Build();

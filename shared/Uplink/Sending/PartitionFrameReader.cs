@@ -1,5 +1,6 @@
 using EdgeStream.Records;
 using EdgeStream.Storage;
+using EdgeStream.Storage.Transactions;
 using EdgeStream.Uplink.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -25,12 +26,14 @@ internal sealed class PartitionFrameReader(string nodeId, bool relayOrigins, ILo
             if (read.IsEmpty) return [];
             // Only what is on disk goes up (matters under --fsync os): an offset forwarded and then lost
             // to a power cut would be assigned again here, and the parent would take the new records
-            // at that offset for duplicates.
-            var memory = DurablePart(read.Memory, p.Log.DurableOffset);
+            // at that offset for duplicates. And only what is committed: nothing past the last stable
+            // offset, and no record of an aborted transaction, ever leaves the node.
+            var memory = DurablePart(read.Memory, p.ForwardableOffset);
             if (memory.IsEmpty) return [];
             var built = new List<BuiltFrame>();
             var source = new FrameSource(nodeId, p.Topic, p.Partition, p.PartitionCount, p.TargetTopic, relayOrigins);
-            next = UplinkFrameBuilder.Build(memory, from, source, target, built);
+            var aborted = AbortedIn(p, memory, from);
+            next = UplinkFrameBuilder.Build(memory, from, source, target, built, aborted);
             if (next == from && built.Count == 0) return null; // no whole batch: do not spin on it
             var frames = new List<PendingFrame>(built.Count);
             foreach (var b in built)
@@ -51,6 +54,22 @@ internal sealed class PartitionFrameReader(string nodeId, bool relayOrigins, ILo
             UplinkSenderLog.ReadFailed(logger, p.Topic, p.Partition, from, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>The aborted transactions the batches overlap; null (nothing to check) when none of them is transactional.</summary>
+    private static List<AbortedTransaction>? AbortedIn(PartitionState p, ReadOnlyMemory<byte> batches, long from)
+    {
+        long end = from;
+        var transactional = false;
+        for (var rest = batches.Span; rest.Length >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(rest, out var h) && h.TotalSize <= rest.Length; rest = rest[h.TotalSize..])
+        {
+            transactional |= h.IsTransactional && !h.IsControl;
+            end = h.LastOffset + 1;
+        }
+        if (!transactional || !p.Log.HasAbortedTransactions) return null;
+        var aborted = new List<AbortedTransaction>();
+        p.Log.CollectAbortedTransactions(from, end, aborted);
+        return aborted.Count == 0 ? null : aborted;
     }
 
     /// <summary>The whole batches of <paramref name="batches"/> that end at or below <paramref name="durable"/>.</summary>

@@ -30,10 +30,16 @@ internal sealed class PartitionState(TopicLog topic, PartitionLog log, string cu
     public long BehindSinceMs { get; set; }
     public bool Removed { get; set; }
 
+    /// <summary>
+    /// Where forwarding stops: on disk (<see cref="PartitionLog.DurableOffset"/>) and committed (the
+    /// last stable offset: an open transaction holds back everything after its first record).
+    /// </summary>
+    public long ForwardableOffset => Math.Min(Log.DurableOffset, Log.LastStableOffset);
+
     public bool IsReady(double now) =>
         !Removed && RetryAt <= now
         // Also "ready" when out of range, so CheckRange gets to move the position back inside.
-        && (Pending.Count > 0 || Log.DurableOffset > SendPosition || SendPosition > Log.HighWatermark || SendPosition < Log.LogStartOffset);
+        && (Pending.Count > 0 || ForwardableOffset > SendPosition || SendPosition > Log.HighWatermark || SendPosition < Log.LogStartOffset);
 
     /// <summary>Sends again from the cursor: in-flight and read-ahead frames are forgotten.</summary>
     public void Rewind(ReadAheadBudget readAhead)

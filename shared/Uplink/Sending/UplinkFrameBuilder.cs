@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using EdgeStream.Records;
+using EdgeStream.Storage.Transactions;
 using EdgeStream.Uplink.Protocol;
 
 namespace EdgeStream.Uplink.Sending;
@@ -31,7 +32,8 @@ public sealed class BuiltFrame
 /// stream with contiguous origin offsets and about <c>targetBytes</c> of data, so a new frame starts
 /// where the origin stream changes (a gateway relaying several edges), where origin offsets have a
 /// gap (compaction, control batches, a relayed stream's own gaps) and where the size target is
-/// reached (also in the middle of a batch). Control batches (transaction markers) are skipped.
+/// reached (also in the middle of a batch). Control batches (transaction markers) and the batches
+/// of aborted transactions are skipped.
 /// </summary>
 public static class UplinkFrameBuilder
 {
@@ -47,7 +49,9 @@ public static class UplinkFrameBuilder
     /// Keys, values and headers slice <paramref name="batches"/> (or the decompressed copy): encode
     /// the frames before the buffer is released.
     /// </summary>
-    public static long Build(ReadOnlyMemory<byte> batches, long from, in FrameSource source, int targetBytes, List<BuiltFrame> frames)
+    /// <param name="aborted">Aborted transactions overlapping the batches: their producers' transactional batches inside them are dropped.</param>
+    public static long Build(ReadOnlyMemory<byte> batches, long from, in FrameSource source, int targetBytes, List<BuiltFrame> frames,
+        IReadOnlyList<AbortedTransaction>? aborted = null)
     {
         var position = from;
         var acc = new Accumulator(source);
@@ -60,7 +64,7 @@ public static class UplinkFrameBuilder
             memory = memory[size..];
             var batchEnd = header.LastOffset + 1;
             if (batchEnd <= from) continue;
-            if (!header.IsControl)
+            if (!header.IsControl && !(aborted is not null && header.IsTransactional && IsAborted(aborted, header)))
             {
                 var records = RecordBatchReader.ReadRecords(batch);
                 for (var i = 0; i < records.Count; i++)
@@ -74,6 +78,16 @@ public static class UplinkFrameBuilder
         }
         acc.Flush(frames);
         return position;
+    }
+
+    private static bool IsAborted(IReadOnlyList<AbortedTransaction> aborted, in RecordBatchHeader header)
+    {
+        for (var i = 0; i < aborted.Count; i++)
+        {
+            var a = aborted[i];
+            if (a.ProducerId == header.ProducerId && header.BaseOffset >= a.FirstOffset && header.BaseOffset < a.LastOffset) return true;
+        }
+        return false;
     }
 
     /// <summary>Estimated bytes one record takes in a frame.</summary>

@@ -2,6 +2,7 @@
 // a producer and a consumer group. Prints one line per fact; the C# test checks them.
 // Usage: node admin.js HOST:PORT TOPIC
 const { Kafka, logLevel, ConfigResourceTypes } = require('kafkajs');
+const { consumeValues } = require('./common');
 
 const [bootstrap, topic] = process.argv.slice(2);
 const kafka = new Kafka({ clientId: 'edgestream-test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
@@ -43,20 +44,7 @@ async function main() {
   const cluster = await admin.describeCluster();
   console.log('brokers', cluster.brokers.map((b) => b.nodeId).join(','));
 
-  const consumer = kafka.consumer({ groupId: `${topic}-group` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen = [];
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed only ${seen.length} of 3 within 30 s`)), 30000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push(message.value.toString());
-        if (seen.length === 3) { clearTimeout(timer); resolve(); }
-      },
-    }).catch(reject);
-  });
-  await consumer.disconnect();
+  const seen = await consumeValues(kafka, `${topic}-group`, topic, 3);
   console.log('consumed', seen.sort().join(','));
 
   await admin.deleteTopics({ topics: [topic] });
