@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+
+namespace EdgeStream.Bench.Scenarios;
+
+/// <summary>
+/// cloud-sink: records/s from gateways' uplinks through cloud nodes with <c>--sink</c> into an external
+/// Kafka cluster (another agent, reached through Kafka only), through one cloud node and through two
+/// (each fed by its own gateway, half the records each). Reference in the same run: a Confluent.Kafka
+/// producer (acks=all, linger 5 ms, 1 MB batches) writing the same number of records of the same size
+/// straight to the same external cluster. The gateways are filled while their cloud node is down; the
+/// clock starts when the cloud nodes answer and stops when the external cluster holds every record.
+/// </summary>
+public static class CloudSinkScenario
+{
+    public static async Task<int> RunAsync(BenchArgs args)
+    {
+        var records = args.Int("records", 200_000);
+        var size = args.Int("size", 100);
+        var partitions = args.Int("partitions", 3);
+        var agent = Servers.AgentDll(args);
+        var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-sink-" + Environment.ProcessId));
+        var p = partitions.ToString(CultureInfo.InvariantCulture);
+        Console.WriteLine($"cloud-sink: {records:N0} records of {size} B, {partitions} partitions; gateway -> cloud (--sink) -> external agent, vs a producer straight to the external agent");
+        Console.WriteLine($"  edgestream: {agent}, default settings (fsync group)");
+        Console.WriteLine();
+        try
+        {
+            var externalPorts = Ports();
+            await using var external = await Servers.StartAgentAsync(agent, Path.Combine(root, "external"), externalPorts, "edge", ["--node-id", "external", "--partitions", p]);
+            var externalBootstrap = $"127.0.0.1:{externalPorts.Kafka}";
+
+            var direct = Produce(externalBootstrap, "direct", records, size, partitions, Acks.All);
+            var directRate = records / direct.TotalSeconds;
+            Console.WriteLine(FormattableString.Invariant($"  direct producer: {direct.TotalSeconds:N2} s, {directRate:N0} records/s"));
+
+            var one = await ThroughCloudsAsync(agent, root, "one", 1, records, size, partitions, externalBootstrap);
+            Console.WriteLine(FormattableString.Invariant($"  one cloud node: {one:N2} s, {records / one:N0} records/s"));
+            var two = await ThroughCloudsAsync(agent, root, "two", 2, records, size, partitions, externalBootstrap);
+            Console.WriteLine(FormattableString.Invariant($"  two cloud nodes: {two:N2} s, {records / two:N0} records/s"));
+
+            Console.WriteLine();
+            Report.Header("path", "seconds", "records/s", "vs direct", "vs one cloud node");
+            Report.Row("Confluent producer straight to the external cluster", direct.TotalSeconds, directRate, 1.0, "");
+            Report.Row("gateway -> 1 cloud node -> external", one, records / one, records / one / directRate, 1.0);
+            Report.Row("2 gateways -> 2 cloud nodes -> external", two, records / two, records / two / directRate, one / two);
+        }
+        finally
+        {
+            UplinkScenarios.TryDelete(root);
+        }
+        return 0;
+    }
+
+    private static Servers.AgentPorts Ports() => new(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
+
+    /// <summary>Seconds from the cloud nodes answering until the external cluster holds all <paramref name="records"/>.</summary>
+    private static async Task<double> ThroughCloudsAsync(string agent, string root, string name, int clouds, int records, int size, int partitions,
+        string externalBootstrap)
+    {
+        var p = partitions.ToString(CultureInfo.InvariantCulture);
+        var topic = "bench-" + name;
+        var uplinks = Enumerable.Range(0, clouds).Select(_ => ChildProcess.FreePort()).ToArray();
+        var gateways = new List<ChildProcess>();
+        var cloudProcesses = new List<ChildProcess>();
+        try
+        {
+            // Each gateway holds its share while its cloud node is down.
+            for (var i = 0; i < clouds; i++)
+            {
+                var ports = Ports();
+                gateways.Add(await Servers.StartAgentAsync(agent, Path.Combine(root, $"{name}-gw{i}"), ports, "gateway",
+                    ["--node-id", $"{name}-gw{i}", "--partitions", p, "--uplink", $"127.0.0.1:{ChildProcess.FreePort()}", "--parent", $"127.0.0.1:{uplinks[i]}"]));
+                Produce($"127.0.0.1:{ports.Kafka}", topic, records / clouds, size, partitions, Acks.Leader);
+            }
+            var start = Stopwatch.GetTimestamp();
+            var starting = new List<Task<ChildProcess>>();
+            for (var i = 0; i < clouds; i++)
+                starting.Add(Servers.StartAgentAsync(agent, Path.Combine(root, $"{name}-cloud{i}"), Ports(), "cloud",
+                    ["--node-id", $"{name}-cloud{i}", "--partitions", p, "--uplink", $"127.0.0.1:{uplinks[i]}", "--sink", $"kafka://{externalBootstrap}"]));
+            cloudProcesses.AddRange(await Task.WhenAll(starting));
+            start = Stopwatch.GetTimestamp(); // process start-up is not forwarding time
+
+            var expected = records / clouds * clouds;
+            using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = externalBootstrap, GroupId = "bench-count" })
+                .SetLogHandler((_, _) => { }).Build();
+            var limit = Stopwatch.StartNew();
+            while (Held(counter, topic, partitions) < expected)
+            {
+                if (limit.Elapsed > TimeSpan.FromSeconds(120 + records / 1_000))
+                    throw new TimeoutException($"the external cluster holds {Held(counter, topic, partitions):N0} of {expected:N0} records of {topic}");
+                await Task.Delay(50);
+            }
+            return (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        }
+        finally
+        {
+            foreach (var c in cloudProcesses) await c.DisposeAsync();
+            foreach (var g in gateways) await g.DisposeAsync();
+        }
+    }
+
+    private static long Held(IConsumer<Ignore, Ignore> counter, string topic, int partitions)
+    {
+        long held = 0;
+        for (var i = 0; i < partitions; i++)
+        {
+            try { held += counter.QueryWatermarkOffsets(new TopicPartition(topic, i), TimeSpan.FromSeconds(2)).High.Value; }
+            catch (KafkaException) { } // the topic appears with the sink's first write
+        }
+        return held;
+    }
+
+    private static TimeSpan Produce(string bootstrap, string topic, int records, int size, int partitions, Acks acks)
+    {
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            Acks = acks,
+            LingerMs = 5,
+            BatchSize = 1_000_000,
+            QueueBufferingMaxMessages = 100_000,
+            DeliveryReportFields = "none",
+        }).SetLogHandler((_, _) => { }).Build();
+        var payload = new byte[size];
+        new Random(7).NextBytes(payload);
+        var message = new Message<Null, byte[]> { Value = payload };
+        long failed = 0;
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < records; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(new TopicPartition(topic, i % partitions), message, r => { if (r.Error.IsError) Interlocked.Increment(ref failed); });
+                    break;
+                }
+                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(5));
+                }
+            }
+        }
+        if (producer.Flush(TimeSpan.FromSeconds(300)) > 0 || failed > 0)
+            throw new InvalidOperationException($"producing to {bootstrap} failed ({failed:N0} errors)");
+        return sw.Elapsed;
+    }
+}
