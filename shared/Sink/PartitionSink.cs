@@ -57,6 +57,8 @@ internal sealed class PartitionSink(
                         (pending, pendingNext) = ReadChunk();
                         if (pending.Count == 0 && pendingNext == _cursor)
                         {
+                            // Nothing to send and the external cluster answered: healthy, even right after a failure.
+                            attempt = Recovered(attempt);
                             pending = null;
                             SaveCursor(force: false);
                             await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
@@ -68,10 +70,7 @@ internal sealed class PartitionSink(
                     pending = null;
                     SaveCursor(force: false);
                     UpdateLag();
-                    if (_waiting is null) _status.State = SinkState.Connected;
-                    if (attempt > 0) SinkLog.Recovered(logger, log.Topic, log.Partition);
-                    attempt = 0;
-                    _status.LastError = null;
+                    attempt = Recovered(attempt);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -102,6 +101,14 @@ internal sealed class PartitionSink(
             _status.State = SinkState.Starting;
             await _cluster.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private int Recovered(int attempt)
+    {
+        if (attempt > 0) SinkLog.Recovered(logger, log.Topic, log.Partition);
+        if (_waiting is null) _status.State = SinkState.Connected;
+        _status.LastError = null;
+        return 0;
     }
 
     // ---- the local side ----

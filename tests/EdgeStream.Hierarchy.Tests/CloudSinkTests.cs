@@ -166,14 +166,7 @@ public sealed class CloudSinkTests(ITestOutputHelper output)
         var report = new List<string>();
         foreach (var cloud in clouds) report.Add(await SinkTextAsync(cloud));
         Assert.True(done, $"not everything reached the external cluster ({LogReader.Count(external.Bootstrap, Topic)} of {expected}).\n{string.Join("\n", report)}");
-        var arrived = new List<Arrived>();
-        foreach (var r in LogReader.ReadToEnd(external.Bootstrap, Topic, Drain))
-        {
-            var headers = new List<(string, byte[])>();
-            if (r.Message.Headers is { } hs) foreach (var h in hs) headers.Add((h.Key, h.GetValueBytes()));
-            arrived.Add(new Arrived(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value, headers));
-        }
-        return arrived;
+        return Hierarchy.ReadToEnd(external.Bootstrap, Topic, Drain);
     }
 
     private static async Task<JsonElement> SinkAsync(AgentNode cloud) => (await cloud.StatusAsync()).GetProperty("sink");

@@ -31,7 +31,7 @@ public static class CloudSinkScenario
             await using var external = await Servers.StartAgentAsync(agent, Path.Combine(root, "external"), externalPorts, "edge", ["--node-id", "external", "--partitions", p]);
             var externalBootstrap = $"127.0.0.1:{externalPorts.Kafka}";
 
-            var direct = Produce(externalBootstrap, "direct", records, size, partitions, Acks.All);
+            var direct = UplinkScenarios.Produce(externalBootstrap, "direct", records, size, partitions, Acks.All);
             var directRate = records / direct.TotalSeconds;
             Console.WriteLine(FormattableString.Invariant($"  direct producer: {direct.TotalSeconds:N2} s, {directRate:N0} records/s"));
 
@@ -72,7 +72,7 @@ public static class CloudSinkScenario
                 var ports = Ports();
                 gateways.Add(await Servers.StartAgentAsync(agent, Path.Combine(root, $"{name}-gw{i}"), ports, "gateway",
                     ["--node-id", $"{name}-gw{i}", "--partitions", p, "--uplink", $"127.0.0.1:{ChildProcess.FreePort()}", "--parent", $"127.0.0.1:{uplinks[i]}"]));
-                Produce($"127.0.0.1:{ports.Kafka}", topic, records / clouds, size, partitions, Acks.Leader);
+                UplinkScenarios.Produce($"127.0.0.1:{ports.Kafka}", topic, records / clouds, size, partitions, Acks.Leader);
             }
             var start = Stopwatch.GetTimestamp();
             var starting = new List<Task<ChildProcess>>();
@@ -110,41 +110,5 @@ public static class CloudSinkScenario
             catch (KafkaException) { } // the topic appears with the sink's first write
         }
         return held;
-    }
-
-    private static TimeSpan Produce(string bootstrap, string topic, int records, int size, int partitions, Acks acks)
-    {
-        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrap,
-            Acks = acks,
-            LingerMs = 5,
-            BatchSize = 1_000_000,
-            QueueBufferingMaxMessages = 100_000,
-            DeliveryReportFields = "none",
-        }).SetLogHandler((_, _) => { }).Build();
-        var payload = new byte[size];
-        new Random(7).NextBytes(payload);
-        var message = new Message<Null, byte[]> { Value = payload };
-        long failed = 0;
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < records; i++)
-        {
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(new TopicPartition(topic, i % partitions), message, r => { if (r.Error.IsError) Interlocked.Increment(ref failed); });
-                    break;
-                }
-                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(5));
-                }
-            }
-        }
-        if (producer.Flush(TimeSpan.FromSeconds(300)) > 0 || failed > 0)
-            throw new InvalidOperationException($"producing to {bootstrap} failed ({failed:N0} errors)");
-        return sw.Elapsed;
     }
 }
