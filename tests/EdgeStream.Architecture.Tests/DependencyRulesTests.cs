@@ -116,4 +116,17 @@ public sealed class DependencyRulesTests
         Assert.Contains(Records, closure);
         Assert.All(ProtocolFrontEnds.Append(Uplink).Append("EdgeStream.Mesh"), p => Assert.DoesNotContain(p, closure));
     }
+
+    [Fact]
+    public void Sink_ReadsTheLogAndSpeaksKafkaOnlyAsAClient()
+    {
+        // The cloud sink is a reader of the log toward an external cluster: it never serves a protocol
+        // (broker, MQTT) nor depends on the host or the mesh; the node wires it.
+        Assert.True(SourceTree.Products.ContainsKey("EdgeStream.Sink"), "EdgeStream.Sink not found");
+        var closure = SourceTree.Closure("EdgeStream.Sink");
+        Assert.Contains(Storage, closure);
+        Assert.Contains("EdgeStream.Kafka.Client", closure);
+        foreach (var p in new[] { "EdgeStream.Kafka", "EdgeStream.Mqtt", "EdgeStream.Hosting", "EdgeStream.Mesh" })
+            Assert.DoesNotContain(p, closure);
+    }
 }

@@ -95,8 +95,14 @@ public static class Hierarchy
                 if (!await sender.UplinkDrainedAsync(topic)) return false;
             return true;
         }, timeout, TimeSpan.FromMilliseconds(500));
+        return ReadToEnd(node.Bootstrap, topic, timeout);
+    }
+
+    /// <summary>Every record of <paramref name="topic"/> at <paramref name="bootstrap"/> up to its high watermark now.</summary>
+    public static List<Arrived> ReadToEnd(string bootstrap, string topic, TimeSpan timeout)
+    {
         var arrived = new List<Arrived>();
-        foreach (var r in LogReader.ReadToEnd(node.Bootstrap, topic, timeout))
+        foreach (var r in LogReader.ReadToEnd(bootstrap, topic, timeout))
         {
             var headers = new List<(string, byte[])>();
             if (r.Message.Headers is { } hs) foreach (var h in hs) headers.Add((h.Key, h.GetValueBytes()));

@@ -14,6 +14,7 @@ var scenarios = new Dictionary<string, Func<BenchArgs, Task<int>>>(StringCompare
     ["tls-cost"] = TlsCostScenario.RunAsync,
     ["uplink-forward"] = UplinkScenarios.ForwardAsync,
     ["backlog-drain"] = UplinkScenarios.BacklogAsync,
+    ["cloud-sink"] = CloudSinkScenario.RunAsync,
     ["mqtt-publish"] = MqttPublishScenario.RunAsync,
     ["mesh"] = MeshScenario.RunAsync,
     ["mesh-agents"] = MeshAgentsScenario.RunAsync,

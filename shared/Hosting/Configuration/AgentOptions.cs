@@ -69,6 +69,16 @@ public sealed class AgentOptions
     public TimeSpan FleetStaleAfter { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Longest wait between uplink reconnect attempts. Default 30 s.</summary>
     public TimeSpan UplinkMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Bootstrap brokers of the external Kafka cluster (<c>--sink</c>); null = no sink (cloud only).</summary>
+    public IReadOnlyList<string>? Sink { get; init; }
+    /// <summary>Topics the sink forwards (globs).</summary>
+    public IReadOnlyList<string> SinkTopics { get; init; } = ["*"];
+    /// <summary>Prepended to a topic's name at the external cluster.</summary>
+    public string? SinkTopicPrefix { get; init; }
+    /// <summary>Local topic → name at the external cluster.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> SinkTopicMap { get; init; } = [];
+    /// <summary>How long the sink holds an origin's records waiting for the ones before them.</summary>
+    public TimeSpan SinkGapWait { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Where received files are materialized (<c>--files-dir</c>); null = the node does not receive files.</summary>
     public string? FilesDir { get; init; }
     /// <summary>--tls-cert, --tls-key, --tls-ca (full paths); null: clear text.</summary>
@@ -149,6 +159,11 @@ internal sealed class AgentOptionsBuilder
     internal IReadOnlyList<KeyValuePair<string, string>> UplinkRename { get; set; } = [];
     internal long UplinkRateBytesPerSecond { get; set; }
     internal TimeSpan UplinkMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+    internal IReadOnlyList<string>? Sink { get; set; }
+    internal IReadOnlyList<string> SinkTopics { get; set; } = ["*"];
+    internal string? SinkTopicPrefix { get; set; }
+    internal IReadOnlyList<KeyValuePair<string, string>> SinkTopicMap { get; set; } = [];
+    internal TimeSpan SinkGapWait { get; set; } = TimeSpan.FromSeconds(60);
     internal string? FilesDir { get; set; }
     internal string? TlsCert { get; set; }
     internal string? TlsKey { get; set; }
@@ -214,6 +229,10 @@ internal sealed class AgentOptionsBuilder
 
         if (UplinkMaxBackoff < TimeSpan.FromMilliseconds(100) || UplinkMaxBackoff > TimeSpan.FromHours(1))
             throw new ConfigurationException($"{Describe(AgentSettings.UplinkMaxBackoff)}: must be between 100ms and 1h.");
+        if (Sink is not null && Role != NodeRole.Cloud)
+            throw new ConfigurationException($"{Describe(AgentSettings.Sink)}: only a cloud node sinks into an external Kafka cluster; lower tiers forward to their --parent.");
+        if (SinkGapWait < TimeSpan.Zero || SinkGapWait > TimeSpan.FromHours(24))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkGapWait)}: must be between 0 and 24h.");
         if (FleetReportInterval < TimeSpan.FromMilliseconds(100) || FleetReportInterval > TimeSpan.FromHours(1))
             throw new ConfigurationException($"{Describe(AgentSettings.FleetReportInterval)}: must be between 100ms and 1h.");
         if (FleetStaleAfter <= FleetReportInterval)
@@ -286,6 +305,11 @@ internal sealed class AgentOptionsBuilder
             UplinkRename = UplinkRename,
             UplinkRateBytesPerSecond = UplinkRateBytesPerSecond,
             UplinkMaxBackoff = UplinkMaxBackoff,
+            Sink = Sink,
+            SinkTopics = SinkTopics,
+            SinkTopicPrefix = SinkTopicPrefix,
+            SinkTopicMap = SinkTopicMap,
+            SinkGapWait = SinkGapWait,
             FilesDir = FilesDir is null ? null : System.IO.Path.GetFullPath(FilesDir),
             TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
             TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),

@@ -75,6 +75,16 @@ public static class AgentSettings
         "Bandwidth cap of the uplink (compressed payload bytes per second).");
     public static readonly Setting<TimeSpan> UplinkMaxBackoff = new("uplinkMaxBackoff", "--uplink-max-backoff", "EDGESTREAM_UPLINK_MAX_BACKOFF", "uplinkMaxBackoff", "DURATION", "30s", Parsers.Duration, (b, v) => b.UplinkMaxBackoff = v,
         "Longest wait between uplink reconnect attempts (exponential backoff with jitter).");
+    public static readonly Setting<IReadOnlyList<string>?> Sink = new("sink", "--sink", "EDGESTREAM_SINK", "sink", "kafka://HOST:PORT[,HOST:PORT]", null, s => EdgeStream.Sink.SinkOptions.ParseUrl(s), (b, v) => b.Sink = v,
+        "Cloud only: forward every record children send (and every record produced here) into this external Kafka cluster, exactly once per origin record.", "none");
+    public static readonly Setting<IReadOnlyList<string>> SinkTopics = new("sinkTopics", "--sink-topics", "EDGESTREAM_SINK_TOPICS", "sinkTopics", "GLOB[,GLOB]", "*", Parsers.Globs, (b, v) => b.SinkTopics = v,
+        "Topics forwarded by --sink (* and ? wildcards); internal topics (__*) never are.");
+    public static readonly Setting<string?> SinkTopicPrefix = new("sinkTopicPrefix", "--sink-topic-prefix", "EDGESTREAM_SINK_TOPIC_PREFIX", "sinkTopicPrefix", "PREFIX", null, Parsers.TopicPrefix, (b, v) => b.SinkTopicPrefix = v,
+        "Prepended to a topic's name at the external cluster (not to mapped topics).", "none");
+    public static readonly ListSetting<KeyValuePair<string, string>> SinkTopicMap = new("sinkTopicMap", "--sink-topic-map", "EDGESTREAM_SINK_TOPIC_MAP", "sinkTopicMap", "LOCAL=REMOTE", Parsers.Rename, (b, v) => b.SinkTopicMap = v,
+        "Forward local topic LOCAL as REMOTE at the external cluster; repeat for more.");
+    public static readonly Setting<TimeSpan> SinkGapWait = new("sinkGapWait", "--sink-gap-wait", "EDGESTREAM_SINK_GAP_WAIT", "sinkGapWait", "DURATION", "60s", Parsers.Duration, (b, v) => b.SinkGapWait = v,
+        "How long the sink holds an origin's records when the external cluster lacks the ones before them (another cloud node may still deliver those) before writing them out of order.");
     public static readonly Setting<string?> FilesDir = new("filesDir", "--files-dir", "EDGESTREAM_FILES_DIR", "filesDir", "DIR", null, Parsers.Path, (b, v) => b.FilesDir = v,
         "Materialize files sent with 'edgestream send' (topic files) under DIR/{origin node}/{path}, verified and atomically renamed into place.", "none");
     public static readonly Setting<string?> TlsCert = new("tlsCert", "--tls-cert", "EDGESTREAM_TLS_CERT", "tlsCert", "FILE", null, Parsers.Path, (b, v) => b.TlsCert = v,
@@ -125,7 +135,8 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, Cdc,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, FilesDir, TlsCert, TlsKey, TlsCa, KafkaSasl, MqttAuth, SuperUsers,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
+        KafkaSasl, MqttAuth, SuperUsers,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];

@@ -79,6 +79,7 @@ public static class HttpEndpoints
                     : null,
                 Files = context.RequestServices.GetService<EdgeStream.Files.Receiving.FilesStatus>()?.Snapshot(),
                 Cdc = context.RequestServices.GetService<EdgeStream.Cdc.CdcService>()?.Snapshot(),
+                Sink = context.RequestServices.GetService<EdgeStream.Sink.SinkStatus>()?.Snapshot(),
                 Kafka = context.RequestServices.GetService<EdgeStream.Kafka.Server.KafkaBroker>() is { } broker
                     ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
                     : null,
@@ -142,6 +143,9 @@ public sealed class StatusResponse
     /// <summary>CDC sources: state, slot, confirmed LSN, lag, rows; null when none is configured.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<EdgeStream.Cdc.CdcSourceStatusSnapshot>? Cdc { get; init; }
+    /// <summary>The cloud sink into an external Kafka cluster (<c>--sink</c>): state, lag, counters; null without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EdgeStream.Sink.SinkStatusSnapshot? Sink { get; init; }
     /// <summary>The Kafka listener's shared state.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public KafkaStatus? Kafka { get; init; }

@@ -61,6 +61,17 @@ public sealed class NodeMetrics : IDisposable
         m.CreateObservableGauge("edgestream.uplink.children.connected", () => _services.GetService<UplinkReceiverStats>()?.ChildrenConnected ?? 0,
             "{stream}", "Children's uplink streams open now.");
 
+        m.CreateObservableGauge("edgestream.sink.state", SinkState, "",
+            "1 for the sink's current state (connected, retrying, waiting-for-gap, error, starting), 0 for the others; absent without --sink.");
+        m.CreateObservableCounter("edgestream.sink.sent.records", () => Sink(static s => s.RecordsSent), "{record}", "Records written to the external Kafka cluster.");
+        m.CreateObservableCounter("edgestream.sink.sent.bytes", () => Sink(static s => s.BytesSent), "By", "Record bytes (uncompressed) written to the external Kafka cluster.");
+        m.CreateObservableCounter("edgestream.sink.errors", () => Sink(static s => s.Errors), "{error}", "Failed attempts toward the external Kafka cluster (each retried).");
+        m.CreateObservableCounter("edgestream.sink.duplicates.skipped", () => Sink(static s => s.DuplicatesSkipped), "{record}",
+            "Records not written because the external cluster already had them.");
+        m.CreateObservableCounter("edgestream.sink.duplicates.found", () => Sink(static s => s.DuplicatesFound), "{record}",
+            "Records found twice in the external cluster (two cloud nodes wrote one origin at once); should stay 0.");
+        m.CreateObservableGauge("edgestream.sink.lag.records", SinkLag, "{record}", "Records in this node's log not yet in the external cluster, per topic.");
+
         m.CreateObservableGauge("edgestream.mqtt.clients", () => _services.GetService<MqttConnectionGuard>()?.Connections ?? 0, "{client}",
             "MQTT connections open now.");
         m.CreateObservableGauge("edgestream.mqtt.queued", () => _services.GetService<MqttConnectionGuard>()?.QueuedMessages() ?? 0, "{message}",
@@ -142,6 +153,31 @@ public sealed class NodeMetrics : IDisposable
             {
                 var label = TopicLabels.For(b.Topic);
                 sums[label] = sums.GetValueOrDefault(label) + read(b);
+            }
+        return ToMeasurements(sums);
+    }
+
+    private Measurement<long>[] Sink(Func<EdgeStream.Sink.SinkStatus, long> read) =>
+        _services.GetService<EdgeStream.Sink.SinkStatus>() is { } status ? [new Measurement<long>(read(status))] : [];
+
+    private List<Measurement<long>> SinkState()
+    {
+        var list = new List<Measurement<long>>();
+        if (_services.GetService<EdgeStream.Sink.SinkStatus>() is not { } status) return list;
+        var current = status.State;
+        foreach (var state in Enum.GetValues<EdgeStream.Sink.SinkState>())
+            list.Add(new Measurement<long>(state == current ? 1 : 0, new KeyValuePair<string, object?>("state", EdgeStream.Sink.SinkStatus.StateText(state))));
+        return list;
+    }
+
+    private List<Measurement<long>> SinkLag()
+    {
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (_services.GetService<EdgeStream.Sink.SinkStatus>() is { } status)
+            foreach (var (topic, lag) in status.LagByTopic())
+            {
+                var label = TopicLabels.For(topic);
+                sums[label] = sums.GetValueOrDefault(label) + lag;
             }
         return ToMeasurements(sums);
     }

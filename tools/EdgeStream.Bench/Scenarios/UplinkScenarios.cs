@@ -178,10 +178,20 @@ public static class UplinkScenarios
     /// <summary>Fills the edge as fast as a Confluent producer can (acks=1, linger 5 ms, 1 MB batches).</summary>
     private static void Preload(string bootstrap, int records, int recordBytes, int partitions)
     {
+        var elapsed = Produce(bootstrap, Topic, records, recordBytes, partitions, Acks.Leader);
+        Console.WriteLine(FormattableString.Invariant($"  preloaded {records:N0} records in {elapsed.TotalSeconds:N1} s"));
+    }
+
+    /// <summary>
+    /// <paramref name="records"/> random records of <paramref name="recordBytes"/> round-robin over the partitions of
+    /// <paramref name="topic"/> as fast as a Confluent producer can (linger 5 ms, 1 MB batches); the time until every one is acknowledged.
+    /// </summary>
+    internal static TimeSpan Produce(string bootstrap, string topic, int records, int recordBytes, int partitions, Acks acks)
+    {
         using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
             BootstrapServers = bootstrap,
-            Acks = Acks.Leader,
+            Acks = acks,
             LingerMs = 5,
             BatchSize = 1_000_000,
             QueueBufferingMaxMessages = 100_000,
@@ -199,7 +209,7 @@ public static class UplinkScenarios
             {
                 try
                 {
-                    producer.Produce(new TopicPartition(Topic, i % partitions), message, r => { if (r.Error.IsError) Interlocked.Increment(ref failed); });
+                    producer.Produce(new TopicPartition(topic, i % partitions), message, r => { if (r.Error.IsError) Interlocked.Increment(ref failed); });
                     break;
                 }
                 catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
@@ -209,8 +219,8 @@ public static class UplinkScenarios
             }
         }
         if (producer.Flush(TimeSpan.FromSeconds(300)) > 0 || failed > 0)
-            throw new InvalidOperationException($"preloading the edge failed ({failed:N0} errors)");
-        Console.WriteLine(FormattableString.Invariant($"  preloaded {records:N0} records in {sw.Elapsed.TotalSeconds:N1} s"));
+            throw new InvalidOperationException($"producing to {bootstrap} failed ({failed:N0} errors)");
+        return sw.Elapsed;
     }
 
     /// <summary>MB/s of moving <paramref name="bytes"/> from one loopback socket to another in this process, 64 KiB writes.</summary>
