@@ -196,23 +196,51 @@ public sealed partial class AgentProcess : IDisposable
 
     private static readonly HashSet<int> s_handedOut = [];
 
+    // Ports below the kernel's ephemeral range: a port bind(0) hands out comes from that range, where any
+    // process's next outgoing connection (another test project's Kafka client, say) may take it as its
+    // local port before the agent binds it ("address already in use" at start-up, seen in CI).
+    private static readonly (int Low, int High) s_range = ListenRange();
+
     /// <summary>
-    /// A port that was free a moment ago on 127.0.0.1 and that no other test in this process has
-    /// been given: the kernel hands out recently freed ports again, so two tests asking at once
-    /// could otherwise both get the same one before either agent binds it.
+    /// A port that was free a moment ago on 127.0.0.1 (TCP and UDP: gossip uses both) and that no other
+    /// test in this process has been given, chosen at random below the ephemeral port range.
     /// </summary>
     public static int FreePort()
     {
-        for (var attempt = 0; ; attempt++)
+        for (var attempt = 0; attempt < 1000; attempt++)
         {
-            if (attempt == 1000) throw new InvalidOperationException("no unused loopback port after 1000 tries");
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var port = s_range.High > s_range.Low ? Random.Shared.Next(s_range.Low, s_range.High) : 0;
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                using var udp = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, port));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                continue;
+            }
             lock (s_handedOut)
             {
                 if (s_handedOut.Add(port)) return port;
             }
+        }
+        throw new InvalidOperationException("no unused loopback port after 1000 tries");
+    }
+
+    private static (int Low, int High) ListenRange()
+    {
+        const int floor = 10_000;
+        try
+        {
+            var ephemeralLow = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0],
+                System.Globalization.CultureInfo.InvariantCulture);
+            return ephemeralLow > floor + 1000 ? (floor, ephemeralLow) : (0, 0);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return (0, 0); // not Linux's file: let the kernel choose
         }
     }
 
