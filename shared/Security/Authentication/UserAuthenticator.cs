@@ -12,7 +12,9 @@ namespace EdgeStream.Security.Authentication;
 public sealed class UserAuthenticator
 {
     /// <summary>Per process: decoy salts are stable for a name (a prober asking twice sees the same salt) but not across nodes.</summary>
-    private readonly byte[] _decoyKey = RandomNumberGenerator.GetBytes(32);
+    // Made on first use, not at start: the crypto RNG is OpenSSL on Linux, and a node without SASL must start
+    // without loading it (the arm64 smoke test runs under qemu with no arm64 libssl).
+    private readonly Lazy<byte[]> _decoyKey = new(static () => RandomNumberGenerator.GetBytes(32));
 
     public UserAuthenticator(UserCredentialStore store, AuthenticationAudit audit)
     {
@@ -52,7 +54,7 @@ public sealed class UserAuthenticator
     /// <summary>A credential nobody has the password for, with a salt derived from the name (stable per process).</summary>
     internal StoredCredential Decoy(string user, ScramMechanism mechanism)
     {
-        var salt = HMACSHA256.HashData(_decoyKey, Encoding.UTF8.GetBytes(mechanism.Name + "\0" + user))[..ScramCredentials.SaltBytes];
+        var salt = HMACSHA256.HashData(_decoyKey.Value, Encoding.UTF8.GetBytes(mechanism.Name + "\0" + user))[..ScramCredentials.SaltBytes];
         return new StoredCredential(mechanism.Name, salt, ScramMechanism.MinIterations, RandomNumberGenerator.GetBytes(mechanism.KeyBytes), RandomNumberGenerator.GetBytes(mechanism.KeyBytes));
     }
 
