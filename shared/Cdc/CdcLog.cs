@@ -43,4 +43,7 @@ internal static partial class CdcLog
 
     [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "CDC source {Source}: snapshot chunk of {Table} read again ({Attempt}): a transaction committed just before its low watermark was not yet visible to it")]
     public static partial void ChunkRetried(ILogger logger, string source, string table, int attempt);
+
+    [LoggerMessage(EventId = 8013, Level = LogLevel.Information, Message = "CDC source {Source}: snapshot of {Table} resumes a chunk a crash tore; its {Rows} row(s) already in the log are not written again")]
+    public static partial void TornChunkResumed(ILogger logger, string source, string table, int rows);
 }

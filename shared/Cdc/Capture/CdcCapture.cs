@@ -260,7 +260,8 @@ internal sealed class CdcCapture : IDisposable
         {
             foreach (var (key, value) in chunk.Rows)
             {
-                if (chunk.Window.Contains(Encoding.UTF8.GetString(key))) continue;
+                var text = Encoding.UTF8.GetString(key);
+                if (chunk.Window.Contains(text) || chunk.AlreadyLogged?.Contains(text) == true) continue;
                 if (last is not null) await _out.WriteAsync(last, ct).ConfigureAwait(false);
                 last = CdcItem.Record(chunk.Topic, key, value, lsn, seq++, 0, _now());
             }

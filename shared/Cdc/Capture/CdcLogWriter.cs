@@ -146,14 +146,19 @@ internal sealed class CdcLogWriter
     }
 
     /// <summary>
-    /// The last snapshot cursor among the records of <paramref name="topic"/> from <paramref name="from"/>
-    /// on: a chunk the log holds although its progress never reached meta.db (a crash between the two).
+    /// Where a table's snapshot resumes, from the records of <paramref name="topic"/> at
+    /// <paramref name="from"/> on: the last chunk end the log holds (a chunk durable although its
+    /// progress never reached meta.db, a crash between the two), and the keys of a torn chunk after
+    /// it. A chunk's rows can reach the log in more than one append (the writer takes what the
+    /// channel holds, a topic's batches are appended one by one); a kill between them leaves rows
+    /// without the chunk's end. Read again, those rows would be in the log twice.
     /// </summary>
-    public string? LastSnapshotCursor(string topic, long from)
+    public SnapshotResume SnapshotResumeOf(string topic, long from)
     {
         var partition = Partition(topic);
         var offset = Math.Max(from, partition.LogStartOffset);
         string? cursor = null;
+        var torn = new HashSet<string>(StringComparer.Ordinal);
         while (offset < partition.HighWatermark)
         {
             using var read = partition.Read(offset, 1 << 20);
@@ -166,15 +171,29 @@ internal sealed class CdcLogWriter
                 foreach (var record in RecordBatchReader.ReadRecords(memory[..size]))
                 {
                     offset = record.Offset + 1;
+                    string? recordCursor = null;
+                    var snapshotRow = false;
                     foreach (var h in record.Headers)
                     {
-                        if (h.Key == SnapshotCursorHeader && h.Value is { } v) cursor = Encoding.UTF8.GetString(v.Span);
+                        if (h.Value is not { } v) continue;
+                        if (h.Key == SnapshotCursorHeader) recordCursor = Encoding.UTF8.GetString(v.Span);
+                        // Snapshot rows carry transaction id 0; a streamed change has its transaction's (never 0).
+                        else if (h.Key == TxIdHeader) snapshotRow = v.Span.SequenceEqual("0"u8);
+                    }
+                    if (recordCursor is not null)
+                    {
+                        cursor = recordCursor;
+                        torn.Clear();
+                    }
+                    else if (snapshotRow && record.Key is { } key)
+                    {
+                        torn.Add(Encoding.UTF8.GetString(key.Span));
                     }
                 }
                 memory = memory[size..];
             }
         }
-        return cursor;
+        return new SnapshotResume(cursor, torn);
     }
 
     private static Record? LastRecordOf(ReadOnlyMemory<byte> batches)
@@ -205,3 +224,6 @@ internal sealed class CdcLogWriter
         return found == 2;
     }
 }
+
+/// <summary>What the log says about a table's snapshot: the last chunk end it holds, and the keys already written of a chunk torn after it.</summary>
+internal readonly record struct SnapshotResume(string? Cursor, HashSet<string> TornKeys);

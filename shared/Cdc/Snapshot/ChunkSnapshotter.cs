@@ -15,7 +15,8 @@ namespace EdgeStream.Cdc;
 /// capture drops from the chunk every key the stream changed between the two watermarks and writes
 /// the rest at the high watermark's place in the stream, so each row is once in the log and never
 /// older than a change already there. Memory: one chunk. Progress: one key per table in meta.db
-/// plus the chunk-end header in the log, so a crash resumes at the next chunk.
+/// plus the chunk-end header in the log, so a crash resumes at the next chunk (and a chunk torn by
+/// the crash skips the rows it had written).
 /// </summary>
 internal sealed class ChunkSnapshotter
 {
@@ -56,9 +57,12 @@ internal sealed class ChunkSnapshotter
         }
         _progress.TryGet(table, out var state, out var offset);
         if (state == SnapshotProgress.Done) return;
-        // A chunk the log holds although meta.db missed its progress (crash between the two) counts.
-        var logged = _log.LastSnapshotCursor(columns.Topic, offset);
-        var cursor = logged ?? (state == SnapshotProgress.Pending ? null : state);
+        // A chunk the log holds although meta.db missed its progress (crash between the two) counts;
+        // a chunk torn by the crash is read again without the rows it already wrote.
+        var resume = _log.SnapshotResumeOf(columns.Topic, offset);
+        var cursor = resume.Cursor ?? (state == SnapshotProgress.Pending ? null : state);
+        var alreadyLogged = resume.TornKeys.Count > 0 ? resume.TornKeys : null;
+        if (alreadyLogged is not null) CdcLog.TornChunkResumed(_logger, _options.Name, table, alreadyLogged.Count);
         if (cursor == SnapshotProgress.Done)
         {
             _progress.Save(table, SnapshotProgress.Done, _log.Partition(columns.Topic).HighWatermark);
@@ -71,7 +75,7 @@ internal sealed class ChunkSnapshotter
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var chunk = new SnapshotChunk($"{_nonce}:{++_chunks}", columns);
+            var chunk = new SnapshotChunk($"{_nonce}:{++_chunks}", columns) { AlreadyLogged = alreadyLogged };
             _capture.Chunk = chunk;
             await EmitAsync("L:" + chunk.Id, ct).ConfigureAwait(false);
             var keys = await ReadChunkAsync(chunk, cursor, ct).ConfigureAwait(false);
@@ -87,6 +91,7 @@ internal sealed class ChunkSnapshotter
                 continue;
             }
             retries = 0;
+            alreadyLogged = null;
             rows += chunk.Rows.Count;
             Interlocked.Add(ref _status.SnapshotRows, chunk.Rows.Count);
             if (chunk.Last) break;

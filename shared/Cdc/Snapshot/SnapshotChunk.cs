@@ -23,6 +23,11 @@ internal sealed class SnapshotChunk
     public bool Last { get; set; }
     /// <summary>Keys (their JSON text) changed by the stream since the low watermark; null outside the window.</summary>
     public HashSet<string>? Window { get; set; }
+    /// <summary>
+    /// Keys (their JSON text) of rows a crash left in the log from this same chunk before its end was
+    /// written: already there at an earlier place, followed by any change since, so not written again.
+    /// </summary>
+    public HashSet<string>? AlreadyLogged { get; init; }
     /// <summary>A TRUNCATE inside the window: none of the rows read are current.</summary>
     public bool Truncated { get; set; }
     /// <summary>
