@@ -12,8 +12,14 @@ public sealed partial class KafkaBroker
         var response = new DescribeUserScramCredentialsResponse();
         if (!IsSuperUser(context) || Authenticator is null)
         {
-            response.ErrorCode = (short)KafkaErrorCode.ClusterAuthorizationFailed;
-            response.ErrorMessage = "user administration is for --super-users";
+            // Kafka sets the error at the top and again on each user asked about. A top-level error in
+            // this response kills a librdkafka client's process (Confluent.Kafka 2.16: "free(): invalid
+            // size" / "munmap_chunk(): invalid pointer", with or without a message; seen in this repo's
+            // tests), so the refusal goes on each user only; asked for every user, on one unnamed result.
+            const string refused = "user administration is for --super-users";
+            var asked = request.Users is null ? [""] : request.Users.Select(u => u.Name);
+            foreach (var user in asked)
+                response.Results.Add(new() { User = user, ErrorCode = (short)KafkaErrorCode.ClusterAuthorizationFailed, ErrorMessage = refused });
             return response;
         }
         var store = Authenticator.Store;
