@@ -12,7 +12,7 @@ namespace EdgeStream.Bench.Scenarios;
 /// MB/s from the sender's start to the file being in place at the cloud (sender start-up included), next
 /// to a raw loopback TCP copy of the same bytes in this process; then <c>--small</c> (10 000) files of
 /// <c>--small-bytes</c> (10 KB) in files/s. Peak RSS of the sender (sampled every 20 ms) and of the
-/// cloud (the receiver). <c>--agent</c> may be the NativeAOT executable, which the sender bound is for.
+/// cloud (the receiver); CPU seconds (utime + stime) of the sender and of each tier, to tell where the time goes. <c>--agent</c> may be the NativeAOT executable, which the sender bound is for.
 /// </summary>
 public static class FileTransferScenario
 {
@@ -46,7 +46,10 @@ public static class FileTransferScenario
             var big = Path.Combine(root, "src", "big.bin");
             Directory.CreateDirectory(Path.GetDirectoryName(big)!);
             WriteRandom(big, (long)bigMB * 1024 * 1024);
+            int[] tiers = [edge.Pid, gateway.Pid, cloud.Pid];
+            var cpuBefore = tiers.Select(KafkaFetchSessionsScenario.CpuTime).ToArray();
             var bigRun = await SendAsync(agent, root, bootstrap, [big], Path.Combine(received, "edge-1", "big.bin"), cloud.Pid, null);
+            var bigCpu = tiers.Select((pid, i) => (KafkaFetchSessionsScenario.CpuTime(pid) - cpuBefore[i]).TotalSeconds).ToArray();
             var sha = Sha(big);
             var arrivedSha = Sha(Path.Combine(received, "edge-1", "big.bin"));
             if (sha != arrivedSha) throw new InvalidOperationException($"the big file arrived with SHA-256 {arrivedSha}, sent {sha}");
@@ -64,14 +67,19 @@ public static class FileTransferScenario
                 random.NextBytes(buffer);
                 File.WriteAllBytes(path, buffer);
             }
+            cpuBefore = tiers.Select(KafkaFetchSessionsScenario.CpuTime).ToArray();
             var smallRun = await SendAsync(agent, root, bootstrap, [tree], null, cloud.Pid, (cloudPorts.Http, small + 1));
+            var smallCpu = tiers.Select((pid, i) => (KafkaFetchSessionsScenario.CpuTime(pid) - cpuBefore[i]).TotalSeconds).ToArray();
             Console.WriteLine(FormattableString.Invariant($"  small files: {smallRun.Seconds:N2} s, {small / smallRun.Seconds:N0} files/s"));
             Console.WriteLine();
 
-            Report.Header("transfer", "seconds", "MB/s", "raw TCP MB/s", "vs raw TCP", "files/s", "sender peak RSS MB", "cloud peak RSS MB");
-            Report.Row($"{bigMB:N0} MB file", bigRun.Seconds, bigMB / bigRun.Seconds, rawMBps, bigMB / bigRun.Seconds / rawMBps, 1 / bigRun.Seconds, bigRun.SenderPeakMB, bigRun.CloudPeakMB);
+            Report.Header("transfer", "seconds", "MB/s", "raw TCP MB/s", "vs raw TCP", "files/s", "sender peak RSS MB", "cloud peak RSS MB",
+                "CPU s sender", "CPU s edge", "CPU s gateway", "CPU s cloud");
+            Report.Row($"{bigMB:N0} MB file", bigRun.Seconds, bigMB / bigRun.Seconds, rawMBps, bigMB / bigRun.Seconds / rawMBps, 1 / bigRun.Seconds, bigRun.SenderPeakMB, bigRun.CloudPeakMB,
+                bigRun.SenderCpuSeconds, bigCpu[0], bigCpu[1], bigCpu[2]);
             var smallMB = (double)small * smallBytes / (1024 * 1024);
-            Report.Row($"{small:N0} x {smallBytes / 1024:N0} KB", smallRun.Seconds, smallMB / smallRun.Seconds, "", "", small / smallRun.Seconds, smallRun.SenderPeakMB, smallRun.CloudPeakMB);
+            Report.Row($"{small:N0} x {smallBytes / 1024:N0} KB", smallRun.Seconds, smallMB / smallRun.Seconds, "", "", small / smallRun.Seconds, smallRun.SenderPeakMB, smallRun.CloudPeakMB,
+                smallRun.SenderCpuSeconds, smallCpu[0], smallCpu[1], smallCpu[2]);
         }
         finally
         {
@@ -80,7 +88,7 @@ public static class FileTransferScenario
         return 0;
     }
 
-    private readonly record struct Run(double Seconds, double SenderPeakMB, double CloudPeakMB);
+    private readonly record struct Run(double Seconds, double SenderPeakMB, double CloudPeakMB, double SenderCpuSeconds);
 
     /// <summary>
     /// Runs <c>send</c> and waits until <paramref name="arrival"/> exists at the cloud, or until the cloud's status
@@ -92,13 +100,17 @@ public static class FileTransferScenario
         List<string> sendArgs = ["send", .. paths, "--bootstrap", bootstrap, "--state", Path.Combine(root, "send-state")];
         var clock = Stopwatch.StartNew();
         await using var sender = native ? ChildProcess.Start("send", agent, sendArgs, root) : ChildProcess.Start("send", "dotnet", [agent, .. sendArgs], root);
-        double senderPeak = 0, cloudPeak = 0;
+        double senderPeak = 0, cloudPeak = 0, senderCpu = 0;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var nextStatus = 0L;
         var deadline = DateTime.UtcNow.AddMinutes(15);
         while (true)
         {
-            if (!sender.HasExited) senderPeak = Math.Max(senderPeak, UplinkScenarios.RssMB(sender.Pid));
+            if (!sender.HasExited)
+            {
+                senderPeak = Math.Max(senderPeak, UplinkScenarios.RssMB(sender.Pid));
+                try { senderCpu = KafkaFetchSessionsScenario.CpuTime(sender.Pid).TotalSeconds; } catch (IOException) { }
+            }
             cloudPeak = Math.Max(cloudPeak, UplinkScenarios.RssMB(cloudPid));
             if (arrival is not null && File.Exists(arrival)) break;
             if (completed is { } c && clock.ElapsedMilliseconds >= nextStatus)
@@ -114,7 +126,7 @@ public static class FileTransferScenario
         // The sender exits on its own once everything is acknowledged at the edge, which comes before the cloud.
         var exited = await Task.Run(() => { for (var i = 0; i < 600 && !sender.HasExited; i++) Thread.Sleep(100); return sender.HasExited; });
         if (!exited) throw new TimeoutException($"the sender did not exit; output:\n{sender.Output}");
-        return new Run(seconds, senderPeak, cloudPeak);
+        return new Run(seconds, senderPeak, cloudPeak, senderCpu);
     }
 
     private static void WriteRandom(string path, long bytes)
