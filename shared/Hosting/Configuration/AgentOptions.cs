@@ -51,6 +51,8 @@ public sealed class AgentOptions
     public HostPort Gossip { get; init; } = new("0.0.0.0", 7946);
     /// <summary>Gossip addresses to join the node's upper scope through (<c>--seeds</c>). Default none.</summary>
     public IReadOnlyList<HostPort> Seeds { get; init; } = [];
+    /// <summary>Gossip keys (<c>--gossip-key</c>), the first sealing what is sent; empty: gossip in clear text. Never logged.</summary>
+    public IReadOnlyList<byte[]> GossipKeys { get; init; } = [];
     /// <summary>PostgreSQL change-data-capture sources (<c>--cdc</c>). Default none.</summary>
     public IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; init; } = [];
     /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
@@ -153,6 +155,7 @@ internal sealed class AgentOptionsBuilder
     internal string Cluster { get; set; } = "edgestream";
     internal HostPort Gossip { get; set; }
     internal IReadOnlyList<HostPort> Seeds { get; set; } = [];
+    internal IReadOnlyList<byte[]> GossipKeys { get; set; } = [];
     internal IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; set; } = [];
     internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
     internal string? UplinkPrefix { get; set; }
@@ -299,6 +302,7 @@ internal sealed class AgentOptionsBuilder
             Cluster = Cluster,
             Gossip = Gossip,
             Seeds = Seeds,
+            GossipKeys = GossipKeys,
             Cdc = Cdc,
             UplinkTopics = UplinkTopics,
             UplinkPrefix = UplinkPrefix,
