@@ -37,6 +37,8 @@ public sealed class AgentOptions
     public EdgeStream.Mqtt.Limits.MqttLimits MqttLimits { get; init; } = new();
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
+    /// <summary>Bearer token requests other than GET and HEAD on the HTTP listener need (<c>--http-token</c>); null: none is accepted (read-only). Never logged.</summary>
+    public string? HttpToken { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
     public HostPort? Uplink { get; init; }
     /// <summary>Largest uncompressed uplink frame accepted from a child. Default 16 MiB.</summary>
@@ -148,6 +150,7 @@ internal sealed class AgentOptionsBuilder
     internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
     internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal HostPort Http { get; set; }
+    internal string? HttpToken { get; set; }
     internal HostPort Uplink { get; set; }
     internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
@@ -295,6 +298,7 @@ internal sealed class AgentOptionsBuilder
                 MaxQueued = MqttMaxQueued,
             },
             Http = Http,
+            HttpToken = HttpToken,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,

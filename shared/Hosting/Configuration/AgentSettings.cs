@@ -48,6 +48,9 @@ public static class AgentSettings
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet, /v1/topics.");
+    public static readonly Setting<string?> HttpToken = new("httpToken", "--http-token", "EDGESTREAM_HTTP_TOKEN", "httpToken", "TOKEN", null, Parsers.HttpToken, (b, v) => b.HttpToken = v,
+        "Bearer token a request other than GET or HEAD to the HTTP listener must carry (Authorization: Bearer TOKEN), at least 16 characters; without it the HTTP API is read-only. Never logged.", "none: read-only")
+        { Redactor = _ => "(token hidden)" };
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
     public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,
@@ -136,7 +139,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
         KafkaSasl, MqttAuth, SuperUsers,
@@ -191,6 +194,20 @@ public static class AgentSettings
 
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
+
+        /// <summary>The HTTP token; the message never repeats the value (it is a secret).</summary>
+        public static string HttpToken(string s)
+        {
+            s = s.Trim();
+            if (s.Length < 16 || s.Length > 1024) throw new FormatException("expected 16 to 1024 characters");
+            foreach (var c in s)
+            {
+                // RFC 6750's b64token characters, so the header carries it unchanged.
+                if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/' or '='))
+                    throw new FormatException("expected only letters, digits and - . _ ~ + / =");
+            }
+            return s;
+        }
 
         /// <summary>A gossip key; the message never repeats the value (it is a secret).</summary>
         public static byte[] GossipKey(string s)
