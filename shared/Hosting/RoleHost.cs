@@ -119,6 +119,8 @@ public static class RoleHost
         });
 
         var app = builder.Build();
+        // Before every endpoint, the roles' included: whatever is not a GET or HEAD on the HTTP port needs the token.
+        app.UseHttpToken(options.Http.Port, options.HttpToken, app.Services.GetRequiredService<ILoggerFactory>());
         app.MapEdgeStreamEndpoints();
         app.MapEdgeStreamMetrics();
         role.ApplyEndpoints(app);

@@ -111,8 +111,11 @@ public sealed class UplinkHostileInputTests
     public async Task StatusPort_DoesNotServeUplink()
     {
         using var dir = new TempDirectory();
-        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "gateway");
+        // With the HTTP token, so the POST gets past the token check to routing, which must not know the uplink there.
+        const string token = "uplink-test-token-0123456789";
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "gateway", "--http-token", token);
         using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         using var response = await http.PostAsync($"http://127.0.0.1:{node.HttpPort}/edgestream.uplink.v1.Uplink/Forward", new ByteArrayContent([]));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
     }

@@ -37,6 +37,8 @@ public sealed class AgentOptions
     public EdgeStream.Mqtt.Limits.MqttLimits MqttLimits { get; init; } = new();
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
+    /// <summary>Bearer token requests other than GET and HEAD on the HTTP listener need (<c>--http-token</c>); null: none is accepted (read-only). Never logged.</summary>
+    public string? HttpToken { get; init; }
     /// <summary>Listener for children's uplinks; gateway and cloud only (null on an edge). Reserved.</summary>
     public HostPort? Uplink { get; init; }
     /// <summary>Largest uncompressed uplink frame accepted from a child. Default 16 MiB.</summary>
@@ -51,6 +53,8 @@ public sealed class AgentOptions
     public HostPort Gossip { get; init; } = new("0.0.0.0", 7946);
     /// <summary>Gossip addresses to join the node's upper scope through (<c>--seeds</c>). Default none.</summary>
     public IReadOnlyList<HostPort> Seeds { get; init; } = [];
+    /// <summary>Gossip keys (<c>--gossip-key</c>), the first sealing what is sent; empty: gossip in clear text. Never logged.</summary>
+    public IReadOnlyList<byte[]> GossipKeys { get; init; } = [];
     /// <summary>PostgreSQL change-data-capture sources (<c>--cdc</c>). Default none.</summary>
     public IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; init; } = [];
     /// <summary>Topic name patterns forwarded to the parent. Default <c>*</c>.</summary>
@@ -146,6 +150,7 @@ internal sealed class AgentOptionsBuilder
     internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
     internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal HostPort Http { get; set; }
+    internal string? HttpToken { get; set; }
     internal HostPort Uplink { get; set; }
     internal long UplinkMaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     internal IReadOnlyList<HostPort> Parents { get; set; } = [];
@@ -153,6 +158,7 @@ internal sealed class AgentOptionsBuilder
     internal string Cluster { get; set; } = "edgestream";
     internal HostPort Gossip { get; set; }
     internal IReadOnlyList<HostPort> Seeds { get; set; } = [];
+    internal IReadOnlyList<byte[]> GossipKeys { get; set; } = [];
     internal IReadOnlyList<EdgeStream.Cdc.CdcSourceOptions> Cdc { get; set; } = [];
     internal IReadOnlyList<string> UplinkTopics { get; set; } = ["*"];
     internal string? UplinkPrefix { get; set; }
@@ -292,6 +298,7 @@ internal sealed class AgentOptionsBuilder
                 MaxQueued = MqttMaxQueued,
             },
             Http = Http,
+            HttpToken = HttpToken,
             Uplink = Role == NodeRole.Edge ? null : Uplink,
             UplinkMaxFrameBytes = UplinkMaxFrameBytes,
             Parents = Parents,
@@ -299,6 +306,7 @@ internal sealed class AgentOptionsBuilder
             Cluster = Cluster,
             Gossip = Gossip,
             Seeds = Seeds,
+            GossipKeys = GossipKeys,
             Cdc = Cdc,
             UplinkTopics = UplinkTopics,
             UplinkPrefix = UplinkPrefix,

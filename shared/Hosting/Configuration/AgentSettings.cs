@@ -48,6 +48,9 @@ public static class AgentSettings
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet, /v1/topics.");
+    public static readonly Setting<string?> HttpToken = new("httpToken", "--http-token", "EDGESTREAM_HTTP_TOKEN", "httpToken", "TOKEN", null, Parsers.HttpToken, (b, v) => b.HttpToken = v,
+        "Bearer token a request other than GET or HEAD to the HTTP listener must carry (Authorization: Bearer TOKEN), at least 16 characters; without it the HTTP API is read-only. Never logged.", "none: read-only")
+        { Redactor = _ => "(token hidden)" };
     public static readonly Setting<HostPort> Uplink = new("uplink", "--uplink", "EDGESTREAM_UPLINK", "uplink", "HOST:PORT", "0.0.0.0:9095", Parsers.Listen, (b, v) => b.Uplink = v,
         "Listener for children's uplinks (gateway and cloud only).");
     public static readonly Setting<long> UplinkMaxFrame = new("uplinkMaxFrame", "--uplink-max-frame", "EDGESTREAM_UPLINK_MAX_FRAME", "uplinkMaxFrame", "SIZE", "16MiB", Parsers.Size, (b, v) => b.UplinkMaxFrameBytes = v,
@@ -62,6 +65,9 @@ public static class AgentSettings
         "Mesh membership (gossip) address, UDP and TCP on the same port.");
     public static readonly ListSetting<HostPort> Seeds = new("seeds", "--seeds", "EDGESTREAM_SEEDS", "seeds", "HOST:PORT", Parsers.Connect, (b, v) => b.Seeds = v,
         "Gossip address of a mesh member to join through (edge: site; gateway, cloud: upstream); repeat (comma-separated in the environment).");
+    public static readonly ListSetting<byte[]> GossipKeys = new("gossipKeys", "--gossip-key", "EDGESTREAM_GOSSIP_KEY", "gossipKeys", "BASE64", Parsers.GossipKey, (b, v) => b.GossipKeys = v,
+        "Cluster key (base64 of 16, 24 or 32 random bytes) gossip is authenticated and encrypted with (AES-GCM); repeat (comma-separated in the environment) during a rotation: the first seals what is sent, every one is tried on what arrives. With a key, clear-text gossip is dropped.")
+        { Redactor = _ => "(key hidden)" };
     public static readonly ListSetting<EdgeStream.Cdc.CdcSourceOptions> Cdc = new("cdc", "--cdc", "EDGESTREAM_CDC", "cdc", "NAME=postgres://USER@HOST:PORT/DB?tables=S.T,...", EdgeStream.Cdc.CdcSourceOptions.Parse, (b, v) => b.Cdc = v,
         "PostgreSQL change-data-capture source; repeat for more (';'-separated in the environment). Options after '?': tables, publication, topicPrefix (default cdc.NAME.), slot, snapshot=initial|never|when-needed, maxSlotLag (1GiB), chunkRows, heartbeat, passwordEnv=VAR or passwordFile=PATH (never a password in the URL).",
         environmentSeparator: ';') { Redactor = EdgeStream.Cdc.CdcSourceOptions.Redact };
@@ -133,8 +139,8 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, Uplink, UplinkMaxFrame, Parents,
-        Mdns, Cluster, Gossip, Seeds, Cdc,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
+        Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
         KafkaSasl, MqttAuth, SuperUsers,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
@@ -188,6 +194,29 @@ public static class AgentSettings
 
         public static HostPort Connect(string s) =>
             HostPort.TryParse(s, out var hp) ? hp : throw new FormatException("expected HOST:PORT with a port from 1 to 65535, e.g. gateway.local:9095");
+
+        /// <summary>The HTTP token; the message never repeats the value (it is a secret).</summary>
+        public static string HttpToken(string s)
+        {
+            s = s.Trim();
+            if (s.Length < 16 || s.Length > 1024) throw new FormatException("expected 16 to 1024 characters");
+            foreach (var c in s)
+            {
+                // RFC 6750's b64token characters, so the header carries it unchanged.
+                if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/' or '='))
+                    throw new FormatException("expected only letters, digits and - . _ ~ + / =");
+            }
+            return s;
+        }
+
+        /// <summary>A gossip key; the message never repeats the value (it is a secret).</summary>
+        public static byte[] GossipKey(string s)
+        {
+            var bytes = new byte[48];
+            return Convert.TryFromBase64String(s.Trim(), bytes, out var n) && EdgeStream.Mesh.Gossip.GossipKeyring.IsValidKeyLength(n)
+                ? bytes[..n]
+                : throw new FormatException("expected base64 of 16, 24 or 32 bytes, e.g. from 'head -c 32 /dev/urandom | base64'");
+        }
 
         public static IReadOnlyList<string> Globs(string s)
         {

@@ -40,8 +40,10 @@ public abstract class SettingDescriptor
     public abstract bool IsList { get; }
     /// <summary>True for on/off flags that take no value on the command line.</summary>
     public virtual bool IsSwitch => false;
+    /// <summary>Hides secrets in values shown in messages; null shows values as they are.</summary>
+    internal Func<string, string>? Redactor { get; init; }
     /// <summary>The value as an error message may show it: a setting that can hold a secret hides it.</summary>
-    public virtual string Redact(string value) => value;
+    public string Redact(string value) => Redactor is null ? value : Redactor(value);
     /// <summary>What separates a list's values in its environment variable (',' unless a value may hold commas).</summary>
     public virtual char EnvironmentSeparator => ',';
 
@@ -91,9 +93,6 @@ public sealed class ListSetting<T> : SettingDescriptor
     private char EnvironmentSeparatorValue { get; }
     public override bool IsList => true;
     public override char EnvironmentSeparator => EnvironmentSeparatorValue;
-    /// <summary>Hides secrets in values shown in messages; null shows values as they are.</summary>
-    internal Func<string, string>? Redactor { get; init; }
-    public override string Redact(string value) => Redactor is null ? value : Redactor(value);
 
     internal override void Apply(AgentOptionsBuilder builder, IReadOnlyList<string> values)
     {

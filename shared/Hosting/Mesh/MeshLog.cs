@@ -5,8 +5,8 @@ namespace EdgeStream.Hosting.Mesh;
 /// <summary>Log messages of the mesh wiring (event ids 1250-1269). Member joins, suspicions, deaths and leaves are the membership library's (6000s).</summary>
 internal static partial class MeshLog
 {
-    [LoggerMessage(EventId = 1250, Level = LogLevel.Information, Message = "Mesh: {NodeId} in scopes {Scopes}, gossip at {Gossip}, cluster {Cluster}, {Seeds} seeds, mDNS {Mdns}")]
-    public static partial void Started(ILogger logger, string nodeId, string scopes, string gossip, string cluster, int seeds, string mdns);
+    [LoggerMessage(EventId = 1250, Level = LogLevel.Information, Message = "Mesh: {NodeId} in scopes {Scopes}, gossip at {Gossip} ({Encryption}), cluster {Cluster}, {Seeds} seeds, mDNS {Mdns}")]
+    public static partial void Started(ILogger logger, string nodeId, string scopes, string gossip, string encryption, string cluster, int seeds, string mdns);
 
     [LoggerMessage(EventId = 1251, Level = LogLevel.Information, Message = "Parent changed from {From} to {To} because {Reason}")]
     public static partial void ParentChanged(ILogger logger, string from, string to, string reason);

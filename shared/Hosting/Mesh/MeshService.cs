@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Mesh.Gossip;
 using EdgeStream.Mesh.Discovery;
 using EdgeStream.Mesh.Membership;
 using EdgeStream.Mesh.ParentChoice;
@@ -60,6 +61,7 @@ public sealed class MeshService : BackgroundService
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile SwimMembership[] _scopes = [];
     private ScopedGossipTransport? _mux;
+    private EncryptedGossipTransport? _encrypted;
     private MdnsDiscovery? _mdns;
     private ParentTracker? _tracker;
     private UplinkForwarder? _forwarder;
@@ -88,6 +90,9 @@ public sealed class MeshService : BackgroundService
     /// <summary>The current parent: node id (null when unknown), uplink address, why, since when.</summary>
     public ParentInfo Parent => _parent;
 
+    /// <summary>The encryption layer of gossip, null when the node has no <c>--gossip-key</c> (clear text).</summary>
+    public EncryptedGossipTransport? Encryption => _encrypted;
+
     /// <summary>mDNS counters, null when <c>--mdns off</c> or the node runs no site scope.</summary>
     public MdnsCounters? MdnsCounters => _mdns?.Counters;
 
@@ -101,7 +106,13 @@ public sealed class MeshService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var bind = BindAddress(_options.Gossip);
-        var transport = new UdpGossipTransport(bind, _loggers.CreateLogger<UdpGossipTransport>());
+        IGossipTransport transport = new UdpGossipTransport(bind, _loggers.CreateLogger<UdpGossipTransport>());
+        if (_options.GossipKeys.Count > 0)
+        {
+            // Sealed below the scopes: the scope a message names is inside the encrypted envelope.
+            _encrypted = new EncryptedGossipTransport(transport, new GossipKeyring(_options.GossipKeys), _loggers.CreateLogger<EncryptedGossipTransport>());
+            transport = _encrypted;
+        }
         _mux = new ScopedGossipTransport(transport);
         var advertise = Advertised(transport.LocalEndPoint);
         GossipEndPoint = advertise;
@@ -128,7 +139,8 @@ public sealed class MeshService : BackgroundService
         if (_options.Parents.Count > 0) _parent = new ParentInfo(null, null, "operator's --parent list", DateTimeOffset.UtcNow);
 
         foreach (var m in scopes) m.Start();
-        MeshLog.Started(_logger, _node.NodeId, string.Join("+", _policy.Scopes), advertise.ToString(), _options.Cluster,
+        var encryption = _encrypted is null ? "clear text" : $"encrypted, {_encrypted.KeyCount} key{(_encrypted.KeyCount == 1 ? "" : "s")}";
+        MeshLog.Started(_logger, _node.NodeId, string.Join("+", _policy.Scopes), advertise.ToString(), encryption, _options.Cluster,
             _options.Seeds.Count, _options.Mdns && _policy.Scopes.Contains(MeshPolicy.SiteScope) ? "on" : "off");
         _ = JoinSeedsAsync(stoppingToken);
         StartMdns(advertise, stoppingToken);

@@ -15,6 +15,8 @@ public sealed class MeshStatus
     public required MeshMdnsStatus Mdns { get; init; }
     /// <summary>Gossip traffic of each scope this node runs, since start.</summary>
     public required IReadOnlyList<MeshScopeTraffic> Traffic { get; init; }
+    /// <summary>Whether gossip is sealed with a cluster key, and what failed authentication.</summary>
+    public required MeshEncryptionStatus Encryption { get; init; }
 
     /// <summary>A snapshot of <paramref name="mesh"/>.</summary>
     public static MeshStatus From(MeshService mesh, string cluster)
@@ -68,6 +70,13 @@ public sealed class MeshStatus
             Gossip = mesh.GossipEndPoint?.ToString() ?? "",
             Members = members,
             Traffic = traffic,
+            Encryption = new MeshEncryptionStatus
+            {
+                Enabled = mesh.Encryption is not null,
+                Keys = mesh.Encryption?.KeyCount ?? 0,
+                DatagramsRejected = mesh.Encryption?.DatagramsRejected ?? 0,
+                ExchangesRejected = mesh.Encryption?.ExchangesRejected ?? 0,
+            },
             Parent = new MeshParentStatus
             {
                 NodeId = parent.NodeId,
@@ -130,6 +139,18 @@ public sealed class MeshScopeTraffic
     public long ExchangeBytesReceived { get; init; }
     /// <summary>Datagrams dropped as malformed (garbage, oversized, forged fields).</summary>
     public long Malformed { get; init; }
+}
+
+/// <summary>Gossip encryption (<c>--gossip-key</c>) of the node's gossip port, all scopes together (the scope is inside the sealed message).</summary>
+public sealed class MeshEncryptionStatus
+{
+    public bool Enabled { get; init; }
+    /// <summary>Keys in the ring, the primary included (never the keys).</summary>
+    public int Keys { get; init; }
+    /// <summary>Datagrams dropped because no key authenticated them (another key, clear text, tampered).</summary>
+    public long DatagramsRejected { get; init; }
+    /// <summary>Push-pull requests and replies dropped for the same reason.</summary>
+    public long ExchangesRejected { get; init; }
 }
 
 public sealed class MeshLoadStatus

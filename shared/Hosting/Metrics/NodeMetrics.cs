@@ -88,6 +88,8 @@ public sealed class NodeMetrics : IDisposable
             "Nodes below this one that report their status (see /v1/fleet), per state (ok, stale).");
 
         m.CreateObservableGauge("edgestream.mesh.members", MeshMembers, "{member}", "Mesh members this node sees, per scope and state.");
+        m.CreateObservableCounter("edgestream.mesh.gossip.rejected", MeshGossipRejected, "{message}",
+            "Gossip dropped because no --gossip-key authenticated it, per channel (datagram, push-pull).");
 
         WorkloadMetrics.Register(m, services);
     }
@@ -215,6 +217,16 @@ public sealed class NodeMetrics : IDisposable
                 list.Add(new Measurement<long>(n, new KeyValuePair<string, object?>("scope", scope.Scope), new KeyValuePair<string, object?>("state", state)));
         }
         return list;
+    }
+
+    private Measurement<long>[] MeshGossipRejected()
+    {
+        if (_services.GetService<Mesh.MeshService>()?.Encryption is not { } encryption) return [];
+        return
+        [
+            new(encryption.DatagramsRejected, new KeyValuePair<string, object?>("channel", "datagram")),
+            new(encryption.ExchangesRejected, new KeyValuePair<string, object?>("channel", "push-pull")),
+        ];
     }
 
     private Measurement<long>[] FleetNodes()
