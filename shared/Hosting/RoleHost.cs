@@ -70,7 +70,8 @@ public static class RoleHost
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
         }, options.MqttLimits,
-            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null);
+            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null,
+            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);

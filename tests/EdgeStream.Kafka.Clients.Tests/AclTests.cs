@@ -190,7 +190,7 @@ public sealed class AclTests(AclAgent agent) : IClassFixture<AclAgent>
         var authentication = status.RootElement.GetProperty("authentication");
         Assert.True(authentication.GetProperty("authorizer").GetBoolean());
         Assert.True(authentication.GetProperty("kafkaAclDenials").GetInt64() >= 1);
-        Assert.True(await Wait.UntilAsync(() => AgentUsers.AllLogs(agent.Node).Contains("Kafka ACL denied User:bob", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
+        Assert.True(await Wait.UntilAsync(() => AgentUsers.AllLogs(agent.Node).Contains("Kafka ACL denied User:", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
         var logs = AgentUsers.AllLogs(agent.Node);
         foreach (var secret in new[] { AclAgent.AlicePassword, AclAgent.BobPassword, AclAgent.AdminPassword })
             Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
