@@ -35,7 +35,8 @@ public sealed partial class KafkaBroker
         }
         var generation = context.Version >= 1 ? request.GenerationIdOrMemberEpoch : -1;
         var memberId = context.Version >= 1 ? request.MemberId : "";
-        var errors = offsets.Count == 0 ? Array.Empty<KafkaErrorCode>() : Groups.CommitOffsets(request.GroupId, generation, memberId, context.Version >= 7 ? request.GroupInstanceId : null,
+        // Refused outright (the group, or every topic named): the coordinator is not asked.
+        var errors = !groupAllowed || (offsets.Count == 0 && denied.Count > 0) ? Array.Empty<KafkaErrorCode>() : Groups.CommitOffsets(request.GroupId, generation, memberId, context.Version >= 7 ? request.GroupInstanceId : null,
             context.Version, offsets, PartitionExists);
 
         var response = new OffsetCommitResponse();
