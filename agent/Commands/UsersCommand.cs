@@ -2,7 +2,6 @@ using System.CommandLine;
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Metadata;
-using EdgeStream.Security;
 using EdgeStream.Security.Authentication;
 
 namespace EdgeStream.Agent.Commands;
@@ -15,6 +14,8 @@ namespace EdgeStream.Agent.Commands;
 internal static class UsersCommand
 {
     private const int DefaultIterations = ScramMechanism.MinIterations;
+    private static readonly StoppedNodeMetadata s_metadata = new("users",
+        "A running node's users are changed over Kafka by a --super-users principal (e.g. kafka-configs --alter --add-config 'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME), or stop the node first.");
 
     public static Command Create()
     {
@@ -115,34 +116,8 @@ internal static class UsersCommand
         return command;
     }
 
-    /// <summary>Opens the data directory's store under its lock: a running node holds both, and the store is its to change.</summary>
-    private static int WithStore(SettingOptions settings, ParseResult parseResult, Func<UserCredentialStore, int> action)
-    {
-        AgentOptions options;
-        try
-        {
-            options = AgentConfiguration.Resolve(settings.Collect(parseResult), AgentConfiguration.ProcessEnvironment());
-        }
-        catch (ConfigurationException ex)
-        {
-            return Usage(ex.Message);
-        }
-        try
-        {
-            Directory.CreateDirectory(options.DataDirectory);
-            using var dataLock = DataDirectoryLock.Acquire(options.DataDirectory);
-            using var metadata = MetadataStore.Open(options.MetadataPath);
-            return action(new UserCredentialStore(metadata));
-        }
-        catch (EdgeStreamException ex) when (ex is not SecurityException)
-        {
-            return Fail($"{ex.Message}. A running node's users are changed over Kafka by a --super-users principal (e.g. kafka-configs --alter --add-config 'SCRAM-SHA-512=[password=...]' --entity-type users --entity-name NAME), or stop the node first.");
-        }
-        catch (Exception ex) when (ex is SecurityException or IOException or UnauthorizedAccessException)
-        {
-            return Fail(ex.Message);
-        }
-    }
+    private static int WithStore(SettingOptions settings, ParseResult parseResult, Func<UserCredentialStore, int> action) =>
+        s_metadata.Run(settings, parseResult, metadata => action(new UserCredentialStore(metadata)));
 
     private static string FirstLine(string text)
     {
@@ -150,15 +125,7 @@ internal static class UsersCommand
         return end < 0 ? text : text[..end];
     }
 
-    private static int Usage(string message)
-    {
-        Console.Error.WriteLine($"edgestream users: {message}");
-        return ExitCodes.Usage;
-    }
+    private static int Usage(string message) => s_metadata.Usage(message);
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"edgestream users: {message}");
-        return ExitCodes.Failure;
-    }
+    private static int Fail(string message) => s_metadata.Fail(message);
 }

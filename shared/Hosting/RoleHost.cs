@@ -36,6 +36,9 @@ public static class RoleHost
         // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes.
         services.AddSingleton(sp => new EdgeStream.Security.Authentication.UserAuthenticator(new UserCredentialStore(metadata),
             new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));
+        // The node's ACLs (meta.db), enforced by Kafka and MQTT when --authorizer is on.
+        services.AddSingleton(sp => new EdgeStream.Security.Acls.AclAuthorizer(new AclStore(metadata), options.Authorizer, options.SuperUsers,
+            new EdgeStream.Security.Acls.AuthorizationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));
         services.AddHostedService<StorageHostedService>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp =>
@@ -58,7 +61,8 @@ public static class RoleHost
                 new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
                 sp.GetRequiredService<ILoggerFactory>(),
                 sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>(),
-                metadata);
+                metadata,
+                sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>());
         });
         services.AddHostedService<GroupCoordinatorService>();
         services.AddEdgeStreamMqtt(sp =>
@@ -66,7 +70,8 @@ public static class RoleHost
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
         }, options.MqttLimits,
-            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null);
+            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null,
+            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);

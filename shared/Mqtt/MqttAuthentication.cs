@@ -15,7 +15,7 @@ namespace EdgeStream.Mqtt;
 /// </summary>
 public sealed class MqttAuthentication : IHostedService
 {
-    /// <summary>The session item holding the client's principal (<c>User:NAME</c>), for authorization to come.</summary>
+    /// <summary>The session item holding the client's principal (<c>User:NAME</c>), which <see cref="MqttAuthorization"/> checks ACLs for.</summary>
     public const string PrincipalItem = "edgestream.principal";
     private const string Mechanism = "password";
     private static readonly UTF8Encoding s_strictUtf8 = new(false, true);

@@ -85,6 +85,8 @@ public sealed class MqttBrokerService : IHostedService
         // MQTTnet publishes for a departed client. Taken, so a later will never sees a stale one.
         var inbound = e.SessionItems[InboundPacketIdItem];
         e.SessionItems.Remove(InboundPacketIdItem);
+        // Refused before this handler (an ACL, see MqttAuthorization): nothing to log.
+        if (!e.ProcessPublish) return;
         // A will with a delay: neither delivered nor logged now, but when its delay has passed.
         if (inbound is null && _willDelay.TryDefer(e)) return;
         // Its expiry counts from now (§3.3.2.3.3); see OnOutboundPacket.

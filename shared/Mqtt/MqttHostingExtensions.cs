@@ -1,6 +1,7 @@
 using EdgeStream.Metadata;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
+using EdgeStream.Security.Acls;
 using EdgeStream.Security.Authentication;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
@@ -14,10 +15,11 @@ public static class MqttHostingExtensions
 {
     /// <summary>
     /// Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge. With
-    /// <paramref name="authenticator"/> every CONNECT must carry a user name and password of the node's users.
+    /// <paramref name="authenticator"/> every CONNECT must carry a user name and password of the node's users;
+    /// with <paramref name="authorizer"/> every PUBLISH and SUBSCRIBE is checked against the node's ACLs.
     /// </summary>
     public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null,
-        Func<IServiceProvider, UserAuthenticator>? authenticator = null)
+        Func<IServiceProvider, UserAuthenticator>? authenticator = null, Func<IServiceProvider, AclAuthorizer>? authorizer = null)
     {
         limits ??= new MqttLimits();
         limits.Validate();
@@ -26,6 +28,9 @@ public static class MqttHostingExtensions
         // First of the CONNECT handlers: the ones after it see a refused client as refused (no session, no slot).
         if (authenticator is not null)
             services.AddHostedService(sp => new MqttAuthentication(sp.GetRequiredService<MqttServer>(), authenticator(sp)));
+        // Before MqttBrokerService: a PUBLISH it refuses is not appended to the log.
+        if (authorizer is not null)
+            services.AddHostedService(sp => new MqttAuthorization(sp.GetRequiredService<MqttServer>(), authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map));
         services.AddSingleton(sp => new MqttSessionStore(sp.GetRequiredService<MetadataStore>()));
         // Before MqttBrokerService (which asks it about every will) and MQTTnet's server: it sees every
         // connection, and it stops after the server (pending wills are dropped then).

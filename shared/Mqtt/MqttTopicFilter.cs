@@ -42,4 +42,35 @@ public static class MqttTopicFilter
             t = t[(tEnd + 1)..];
         }
     }
+    /// <summary>
+    /// Whether every topic <paramref name="filter"/> matches is matched by <paramref name="rule"/> too
+    /// (wildcards in <paramref name="filter"/> are wildcards, not characters).
+    /// </summary>
+    public static bool Covers(string rule, string filter)
+    {
+        var r = rule.Split('/');
+        var f = filter.Split('/');
+        for (var i = 0; i < r.Length; i++)
+        {
+            if (r[i] == "#") return true;
+            if (i >= f.Length) return false;
+            if (f[i] == "#") return false;
+            if (r[i] != "+" && r[i] != f[i]) return false;
+        }
+        return r.Length == f.Length;
+    }
+
+    /// <summary>Whether some topic matches both filters.</summary>
+    public static bool Intersects(string a, string b)
+    {
+        var x = a.Split('/');
+        var y = b.Split('/');
+        for (var i = 0; ; i++)
+        {
+            if (i == x.Length || i == y.Length)
+                return x.Length == y.Length || (i < x.Length && x[i] == "#") || (i < y.Length && y[i] == "#");
+            if (x[i] == "#" || y[i] == "#") return true;
+            if (x[i] != "+" && y[i] != "+" && x[i] != y[i]) return false;
+        }
+    }
 }

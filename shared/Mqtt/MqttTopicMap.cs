@@ -52,6 +52,22 @@ public sealed class MqttTopicMap
     /// <summary>Log topics named by configured rules: Kafka records in these go out to MQTT subscribers.</summary>
     public IReadOnlyList<string> MappedLogTopics => [.. Explicit.Select(r => r.LogTopic).Distinct(StringComparer.Ordinal)];
 
+    /// <summary>
+    /// The log topics the bridge writes messages matching the subscription <paramref name="filter"/>
+    /// to: each rule's that some such topic reaches first, up to the first rule covering the whole filter.
+    /// </summary>
+    public IReadOnlyList<string> LogTopicsFor(string filter)
+    {
+        var topics = new List<string>();
+        foreach (var rule in _rules)
+        {
+            if (!MqttTopicFilter.Intersects(rule.Filter, filter)) continue;
+            if (!topics.Contains(rule.LogTopic)) topics.Add(rule.LogTopic);
+            if (MqttTopicFilter.Covers(rule.Filter, filter)) break;
+        }
+        return topics;
+    }
+
     /// <summary>The log topic for MQTT topic <paramref name="mqttTopic"/>.</summary>
     public string Resolve(string mqttTopic)
     {

@@ -26,6 +26,43 @@ public sealed class MqttTopicMapTests
         Assert.Equal(expected, MqttTopicFilter.Matches(filter, topic));
 
     [Theory]
+    [InlineData("#", "a/+/#", true)]
+    [InlineData("a/#", "a", true)]
+    [InlineData("a/+", "a/b", true)]
+    [InlineData("a/+", "a/+", true)]
+    [InlineData("a/+", "a/#", false)]
+    [InlineData("a/b", "a/+", false)]
+    [InlineData("a/+/c", "a/x/c", true)]
+    [InlineData("a/+/c", "a/x", false)]
+    public void Covers_EveryTopicOfTheFilterMatchesTheRule(string rule, string filter, bool expected) =>
+        Assert.Equal(expected, MqttTopicFilter.Covers(rule, filter));
+
+    [Theory]
+    [InlineData("a/b", "a/+", true)]
+    [InlineData("a/b", "c/+", false)]
+    [InlineData("factory/#", "#", true)]
+    [InlineData("a/+/c", "a/b/+", true)]
+    [InlineData("a/b/c", "a/b", false)]
+    [InlineData("a/#", "a", true)]
+    [InlineData("+/+", "a/b/c", false)]
+    public void Intersects_SomeTopicMatchesBoth(string a, string b, bool expected)
+    {
+        Assert.Equal(expected, MqttTopicFilter.Intersects(a, b));
+        Assert.Equal(expected, MqttTopicFilter.Intersects(b, a));
+    }
+
+    [Fact]
+    public void LogTopicsFor_EveryRuleTheFilterReaches_UpToTheFirstCoveringOne()
+    {
+        var map = new MqttTopicMap([MqttMapRule.Parse("plant/+/temp=temps"), MqttMapRule.Parse("plant/#=plant")]);
+        Assert.Equal(["temps"], map.LogTopicsFor("plant/a/temp"));
+        Assert.Equal(["temps", "plant"], map.LogTopicsFor("plant/#"));
+        Assert.Equal(["plant"], map.LogTopicsFor("plant/a/pressure"));
+        Assert.Equal(["temps", "plant", "mqtt"], map.LogTopicsFor("#"));
+        Assert.Equal(["mqtt"], map.LogTopicsFor("office/+"));
+    }
+
+    [Theory]
     [InlineData("a/#/b")]
     [InlineData("a#")]
     [InlineData("a/b+")]

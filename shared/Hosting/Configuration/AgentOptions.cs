@@ -95,6 +95,8 @@ public sealed class AgentOptions
     public bool MqttAuth { get; init; }
     /// <summary>Principals (<c>User:NAME</c>) allowed the Kafka user administration APIs.</summary>
     public IReadOnlyList<string> SuperUsers { get; init; } = [];
+    /// <summary>Whether requests are checked against the ACLs (<c>--authorizer on</c>); off by default.</summary>
+    public bool Authorizer { get; init; }
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -177,6 +179,7 @@ internal sealed class AgentOptionsBuilder
     internal IReadOnlyList<string> KafkaSasl { get; set; } = [];
     internal bool MqttAuth { get; set; }
     internal IReadOnlyList<string> SuperUsers { get; set; } = [];
+    internal bool Authorizer { get; set; }
     internal int MetricsMaxTopics { get; set; } = 100;
     internal TimeSpan FleetReportInterval { get; set; } = TimeSpan.FromSeconds(5);
     internal TimeSpan FleetStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
@@ -325,6 +328,7 @@ internal sealed class AgentOptionsBuilder
             KafkaSasl = KafkaSasl,
             MqttAuth = MqttAuth,
             SuperUsers = SuperUsers,
+            Authorizer = Authorizer,
             MetricsMaxTopics = MetricsMaxTopics,
             FleetReportInterval = FleetReportInterval,
             FleetStaleAfter = FleetStaleAfter,

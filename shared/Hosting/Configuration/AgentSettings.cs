@@ -104,7 +104,9 @@ public static class AgentSettings
     public static readonly Setting<bool> MqttAuth = new("mqttAuth", "--mqtt-auth", "EDGESTREAM_MQTT_AUTH", "mqttAuth", "none|required", "none", Parsers.AuthRequired, (b, v) => b.MqttAuth = v,
         "required: an MQTT CONNECT must carry the user name and password of one of the node's users (the same users as Kafka SASL).");
     public static readonly Setting<IReadOnlyList<string>> SuperUsers = new("superUsers", "--super-users", "EDGESTREAM_SUPER_USERS", "superUsers", "User:NAME[,User:NAME]", "none", Parsers.Principals, (b, v) => b.SuperUsers = v,
-        "Principals allowed to manage users over Kafka (DescribeUserScramCredentials, AlterUserScramCredentials, e.g. kafka-configs).");
+        "Principals allowed to manage users over Kafka (DescribeUserScramCredentials, AlterUserScramCredentials, e.g. kafka-configs) and, with --authorizer on, allowed everything whatever the ACLs say.");
+    public static readonly Setting<bool> Authorizer = new("authorizer", "--authorizer", "EDGESTREAM_AUTHORIZER", "authorizer", "on|off", "off", Parsers.Bool, (b, v) => b.Authorizer = v,
+        "on: Kafka and MQTT requests are checked against the node's ACLs ('edgestream acls', CreateAcls); no ACL means denied, as in Kafka. off: everyone may do everything.");
     public static readonly Setting<int> MetricsMaxTopics = new("metricsMaxTopics", "--metrics-max-topics", "EDGESTREAM_METRICS_MAX_TOPICS", "metricsMaxTopics", "N", "100", Parsers.Count(0, 100_000), (b, v) => b.MetricsMaxTopics = v,
         "Topics given their own label in /metrics; the others are summed under topic=\"_other\" (keeps the series count bounded).");
     public static readonly Setting<TimeSpan> FleetReportInterval = new("fleetReportInterval", "--fleet-report-interval", "EDGESTREAM_FLEET_REPORT_INTERVAL", "fleetReportInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.FleetReportInterval = v,
@@ -142,7 +144,7 @@ public static class AgentSettings
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
-        KafkaSasl, MqttAuth, SuperUsers,
+        KafkaSasl, MqttAuth, SuperUsers, Authorizer,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];

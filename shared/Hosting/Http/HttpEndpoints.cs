@@ -84,7 +84,8 @@ public static class HttpEndpoints
                     ? new KafkaStatus { FetchSessions = broker.FetchSessionStats() }
                     : null,
                 Authentication = AuthenticationStatus.From(context.RequestServices.GetRequiredService<AgentOptions>(),
-                    context.RequestServices.GetService<EdgeStream.Security.Authentication.UserAuthenticator>()),
+                    context.RequestServices.GetService<EdgeStream.Security.Authentication.UserAuthenticator>(),
+                    context.RequestServices.GetService<EdgeStream.Security.Acls.AclAuthorizer>()),
                 Fleet = Fleet(context.RequestServices),
             };
             return context.Response.WriteAsJsonAsync(status, StatusJsonContext.Default.StatusResponse, cancellationToken: context.RequestAborted);
@@ -166,8 +167,15 @@ public sealed class AuthenticationStatus
     public long KafkaSuccesses { get; init; }
     public long MqttFailures { get; init; }
     public long MqttSuccesses { get; init; }
+    /// <summary>Whether ACLs are enforced (<c>--authorizer on</c>).</summary>
+    public bool Authorizer { get; init; }
+    /// <summary>Kafka requests (or parts of them) refused by an ACL since start-up.</summary>
+    public long KafkaAclDenials { get; init; }
+    /// <summary>MQTT publishes and subscriptions refused by an ACL since start-up.</summary>
+    public long MqttAclDenials { get; init; }
 
-    internal static AuthenticationStatus? From(AgentOptions options, EdgeStream.Security.Authentication.UserAuthenticator? authenticator) =>
+    internal static AuthenticationStatus? From(AgentOptions options, EdgeStream.Security.Authentication.UserAuthenticator? authenticator,
+        EdgeStream.Security.Acls.AclAuthorizer? authorizer) =>
         authenticator is null ? null : new AuthenticationStatus
         {
             KafkaSasl = options.KafkaSasl,
@@ -176,6 +184,9 @@ public sealed class AuthenticationStatus
             KafkaSuccesses = authenticator.Audit.KafkaSuccesses,
             MqttFailures = authenticator.Audit.MqttFailures,
             MqttSuccesses = authenticator.Audit.MqttSuccesses,
+            Authorizer = authorizer?.Enabled ?? false,
+            KafkaAclDenials = authorizer?.Audit.KafkaDenials ?? 0,
+            MqttAclDenials = authorizer?.Audit.MqttDenials ?? 0,
         };
 }
 

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 
@@ -71,17 +72,21 @@ public sealed partial class KafkaBroker
     }
 
     /// <summary>Null when the resource is an existing topic; otherwise the error to answer with.</summary>
-    private (KafkaErrorCode, string?)? CheckAlterableTopic(sbyte resourceType, string name)
+    private (KafkaErrorCode, string?)? CheckAlterableTopic(KafkaRequestContext context, sbyte resourceType, string name)
     {
         switch (resourceType)
         {
             case ResourceTypeTopic:
+                if (!Authorized(context, AclOperation.AlterConfigs, AclResourceType.Topic, name))
+                    return (KafkaErrorCode.TopicAuthorizationFailed, $"AlterConfigs on topic '{name}' is needed.");
                 if (!LogManager.IsValidTopicName(name))
                     return (KafkaErrorCode.InvalidTopicException, $"'{name}' is not a valid topic name.");
                 if (!Catalog.TryGet(name, out _))
                     return (KafkaErrorCode.UnknownTopicOrPartition, $"Topic '{name}' does not exist.");
                 return null;
             case ResourceTypeBroker:
+                if (!AuthorizedOnCluster(context, AclOperation.AlterConfigs))
+                    return (KafkaErrorCode.ClusterAuthorizationFailed, "AlterConfigs on the cluster is needed.");
                 return (KafkaErrorCode.InvalidRequest, "Broker configs cannot be changed at runtime; set them on the command line or in the config file and restart the node.");
             default:
                 return (KafkaErrorCode.InvalidRequest, $"Resource type {resourceType} is not supported; alter a topic (2).");

@@ -16,7 +16,7 @@ public sealed partial class KafkaBroker
 
     private (KafkaErrorCode Code, string? Message) ReplaceConfigs(KafkaRequestContext context, AlterConfigsRequest.AlterConfigsResource resource, bool validateOnly)
     {
-        if (CheckAlterableTopic(resource.ResourceType, resource.ResourceName) is { } refused) return refused;
+        if (CheckAlterableTopic(context, resource.ResourceType, resource.ResourceName) is { } refused) return refused;
         var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var config in resource.Configs)
         {

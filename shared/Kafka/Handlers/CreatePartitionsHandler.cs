@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -7,6 +8,7 @@ public sealed partial class KafkaBroker
     // CreatePartitions (KIP-195): grows a topic to Count partitions; partitions are never removed,
     // so a count that is not larger is INVALID_PARTITIONS. Manual assignments for the new
     // partitions may only name this broker as the single replica. validateOnly changes nothing.
+    // With ACLs: Alter on the topic, else TOPIC_AUTHORIZATION_FAILED.
     private CreatePartitionsResponse HandleCreatePartitions(KafkaRequestContext context, CreatePartitionsRequest request)
     {
         var response = new CreatePartitionsResponse();
@@ -30,6 +32,8 @@ public sealed partial class KafkaBroker
 
     private (KafkaErrorCode Code, string? Message) GrowOne(KafkaRequestContext context, CreatePartitionsRequest.CreatePartitionsTopic wanted, bool validateOnly)
     {
+        if (!Authorized(context, AclOperation.Alter, AclResourceType.Topic, wanted.Name))
+            return (KafkaErrorCode.TopicAuthorizationFailed, $"Alter on topic '{wanted.Name}' is needed.");
         var catalog = Catalog;
         if (!catalog.TryGet(wanted.Name, out var topic))
             return (KafkaErrorCode.UnknownTopicOrPartition, $"Topic '{wanted.Name}' does not exist.");

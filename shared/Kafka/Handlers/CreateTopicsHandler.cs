@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 
@@ -11,6 +12,7 @@ public sealed partial class KafkaBroker
     // this node is all a single node can hold, so replication factor 1 (or -1) and manual
     // assignments naming only this broker are accepted. validateOnly checks everything and
     // creates nothing. v5+ returns the resulting partition count, replication factor and configs.
+    // With ACLs: Create on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED.
     private CreateTopicsResponse HandleCreateTopics(KafkaRequestContext context, CreateTopicsRequest request)
     {
         var response = new CreateTopicsResponse();
@@ -28,6 +30,12 @@ public sealed partial class KafkaBroker
             if (duplicates.Contains(topic.Name))
             {
                 Fail(result, KafkaErrorCode.InvalidRequest, $"Topic '{topic.Name}' appears more than once in the request.");
+                continue;
+            }
+            if (!Authorized(context, AclOperation.Create, AclResourceType.Cluster, AclBinding.ClusterName, audit: false)
+                && !Authorized(context, AclOperation.Create, AclResourceType.Topic, topic.Name))
+            {
+                Fail(result, KafkaErrorCode.TopicAuthorizationFailed, $"Create on topic '{topic.Name}' (or on the cluster) is needed.");
                 continue;
             }
             try

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -10,7 +11,11 @@ public sealed partial class KafkaBroker
     {
         var response = new DeleteGroupsResponse();
         foreach (var id in request.GroupsNames)
-            response.Results.Add(new DeleteGroupsResponse.DeletableGroupResult { GroupId = id, ErrorCode = (short)Groups.DeleteGroup(id) });
+            response.Results.Add(new DeleteGroupsResponse.DeletableGroupResult
+            {
+                GroupId = id,
+                ErrorCode = (short)(Authorized(context, AclOperation.Delete, AclResourceType.Group, id) ? Groups.DeleteGroup(id) : KafkaErrorCode.GroupAuthorizationFailed),
+            });
         return response;
     }
 }

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -11,7 +12,7 @@ public sealed partial class KafkaBroker
     // the given offset, -1 meaning the high watermark; records below it can no longer be read and
     // segments wholly below it are deleted. An offset above the high watermark (or below -1) is
     // OFFSET_OUT_OF_RANGE; an offset at or below the current start changes nothing. Each
-    // partition answers with its low watermark afterwards.
+    // partition answers with its low watermark afterwards. With ACLs: Delete on the topic.
     private DeleteRecordsResponse HandleDeleteRecords(KafkaRequestContext context, DeleteRecordsRequest request)
     {
         var response = new DeleteRecordsResponse();
@@ -21,10 +22,16 @@ public sealed partial class KafkaBroker
             var topicResult = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = wanted.Name };
             response.Topics.Add(topicResult);
             catalog.TryGet(wanted.Name, out var topic);
+            var denied = !Authorized(context, AclOperation.Delete, AclResourceType.Topic, wanted.Name);
             foreach (var p in wanted.Partitions)
             {
                 var result = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1 };
                 topicResult.Partitions.Add(result);
+                if (denied)
+                {
+                    result.ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+                    continue;
+                }
                 if (topic is null || !topic.TryGetPartition(p.PartitionIndex, out var partition))
                 {
                     result.ErrorCode = (short)KafkaErrorCode.UnknownTopicOrPartition;

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -7,6 +8,7 @@ public sealed partial class KafkaBroker
     // DeleteTopics (KIP-4; KIP-516 adds topic ids in v6): deletes each named topic with its data,
     // metadata and producer state. v0-5 name topics; v6 names them or gives their id. Unknown
     // names get UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID; v5+ carry a message.
+    // With ACLs: Delete on the topic, else TOPIC_AUTHORIZATION_FAILED.
     private DeleteTopicsResponse HandleDeleteTopics(KafkaRequestContext context, DeleteTopicsRequest request)
     {
         var response = new DeleteTopicsResponse();
@@ -43,6 +45,12 @@ public sealed partial class KafkaBroker
             // Both given (allowed by the schema): they must agree, or we would delete the wrong topic.
             result.ErrorCode = (short)KafkaErrorCode.UnknownTopicId;
             result.ErrorMessage = $"Topic '{name}' does not have id {id}.";
+            return result;
+        }
+        if (!Authorized(context, AclOperation.Delete, AclResourceType.Topic, name))
+        {
+            result.ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+            result.ErrorMessage = $"Delete on topic '{name}' is needed.";
             return result;
         }
         if (!catalog.TryGet(name, out var topic))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 
@@ -12,6 +13,7 @@ public sealed partial class KafkaBroker
     // explicit override of the topic and DEFAULT_CONFIG otherwise (v0 says isDefault instead).
     // BROKER (this broker's id or an empty name): every documented broker config, read-only (see BrokerConfigs).
     // ConfigurationKeys null means all keys; a named key we do not have is left out, as Kafka does.
+    // With ACLs: DescribeConfigs on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster (CLUSTER_AUTHORIZATION_FAILED).
     private DescribeConfigsResponse HandleDescribeConfigs(KafkaRequestContext context, DescribeConfigsRequest request)
     {
         var response = new DescribeConfigsResponse();
@@ -32,6 +34,14 @@ public sealed partial class KafkaBroker
             {
                 switch (resource.ResourceType)
                 {
+                    case ResourceTypeTopic when !Authorized(context, AclOperation.DescribeConfigs, AclResourceType.Topic, resource.ResourceName):
+                        result.ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+                        result.ErrorMessage = $"DescribeConfigs on topic '{resource.ResourceName}' is needed.";
+                        break;
+                    case ResourceTypeBroker when !AuthorizedOnCluster(context, AclOperation.DescribeConfigs):
+                        result.ErrorCode = (short)KafkaErrorCode.ClusterAuthorizationFailed;
+                        result.ErrorMessage = "DescribeConfigs on the cluster is needed.";
+                        break;
                     case ResourceTypeTopic:
                         DescribeTopicConfigs(resource.ResourceName, keys, synonyms, documentation, result);
                         break;

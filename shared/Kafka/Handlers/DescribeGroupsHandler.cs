@@ -1,5 +1,6 @@
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -12,6 +13,11 @@ public sealed partial class KafkaBroker
         var response = new DescribeGroupsResponse();
         foreach (var id in request.Groups)
         {
+            if (!Authorized(context, AclOperation.Describe, AclResourceType.Group, id))
+            {
+                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed, GroupId = id, GroupState = "", ProtocolType = "", ProtocolData = "" });
+                continue;
+            }
             var g = Groups.DescribeGroup(id);
             var described = new DescribeGroupsResponse.DescribedGroup
             {

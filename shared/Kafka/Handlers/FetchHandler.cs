@@ -1,5 +1,6 @@
 using EdgeStream.Kafka.Fetch;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Kafka.Server;
@@ -30,11 +31,11 @@ public sealed partial class KafkaBroker
             FetchRead read;
             if (session is null)
             {
-                read = ReadFetch(context.Version, plan!, request.MaxBytes, incremental: false, resources, readCommitted);
+                read = ReadFetch(context, plan!, request.MaxBytes, incremental: false, resources, readCommitted);
             }
             else
             {
-                lock (session.Gate) read = ReadFetch(context.Version, SessionPartitions(session), request.MaxBytes, incremental, resources, readCommitted);
+                lock (session.Gate) read = ReadFetch(context, SessionPartitions(session), request.MaxBytes, incremental, resources, readCommitted);
             }
             var remaining = deadline - Environment.TickCount64;
             if (read.Bytes >= Math.Max(1, request.MinBytes) || remaining <= 0 || read.WaitOn.Count == 0 || context.ConnectionClosed.IsCancellationRequested)
@@ -119,8 +120,10 @@ public sealed partial class KafkaBroker
     // read_committed (isolation level 1): data only below the last stable offset, with the aborted
     // transactions that overlap it, so the client can drop their records; the response's
     // LastStableOffset is then the LSO. read_uncommitted never builds the transaction index.
-    private FetchRead ReadFetch(short version, List<FetchItem> items, int requestMaxBytes, bool incremental, List<IDisposable> resources, bool readCommitted)
+    // A topic the principal may not Read is TOPIC_AUTHORIZATION_FAILED, and the others are served.
+    private FetchRead ReadFetch(KafkaRequestContext context, List<FetchItem> items, int requestMaxBytes, bool incremental, List<IDisposable> resources, bool readCommitted)
     {
+        var version = context.Version;
         var read = new FetchRead(new FetchResponse());
         var topics = new Dictionary<(Guid, string), FetchResponse.FetchableTopicResponse>();
         long total = 0;
@@ -145,7 +148,11 @@ public sealed partial class KafkaBroker
             var name = byId ? Catalog.NameOf(key.TopicId) : key.Topic;
             TopicLog? topic = null;
             if (name is not null) Catalog.TryGet(name, out topic);
-            if (topic is null || !topic.TryGetPartition(key.Partition, out var partition))
+            if (topic is not null && !Authorized(context, AclOperation.Read, AclResourceType.Topic, topic.Name))
+            {
+                data.ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+            }
+            else if (topic is null || !topic.TryGetPartition(key.Partition, out var partition))
             {
                 data.ErrorCode = (short)(byId && topic is null ? KafkaErrorCode.UnknownTopicId : KafkaErrorCode.UnknownTopicOrPartition);
             }

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -7,7 +8,8 @@ public sealed partial class KafkaBroker
     // Heartbeat: keeps the member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin.
     private HeartbeatResponse HandleHeartbeat(KafkaRequestContext context, HeartbeatRequest request) => new()
     {
-        ErrorCode = (short)Groups.Heartbeat(request.GroupId, request.GenerationId, request.MemberId,
-            context.Version >= 3 ? request.GroupInstanceId : null),
+        ErrorCode = (short)(!Authorized(context, AclOperation.Read, AclResourceType.Group, request.GroupId)
+            ? KafkaErrorCode.GroupAuthorizationFailed
+            : Groups.Heartbeat(request.GroupId, request.GenerationId, request.MemberId, context.Version >= 3 ? request.GroupInstanceId : null)),
     };
 }

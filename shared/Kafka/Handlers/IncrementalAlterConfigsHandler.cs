@@ -23,7 +23,7 @@ public sealed partial class KafkaBroker
 
     private (KafkaErrorCode Code, string? Message) EditConfigs(KafkaRequestContext context, IncrementalAlterConfigsRequest.AlterConfigsResource resource, bool validateOnly)
     {
-        if (CheckAlterableTopic(resource.ResourceType, resource.ResourceName) is { } refused) return refused;
+        if (CheckAlterableTopic(context, resource.ResourceType, resource.ResourceName) is { } refused) return refused;
         var name = resource.ResourceName;
         var catalog = Catalog;
         var overrides = catalog.Overrides(name);

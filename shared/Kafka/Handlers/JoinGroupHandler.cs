@@ -1,6 +1,7 @@
 using System.Net;
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -14,6 +15,9 @@ public sealed partial class KafkaBroker
     // a static leader that rejoined a stable group to skip the assignment (KIP-814).
     private async ValueTask<KafkaResponse?> HandleJoinGroupAsync(KafkaRequestContext context, JoinGroupRequest request)
     {
+        if (!Authorized(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+            return new KafkaResponse(new JoinGroupResponse { ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed, GenerationId = -1, MemberId = request.MemberId,
+                ProtocolName = context.Version >= 7 ? null : "" });
         var protocols = new List<MemberProtocol>(request.Protocols.Count);
         foreach (var p in request.Protocols) protocols.Add(new MemberProtocol(p.Name, p.Metadata));
         var join = new JoinRequest(request.GroupId, request.MemberId, context.Version >= 5 ? request.GroupInstanceId : null,

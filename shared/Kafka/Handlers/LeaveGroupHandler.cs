@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -9,6 +10,11 @@ public sealed partial class KafkaBroker
     private LeaveGroupResponse HandleLeaveGroup(KafkaRequestContext context, LeaveGroupRequest request)
     {
         var response = new LeaveGroupResponse();
+        if (!Authorized(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            response.ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed;
+            return response;
+        }
         if (context.Version < 3)
         {
             var errors = Groups.Leave(request.GroupId, [(request.MemberId, null)]);

@@ -1,12 +1,13 @@
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
 public sealed partial class KafkaBroker
 {
     // ListGroups: v4+ filters by state (KIP-518, case-insensitive state names), v5+ by group
-    // type (KIP-848): every group here is "classic".
+    // type (KIP-848): every group here is "classic". Groups the principal may not describe are left out.
     private ListGroupsResponse HandleListGroups(KafkaRequestContext context, ListGroupsRequest request)
     {
         var response = new ListGroupsResponse();
@@ -17,6 +18,9 @@ public sealed partial class KafkaBroker
         {
             var state = ClassicGroup.StateName(g.State);
             if (states.Count > 0 && !states.Exists(s => string.Equals(s, state, StringComparison.OrdinalIgnoreCase))) continue;
+            // Kafka lists only the groups the principal may Describe (or all, with Describe on the cluster).
+            if (!Authorized(context, AclOperation.Describe, AclResourceType.Group, g.GroupId, audit: false)
+                && !Authorized(context, AclOperation.Describe, AclResourceType.Cluster, AclBinding.ClusterName, audit: false)) continue;
             response.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = state, GroupType = "classic" });
         }
         return response;

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -11,7 +12,7 @@ public sealed partial class KafkaBroker
     // ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark (the last stable
     // offset for read_committed), a timestamp
     // the first record at or after it; max-timestamp (-3, KIP-734) the first record carrying the
-    // largest timestamp, with that timestamp (-1 and -1 for an empty partition).
+    // largest timestamp, with that timestamp (-1 and -1 for an empty partition). Needs Describe on the topic.
     private ListOffsetsResponse HandleListOffsets(KafkaRequestContext context, ListOffsetsRequest request)
     {
         var response = new ListOffsetsResponse();
@@ -19,11 +20,17 @@ public sealed partial class KafkaBroker
         {
             var topicResponse = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = wanted.Name };
             response.Topics.Add(topicResponse);
+            var denied = !Authorized(context, AclOperation.Describe, AclResourceType.Topic, wanted.Name);
             Catalog.TryGet(wanted.Name, out var topic);
             foreach (var p in wanted.Partitions)
             {
                 var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex, Timestamp = -1, Offset = -1, LeaderEpoch = 0 };
                 topicResponse.Partitions.Add(result);
+                if (denied)
+                {
+                    result.ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+                    continue;
+                }
                 if (topic is null || !topic.TryGetPartition(p.PartitionIndex, out var partition))
                 {
                     result.ErrorCode = (short)KafkaErrorCode.UnknownTopicOrPartition;

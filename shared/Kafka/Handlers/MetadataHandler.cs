@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Kafka.Server;
@@ -6,6 +7,8 @@ namespace EdgeStream.Kafka.Server;
 public sealed partial class KafkaBroker
 {
     // Metadata: this node is the only broker, the controller, and the leader of every partition.
+    // With ACLs, as Kafka: listing every topic leaves out those the principal may not Describe; a
+    // named one is TOPIC_AUTHORIZATION_FAILED; auto-creation needs Create (cluster or topic).
     private MetadataResponse HandleMetadata(KafkaRequestContext context, MetadataRequest request)
     {
         var (host, port) = AdvertisedEndpoint(context.LocalEndPoint);
@@ -21,7 +24,7 @@ public sealed partial class KafkaBroker
         if (all)
         {
             foreach (var topic in catalog.Topics.OrderBy(t => t.Name, StringComparer.Ordinal))
-                response.Topics.Add(Describe(topic));
+                if (Authorized(context, AclOperation.Describe, AclResourceType.Topic, topic.Name, audit: false)) response.Topics.Add(Describe(topic));
             return response;
         }
         // Auto-creation is the client's wish (v4+) and the broker's setting together.
@@ -39,7 +42,12 @@ public sealed partial class KafkaBroker
                 response.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)KafkaErrorCode.InvalidTopicException, Name = name });
                 continue;
             }
-            var topic = catalog.TryGet(name, out var found) ? found : mayCreate ? TryAutoCreate(name) : null;
+            if (!Authorized(context, AclOperation.Describe, AclResourceType.Topic, name))
+            {
+                response.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed, Name = name });
+                continue;
+            }
+            var topic = catalog.TryGet(name, out var found) ? found : mayCreate && MayCreateTopic(context, name) ? TryAutoCreate(name) : null;
             response.Topics.Add(topic is null
                 ? new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)KafkaErrorCode.UnknownTopicOrPartition, Name = name }
                 : Describe(topic));

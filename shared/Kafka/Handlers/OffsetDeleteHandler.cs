@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -8,6 +9,8 @@ public sealed partial class KafkaBroker
     // member of a consumer group subscribes to (GROUP_SUBSCRIBED_TO_TOPIC otherwise).
     private OffsetDeleteResponse HandleOffsetDelete(KafkaRequestContext context, OffsetDeleteRequest request)
     {
+        if (!Authorized(context, AclOperation.Delete, AclResourceType.Group, request.GroupId))
+            return new OffsetDeleteResponse { ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed };
         var partitions = new List<(string, int)>();
         foreach (var t in request.Topics)
             foreach (var p in t.Partitions) partitions.Add((t.Name, p.PartitionIndex));

@@ -1,5 +1,6 @@
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -9,6 +10,8 @@ public sealed partial class KafkaBroker
     // does an unknown group). A null topic list (v2+) asks for every committed partition of the
     // group. v5+ returns the committed leader epoch; v8+ (KIP-709) batches groups. No
     // transactional offsets are ever pending here, so require_stable (v7+) changes nothing.
+    // With ACLs: Describe on the group, else GROUP_AUTHORIZATION_FAILED; a topic the principal may
+    // not Describe is TOPIC_AUTHORIZATION_FAILED when named, left out when every topic is asked for.
     private OffsetFetchResponse HandleOffsetFetch(KafkaRequestContext context, OffsetFetchRequest request)
     {
         var response = new OffsetFetchResponse();
@@ -23,7 +26,13 @@ public sealed partial class KafkaBroker
                     foreach (var t in g.Topics) wanted.Add((t.Name, t.PartitionIndexes));
                 }
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId };
-                foreach (var (topic, partitions) in CommittedFor(g.GroupId, wanted))
+                response.Groups.Add(group);
+                if (!Authorized(context, AclOperation.Describe, AclResourceType.Group, g.GroupId))
+                {
+                    group.ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed;
+                    continue;
+                }
+                foreach (var (topic, partitions, denied) in CommittedFor(context, g.GroupId, wanted))
                 {
                     var t = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = topic };
                     foreach (var (partition, o) in partitions)
@@ -34,11 +43,11 @@ public sealed partial class KafkaBroker
                             CommittedOffset = o?.Offset ?? -1,
                             CommittedLeaderEpoch = o?.LeaderEpoch ?? -1,
                             Metadata = o is null ? "" : o.Value.Metadata,
+                            ErrorCode = (short)(denied ? KafkaErrorCode.TopicAuthorizationFailed : KafkaErrorCode.None),
                         });
                     }
                     group.Topics.Add(t);
                 }
-                response.Groups.Add(group);
             }
             return response;
         }
@@ -49,7 +58,10 @@ public sealed partial class KafkaBroker
             requested = [];
             foreach (var t in request.Topics) requested.Add((t.Name, t.PartitionIndexes));
         }
-        foreach (var (topic, partitions) in CommittedFor(request.GroupId, requested))
+        var groupDenied = !Authorized(context, AclOperation.Describe, AclResourceType.Group, request.GroupId);
+        if (groupDenied) response.ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed;
+        // v0-v1 have no top-level error: the refusal goes on each partition asked for.
+        foreach (var (topic, partitions, denied) in groupDenied ? Refused(requested) : CommittedFor(context, request.GroupId, requested))
         {
             var t = new OffsetFetchResponse.OffsetFetchResponseTopic { Name = topic };
             foreach (var (partition, o) in partitions)
@@ -60,6 +72,7 @@ public sealed partial class KafkaBroker
                     CommittedOffset = o?.Offset ?? -1,
                     CommittedLeaderEpoch = o?.LeaderEpoch ?? -1,
                     Metadata = o is null ? "" : o.Value.Metadata,
+                    ErrorCode = (short)(groupDenied ? KafkaErrorCode.GroupAuthorizationFailed : denied ? KafkaErrorCode.TopicAuthorizationFailed : KafkaErrorCode.None),
                 });
             }
             response.Topics.Add(t);
@@ -68,10 +81,11 @@ public sealed partial class KafkaBroker
     }
 
     /// <summary>The requested partitions with their committed offset (null: none), or every committed partition when <paramref name="wanted"/> is null.</summary>
-    private List<(string Topic, List<(int Partition, StoredOffset? Offset)> Partitions)> CommittedFor(string groupId, List<(string Topic, List<int>? Partitions)>? wanted)
+    private List<(string Topic, List<(int Partition, StoredOffset? Offset)> Partitions, bool Denied)> CommittedFor(KafkaRequestContext context, string groupId,
+        List<(string Topic, List<int>? Partitions)>? wanted)
     {
         var committed = Groups.FetchOffsets(groupId);
-        var result = new List<(string, List<(int, StoredOffset?)>)>();
+        var result = new List<(string, List<(int, StoredOffset?)>, bool)>();
         if (wanted is null)
         {
             var byTopic = new SortedDictionary<string, List<(int, StoredOffset?)>>(StringComparer.Ordinal);
@@ -82,17 +96,32 @@ public sealed partial class KafkaBroker
             }
             foreach (var (topic, list) in byTopic)
             {
+                if (!Authorized(context, AclOperation.Describe, AclResourceType.Topic, topic, audit: false)) continue;
                 list.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-                result.Add((topic, list));
+                result.Add((topic, list, false));
             }
             return result;
         }
         foreach (var (topic, partitions) in wanted)
         {
+            var denied = !Authorized(context, AclOperation.Describe, AclResourceType.Topic, topic);
             var list = new List<(int, StoredOffset?)>();
             foreach (var p in partitions ?? [])
-                list.Add((p, committed.TryGetValue((topic, p), out var o) ? o : null));
-            result.Add((topic, list));
+                list.Add((p, !denied && committed.TryGetValue((topic, p), out var o) ? o : null));
+            result.Add((topic, list, denied));
+        }
+        return result;
+    }
+
+    /// <summary>The partitions asked for, without offsets (a refused group).</summary>
+    private static List<(string Topic, List<(int Partition, StoredOffset? Offset)> Partitions, bool Denied)> Refused(List<(string Topic, List<int>? Partitions)>? wanted)
+    {
+        var result = new List<(string, List<(int, StoredOffset?)>, bool)>();
+        foreach (var (topic, partitions) in wanted ?? [])
+        {
+            var list = new List<(int, StoredOffset?)>();
+            foreach (var p in partitions ?? []) list.Add((p, null));
+            result.Add((topic, list, true));
         }
         return result;
     }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using EdgeStream.Kafka.Producers;
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Records;
 using EdgeStream.Storage;
 
@@ -12,6 +13,8 @@ public sealed partial class KafkaBroker
     // AppendAsync writes it), then all are awaited together, so one request costs about one
     // group fsync per partition. acks=0 sends no response at all; acks=1 and acks=all both
     // answer once the data is durable under the node's fsync policy (one replica: the same thing).
+    // With ACLs: Write on the topic (TOPIC_AUTHORIZATION_FAILED), Write on the transactional id of a
+    // transactional producer (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), Create for an auto-created topic.
     private async ValueTask<KafkaResponse?> HandleProduceAsync(KafkaRequestContext context, ProduceRequest request)
     {
         var response = new ProduceResponse();
@@ -27,6 +30,18 @@ public sealed partial class KafkaBroker
             return new KafkaResponse(response);
         }
 
+        if (request.TransactionalId is { } transactionalId && !Authorized(context, AclOperation.Write, AclResourceType.TransactionalId, transactionalId))
+        {
+            foreach (var topic in request.TopicData)
+            {
+                var t = new ProduceResponse.TopicProduceResponse { Name = topic.Name };
+                foreach (var p in topic.PartitionData)
+                    t.PartitionResponses.Add(PartitionError(p.Index, KafkaErrorCode.TransactionalIdAuthorizationFailed, "Write on the transactional id is needed"));
+                response.Responses.Add(t);
+            }
+            return new KafkaResponse(response);
+        }
+
         var pending = new List<(ProduceResponse.PartitionProduceResponse Result, PartitionLog Log, ValueTask<AppendResult> Append)>();
         foreach (var topicData in request.TopicData)
         {
@@ -35,9 +50,11 @@ public sealed partial class KafkaBroker
             TopicLog? topic = null;
             var topicError = KafkaErrorCode.None;
             if (!LogManager.IsValidTopicName(topicData.Name)) topicError = KafkaErrorCode.InvalidTopicException;
+            else if (!Authorized(context, AclOperation.Write, AclResourceType.Topic, topicData.Name)) topicError = KafkaErrorCode.TopicAuthorizationFailed;
+            else if (!Catalog.TryGet(topicData.Name, out topic) && !MayCreateTopic(context, topicData.Name)) topicError = KafkaErrorCode.UnknownTopicOrPartition;
             else
             {
-                try { topic = Catalog.GetOrAutoCreate(topicData.Name); }
+                try { topic ??= Catalog.GetOrAutoCreate(topicData.Name); }
                 catch (Exception ex) when (ex is StorageException or ConfigurationException) { topicError = ErrorFor(ex); }
                 if (topic is null && topicError == KafkaErrorCode.None) topicError = KafkaErrorCode.UnknownTopicOrPartition;
             }

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 
 namespace EdgeStream.Kafka.Server;
 
@@ -9,6 +10,8 @@ public sealed partial class KafkaBroker
     // current assignment at once. v5 echoes protocol type and name (KIP-559).
     private async ValueTask<KafkaResponse?> HandleSyncGroupAsync(KafkaRequestContext context, SyncGroupRequest request)
     {
+        if (!Authorized(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+            return new KafkaResponse(new SyncGroupResponse { ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed, Assignment = [] });
         var assignments = new Dictionary<string, byte[]>(request.Assignments.Count, StringComparer.Ordinal);
         foreach (var a in request.Assignments) assignments[a.MemberId] = a.Assignment;
         var result = await Groups.SyncAsync(request.GroupId, request.GenerationId, request.MemberId,

@@ -8,6 +8,7 @@ using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
 using EdgeStream.Kafka.Transactions;
 using EdgeStream.Metadata;
+using EdgeStream.Security.Acls;
 using EdgeStream.Security.Authentication;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Logging;
@@ -27,12 +28,14 @@ public sealed partial class KafkaBroker
 
     /// <param name="authenticator">The users SASL checks against; null when the node has no user store (tests).</param>
     /// <param name="metadata">Where transaction state is kept; null keeps it in memory only (tests).</param>
+    /// <param name="authorizer">The ACLs every request is checked against; null: everyone may do everything (tests).</param>
     public KafkaBroker(KafkaBrokerOptions options, Func<TopicCatalog> catalog, ProducerIdAllocator producerIds, GroupCoordinator groups, ILoggerFactory loggerFactory,
-        UserAuthenticator? authenticator = null, MetadataStore? metadata = null)
+        UserAuthenticator? authenticator = null, MetadataStore? metadata = null, AclAuthorizer? authorizer = null)
     {
         options.Validate();
         if (options.RequiresSasl && authenticator is null) throw new ConfigurationException("Kafka SASL needs a user store to authenticate against.");
         Authenticator = authenticator;
+        Authorizer = authorizer;
         Options = options;
         _catalog = catalog;
         ProducerIds = producerIds;
@@ -46,6 +49,8 @@ public sealed partial class KafkaBroker
     public KafkaBrokerOptions Options { get; }
     /// <summary>The users SASL checks against; null when the node has no user store (tests).</summary>
     internal UserAuthenticator? Authenticator { get; }
+    /// <summary>The ACLs requests are checked against; null when the node has none (tests).</summary>
+    internal AclAuthorizer? Authorizer { get; }
     internal TopicCatalog Catalog => _catalog();
     internal LogManager Log => _catalog().Log;
     internal ProducerIdAllocator ProducerIds { get; }
@@ -132,6 +137,9 @@ public sealed partial class KafkaBroker
         SaslAuthenticateRequest r => ValueTask.FromResult<KafkaResponse?>(HandleSaslAuthenticate(context, r)),
         DescribeUserScramCredentialsRequest r => Reply(HandleDescribeUserScramCredentials(context, r)),
         AlterUserScramCredentialsRequest r => Reply(HandleAlterUserScramCredentials(context, r)),
+        CreateAclsRequest r => Reply(HandleCreateAcls(context, r)),
+        DescribeAclsRequest r => Reply(HandleDescribeAcls(context, r)),
+        DeleteAclsRequest r => Reply(HandleDeleteAcls(context, r)),
         _ => throw new UnsupportedApiException(context.Header.ApiKey, context.Version),
     };
 

@@ -20,7 +20,7 @@ public sealed class KafkaSession
 
     /// <summary>
     /// Who the connection acts as, Kafka style: <c>User:NAME</c> after SASL, <c>User:NODE_ID</c> (or
-    /// the subject) for a client certificate, null when anonymous. For authorization (ACLs) to come.
+    /// the subject) for a client certificate, null when anonymous (ACLs then apply to <c>User:ANONYMOUS</c>).
     /// </summary>
     public string? Principal { get; internal set; }
 

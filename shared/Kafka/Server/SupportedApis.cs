@@ -47,6 +47,10 @@ public static class SupportedApis
         // User administration (KIP-554), for super users only.
         (ApiKey.DescribeUserScramCredentials, 0, 0),
         (ApiKey.AlterUserScramCredentials, 0, 0),
+        // ACL administration (KIP-140; prefixed patterns from v1, KIP-290).
+        (ApiKey.CreateAcls, 0, 3),
+        (ApiKey.DescribeAcls, 0, 3),
+        (ApiKey.DeleteAcls, 0, 3),
         // Transactions (KIP-98). Capped below the KIP-890 part 2 versions (AddPartitionsToTxn v5,
         // AddOffsetsToTxn v4, EndTxn v5), which bump the epoch on every transaction; a client
         // then keeps the classic protocol. TxnOffsetCommit v4 is left out with them.

@@ -39,8 +39,8 @@ public sealed partial class AuthenticationAudit
 
     private static string Name(AuthenticationProtocol protocol) => protocol == AuthenticationProtocol.Kafka ? "Kafka" : "MQTT";
 
-    /// <summary>The claimed name comes from the network: shortened, control characters shown as '?', so a log line stays one line.</summary>
-    private static string Printable(string? user)
+    /// <summary>A name from the network (a claimed user, a topic): shortened, control characters shown as '?', so a log line stays one line.</summary>
+    internal static string Printable(string? user)
     {
         if (string.IsNullOrEmpty(user)) return "-";
         var s = user.Length > MaxLoggedNameLength ? user[..MaxLoggedNameLength] + "…" : user;
