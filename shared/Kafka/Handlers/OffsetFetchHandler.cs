@@ -8,7 +8,9 @@ public sealed partial class KafkaBroker
     // OffsetFetch: a partition without a committed offset answers offset -1 with no error (so
     // does an unknown group). A null topic list (v2+) asks for every committed partition of the
     // group. v5+ returns the committed leader epoch; v8+ (KIP-709) batches groups. No
-    // transactional offsets are ever pending here, so require_stable (v7+) changes nothing.
+    // transactional offsets are ever pending here, so require_stable (v7+) changes nothing. v9
+    // carries the member id and epoch of a consumer-protocol member (KIP-848), checked against
+    // its group (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
     private OffsetFetchResponse HandleOffsetFetch(KafkaRequestContext context, OffsetFetchRequest request)
     {
         var response = new OffsetFetchResponse();
@@ -23,6 +25,12 @@ public sealed partial class KafkaBroker
                     foreach (var t in g.Topics) wanted.Add((t.Name, t.PartitionIndexes));
                 }
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId };
+                if (context.Version >= 9 && Groups.ValidateOffsetFetch(g.GroupId, g.MemberId, g.MemberEpoch) is var invalid && invalid != KafkaErrorCode.None)
+                {
+                    group.ErrorCode = (short)invalid;
+                    response.Groups.Add(group);
+                    continue;
+                }
                 foreach (var (topic, partitions) in CommittedFor(g.GroupId, wanted))
                 {
                     var t = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = topic };
