@@ -20,19 +20,15 @@ public sealed class ConsumerProtocolAgentCollection : ICollectionFixture<Consume
 public static class ConsumerProtocolClients
 {
     /// <summary>A Confluent consumer on the new protocol: session and heartbeat clocks are the broker's, the assignor is asked for by name.</summary>
-    public static ConsumerConfig Config(string bootstrap, string group, string? assignor = null) => new()
+    public static ConsumerConfig Config(string bootstrap, string group, string? assignor = null)
     {
-        BootstrapServers = bootstrap,
-        GroupId = group,
-        GroupProtocol = GroupProtocol.Consumer,
-        GroupRemoteAssignor = assignor,
-        EnableAutoCommit = false,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        BrokerAddressFamily = BrokerAddressFamily.V4,
-        MaxPollIntervalMs = 10000,
-        FetchWaitMaxMs = 100,
-        TopicMetadataRefreshIntervalMs = 1000,
-    };
+        var config = Clients.GroupConfig(bootstrap, group);
+        config.SessionTimeoutMs = null;
+        config.HeartbeatIntervalMs = null;
+        config.GroupProtocol = GroupProtocol.Consumer;
+        config.GroupRemoteAssignor = assignor;
+        return config;
+    }
 }
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Confluent.Kafka;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Server;
 using EdgeStream.TestSupport;
@@ -26,19 +25,7 @@ public sealed class ConsumerProtocolTests(ConsumerProtocolAgent agent)
         var seen = new ConcurrentQueue<(int Partition, long Offset)>();
         var config = ConsumerProtocolClients.Config(agent.Bootstrap, group);
 
-        using var stop = new CancellationTokenSource();
-        var produced = 60;
-        var producing = Task.Run(async () =>
-        {
-            using var producer = Clients.Producer(agent.Bootstrap);
-            for (var i = 0; i < 600 && !stop.IsCancellationRequested; i++)
-            {
-                producer.Produce(new TopicPartition(topic, i % 6), new Message<string, string> { Key = $"s{i}", Value = $"s{i}" });
-                Interlocked.Increment(ref produced);
-                if (i % 10 == 9) await Task.Delay(25);
-            }
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        });
+        var producer = new SteadyProducer(agent.Bootstrap, topic, already: 60);
 
         // Each record counts once its synchronous commit succeeded: a commit the broker acknowledged
         // but lost, or a partition handed on before its owner stopped, shows as a duplicate.
@@ -60,12 +47,7 @@ public sealed class ConsumerProtocolTests(ConsumerProtocolAgent agent)
         Assert.True(await Wait.UntilAsync(() => a.Partitions.Count == 3 && c.Partitions.Count == 3 && !a.Partitions.Intersect(c.Partitions).Any(), Rebalance),
             $"c did not get half: a {string.Join(',', a.Partitions)}, c {string.Join(',', c.Partitions)}\n{Clients.RecentLog()}");
 
-        await producing;
-        Assert.True(await Wait.UntilAsync(() => seen.Distinct().Count() >= Volatile.Read(ref produced), Rebalance),
-            $"consumed {seen.Distinct().Count()} distinct of {produced}\n{Clients.RecentLog()}");
-        var counts = seen.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
-        Assert.True(counts.Count == produced && counts.Values.All(n => n == 1),
-            $"{counts.Count} distinct of {seen.Count} consumed, {produced} produced; twice: {string.Join(' ', counts.Where(kv => kv.Value > 1).Take(10).Select(kv => kv.Key))}\n{Clients.RecentLog()}");
+        await producer.AssertEveryRecordOnceAsync(seen, Rebalance);
         Assert.True(a.Errors + c.Errors == 0, $"errors seen by the members: a {a.Errors}, b {b.Errors}, c {c.Errors}\n{Clients.RecentLog()}");
     }
 
