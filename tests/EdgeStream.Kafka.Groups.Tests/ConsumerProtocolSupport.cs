@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.TestSupport;
 
 namespace EdgeStream.Kafka.Groups.Tests;
@@ -28,69 +27,5 @@ public static class ConsumerProtocolClients
         config.GroupProtocol = GroupProtocol.Consumer;
         config.GroupRemoteAssignor = assignor;
         return config;
-    }
-}
-
-/// <summary>
-/// A consumer-protocol member speaking ConsumerGroupHeartbeat itself: it takes the partitions it is
-/// given, acknowledges revocations at once, and consumes nothing. <see cref="Kill"/> makes it vanish
-/// as a killed process does: the connection drops, no leave is sent, and only the session timeout
-/// can free its partitions.
-/// </summary>
-public sealed class WireMember : IAsyncDisposable
-{
-    private readonly RawConnection _connection;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private volatile int _partitions;
-
-    private WireMember(RawConnection connection, string group, string topic)
-    {
-        _connection = connection;
-        _loop = Task.Run(async () =>
-        {
-            var memberId = Guid.NewGuid().ToString("N");
-            var epoch = 0;
-            List<ConsumerGroupHeartbeatRequest.TopicPartitionsData> owned = [];
-            while (!_stop.IsCancellationRequested)
-            {
-                var response = await connection.SendAsync<ConsumerGroupHeartbeatResponse>(new ConsumerGroupHeartbeatRequest
-                {
-                    GroupId = group,
-                    MemberId = memberId,
-                    MemberEpoch = epoch,
-                    RebalanceTimeoutMs = 10000,
-                    SubscribedTopicNames = epoch == 0 ? [topic] : null,
-                    TopicPartitions = owned,
-                }, 1);
-                if (response.ErrorCode != 0) throw new InvalidOperationException($"heartbeat error {response.ErrorCode}: {response.ErrorMessage}");
-                epoch = response.MemberEpoch;
-                if (response.Assignment is { } assignment)
-                {
-                    owned = [.. assignment.TopicPartitions.Select(t => new ConsumerGroupHeartbeatRequest.TopicPartitionsData { TopicId = t.TopicId, Partitions = [.. t.Partitions] })];
-                    _partitions = owned.Sum(t => t.Partitions.Count);
-                }
-                try { await Task.Delay(response.HeartbeatIntervalMs, _stop.Token); }
-                catch (OperationCanceledException) { }
-            }
-        });
-    }
-
-    public static async Task<WireMember> JoinAsync(AgentNode node, string group, string topic) => new(await RawConnection.OpenAsync(node), group, topic);
-
-    public int Partitions => _partitions;
-
-    /// <summary>Stops heartbeating and drops the connection without leaving.</summary>
-    public async Task Kill()
-    {
-        _stop.Cancel();
-        try { await _loop; }
-        catch (Exception ex) when (ex is not OutOfMemoryException) { } // the connection goes anyway
-        _connection.Dispose();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_stop.IsCancellationRequested) await Kill();
     }
 }
