@@ -104,6 +104,45 @@ public sealed class ConsumerProtocolTests(ConsumerProtocolAgent agent)
     }
 
     [Fact]
+    public async Task SecondMemberJoins_GetsPartitionsOnlyAfterTheFirstRevokedThem()
+    {
+        var topic = Unique.Name("rev");
+        var group = Unique.Name("g");
+        Clients.Produce(agent.Bootstrap, topic, 6);
+        using var raw = await RawConnection.OpenAsync(agent.Node);
+        var first = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Join(group, "m1", topic), 1);
+        Assert.Equal(6, Count(first.Assignment));
+        var all = Owned(first.Assignment!);
+
+        var second = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Join(group, "m2", topic), 1);
+        Assert.Equal(0, second.ErrorCode);
+        Assert.True(second.MemberEpoch > first.MemberEpoch);
+        Assert.Equal(0, Count(second.Assignment)); // all six are still m1's
+
+        var revoke = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Beat(group, "m1", first.MemberEpoch, all), 1);
+        Assert.Equal(first.MemberEpoch, revoke.MemberEpoch); // keeps its epoch until it revoked
+        Assert.Equal(3, Count(revoke.Assignment));
+        var waiting = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Beat(group, "m2", second.MemberEpoch, []), 1);
+        Assert.Null(waiting.Assignment); // m1 has not let go yet
+
+        var revoked = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Beat(group, "m1", first.MemberEpoch, Owned(revoke.Assignment!)), 1);
+        Assert.Equal(second.MemberEpoch, revoked.MemberEpoch);
+        var given = await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Beat(group, "m2", second.MemberEpoch, []), 1);
+        Assert.Equal(3, Count(given.Assignment));
+        Assert.Empty(given.Assignment!.TopicPartitions[0].Partitions.Intersect(revoke.Assignment!.TopicPartitions[0].Partitions));
+
+        await raw.SendAsync<ConsumerGroupHeartbeatResponse>(Beat(group, "m2", second.MemberEpoch, Owned(given.Assignment!)), 1);
+        var described = await raw.SendAsync<ConsumerGroupDescribeResponse>(new ConsumerGroupDescribeRequest { GroupIds = [group] }, 0);
+        Assert.Equal("Stable", described.Groups[0].GroupState);
+    }
+
+    private static int Count(ConsumerGroupHeartbeatResponse.AssignmentData? assignment) =>
+        assignment?.TopicPartitions.Sum(t => t.Partitions.Count) ?? 0;
+
+    private static List<ConsumerGroupHeartbeatRequest.TopicPartitionsData> Owned(ConsumerGroupHeartbeatResponse.AssignmentData assignment) =>
+        [.. assignment.TopicPartitions.Select(t => new ConsumerGroupHeartbeatRequest.TopicPartitionsData { TopicId = t.TopicId, Partitions = [.. t.Partitions] })];
+
+    [Fact]
     public async Task ClassicAndConsumerGroups_Coexist_AndTheirIdsDoNotMix()
     {
         var topic = Unique.Name("mix");
@@ -179,13 +218,14 @@ public sealed class ConsumerProtocolTests(ConsumerProtocolAgent agent)
         TopicPartitions = [],
     };
 
-    private static ConsumerGroupHeartbeatRequest Beat(string group, string memberId, int epoch) => new()
+    private static ConsumerGroupHeartbeatRequest Beat(string group, string memberId, int epoch,
+        List<ConsumerGroupHeartbeatRequest.TopicPartitionsData>? owned = null) => new()
     {
         GroupId = group,
         MemberId = memberId,
         MemberEpoch = epoch,
         SubscribedTopicNames = null,
-        TopicPartitions = null,
+        TopicPartitions = owned,
     };
 
     private static async Task<short> CommitAsync(RawConnection raw, string group, string memberId, int epoch, string topic)
