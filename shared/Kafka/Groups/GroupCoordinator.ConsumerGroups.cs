@@ -356,7 +356,7 @@ public sealed partial class GroupCoordinator
     /// Kafka's ConsumerGroup.validateOffsetCommit: epoch -1 from outside the group only while it has
     /// no members; otherwise a known member (UNKNOWN_MEMBER_ID) with OffsetCommit v9+ (the member
     /// epoch travels in the generation field) and its current epoch. A commit with an older epoch
-    /// is still accepted for partitions the member holds now (KIP-1251): the epoch moved on while
+    /// is still accepted for partitions the member holds now: the epoch moved on while
     /// the commit was in flight, but no one else can have been given those partitions.
     /// Anything else is STALE_MEMBER_EPOCH.
     /// </summary>
