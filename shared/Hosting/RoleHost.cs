@@ -58,7 +58,11 @@ public static class RoleHost
             return new KafkaBroker(brokerOptions,
                 () => state.Catalog ?? throw new EdgeStream.Storage.StorageException("storage is not open"),
                 new ProducerIdAllocator(metadata),
-                new GroupCoordinator(new GroupCoordinatorOptions(), OffsetStore.Open(metadata)),
+                new GroupCoordinator(new GroupCoordinatorOptions
+                {
+                    ConsumerSessionTimeoutMs = (int)options.KafkaGroupConsumerSessionTimeout.TotalMilliseconds,
+                    ConsumerHeartbeatIntervalMs = (int)options.KafkaGroupConsumerHeartbeatInterval.TotalMilliseconds,
+                }, OffsetStore.Open(metadata)),
                 sp.GetRequiredService<ILoggerFactory>(),
                 sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>(),
                 metadata,

@@ -150,3 +150,45 @@ public sealed class RawConnection : IDisposable
 
     public void Dispose() => _socket.Dispose();
 }
+
+/// <summary>
+/// Records produced round-robin over six partitions in small bursts while a test changes a group's
+/// membership, so members are consuming and committing whenever the group moves partitions.
+/// </summary>
+public sealed class SteadyProducer
+{
+    private readonly Task _producing;
+    private int _produced;
+
+    /// <param name="already">Records produced before (counted in <see cref="Produced"/>).</param>
+    public SteadyProducer(string bootstrap, string topic, int already, int count = 600)
+    {
+        _produced = already;
+        _producing = Task.Run(async () =>
+        {
+            using var producer = Clients.Producer(bootstrap);
+            for (var i = 0; i < count; i++)
+            {
+                producer.Produce(new TopicPartition(topic, i % 6), new Message<string, string> { Key = $"s{i}", Value = $"s{i}" });
+                Interlocked.Increment(ref _produced);
+                if (i % 10 == 9) await Task.Delay(25);
+            }
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        });
+    }
+
+    public int Produced => Volatile.Read(ref _produced);
+
+    public Task Completion => _producing;
+
+    /// <summary>Waits until every produced record was seen, then asserts each was seen exactly once.</summary>
+    public async Task AssertEveryRecordOnceAsync(ConcurrentQueue<(int Partition, long Offset)> seen, TimeSpan timeout)
+    {
+        await _producing;
+        Assert.True(await Wait.UntilAsync(() => seen.Distinct().Count() >= Produced, timeout),
+            $"consumed {seen.Distinct().Count()} distinct of {Produced}\n{Clients.RecentLog()}");
+        var counts = seen.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
+        Assert.True(counts.Count == Produced && counts.Values.All(n => n == 1),
+            $"{counts.Count} distinct of {seen.Count} consumed, {Produced} produced; twice: {string.Join(' ', counts.Where(kv => kv.Value > 1).Take(10).Select(kv => kv.Key))}\n{Clients.RecentLog()}");
+    }
+}

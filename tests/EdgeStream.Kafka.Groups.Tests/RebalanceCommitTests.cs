@@ -26,19 +26,7 @@ public sealed class RebalanceCommitTests(SharedAgent agent)
 
         // Records keep arriving through both membership changes, so members are committing when the
         // group starts preparing each rebalance.
-        using var stop = new CancellationTokenSource();
-        var produced = 60;
-        var producing = Task.Run(async () =>
-        {
-            using var producer = Clients.Producer(agent.Bootstrap);
-            for (var i = 0; i < 600 && !stop.IsCancellationRequested; i++)
-            {
-                producer.Produce(new TopicPartition(topic, i % 6), new Message<string, string> { Key = $"s{i}", Value = $"s{i}" });
-                Interlocked.Increment(ref produced);
-                if (i % 10 == 9) await Task.Delay(25);
-            }
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        });
+        var producer = new SteadyProducer(agent.Bootstrap, topic, already: 60);
 
         await using var a = new Member(config, topic, commitEach: true, seen, countDelivered: true);
         await using var b = new Member(config, topic, commitEach: true, seen, countDelivered: true);
@@ -52,12 +40,7 @@ public sealed class RebalanceCommitTests(SharedAgent agent)
         await b.CloseAsync();
         Assert.True(await Wait.UntilAsync(() => a.Partitions.Count + c.Partitions.Count == 6, Rebalance), $"b's partitions did not move\n{Clients.RecentLog()}");
 
-        await producing;
-        Assert.True(await Wait.UntilAsync(() => seen.Distinct().Count() >= Volatile.Read(ref produced), Rebalance),
-            $"consumed {seen.Distinct().Count()} distinct of {produced}\n{Clients.RecentLog()}");
-        var counts = seen.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
-        Assert.True(counts.Count == produced && counts.Values.All(n => n == 1),
-            $"{counts.Count} distinct of {seen.Count} consumed, {produced} produced; twice: {string.Join(' ', counts.Where(kv => kv.Value > 1).Take(10).Select(kv => kv.Key))}\n{Clients.RecentLog()}");
+        await producer.AssertEveryRecordOnceAsync(seen, Rebalance);
         Assert.True(a.Errors + b.Errors + c.Errors == 0, $"errors seen by the members: a {a.Errors}, b {b.Errors}, c {c.Errors}\n{Clients.RecentLog()}");
         Assert.True(a.Revocations > 0 && c.Revocations > 0, "no rebalance reached the members");
     }

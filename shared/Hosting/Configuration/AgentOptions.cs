@@ -25,6 +25,10 @@ public sealed class AgentOptions
     public int KafkaBrokerId { get; init; } = 1;
     /// <summary>Incremental fetch sessions (KIP-227) kept at once; 0 turns them off. Default 1000.</summary>
     public int KafkaFetchSessions { get; init; } = 1000;
+    /// <summary>Consumer-protocol group session timeout (group.consumer.session.timeout.ms). Default 45 s.</summary>
+    public TimeSpan KafkaGroupConsumerSessionTimeout { get; init; } = TimeSpan.FromSeconds(45);
+    /// <summary>Consumer-protocol group heartbeat interval (group.consumer.heartbeat.interval.ms). Default 5 s.</summary>
+    public TimeSpan KafkaGroupConsumerHeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Create unknown topics on first use. Default true.</summary>
     public bool AutoCreateTopics { get; init; } = true;
     /// <summary>Partitions of auto-created topics. Default 1.</summary>
@@ -143,6 +147,8 @@ internal sealed class AgentOptionsBuilder
     internal long KafkaMaxRequestBytes { get; set; } = 100L * 1024 * 1024;
     internal int KafkaBrokerId { get; set; } = 1;
     internal int KafkaFetchSessions { get; set; } = 1000;
+    internal TimeSpan KafkaGroupConsumerSessionTimeout { get; set; } = TimeSpan.FromSeconds(45);
+    internal TimeSpan KafkaGroupConsumerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
     internal bool AutoCreateTopics { get; set; } = true;
     internal int Partitions { get; set; } = 1;
     internal HostPort Mqtt { get; set; }
@@ -289,6 +295,8 @@ internal sealed class AgentOptionsBuilder
             KafkaMaxRequestBytes = KafkaMaxRequestBytes,
             KafkaBrokerId = KafkaBrokerId,
             KafkaFetchSessions = KafkaFetchSessions,
+            KafkaGroupConsumerSessionTimeout = KafkaGroupConsumerSessionTimeout,
+            KafkaGroupConsumerHeartbeatInterval = KafkaGroupConsumerHeartbeatInterval,
             AutoCreateTopics = AutoCreateTopics,
             Partitions = Partitions,
             Mqtt = Mqtt,

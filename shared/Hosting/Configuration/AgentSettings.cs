@@ -30,6 +30,10 @@ public static class AgentSettings
         "The broker id Kafka clients see (Metadata, FindCoordinator, DescribeCluster, replica assignments); some tools and test suites expect 0.");
     public static readonly Setting<int> KafkaFetchSessions = new("kafkaFetchSessions", "--kafka-fetch-sessions", "EDGESTREAM_KAFKA_FETCH_SESSIONS", "kafkaFetchSessions", "N", "1000", Parsers.Count(0, 1_000_000), (b, v) => b.KafkaFetchSessions = v,
         "Incremental fetch sessions (KIP-227) kept at once (max.incremental.fetch.session.cache.slots), least recently used evicted first; 0: off.");
+    public static readonly Setting<TimeSpan> KafkaGroupConsumerSessionTimeout = new("kafkaGroupConsumerSessionTimeout", "--kafka-group-consumer-session-timeout", "EDGESTREAM_KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT", "kafkaGroupConsumerSessionTimeout", "DURATION", "45s", Parsers.Duration, (b, v) => b.KafkaGroupConsumerSessionTimeout = v,
+        "Consumer-protocol groups (KIP-848, group.protocol=consumer): a member without a heartbeat this long is removed and its partitions reassigned (group.consumer.session.timeout.ms).");
+    public static readonly Setting<TimeSpan> KafkaGroupConsumerHeartbeatInterval = new("kafkaGroupConsumerHeartbeatInterval", "--kafka-group-consumer-heartbeat-interval", "EDGESTREAM_KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL", "kafkaGroupConsumerHeartbeatInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.KafkaGroupConsumerHeartbeatInterval = v,
+        "How often consumer-protocol group members are told to heartbeat (group.consumer.heartbeat.interval.ms); shorter than the session timeout.");
     public static readonly Setting<bool> AutoCreateTopics = new("autoCreateTopics", "--auto-create-topics", "EDGESTREAM_AUTO_CREATE_TOPICS", "autoCreateTopics", "true|false", "true", Parsers.Bool, (b, v) => b.AutoCreateTopics = v,
         "Create an unknown topic on its first produce or metadata request.");
     public static readonly Setting<int> Partitions = new("partitions", "--partitions", "EDGESTREAM_PARTITIONS", "partitions", "N", "1", Parsers.PartitionCount, (b, v) => b.Partitions = v,
@@ -141,7 +145,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
         KafkaSasl, MqttAuth, SuperUsers, Authorizer,

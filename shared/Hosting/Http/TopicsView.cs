@@ -45,7 +45,7 @@ public sealed class TopicsView
                 groups.Add(new GroupEntry
                 {
                     GroupId = summary.GroupId,
-                    State = summary.State.ToString(),
+                    State = summary.StateText,
                     Members = broker.Groups.DescribeGroup(summary.GroupId).Members.Count,
                     Lag = mine.Sum(static t => t.Lag),
                     Topics = mine,

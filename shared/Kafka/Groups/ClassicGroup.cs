@@ -57,6 +57,12 @@ internal sealed class ClassicGroup(string groupId)
     /// <summary>When a CompletingRebalance stops waiting for members' SyncGroup.</summary>
     public long SyncDeadlineMs { get; set; }
     public Dictionary<(string Topic, int Partition), StoredOffset> Offsets { get; } = [];
+    /// <summary>
+    /// Set while the group id belongs to a consumer-protocol group (KIP-848): its members live there
+    /// and the classic fields above stay empty; the offsets and the lock are shared. Kafka keeps one
+    /// namespace of group ids for both kinds.
+    /// </summary>
+    public ConsumerGroup? Consumer { get; set; }
 
     public GroupMemberState? Find(string memberId)
     {

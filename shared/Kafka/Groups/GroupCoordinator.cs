@@ -14,12 +14,18 @@ public sealed class GroupCoordinatorOptions
     public int MaxGroupSize { get; init; } = 1000;
     /// <summary>offset.metadata.max.bytes: longer commit metadata gets OFFSET_METADATA_TOO_LARGE.</summary>
     public int MaxOffsetMetadataLength { get; init; } = 4096;
+    /// <summary>group.consumer.session.timeout.ms: a consumer-protocol member silent this long is removed and its partitions reassigned.</summary>
+    public int ConsumerSessionTimeoutMs { get; init; } = 45_000;
+    /// <summary>group.consumer.heartbeat.interval.ms: how often consumer-protocol members are told to heartbeat.</summary>
+    public int ConsumerHeartbeatIntervalMs { get; init; } = 5_000;
 
     public void Validate()
     {
         if (MinSessionTimeoutMs < 1 || MaxSessionTimeoutMs < MinSessionTimeoutMs)
             throw new ConfigurationException("Group session timeout limits must satisfy 0 < min <= max.");
         if (MaxGroupSize < 1) throw new ConfigurationException("Group max size must be at least 1.");
+        if (ConsumerHeartbeatIntervalMs < 1 || ConsumerSessionTimeoutMs <= ConsumerHeartbeatIntervalMs)
+            throw new ConfigurationException("The consumer group heartbeat interval must be positive and shorter than the session timeout.");
     }
 }
 
@@ -28,7 +34,13 @@ public sealed record JoinRequest(string GroupId, string MemberId, string? Instan
     int SessionTimeoutMs, int RebalanceTimeoutMs, string ProtocolType, IReadOnlyList<MemberProtocol> Protocols, bool RequireKnownMemberId);
 
 /// <summary>A group as ListGroups/DescribeGroups report it.</summary>
-public sealed record GroupSummary(string GroupId, GroupState State, string ProtocolType, string ProtocolName, IReadOnlyList<MemberSummary> Members);
+/// <param name="Type">"classic" or "consumer" (KIP-848), as ListGroups v5 reports it.</param>
+/// <param name="StateName">The state of a consumer-protocol group, whose states are not <see cref="GroupState"/>'s; null for a classic group.</param>
+public sealed record GroupSummary(string GroupId, GroupState State, string ProtocolType, string ProtocolName, IReadOnlyList<MemberSummary> Members,
+    string Type = "classic", string? StateName = null)
+{
+    public string StateText => StateName ?? ClassicGroup.StateName(State);
+}
 
 public sealed record MemberSummary(string MemberId, string? InstanceId, string ClientId, string ClientHost, byte[] Metadata, byte[] Assignment);
 
@@ -41,7 +53,7 @@ public sealed record MemberSummary(string MemberId, string? InstanceId, string C
 /// Membership is kept in memory only: after a restart every group starts Empty with its committed
 /// offsets, and clients rejoin (what Kafka does after a coordinator fail-over).
 /// </summary>
-public sealed class GroupCoordinator
+public sealed partial class GroupCoordinator
 {
     private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
     private readonly OffsetStore _store;
@@ -80,6 +92,7 @@ public sealed class GroupCoordinator
             lock (group.Sync)
             {
                 if (group.State == GroupState.Dead) continue; // deleted meanwhile: look it up again
+                if (JoinIntoConsumerGroup(group) is { } refused) return Task.FromResult(JoinResult.Failed(refused, r.MemberId));
                 return isUnknown ? JoinUnknownMember(group, r) : JoinKnownMember(group, r);
             }
         }
@@ -454,6 +467,11 @@ public sealed class GroupCoordinator
             lock (group.Sync)
             {
                 if (group.State == GroupState.Dead) continue;
+                if (group.Consumer is { } consumerGroup)
+                {
+                    TickConsumerGroup(id, group, consumerGroup, now);
+                    continue;
+                }
                 var removed = false;
                 List<string>? expiredPending = null;
                 foreach (var (pendingId, deadline) in group.PendingMembers)
@@ -531,7 +549,10 @@ public sealed class GroupCoordinator
             lock (group.Sync)
             {
                 if (group.State == GroupState.Dead) continue;
-                if (ValidateCommit(group, generationId, memberId, instanceId) is { } invalid)
+                var invalidCommit = group.Consumer is { } consumerGroup
+                    ? ValidateConsumerGroupCommit(consumerGroup, generationId, memberId, version, offsets)
+                    : ValidateCommit(group, generationId, memberId, instanceId);
+                if (invalidCommit is { } invalid)
                 {
                     Array.Fill(errors, invalid);
                     return errors;
@@ -628,7 +649,11 @@ public sealed class GroupCoordinator
         {
             if (group.State == GroupState.Dead) return (KafkaErrorCode.GroupIdNotFound, errors);
             HashSet<string>? subscribed = null;
-            if (group.State != GroupState.Empty)
+            if (group.Consumer is { } consumerGroup)
+            {
+                if (consumerGroup.Members.Count > 0) subscribed = consumerGroup.SubscribedTopicNames();
+            }
+            else if (group.State != GroupState.Empty)
             {
                 // "A group that is not empty and does not use the consumer protocol cannot have its
                 // offsets deleted (NON_EMPTY_GROUP); a consumer group refuses the topics its members
@@ -688,6 +713,11 @@ public sealed class GroupCoordinator
             lock (group.Sync)
             {
                 if (group.State == GroupState.Dead) continue;
+                if (group.Consumer is { } consumerGroup)
+                {
+                    list.Add(SummarizeConsumerGroup(group.GroupId, consumerGroup, withMembers: false));
+                    continue;
+                }
                 list.Add(new GroupSummary(group.GroupId, group.State, group.ProtocolType ?? "", group.ProtocolName ?? "", []));
             }
         }
@@ -705,6 +735,7 @@ public sealed class GroupCoordinator
         if (group is null) return new GroupSummary(groupId, GroupState.Dead, "", "", []);
         lock (group.Sync)
         {
+            if (group.Consumer is { } consumerGroup) return SummarizeConsumerGroup(groupId, consumerGroup, withMembers: true);
             var stable = group.State == GroupState.Stable;
             var members = new List<MemberSummary>(group.Members.Count);
             foreach (var m in group.Members)
@@ -724,7 +755,7 @@ public sealed class GroupCoordinator
         lock (group.Sync)
         {
             if (group.State == GroupState.Dead) return KafkaErrorCode.GroupIdNotFound;
-            if (group.State != GroupState.Empty || group.Members.Count > 0) return KafkaErrorCode.NonEmptyGroup;
+            if (group.State != GroupState.Empty || group.Members.Count > 0 || group.Consumer is { Members.Count: > 0 }) return KafkaErrorCode.NonEmptyGroup;
             try
             {
                 _store.Delete(groupId, [.. group.Offsets.Keys]);

@@ -7,7 +7,8 @@ namespace EdgeStream.Kafka.Server;
 public sealed partial class KafkaBroker
 {
     // DescribeGroups: an unknown group is "Dead" with no error (before v6). Members carry client
-    // id and host; their metadata and assignment bytes only in Stable, as Kafka does.
+    // id and host; their metadata and assignment bytes only in Stable, as Kafka does. A
+    // consumer-protocol group shows as protocol type "consumer" with its members' assignments.
     private DescribeGroupsResponse HandleDescribeGroups(KafkaRequestContext context, DescribeGroupsRequest request)
     {
         var response = new DescribeGroupsResponse();
@@ -23,7 +24,7 @@ public sealed partial class KafkaBroker
             {
                 ErrorCode = (short)(id.Length == 0 ? KafkaErrorCode.InvalidGroupId : KafkaErrorCode.None),
                 GroupId = id,
-                GroupState = ClassicGroup.StateName(g.State),
+                GroupState = g.StateText,
                 ProtocolType = g.ProtocolType,
                 ProtocolData = g.ProtocolName,
             };

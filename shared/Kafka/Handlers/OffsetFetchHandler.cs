@@ -9,7 +9,9 @@ public sealed partial class KafkaBroker
     // OffsetFetch: a partition without a committed offset answers offset -1 with no error (so
     // does an unknown group). A null topic list (v2+) asks for every committed partition of the
     // group. v5+ returns the committed leader epoch; v8+ (KIP-709) batches groups. No
-    // transactional offsets are ever pending here, so require_stable (v7+) changes nothing.
+    // transactional offsets are ever pending here, so require_stable (v7+) changes nothing. v9
+    // carries the member id and epoch of a consumer-protocol member (KIP-848), checked against
+    // its group (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
     // With ACLs: Describe on the group, else GROUP_AUTHORIZATION_FAILED; a topic the principal may
     // not Describe is TOPIC_AUTHORIZATION_FAILED when named, left out when every topic is asked for.
     private OffsetFetchResponse HandleOffsetFetch(KafkaRequestContext context, OffsetFetchRequest request)
@@ -30,6 +32,11 @@ public sealed partial class KafkaBroker
                 if (!Authorized(context, AclOperation.Describe, AclResourceType.Group, g.GroupId))
                 {
                     group.ErrorCode = (short)KafkaErrorCode.GroupAuthorizationFailed;
+                    continue;
+                }
+                if (context.Version >= 9 && Groups.ValidateOffsetFetch(g.GroupId, g.MemberId, g.MemberEpoch) is var invalid && invalid != KafkaErrorCode.None)
+                {
+                    group.ErrorCode = (short)invalid;
                     continue;
                 }
                 foreach (var (topic, partitions, denied) in CommittedFor(context, g.GroupId, wanted))

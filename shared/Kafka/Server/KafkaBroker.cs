@@ -133,6 +133,8 @@ public sealed partial class KafkaBroker
         DescribeGroupsRequest r => Reply(HandleDescribeGroups(context, r)),
         DeleteGroupsRequest r => Reply(HandleDeleteGroups(context, r)),
         OffsetDeleteRequest r => Reply(HandleOffsetDelete(context, r)),
+        ConsumerGroupHeartbeatRequest r => Reply(HandleConsumerGroupHeartbeat(context, r)),
+        ConsumerGroupDescribeRequest r => Reply(HandleConsumerGroupDescribe(context, r)),
         SaslHandshakeRequest r => Reply(HandleSaslHandshake(context, r)),
         SaslAuthenticateRequest r => ValueTask.FromResult<KafkaResponse?>(HandleSaslAuthenticate(context, r)),
         DescribeUserScramCredentialsRequest r => Reply(HandleDescribeUserScramCredentials(context, r)),

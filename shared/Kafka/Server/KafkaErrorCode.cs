@@ -61,5 +61,10 @@ public enum KafkaErrorCode : short
     UnacceptableCredential = 93,
     UnknownTopicId = 100,
     TransactionalIdNotFound = 105,
+    FencedMemberEpoch = 110,
+    UnreleasedInstanceId = 111,
+    UnsupportedAssignor = 112,
+    StaleMemberEpoch = 113,
+    InvalidRegularExpression = 128,
     InvalidRecord = 87,
 }

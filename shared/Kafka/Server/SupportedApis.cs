@@ -27,8 +27,7 @@ public static class SupportedApis
         (ApiKey.InitProducerId, 0, 5),
         (ApiKey.DescribeCluster, 0, 1),
         (ApiKey.DescribeLogDirs, 0, 4),
-        // Consumer groups, classic protocol. FindCoordinator v6 adds share groups (key type 2) and
-        // ConsumerGroupHeartbeat (KIP-848) is left out so clients use JoinGroup/SyncGroup.
+        // Consumer groups, classic protocol. FindCoordinator v6 adds share groups (key type 2).
         (ApiKey.FindCoordinator, 0, 5),
         (ApiKey.JoinGroup, 0, 9),
         (ApiKey.SyncGroup, 0, 5),
@@ -40,6 +39,9 @@ public static class SupportedApis
         (ApiKey.DescribeGroups, 0, 5),
         (ApiKey.DeleteGroups, 0, 2),
         (ApiKey.OffsetDelete, 0, 0),
+        // The consumer group protocol (KIP-848), beside the classic one: group.protocol=consumer.
+        (ApiKey.ConsumerGroupHeartbeat, 0, 1),
+        (ApiKey.ConsumerGroupDescribe, 0, 0),
         // SASL: after SaslHandshake v1 tokens travel in SaslAuthenticate requests (KIP-152); after v0
         // as bare size-prefixed frames (KIP-43), which librdkafka needs advertised and kafka-python 2.0 sends.
         (ApiKey.SaslHandshake, 0, 1),
