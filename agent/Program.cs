@@ -20,6 +20,7 @@ root.Subcommands.Add(FilesCommand.Create());
 root.Subcommands.Add(CdcCommand.Create());
 root.Subcommands.Add(CertsCommand.Create());
 root.Subcommands.Add(UsersCommand.Create());
+root.Subcommands.Add(NodesCommand.Create());
 root.SetAction(_ =>
 {
     Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive, files, cdc or certs. See 'edgestream --help'.");

@@ -33,9 +33,11 @@ public static class RoleHost
         services.AddSingleton(node);
         services.AddSingleton(metadata);
         services.AddSingleton<StorageState>();
-        // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes.
+        // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes
+        // (one audit for the node: the uplink's refusals of revoked nodes go there too).
+        services.AddSingleton(sp => new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security")));
         services.AddSingleton(sp => new EdgeStream.Security.Authentication.UserAuthenticator(new UserCredentialStore(metadata),
-            new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));
+            sp.GetRequiredService<EdgeStream.Security.Authentication.AuthenticationAudit>()));
         services.AddHostedService<StorageHostedService>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp =>

@@ -95,6 +95,8 @@ public sealed class AgentOptions
     public bool MqttAuth { get; init; }
     /// <summary>Principals (<c>User:NAME</c>) allowed the Kafka user administration APIs.</summary>
     public IReadOnlyList<string> SuperUsers { get; init; } = [];
+    /// <summary>Node ids put on the uplink deny list at start (<c>--revoked-nodes</c>).</summary>
+    public IReadOnlyList<string> RevokedNodes { get; init; } = [];
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -177,6 +179,7 @@ internal sealed class AgentOptionsBuilder
     internal IReadOnlyList<string> KafkaSasl { get; set; } = [];
     internal bool MqttAuth { get; set; }
     internal IReadOnlyList<string> SuperUsers { get; set; } = [];
+    internal IReadOnlyList<string> RevokedNodes { get; set; } = [];
     internal int MetricsMaxTopics { get; set; } = 100;
     internal TimeSpan FleetReportInterval { get; set; } = TimeSpan.FromSeconds(5);
     internal TimeSpan FleetStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
@@ -325,6 +328,7 @@ internal sealed class AgentOptionsBuilder
             KafkaSasl = KafkaSasl,
             MqttAuth = MqttAuth,
             SuperUsers = SuperUsers,
+            RevokedNodes = RevokedNodes,
             MetricsMaxTopics = MetricsMaxTopics,
             FleetReportInterval = FleetReportInterval,
             FleetStaleAfter = FleetStaleAfter,

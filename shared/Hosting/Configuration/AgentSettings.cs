@@ -105,6 +105,8 @@ public static class AgentSettings
         "required: an MQTT CONNECT must carry the user name and password of one of the node's users (the same users as Kafka SASL).");
     public static readonly Setting<IReadOnlyList<string>> SuperUsers = new("superUsers", "--super-users", "EDGESTREAM_SUPER_USERS", "superUsers", "User:NAME[,User:NAME]", "none", Parsers.Principals, (b, v) => b.SuperUsers = v,
         "Principals allowed to manage users over Kafka (DescribeUserScramCredentials, AlterUserScramCredentials, e.g. kafka-configs).");
+    public static readonly Setting<IReadOnlyList<string>> RevokedNodes = new("revokedNodes", "--revoked-nodes", "EDGESTREAM_REVOKED_NODES", "revokedNodes", "ID[,ID]", "none", Parsers.NodeIds, (b, v) => b.RevokedNodes = v,
+        "Node ids added to the deny list at start (gateway and cloud): their uplinks, and records relayed from them, are refused. The list is kept in meta.db and managed with 'edgestream nodes' or /v1/nodes/revoked.");
     public static readonly Setting<int> MetricsMaxTopics = new("metricsMaxTopics", "--metrics-max-topics", "EDGESTREAM_METRICS_MAX_TOPICS", "metricsMaxTopics", "N", "100", Parsers.Count(0, 100_000), (b, v) => b.MetricsMaxTopics = v,
         "Topics given their own label in /metrics; the others are summed under topic=\"_other\" (keeps the series count bounded).");
     public static readonly Setting<TimeSpan> FleetReportInterval = new("fleetReportInterval", "--fleet-report-interval", "EDGESTREAM_FLEET_REPORT_INTERVAL", "fleetReportInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.FleetReportInterval = v,
@@ -142,7 +144,7 @@ public static class AgentSettings
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
-        KafkaSasl, MqttAuth, SuperUsers,
+        KafkaSasl, MqttAuth, SuperUsers, RevokedNodes,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];
@@ -307,6 +309,18 @@ public static class AgentSettings
                 principals.Add(part);
             }
             return principals;
+        }
+
+        public static IReadOnlyList<string> NodeIds(string s)
+        {
+            var ids = new List<string>();
+            if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return ids;
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                try { ids.Add(NodeId(part)); }
+                catch (FormatException ex) { throw new FormatException($"expected node ids, comma-separated ('{part}': {ex.Message})"); }
+            }
+            return ids;
         }
 
         public static TimeSpan Duration(string s) =>
