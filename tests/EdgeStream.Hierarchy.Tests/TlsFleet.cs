@@ -30,7 +30,7 @@ public sealed class TlsFleet : IDisposable
 
     /// <summary>
     /// The flags of a node presenting a certificate for <paramref name="nodeId"/> signed by this fleet's CA
-    /// that expired a day ago (what <c>certs issue</c> never makes), while trusting <paramref name="trusted"/>'s CA.
+    /// that expired a minute ago (what <c>certs issue</c> never makes), while trusting <paramref name="trusted"/>'s CA.
     /// </summary>
     public string[] ExpiredFlags(string nodeId, TlsFleet trusted)
     {
@@ -42,8 +42,8 @@ public sealed class TlsFleet : IDisposable
         names.AddIpAddress(System.Net.IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        var now = DateTimeOffset.UtcNow;
-        using var certificate = request.Create(authority, now.AddDays(-30), now.AddDays(-1), RandomNumberGenerator.GetBytes(16));
+        // The CA itself is only minutes old: the certificate lives within its validity and ended a minute ago.
+        using var certificate = request.Create(authority, authority.NotBefore, DateTimeOffset.UtcNow.AddMinutes(-1), RandomNumberGenerator.GetBytes(16));
         var path = Dir.Combine("certs", nodeId + "-expired");
         File.WriteAllText(path + ".crt", certificate.ExportCertificatePem());
         File.WriteAllText(path + ".key", key.ExportPkcs8PrivateKeyPem());
