@@ -19,9 +19,9 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
     private readonly UplinkReceiver _receiver;
     private readonly Fleet.FleetRegistry _fleet;
 
-    /// <summary>Trailer of a refused call naming why, when the child should know (value <see cref="RevokedRefusal"/>).</summary>
+    /// <summary>Trailer of a refused call naming why, when the child should know (value <see cref="RefusalRevoked"/>).</summary>
     public const string RefusalTrailer = "es-refusal";
-    public const string RevokedRefusal = "revoked";
+    public const string RefusalRevoked = "revoked";
 
     public UplinkService(UplinkReceiver receiver, Fleet.FleetRegistry fleet)
     {
@@ -119,7 +119,7 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
     }
 
     private static RpcException Revoked(ChildIdentity child) =>
-        new(new Status(StatusCode.PermissionDenied, $"node {child.NodeId} is revoked"), new global::Grpc.Core.Metadata { { RefusalTrailer, RevokedRefusal } });
+        new(new Status(StatusCode.PermissionDenied, $"node {child.NodeId} is revoked"), new global::Grpc.Core.Metadata { { RefusalTrailer, RefusalRevoked } });
 
     private static async Task WriteRepliesAsync(ChannelReader<Task<UplinkReply>> pending, IServerStreamWriter<UplinkReply> responses, CancellationTokenSource cts)
     {

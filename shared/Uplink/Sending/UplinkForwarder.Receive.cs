@@ -75,7 +75,7 @@ public sealed partial class UplinkForwarder
             }
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied
-            && ex.Trailers.GetValue(Receiving.UplinkService.RefusalTrailer) == Receiving.UplinkService.RevokedRefusal)
+            && ex.Trailers.GetValue(Receiving.UplinkService.RefusalTrailer) == Receiving.UplinkService.RefusalRevoked)
         {
             // Refused at the stream's start: told apart from other refusals by the trailer.
             throw Revoked(connection, ex.Status.Detail);
