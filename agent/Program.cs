@@ -21,9 +21,10 @@ root.Subcommands.Add(CdcCommand.Create());
 root.Subcommands.Add(CertsCommand.Create());
 root.Subcommands.Add(UsersCommand.Create());
 root.Subcommands.Add(AclsCommand.Create());
+root.Subcommands.Add(NodesCommand.Create());
 root.SetAction(_ =>
 {
-    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, send, receive, files, cdc or certs. See 'edgestream --help'.");
+    Console.Error.WriteLine("edgestream: a command is required: run, fsck, version, topics, groups, produce, consume, members, status, top, send, receive, files, cdc, certs, users, acls or nodes. See 'edgestream --help'.");
     return ExitCodes.Usage;
 });
 

@@ -10,6 +10,15 @@ namespace EdgeStream.Hosting;
 /// <summary>Binds Kestrel listeners to the agent's <c>HOST:PORT</c> settings.</summary>
 public static class KestrelListeners
 {
+    /// <summary>
+    /// How long a client has to finish the TLS handshake before the connection is closed. Set here,
+    /// not left to Kestrel's default, because it is the only guard against sockets that connect and
+    /// then send nothing (or half a ClientHello): each holds a connection slot until it runs out. Ten
+    /// seconds is many round trips even on a slow cellular link, and short enough that such sockets
+    /// cannot pile up.
+    /// </summary>
+    public static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Listens on <paramref name="address"/>: every interface (<c>0.0.0.0</c>, <c>::</c>, <c>*</c>), <c>localhost</c> or one IP.</summary>
     public static void ListenOn(this KestrelServerOptions kestrel, HostPort address, Action<ListenOptions> configure)
     {
@@ -21,7 +30,13 @@ public static class KestrelListeners
     /// <summary>TLS with the node's certificate on this listener, when it has one; clients are not asked for theirs.</summary>
     public static ListenOptions UseServerTls(this ListenOptions listen, TlsMaterial? tls)
     {
-        if (tls is not null) listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = tls.Certificate, ClientCertificateMode = ClientCertificateMode.NoCertificate });
+        if (tls is not null)
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = tls.Certificate,
+                ClientCertificateMode = ClientCertificateMode.NoCertificate,
+                HandshakeTimeout = TlsHandshakeTimeout,
+            });
         return listen;
     }
 
@@ -36,6 +51,7 @@ public static class KestrelListeners
             ServerCertificate = tls.Certificate,
             ClientCertificateMode = ClientCertificateMode.RequireCertificate,
             ClientCertificateValidation = (certificate, _, _) => tls.Verify(certificate, out _),
+            HandshakeTimeout = TlsHandshakeTimeout,
         });
         return listen;
     }

@@ -33,9 +33,11 @@ public static class RoleHost
         services.AddSingleton(node);
         services.AddSingleton(metadata);
         services.AddSingleton<StorageState>();
-        // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes.
+        // The node's users (meta.db), shared by Kafka SASL and MQTT; with the audit of their outcomes
+        // (one audit for the node: the uplink's refusals of revoked nodes go there too).
+        services.AddSingleton(sp => new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security")));
         services.AddSingleton(sp => new EdgeStream.Security.Authentication.UserAuthenticator(new UserCredentialStore(metadata),
-            new EdgeStream.Security.Authentication.AuthenticationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));
+            sp.GetRequiredService<EdgeStream.Security.Authentication.AuthenticationAudit>()));
         // The node's ACLs (meta.db), enforced by Kafka and MQTT when --authorizer is on.
         services.AddSingleton(sp => new EdgeStream.Security.Acls.AclAuthorizer(new AclStore(metadata), options.Authorizer, options.SuperUsers,
             new EdgeStream.Security.Acls.AuthorizationAudit(sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeStream.Security"))));

@@ -1,5 +1,6 @@
 using EdgeStream.Security.Tls;
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Http;
 using EdgeStream.Hosting.Storage;
 using EdgeStream.Metadata;
 using EdgeStream.Uplink.Protocol;
@@ -21,6 +22,7 @@ public static class UplinkHosting
     /// Accepts children's uplinks: the uplink listener, the receiver writing their frames into this node's
     /// log (de-duplicated per origin, frames up to <c>--uplink-max-frame</c>) and the gRPC service mapped on
     /// the uplink listener's port only (not on the HTTP status port). Its counters appear in <c>/v1/status</c>.
+    /// The deny list of revoked nodes (<c>--revoked-nodes</c>, <c>/v1/nodes/revoked</c> on the HTTP port) goes with it.
     /// </summary>
     public static RoleBuilder AcceptUplinks(this RoleBuilder role)
     {
@@ -37,12 +39,31 @@ public static class UplinkHosting
                     ? id == claimed ? null : $"the client certificate is node {id}'s, not {claimed}'s"
                     : certificate is null ? "no client certificate" : "the client certificate names no node (URI SAN edgestream://node/ID)",
         };
+        // The deny list (meta.db), seeded with --revoked-nodes; the receiver asks it on every frame.
+        role.Services.AddSingleton(sp =>
+        {
+            var revoked = new RevokedNodes(sp.GetRequiredService<MetadataStore>());
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RevokedNodesEndpoints).FullName!);
+            foreach (var id in role.Options.RevokedNodes)
+                if (revoked.Revoke(id)) RevokedNodesLog.RevokedAtStart(logger, id);
+            return revoked;
+        });
         role.Services.AddUplinkReceiver(receiverOptions, sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
             return () => state.Catalog;
-        }, role.Node.NodeId);
-        return role.Listen(k => ListenForUplinks(k, listener, tls)).MapEndpoints(e => e.MapUplinkReceiver(listener.Port));
+        }, role.Node.NodeId, static sp =>
+        {
+            // Refusing a revoked node is an authentication failure like a wrong password: same audit.
+            var audit = sp.GetRequiredService<EdgeStream.Security.Authentication.AuthenticationAudit>();
+            return r => audit.Revoked(r.NodeId, r.Child.ToString(), r.Operation, r.Remote);
+        });
+        var httpPort = role.Options.Http.Port;
+        return role.Listen(k => ListenForUplinks(k, listener, tls)).MapEndpoints(e =>
+        {
+            e.MapUplinkReceiver(listener.Port);
+            e.MapRevokedNodes(httpPort);
+        });
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace EdgeStream.Uplink;
 /// <summary>
 /// The uplink library's meter: what a sender cannot read off its counters (how long a parent takes to
 /// acknowledge a frame) and, at a parent, frames per child. Child labels are node ids of direct
-/// children: bounded by the hierarchy, not by traffic. The sender's running totals (frames, bytes,
+/// children: bounded by the hierarchy, not by traffic; revoked node labels by the deny list. The sender's running totals (frames, bytes,
 /// backlog) are exported by the host from <see cref="Sending.UplinkStatus"/>.
 /// </summary>
 public static class UplinkMetrics
@@ -26,6 +26,8 @@ public static class UplinkMetrics
         "Records a child sent that were already stored (dropped by the de-duplication), per child node id.");
     private static readonly Counter<long> ChildRefusals = Meter.CreateCounter<long>("edgestream.uplink.child.refusals", "{frame}",
         "Frames of a child answered INVALID, STORAGE_FULL, UNAVAILABLE or REJECTED, per child node id and code.");
+    private static readonly Counter<long> RevokedRefusals = Meter.CreateCounter<long>("edgestream.uplink.revoked.refusals", "{refusal}",
+        "Streams and frames refused because the node is revoked, per child node id and revoked node id (the child, or an origin it relays).");
 
     internal static void Acked(string parent, double seconds) =>
         AckDuration.Record(seconds, new KeyValuePair<string, object?>("parent", parent));
@@ -37,6 +39,9 @@ public static class UplinkMetrics
         if (written > 0) ChildRecords.Add(written, tag);
         if (received > written) ChildDuplicates.Add(received - written, tag);
     }
+
+    internal static void RevokedRefused(string child, string node) =>
+        RevokedRefusals.Add(1, new KeyValuePair<string, object?>("child", child), new KeyValuePair<string, object?>("node", node));
 
     internal static void ChildRefused(string child, string code) =>
         ChildRefusals.Add(1, new KeyValuePair<string, object?>("child", child), new KeyValuePair<string, object?>("code", code));

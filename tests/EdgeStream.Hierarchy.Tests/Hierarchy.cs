@@ -44,14 +44,14 @@ public static class Hierarchy
     /// <summary>Produces records [from, to) of <paramref name="tag"/> into <paramref name="topic"/> and waits for every ack.</summary>
     public static void Produce(string bootstrap, string topic, string tag, int from, int to)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaTls.For(bootstrap, new ProducerConfig
         {
             BootstrapServers = bootstrap,
             Acks = Acks.All,
             EnableIdempotence = true,
             LingerMs = 5,
             BrokerAddressFamily = BrokerAddressFamily.V4,
-        }).SetLogHandler((_, _) => { }).Build();
+        })).SetLogHandler((_, _) => { }).Build();
         var failed = 0;
         string? firstError = null;
         for (var i = from; i < to; i++)

@@ -12,33 +12,7 @@ namespace EdgeStream.Hierarchy.Tests;
 /// </summary>
 public sealed class TlsTests
 {
-    private sealed class Fleet : IDisposable
-    {
-        public TempDirectory Dir { get; } = new();
-        public string Ca => Dir.Combine("ca", "ca.crt");
-
-        public static async Task<Fleet> CreateAsync(params string[] nodes)
-        {
-            var fleet = new Fleet();
-            await Certs("init", "--dir", fleet.Dir.Combine("ca"));
-            foreach (var node in nodes) await Certs("issue", node, "--ca", fleet.Dir.Combine("ca"), "--out", fleet.Dir.Combine("certs"), "--host", "127.0.0.1");
-            return fleet;
-        }
-
-        /// <summary>The TLS flags of a node presenting <paramref name="certificateOf"/>'s certificate.</summary>
-        public string[] Flags(string certificateOf) =>
-            ["--tls-cert", Dir.Combine("certs", certificateOf + ".crt"), "--tls-key", Dir.Combine("certs", certificateOf + ".key"), "--tls-ca", Ca];
-
-        private static async Task Certs(params string[] args)
-        {
-            var (code, stdout, stderr) = await AgentProcess.RunToExitAsync(Path.GetTempPath(), ["certs", .. args]);
-            Assert.True(code == 0, $"edgestream certs {string.Join(' ', args)}: exit {code}\n{stdout}\n{stderr}");
-        }
-
-        public void Dispose() => Dir.Dispose();
-    }
-
-    private ClientConfig Ssl(Fleet fleet, AgentNode node) => new()
+    private ClientConfig Ssl(TlsFleet fleet, AgentNode node) => new()
     {
         BootstrapServers = node.Bootstrap,
         BrokerAddressFamily = BrokerAddressFamily.V4,
@@ -49,7 +23,7 @@ public sealed class TlsTests
     [Fact]
     public async Task NodeWithCertificate_KafkaMqttHttpOverTls_ClearTextRefused()
     {
-        using var fleet = await Fleet.CreateAsync("edge-1");
+        using var fleet = await TlsFleet.CreateAsync("edge-1");
         await using var edge = await AgentNode.StartAsync(fleet.Dir.Combine("edge"), "edge", ["--node-id", "edge-1", .. fleet.Flags("edge-1")]);
 
         // Kafka over SSL: kcat produces, Confluent.Kafka reads back.
@@ -88,7 +62,7 @@ public sealed class TlsTests
     [Fact]
     public async Task MutualTls_EdgeToGateway_OnlyTheCertificatesOwnNodeIdIsForwarded()
     {
-        using var fleet = await Fleet.CreateAsync("gw-1", "edge-1", "edge-2");
+        using var fleet = await TlsFleet.CreateAsync("gw-1", "edge-1", "edge-2");
         await using var gateway = await AgentNode.StartAsync(fleet.Dir.Combine("gw"), "gateway", ["--node-id", "gw-1", .. fleet.Flags("gw-1")]);
         await using var edge = await AgentNode.StartAsync(fleet.Dir.Combine("edge"), "edge",
             ["--node-id", "edge-1", "--parent", $"127.0.0.1:{gateway.UplinkPort}", .. fleet.Flags("edge-1")]);
@@ -115,9 +89,50 @@ public sealed class TlsTests
     }
 
     [Fact]
+    public async Task MutualTls_CertificateFromAnotherCaOrExpired_Refused_OthersForwarded()
+    {
+        using var fleet = await TlsFleet.CreateAsync("gw-1", "edge-1");
+        using var foreign = await TlsFleet.CreateAsync("edge-2");
+        await using var gateway = await AgentNode.StartAsync(fleet.Dir.Combine("gw"), "gateway", ["--node-id", "gw-1", .. fleet.Flags("gw-1")]);
+        string[] parent = ["--parent", $"127.0.0.1:{gateway.UplinkPort}", "--uplink-max-backoff", "1s"];
+        await using var edge = await AgentNode.StartAsync(fleet.Dir.Combine("edge"), "edge", ["--node-id", "edge-1", .. parent, .. fleet.Flags("edge-1")]);
+        // edge-2's certificate names it, but another CA signed it; it trusts the gateway's CA, so only the gateway can refuse.
+        string[] foreignFlags = ["--tls-cert", foreign.Dir.Combine("certs", "edge-2.crt"), "--tls-key", foreign.Dir.Combine("certs", "edge-2.key"), "--tls-ca", fleet.Ca];
+        await using var stranger = await AgentNode.StartAsync(fleet.Dir.Combine("stranger"), "edge", ["--node-id", "edge-2", .. parent, .. foreignFlags]);
+        // edge-3's certificate is from the fleet CA but expired a minute ago.
+        await using var expired = await AgentNode.StartAsync(fleet.Dir.Combine("expired"), "edge", ["--node-id", "edge-3", .. parent, .. fleet.ExpiredFlags("edge-3", fleet)]);
+
+        foreach (var (node, topic) in new[] { (edge, "ok"), (stranger, "foreign"), (expired, "expired") })
+        {
+            // The refused edges' own certificates do not verify either: the producer skips the check (loopback, test data).
+            using var producer = new ProducerBuilder<Null, string>(new ProducerConfig
+            {
+                BootstrapServers = node.Bootstrap, BrokerAddressFamily = BrokerAddressFamily.V4,
+                SecurityProtocol = SecurityProtocol.Ssl, EnableSslCertificateVerification = false,
+            }).Build();
+            for (var i = 0; i < 10; i++) await producer.ProduceAsync(topic, new Message<Null, string> { Value = $"{topic} #{i}" });
+        }
+
+        Assert.True(await Wait.UntilAsync(() => Task.FromResult(Count(fleet, gateway, "ok") == 10), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)),
+            $"gateway holds {Count(fleet, gateway, "ok")} of edge-1's 10");
+        // Both refused edges tried again and again (the handshake fails each time) and never connected.
+        foreach (var refused in new[] { stranger, expired })
+        {
+            var (tried, status) = await Wait.UntilAsync(refused.StatusAsync,
+                s => s.GetProperty("uplinkSender").GetProperty("reconnects").GetInt64() >= 3, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250));
+            Assert.True(tried, status.ToString());
+            Assert.False(status.GetProperty("uplinkSender").GetProperty("connected").GetBoolean());
+            Assert.Equal(0, status.GetProperty("uplinkSender").GetProperty("recordsAcked").GetInt64());
+        }
+        Assert.Equal(0, Count(fleet, gateway, "foreign"));
+        Assert.Equal(0, Count(fleet, gateway, "expired"));
+        Assert.Equal(10, Count(fleet, gateway, "ok"));
+    }
+
+    [Fact]
     public async Task TlsSettings_Incomplete_RefusedAtStartWithTheReason()
     {
-        using var fleet = await Fleet.CreateAsync("gw-1");
+        using var fleet = await TlsFleet.CreateAsync("gw-1");
         var flags = fleet.Flags("gw-1");
         async Task<string> StartFailsAsync(string role, params string[] args)
         {
@@ -142,7 +157,7 @@ public sealed class TlsTests
     }
 
     /// <summary>Records in <paramref name="topic"/> of <paramref name="node"/>, read over SSL (0 when the topic does not exist).</summary>
-    private static long Count(Fleet fleet, AgentNode node, string topic)
+    private static long Count(TlsFleet fleet, AgentNode node, string topic)
     {
         var result = ExternalTool.Run("kcat", ["-C", "-b", node.Bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "x\n",
             "-X", "security.protocol=ssl", "-X", $"ssl.ca.location={fleet.Ca}"], timeout: TimeSpan.FromSeconds(30));

@@ -17,6 +17,8 @@ public sealed class AgentNode : IAsyncDisposable
         DataDirectory = dataDirectory;
         Role = role;
         _extraArgs = extraArgs;
+        var ca = Array.IndexOf(extraArgs, "--tls-ca");
+        if (Https && ca >= 0 && ca + 1 < extraArgs.Length) KafkaTls.Register(Bootstrap, extraArgs[ca + 1]);
     }
 
     public string DataDirectory { get; }

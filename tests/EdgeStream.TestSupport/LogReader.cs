@@ -37,7 +37,7 @@ public static class LogReader
 
     /// <summary>A consumer that reads from the log start of whatever it is assigned; dispose it.</summary>
     public static IConsumer<byte[], byte[]> Consumer(string bootstrap) =>
-        new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        new ConsumerBuilder<byte[], byte[]>(KafkaTls.For(bootstrap, new ConsumerConfig
         {
             BootstrapServers = bootstrap,
             // Confluent.Kafka insists on a group id; these consumers only Assign, never join or commit.
@@ -48,7 +48,7 @@ public static class LogReader
             // Loopback only: no need to wait for the address family fallback.
             BrokerAddressFamily = BrokerAddressFamily.V4,
             FetchWaitMaxMs = 100,
-        }).SetLogHandler((_, m) => KafkaClientLog.Add(m)).SetErrorHandler((_, e) => KafkaClientLog.Add(e)).Build();
+        })).SetLogHandler((_, m) => KafkaClientLog.Add(m)).SetErrorHandler((_, e) => KafkaClientLog.Add(e)).Build();
 
     /// <summary>
     /// Reads <paramref name="partitions"/> (partition 0 by default) of <paramref name="topic"/> from

@@ -101,6 +101,8 @@ public sealed class AgentOptions
     public IReadOnlyList<string> SuperUsers { get; init; } = [];
     /// <summary>Whether requests are checked against the ACLs (<c>--authorizer on</c>); off by default.</summary>
     public bool Authorizer { get; init; }
+    /// <summary>Node ids put on the uplink deny list at start (<c>--revoked-nodes</c>).</summary>
+    public IReadOnlyList<string> RevokedNodes { get; init; } = [];
     /// <summary>When appended data is fsynced. Default group.</summary>
     public required FsyncPolicy Fsync { get; init; }
     /// <summary>The group-commit window for <see cref="FsyncPolicy.Group"/>.</summary>
@@ -186,6 +188,7 @@ internal sealed class AgentOptionsBuilder
     internal bool MqttAuth { get; set; }
     internal IReadOnlyList<string> SuperUsers { get; set; } = [];
     internal bool Authorizer { get; set; }
+    internal IReadOnlyList<string> RevokedNodes { get; set; } = [];
     internal int MetricsMaxTopics { get; set; } = 100;
     internal TimeSpan FleetReportInterval { get; set; } = TimeSpan.FromSeconds(5);
     internal TimeSpan FleetStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
@@ -337,6 +340,7 @@ internal sealed class AgentOptionsBuilder
             MqttAuth = MqttAuth,
             SuperUsers = SuperUsers,
             Authorizer = Authorizer,
+            RevokedNodes = RevokedNodes,
             MetricsMaxTopics = MetricsMaxTopics,
             FleetReportInterval = FleetReportInterval,
             FleetStaleAfter = FleetStaleAfter,

@@ -111,6 +111,8 @@ public static class AgentSettings
         "Principals allowed to manage users over Kafka (DescribeUserScramCredentials, AlterUserScramCredentials, e.g. kafka-configs) and, with --authorizer on, allowed everything whatever the ACLs say.");
     public static readonly Setting<bool> Authorizer = new("authorizer", "--authorizer", "EDGESTREAM_AUTHORIZER", "authorizer", "on|off", "off", Parsers.Bool, (b, v) => b.Authorizer = v,
         "on: Kafka and MQTT requests are checked against the node's ACLs ('edgestream acls', CreateAcls); no ACL means denied, as in Kafka. off: everyone may do everything.");
+    public static readonly Setting<IReadOnlyList<string>> RevokedNodes = new("revokedNodes", "--revoked-nodes", "EDGESTREAM_REVOKED_NODES", "revokedNodes", "ID[,ID]", "none", Parsers.NodeIds, (b, v) => b.RevokedNodes = v,
+        "Node ids added to the deny list at start (gateway and cloud): their uplinks, and records relayed from them, are refused. The list is kept in meta.db and managed with 'edgestream nodes' or /v1/nodes/revoked.");
     public static readonly Setting<int> MetricsMaxTopics = new("metricsMaxTopics", "--metrics-max-topics", "EDGESTREAM_METRICS_MAX_TOPICS", "metricsMaxTopics", "N", "100", Parsers.Count(0, 100_000), (b, v) => b.MetricsMaxTopics = v,
         "Topics given their own label in /metrics; the others are summed under topic=\"_other\" (keeps the series count bounded).");
     public static readonly Setting<TimeSpan> FleetReportInterval = new("fleetReportInterval", "--fleet-report-interval", "EDGESTREAM_FLEET_REPORT_INTERVAL", "fleetReportInterval", "DURATION", "5s", Parsers.Duration, (b, v) => b.FleetReportInterval = v,
@@ -148,7 +150,7 @@ public static class AgentSettings
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
-        KafkaSasl, MqttAuth, SuperUsers, Authorizer,
+        KafkaSasl, MqttAuth, SuperUsers, Authorizer, RevokedNodes,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
     ];
@@ -313,6 +315,18 @@ public static class AgentSettings
                 principals.Add(part);
             }
             return principals;
+        }
+
+        public static IReadOnlyList<string> NodeIds(string s)
+        {
+            var ids = new List<string>();
+            if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return ids;
+            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                try { ids.Add(NodeId(part)); }
+                catch (FormatException ex) { throw new FormatException($"expected node ids, comma-separated ('{part}': {ex.Message})"); }
+            }
+            return ids;
         }
 
         public static TimeSpan Duration(string s) =>

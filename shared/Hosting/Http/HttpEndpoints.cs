@@ -218,6 +218,8 @@ public sealed class UplinkReceiverStatus
     public long DuplicateRecords { get; init; }
     public long InvalidFrames { get; init; }
     public long RefusedFrames { get; init; }
+    /// <summary>Streams and frames refused because the node, or the origin a gateway relays, is revoked.</summary>
+    public long RevokedRefusals { get; init; }
 
     internal static UplinkReceiverStatus? From(UplinkReceiverStats? stats) => stats is null ? null : new UplinkReceiverStatus
     {
@@ -229,6 +231,7 @@ public sealed class UplinkReceiverStatus
         DuplicateRecords = stats.DuplicateRecords,
         InvalidFrames = stats.InvalidFrames,
         RefusedFrames = stats.RefusedFrames,
+        RevokedRefusals = stats.RevokedRefusals,
     };
 }
 

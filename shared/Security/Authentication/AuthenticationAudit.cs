@@ -5,17 +5,20 @@ namespace EdgeStream.Security.Authentication;
 /// <summary>
 /// The record of authentication outcomes: counters for <c>/v1/status</c> and <c>/metrics</c>, and a
 /// log line per failure (who, from where, which mechanism; never a password or proof) at most once a
-/// second, the next line saying how many were not written.
+/// second, the next line saying how many were not written. Uplinks refused because the node is on
+/// the deny list are audited here too: a revoked node's credentials are refused like a wrong password.
 /// </summary>
 public sealed partial class AuthenticationAudit
 {
     private const int MaxLoggedNameLength = 64;
     private readonly ILogger _logger;
     private readonly LogThrottle _failureLog = new(TimeSpan.FromSeconds(1));
+    private readonly LogThrottle _revokedLog = new(TimeSpan.FromSeconds(1));
     private long _kafkaFailures;
     private long _mqttFailures;
     private long _kafkaSuccesses;
     private long _mqttSuccesses;
+    private long _uplinkRevoked;
 
     public AuthenticationAudit(ILogger logger) => _logger = logger;
 
@@ -23,6 +26,8 @@ public sealed partial class AuthenticationAudit
     public long MqttFailures => Interlocked.Read(ref _mqttFailures);
     public long KafkaSuccesses => Interlocked.Read(ref _kafkaSuccesses);
     public long MqttSuccesses => Interlocked.Read(ref _mqttSuccesses);
+    /// <summary>Uplink streams and frames refused because their node (or the origin relayed) is revoked.</summary>
+    public long UplinkRevokedRefusals => Interlocked.Read(ref _uplinkRevoked);
 
     public void Failed(AuthenticationProtocol protocol, string mechanism, string? user, string? remote)
     {
@@ -35,6 +40,17 @@ public sealed partial class AuthenticationAudit
     {
         Interlocked.Increment(ref protocol == AuthenticationProtocol.Kafka ? ref _kafkaSuccesses : ref _mqttSuccesses);
         Log.Succeeded(_logger, Name(protocol), Printable(user), remote ?? "?", mechanism);
+    }
+
+    /// <summary>
+    /// An uplink of <paramref name="child"/> from <paramref name="remote"/> refused because
+    /// <paramref name="nodeId"/> (the child itself, or an origin it relays) is revoked.
+    /// </summary>
+    public void Revoked(string nodeId, string child, string operation, string? remote)
+    {
+        Interlocked.Increment(ref _uplinkRevoked);
+        if (_revokedLog.TryEnter(out var suppressed))
+            Log.Revoked(_logger, Printable(nodeId), Printable(child), remote ?? "?", operation, suppressed);
     }
 
     private static string Name(AuthenticationProtocol protocol) => protocol == AuthenticationProtocol.Kafka ? "Kafka" : "MQTT";
@@ -57,6 +73,9 @@ public sealed partial class AuthenticationAudit
 
         [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "{Protocol} client {Remote} authenticated as User:{User} ({Mechanism})")]
         public static partial void Succeeded(ILogger logger, string protocol, string user, string remote, string mechanism);
+
+        [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Uplink refused: node '{Node}' is revoked (child {Child} from {Remote}, {Operation}); {Suppressed} similar refusals not logged")]
+        public static partial void Revoked(ILogger logger, string node, string child, string remote, string operation, long suppressed);
     }
 }
 

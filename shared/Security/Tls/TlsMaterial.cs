@@ -53,13 +53,19 @@ public sealed class TlsMaterial : IDisposable
     /// Whether <paramref name="peer"/> chains to the fleet CA (and only to it: the system's roots are
     /// not trusted between tiers) and is within its validity; <paramref name="error"/> says why not.
     /// </summary>
-    public bool Verify(X509Certificate2? peer, out string error)
+    public bool Verify(X509Certificate2? peer, out string error) => Verify(peer, Authorities, out error);
+
+    /// <summary>
+    /// Whether <paramref name="peer"/> chains to one of <paramref name="authorities"/> only (the system's
+    /// roots are not asked) and is within its validity: for a client that has the fleet CA but no certificate of its own.
+    /// </summary>
+    public static bool Verify(X509Certificate2? peer, X509Certificate2Collection authorities, out string error)
     {
         if (peer is null) { error = "no certificate presented"; return false; }
-        if (!HasAuthority) { error = "no --tls-ca to verify it with"; return false; }
+        if (authorities.Count == 0) { error = "no --tls-ca to verify it with"; return false; }
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (chain.Build(peer))
         {

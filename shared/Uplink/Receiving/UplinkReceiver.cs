@@ -6,6 +6,12 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Uplink.Receiving;
 
+/// <summary>
+/// A refusal because <paramref name="NodeId"/> (the child itself, or an origin it relays) is revoked:
+/// what the host audits. <paramref name="Operation"/> is connect, forward, relay or report.
+/// </summary>
+public readonly record struct RevokedRefusal(string NodeId, ChildIdentity Child, string Operation, string? Remote);
+
 /// <summary>One frame's outcome: the reply (completes once the records are durable) and whether the stream ends after it.</summary>
 public readonly record struct FrameResult(Task<UplinkReply> Reply, bool CloseStream);
 
@@ -14,7 +20,8 @@ public readonly record struct FrameResult(Task<UplinkReply> Reply, bool CloseStr
 /// claim, find (or create) the target partition, de-duplicate and start the append.
 /// <see cref="Accept"/> returns as soon as the append is issued, so a stream can start frame N+1
 /// while frame N is being fsynced; replies complete in log order. Never throws for bad input:
-/// everything becomes a reply code.
+/// everything becomes a reply code. A revoked node (<see cref="RevokedNodes"/>) is refused on the
+/// very next frame, whether it sends itself or a gateway relays its records.
 /// </summary>
 public sealed class UplinkReceiver
 {
@@ -22,9 +29,14 @@ public sealed class UplinkReceiver
     private readonly OriginStreamRegistry _registry;
     private readonly OriginDeduplicator _dedup;
     private readonly ILogger _logger;
+    private readonly RevokedNodes? _revoked;
+    private readonly Action<RevokedRefusal>? _audit;
 
-    public UplinkReceiver(Func<TopicCatalog?> catalog, MetadataStore metadata, UplinkReceiverOptions options, ILogger<UplinkReceiver> logger)
+    public UplinkReceiver(Func<TopicCatalog?> catalog, MetadataStore metadata, UplinkReceiverOptions options, ILogger<UplinkReceiver> logger,
+        RevokedNodes? revoked = null, Action<RevokedRefusal>? audit = null)
     {
+        _revoked = revoked;
+        _audit = audit;
         options.Validate();
         _catalog = catalog;
         _registry = new OriginStreamRegistry(metadata);
@@ -37,10 +49,27 @@ public sealed class UplinkReceiver
     public UplinkReceiverStats Stats { get; } = new();
     internal ILogger Logger => _logger;
 
+    /// <summary>
+    /// True when <paramref name="child"/> is revoked, after counting and auditing the refusal of its
+    /// <paramref name="operation"/> (the caller refuses it).
+    /// </summary>
+    internal bool RefuseIfRevoked(ChildIdentity child, string operation, string? remote)
+    {
+        if (_revoked is null || !_revoked.Contains(child.NodeId)) return false;
+        CountRevoked(child, child.NodeId, operation, remote);
+        return true;
+    }
+
     /// <summary>Handles one request of <paramref name="child"/>'s stream.</summary>
-    public FrameResult Accept(ChildIdentity child, UplinkRequest request)
+    public FrameResult Accept(ChildIdentity child, UplinkRequest request, string? remote = null)
     {
         var frameId = request.FrameId;
+        // Revoked while its stream was open: this frame is the "next frame" the revocation takes effect on.
+        if (RefuseIfRevoked(child, "forward", remote))
+        {
+            UplinkReceiverLog.RevokedStreamClosed(_logger, child, frameId);
+            return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.Revoked, $"node {child.NodeId} is revoked", -1)), true);
+        }
         UplinkFrame frame;
         byte[]? raw;
         // raw_length is a uint32 on the wire; past int.MaxValue it is over any limit.
@@ -64,7 +93,7 @@ public sealed class UplinkReceiver
             // Store compressed only when the data compresses: the sender's LZ4 of the same records
             // tells. Compressing what does not shrink costs the receiver's CPU and saves no disk.
             var compress = (long)request.Payload.Length * 4 <= (long)rawLength * 3;
-            return Store(child, frameId, frame, compress);
+            return Store(child, frameId, frame, compress, remote);
         }
         finally
         {
@@ -73,9 +102,15 @@ public sealed class UplinkReceiver
         }
     }
 
-    private FrameResult Store(ChildIdentity child, ulong frameId, UplinkFrame frame, bool compress)
+    private FrameResult Store(ChildIdentity child, ulong frameId, UplinkFrame frame, bool compress, string? remote)
     {
         if (Validate(child, frame) is { } problem) return Invalid(child, frameId, problem);
+        if (_revoked is not null && _revoked.Contains(frame.OriginNode))
+        {
+            // A gateway relaying a revoked node: only that origin's frames are refused, its stream goes on.
+            CountRevoked(child, frame.OriginNode, "relay", remote);
+            return new FrameResult(Task.FromResult(Reply(frameId, ReplyCode.OriginRevoked, $"origin node {frame.OriginNode} is revoked", -1)), false);
+        }
 
         if (_catalog() is not { } catalog) return Refused(child, frameId, ReplyCode.Unavailable, "storage is not open", -1);
 
@@ -169,6 +204,13 @@ public sealed class UplinkReceiver
             // Created by someone else between the two calls.
             return catalog.TryGet(frame.TargetTopic, out topic) ? topic : null;
         }
+    }
+
+    private void CountRevoked(ChildIdentity child, string nodeId, string operation, string? remote)
+    {
+        Stats.Revoked();
+        UplinkMetrics.RevokedRefused(child.NodeId, nodeId);
+        _audit?.Invoke(new RevokedRefusal(nodeId, child, operation, remote));
     }
 
     private FrameResult Invalid(ChildIdentity child, ulong frameId, string reason)

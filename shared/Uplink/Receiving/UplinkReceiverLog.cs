@@ -30,4 +30,10 @@ internal static partial class UplinkReceiverLog
 
     [LoggerMessage(EventId = 5508, Level = LogLevel.Warning, Message = "Uplink stream from {Child} ended with an error: {Reason}")]
     public static partial void StreamFailed(ILogger logger, ChildIdentity child, string reason);
+
+    [LoggerMessage(EventId = 5509, Level = LogLevel.Warning, Message = "Uplink stream from {Child} closed at frame {FrameId}: the node is revoked")]
+    public static partial void RevokedStreamClosed(ILogger logger, ChildIdentity child, ulong frameId);
+
+    [LoggerMessage(EventId = 5510, Level = LogLevel.Warning, Message = "Uplink stream from {Child} ({Peer}) refused: the node is revoked")]
+    public static partial void RevokedStreamRefused(ILogger logger, ChildIdentity child, string peer);
 }

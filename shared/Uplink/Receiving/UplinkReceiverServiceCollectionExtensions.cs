@@ -12,10 +12,11 @@ public static class UplinkReceiverServiceCollectionExtensions
     /// <summary>
     /// Registers gRPC (message size bounded by the frame limit, so an oversized message is refused
     /// before it is buffered), the <see cref="UplinkReceiver"/> and its stats. <paramref name="catalog"/>
-    /// gives the topic catalog once storage is open.
+    /// gives the topic catalog once storage is open. With a <see cref="RevokedNodes"/> registered, revoked
+    /// nodes are refused and each refusal goes to <paramref name="audit"/>.
     /// </summary>
     public static IServiceCollection AddUplinkReceiver(this IServiceCollection services, UplinkReceiverOptions options,
-        Func<IServiceProvider, Func<TopicCatalog?>> catalog, string nodeId)
+        Func<IServiceProvider, Func<TopicCatalog?>> catalog, string nodeId, Func<IServiceProvider, Action<RevokedRefusal>>? audit = null)
     {
         services.AddSingleton(new Fleet.FleetRegistry(nodeId));
         options.Validate();
@@ -26,7 +27,7 @@ public static class UplinkReceiverServiceCollectionExtensions
             o.EnableDetailedErrors = false;
         });
         services.AddSingleton(sp => new UplinkReceiver(catalog(sp), sp.GetRequiredService<MetadataStore>(), options,
-            sp.GetRequiredService<ILogger<UplinkReceiver>>()));
+            sp.GetRequiredService<ILogger<UplinkReceiver>>(), sp.GetService<RevokedNodes>(), audit?.Invoke(sp)));
         services.AddSingleton(sp => sp.GetRequiredService<UplinkReceiver>().Stats);
         return services;
     }

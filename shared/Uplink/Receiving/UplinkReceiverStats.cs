@@ -13,6 +13,7 @@ public sealed class UplinkReceiverStats
     private long _duplicateRecords;
     private long _invalidFrames;
     private long _refusedFrames;
+    private long _revokedRefusals;
 
     /// <summary>Distinct child node ids that opened a stream.</summary>
     public int ChildrenSeen => _children.Count;
@@ -30,6 +31,8 @@ public sealed class UplinkReceiverStats
     public long InvalidFrames => Interlocked.Read(ref _invalidFrames);
     /// <summary>Frames answered STORAGE_FULL or UNAVAILABLE.</summary>
     public long RefusedFrames => Interlocked.Read(ref _refusedFrames);
+    /// <summary>Streams and frames refused because their node, or the origin a gateway relays, is revoked.</summary>
+    public long RevokedRefusals => Interlocked.Read(ref _revokedRefusals);
 
     internal void Connected(string nodeId)
     {
@@ -49,4 +52,5 @@ public sealed class UplinkReceiverStats
 
     internal void Invalid() => Interlocked.Increment(ref _invalidFrames);
     internal void Refused() => Interlocked.Increment(ref _refusedFrames);
+    internal void Revoked() => Interlocked.Increment(ref _revokedRefusals);
 }

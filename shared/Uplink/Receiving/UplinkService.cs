@@ -10,12 +10,18 @@ namespace EdgeStream.Uplink.Receiving;
 /// append without waiting for the previous one's fsync; a bounded queue of pending replies (written
 /// back in the same order as each becomes durable) stops reading when the disk falls behind, which
 /// HTTP/2 flow control turns into backpressure on the child. An INVALID frame is answered, then
-/// the call ends; every other error is a reply and the stream stays open.
+/// the call ends; every other error is a reply and the stream stays open. A revoked child is refused
+/// at the stream's start with PERMISSION_DENIED and the trailer <see cref="RefusalTrailer"/>: <c>revoked</c>,
+/// so it can tell a revocation from any other refusal.
 /// </summary>
 public sealed class UplinkService : Grpc.Uplink.UplinkBase
 {
     private readonly UplinkReceiver _receiver;
     private readonly Fleet.FleetRegistry _fleet;
+
+    /// <summary>Trailer of a refused call naming why, when the child should know (value <see cref="RefusalRevoked"/>).</summary>
+    public const string RefusalTrailer = "es-refusal";
+    public const string RefusalRevoked = "revoked";
 
     public UplinkService(UplinkReceiver receiver, Fleet.FleetRegistry fleet)
     {
@@ -29,6 +35,7 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
         var headers = context.RequestHeaders;
         if (!ChildIdentity.TryParse(headers.GetValue(ChildIdentity.NodeIdHeader), headers.GetValue(ChildIdentity.RoleHeader), out var child, out var error))
             throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        if (_receiver.RefuseIfRevoked(child!, "report", context.Peer)) throw Revoked(child!);
         _fleet.Accept(child!.NodeId, request);
         return Task.FromResult(new FleetReportReply());
     }
@@ -47,6 +54,11 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
         {
             UplinkReceiverLog.StreamRefused(logger, context.Peer, refusal);
             throw new RpcException(new Status(StatusCode.PermissionDenied, refusal));
+        }
+        if (_receiver.RefuseIfRevoked(child!, "connect", context.Peer))
+        {
+            UplinkReceiverLog.RevokedStreamRefused(logger, child!, context.Peer);
+            throw Revoked(child!);
         }
 
         _receiver.Stats.Connected(child!.NodeId);
@@ -67,7 +79,7 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
             {
                 while (await requestStream.MoveNext(cts.Token).ConfigureAwait(false))
                 {
-                    var result = _receiver.Accept(child, requestStream.Current);
+                    var result = _receiver.Accept(child, requestStream.Current, context.Peer);
                     frames++;
                     await pending.Writer.WriteAsync(result.Reply, cts.Token).ConfigureAwait(false);
                     if (result.CloseStream) break;
@@ -106,6 +118,9 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
         }
     }
 
+    private static RpcException Revoked(ChildIdentity child) =>
+        new(new Status(StatusCode.PermissionDenied, $"node {child.NodeId} is revoked"), new global::Grpc.Core.Metadata { { RefusalTrailer, RefusalRevoked } });
+
     private static async Task WriteRepliesAsync(ChannelReader<Task<UplinkReply>> pending, IServerStreamWriter<UplinkReply> responses, CancellationTokenSource cts)
     {
         try
@@ -117,7 +132,7 @@ public sealed class UplinkService : Grpc.Uplink.UplinkBase
                     // Reply tasks never fault: every outcome is a reply code.
                     var reply = await next.WaitAsync(cts.Token).ConfigureAwait(false);
                     await responses.WriteAsync(reply, cts.Token).ConfigureAwait(false);
-                    if (reply.Code == ReplyCode.Invalid) return;
+                    if (reply.Code is ReplyCode.Invalid or ReplyCode.Revoked) return;
                 }
             }
         }

@@ -178,8 +178,9 @@ public sealed partial class UplinkForwarder
             await Task.WhenAll(Quiet(receive), Quiet(send), Quiet(watchdog)).ConfigureAwait(false);
             if (stoppingToken.IsCancellationRequested) return ConnectionEnd.Stopped;
             if (first == send && send.IsCompletedSuccessfully) return ConnectionEnd.Probe;
-            var error = first.Exception?.GetBaseException();
-            if (error is UplinkRejectedException || !connection.Established)
+            // A revocation is what the node must report, whichever loop noticed the end of the call first.
+            var error = receive.Exception?.GetBaseException() as UplinkRevokedException ?? first.Exception?.GetBaseException();
+            if (error is UplinkRejectedException or UplinkRevokedException || !connection.Established)
                 throw error ?? new IOException("the parent closed the stream");
             return ConnectionEnd.Broken;
         }

@@ -29,6 +29,12 @@ internal static partial class UplinkSenderLog
     [LoggerMessage(EventId = 5120, Level = LogLevel.Error, Message = "Uplink: parent {Parent} cannot store {Topic}-{Partition} ({Message}); that partition is held back, its data kept, and tried again in {DelaySeconds} s (raise max.message.bytes of the parent's topic)")]
     public static partial void Rejected(ILogger logger, string parent, string topic, int partition, string message, long delaySeconds);
 
+    [LoggerMessage(EventId = 5121, Level = LogLevel.Error, Message = "Uplink: parent {Parent} refuses node {NodeId}: it is revoked there ({Message}). Nothing is lost: the data stays here and is sent once the node is unrevoked; retrying with backoff up to {MaxBackoffSeconds} s")]
+    public static partial void Revoked(ILogger logger, string parent, string nodeId, string message, long maxBackoffSeconds);
+
+    [LoggerMessage(EventId = 5122, Level = LogLevel.Warning, Message = "Uplink: parent {Parent} refuses {Topic}-{Partition}: {Message}; that partition is held back, its data kept, and tried again in {DelaySeconds} s")]
+    public static partial void OriginRevoked(ILogger logger, string parent, string topic, int partition, string message, long delaySeconds);
+
     [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Uplink: parent {Parent} answered {Code} for {Topic}-{Partition} ({Message}); sending it again in {DelayMs} ms")]
     public static partial void RetryLater(ILogger logger, string parent, string code, string topic, int partition, string message, long delayMs);
 

@@ -10,6 +10,8 @@ public sealed class UplinkStatus
     private volatile string? _currentParent;
     private volatile string? _lastError;
     private volatile bool _connected;
+    private volatile bool _revoked;
+    private long _revokedRefusals;
     private volatile PartitionBacklog[] _backlog = [];
 
     public long FramesSent => Interlocked.Read(ref _framesSent);
@@ -28,6 +30,10 @@ public sealed class UplinkStatus
     public long Reconnects => Interlocked.Read(ref _reconnects);
     /// <summary>Records deleted locally (retention, drop-oldest) before they were sent.</summary>
     public long SkippedRecords => Interlocked.Read(ref _skippedRecords);
+    /// <summary>Times the parent refused this node, or an origin it relays, because it is revoked there.</summary>
+    public long RevokedRefusals => Interlocked.Read(ref _revokedRefusals);
+    /// <summary>True while the parent's last word was that this node is revoked (until a frame is acknowledged again).</summary>
+    public bool Revoked => _revoked;
     /// <summary>The parent in use (HOST:PORT), or null before the first attempt.</summary>
     public string? CurrentParent => _currentParent;
     /// <summary>True while a stream to <see cref="CurrentParent"/> is answering.</summary>
@@ -54,6 +60,8 @@ public sealed class UplinkStatus
     public string? LastError => _lastError;
 
     internal void Failed(string error) => _lastError = error;
+    internal void RevokedRefusal() => Interlocked.Increment(ref _revokedRefusals);
+    internal void SetRevoked(bool revoked) => _revoked = revoked;
     internal void Retry() => Interlocked.Increment(ref _retried);
     internal void Reconnect() => Interlocked.Increment(ref _reconnects);
     internal void Skipped(long records) => Interlocked.Add(ref _skippedRecords, records);
@@ -91,6 +99,8 @@ public sealed class UplinkStatus
             Retried = Retried,
             Reconnects = Reconnects,
             SkippedRecords = SkippedRecords,
+            RevokedRefusals = RevokedRefusals,
+            Revoked = Revoked,
             BacklogRecords = total,
             BacklogBytes = bytes,
             BacklogAgeSeconds = age,
@@ -126,6 +136,10 @@ public sealed class UplinkStatusSnapshot
     public long Retried { get; init; }
     public long Reconnects { get; init; }
     public long SkippedRecords { get; init; }
+    /// <summary>Times the parent refused this node (or an origin it relays) as revoked.</summary>
+    public long RevokedRefusals { get; init; }
+    /// <summary>The parent refuses this node: it is revoked there.</summary>
+    public bool Revoked { get; init; }
     public long BacklogRecords { get; init; }
     /// <summary>Estimated bytes of <see cref="BacklogRecords"/>.</summary>
     public long BacklogBytes { get; init; }
