@@ -10,7 +10,10 @@ namespace EdgeStream.Bench.Scenarios;
 /// a Confluent.Kafka producer (acks=1, linger 5 ms, SSL when the agent has TLS) sends
 /// <c>--mb</c> of 1 KB records, then a consumer reads them all back. Reported per run: produce and
 /// consume MB/s and the agent's CPU time per MB moved (utime + stime from /proc), and the TLS/clear
-/// ratio of CPU per MB. Rounds alternate so machine noise falls on both.
+/// ratio of CPU per MB. Then the uplink: an edge holding <c>--uplink-mb</c> of 1 KB records drains
+/// them to a gateway started after it, in clear text (h2c) and with mutual TLS (each node its own
+/// certificate from the same fleet CA); CPU of both agents per MB from the gateway's start until it
+/// holds every record. Rounds alternate so machine noise falls on both.
 /// </summary>
 public static class TlsCostScenario
 {
@@ -40,6 +43,28 @@ public static class TlsCostScenario
             }
             ratios.Sort();
             Console.WriteLine($"median TLS / clear agent CPU per MB: {ratios[ratios.Count / 2]:F2}x (goal ≤ 1.30x)");
+
+            var uplinkMb = args.Int("uplink-mb", 128);
+            if (uplinkMb > 0)
+            {
+                foreach (var node in (string[])["bench-edge", "bench-gateway"])
+                    FleetCertificates.IssueNode(Path.Combine(root, "ca"), node, Path.Combine(root, "certs"), ["127.0.0.1"], 30, force: false);
+                Console.WriteLine();
+                Console.WriteLine($"tls-cost uplink: {uplinkMb} MB of 1 KB records drained edge -> gateway, h2c and mutual TLS alternating, {rounds} rounds");
+                Report.Header("round", "mode", "drain MB/s", "edge CPU ms/MB", "gateway CPU ms/MB", "both CPU ms/MB", "TLS / clear CPU");
+                var uplinkRatios = new List<double>();
+                for (var round = 1; round <= rounds; round++)
+                {
+                    var clear = await DrainAsync(agent, Path.Combine(root, $"uplink-clear-{round}"), uplinkMb, root, tls: false).ConfigureAwait(false);
+                    var tls = await DrainAsync(agent, Path.Combine(root, $"uplink-tls-{round}"), uplinkMb, root, tls: true).ConfigureAwait(false);
+                    var ratio = tls.BothCpuMsPerMb / clear.BothCpuMsPerMb;
+                    uplinkRatios.Add(ratio);
+                    Report.Row(round, "h2c", clear.MbPerSecond, clear.EdgeCpuMsPerMb, clear.GatewayCpuMsPerMb, clear.BothCpuMsPerMb, "");
+                    Report.Row(round, "mTLS", tls.MbPerSecond, tls.EdgeCpuMsPerMb, tls.GatewayCpuMsPerMb, tls.BothCpuMsPerMb, $"{ratio:F2}x");
+                }
+                uplinkRatios.Sort();
+                Console.WriteLine($"median mTLS / h2c uplink CPU per MB (edge + gateway): {uplinkRatios[uplinkRatios.Count / 2]:F2}x (goal ≤ 1.30x)");
+            }
             return 0;
         }
         finally
@@ -50,6 +75,86 @@ public static class TlsCostScenario
 
     private readonly record struct Run(double ProduceMbPerSecond, double ConsumeMbPerSecond, double CpuMsPerMb);
 
+    private readonly record struct UplinkRun(double MbPerSecond, double EdgeCpuMsPerMb, double GatewayCpuMsPerMb)
+    {
+        public double BothCpuMsPerMb => EdgeCpuMsPerMb + GatewayCpuMsPerMb;
+    }
+
+    // A fresh dictionary per client: configs built from one ClientConfig share its properties.
+    private static ClientConfig Config(int kafkaPort, string? ca)
+    {
+        var config = new ClientConfig { BootstrapServers = $"127.0.0.1:{kafkaPort}" };
+        if (ca is not null)
+        {
+            config.SecurityProtocol = SecurityProtocol.Ssl;
+            config.SslCaLocation = ca;
+        }
+        return config;
+    }
+
+    private static void ProduceAll(ClientConfig config, string topic, int count)
+    {
+        var value = new byte[1024];
+        new Random(3).NextBytes(value);
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig(config) { Acks = Acks.Leader, LingerMs = 5, BatchSize = 1_000_000 }).Build();
+        for (var i = 0; i < count; i++)
+        {
+            while (true)
+            {
+                try { producer.Produce(topic, new Message<Null, byte[]> { Value = value }); break; }
+                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(20)); }
+            }
+        }
+        if (producer.Flush(TimeSpan.FromMinutes(5)) > 0) throw new InvalidOperationException($"{count} records not all acknowledged");
+    }
+
+    private static async Task<UplinkRun> DrainAsync(string agent, string dataDir, int megabytes, string root, bool tls)
+    {
+        const string topic = "tls-cost-uplink";
+        var count = megabytes * 1024;
+        var certs = Path.Combine(root, "certs");
+        var ca = tls ? Path.Combine(certs, FleetCertificates.CaCertificateFile) : null;
+        string[] Tls(string node) => tls
+            ? ["--tls-cert", Path.Combine(certs, node + ".crt"), "--tls-key", Path.Combine(certs, node + ".key"), "--tls-ca", ca!]
+            : [];
+        var uplink = ChildProcess.FreePort();
+        var edgePorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
+        var gatewayPorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
+        var edge = await Servers.StartAgentAsync(agent, Path.Combine(dataDir, "edge"), edgePorts, "edge",
+            ["--node-id", "bench-edge", "--partitions", "3", "--fsync", "os", "--parent", $"127.0.0.1:{uplink}", .. Tls("bench-edge")], https: tls).ConfigureAwait(false);
+        await using (edge.ConfigureAwait(false))
+        {
+            ProduceAll(Config(edgePorts.Kafka, ca), topic, count);
+            var gateway = await Servers.StartAgentAsync(agent, Path.Combine(dataDir, "gateway"), gatewayPorts, "gateway",
+                ["--node-id", "bench-gateway", "--partitions", "3", "--fsync", "os", "--uplink", $"127.0.0.1:{uplink}", .. Tls("bench-gateway")], https: tls).ConfigureAwait(false);
+            await using (gateway.ConfigureAwait(false))
+            {
+                // From the gateway answering: its start-up is not drain work (the edge has been retrying with backoff meanwhile).
+                var edgeCpu0 = KafkaFetchSessionsScenario.CpuTime(edge.Pid);
+                var gatewayCpu0 = KafkaFetchSessionsScenario.CpuTime(gateway.Pid);
+                var clock = Stopwatch.StartNew();
+                using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig(Config(gatewayPorts.Kafka, ca)) { GroupId = "tls-cost-count" })
+                    .SetLogHandler((_, _) => { }).Build();
+                long held = 0;
+                while (held < count)
+                {
+                    if (clock.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException($"the gateway holds {held} of {count} records after 10 minutes");
+                    await Task.Delay(50).ConfigureAwait(false);
+                    held = 0;
+                    for (var i = 0; i < 3; i++)
+                    {
+                        try { held += counter.QueryWatermarkOffsets(new TopicPartition(topic, i), TimeSpan.FromSeconds(2)).High.Value; }
+                        catch (KafkaException) { } // the topic appears with the first frame
+                    }
+                }
+                var seconds = clock.Elapsed.TotalSeconds;
+                var edgeCpu = (KafkaFetchSessionsScenario.CpuTime(edge.Pid) - edgeCpu0).TotalMilliseconds;
+                var gatewayCpu = (KafkaFetchSessionsScenario.CpuTime(gateway.Pid) - gatewayCpu0).TotalMilliseconds;
+                return new UplinkRun(megabytes / seconds, edgeCpu / megabytes, gatewayCpu / megabytes);
+            }
+        }
+    }
+
     private static async Task<Run> MeasureAsync(string agent, string dataDir, int megabytes, string[] flags, string? ca)
     {
         var ports = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
@@ -57,35 +162,12 @@ public static class TlsCostScenario
             ["--partitions", "6", "--fsync", "os", .. flags], https: ca is not null).ConfigureAwait(false);
         await using (process.ConfigureAwait(false))
         {
-            // A fresh dictionary per client: configs built from one ClientConfig share its properties.
-            ClientConfig Config()
-            {
-                var config = new ClientConfig { BootstrapServers = $"127.0.0.1:{ports.Kafka}" };
-                if (ca is not null)
-                {
-                    config.SecurityProtocol = SecurityProtocol.Ssl;
-                    config.SslCaLocation = ca;
-                }
-                return config;
-            }
+            ClientConfig Config() => TlsCostScenario.Config(ports.Kafka, ca);
             const string topic = "tls-cost";
             var count = megabytes * 1024;
-            var value = new byte[1024];
-            new Random(3).NextBytes(value);
             var cpu0 = KafkaFetchSessionsScenario.CpuTime(process.Pid);
             var clock = Stopwatch.StartNew();
-            using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig(Config()) { Acks = Acks.Leader, LingerMs = 5, BatchSize = 1_000_000 }).Build())
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    while (true)
-                    {
-                        try { producer.Produce(topic, new Message<Null, byte[]> { Value = value }); break; }
-                        catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(20)); }
-                    }
-                }
-                producer.Flush(TimeSpan.FromMinutes(5));
-            }
+            ProduceAll(Config(), topic, count);
             var produceSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             using (var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig(Config()) { GroupId = "tls-cost", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false }).Build())
