@@ -283,7 +283,7 @@ internal sealed class AgentOptionsBuilder
             throw new ConfigurationException($"with {Describe(AgentSettings.TlsCert)} and --parent a node needs --tls-ca: it trusts a parent only if the fleet CA issued the parent's certificate.");
 
         if (TlsClientAuth == EdgeStream.Security.Tls.TlsClientAuth.Required && TlsCa is null)
-            throw new ConfigurationException($"{Describe(AgentSettings.TlsClientAuth)} required needs {Describe(AgentSettings.TlsCert)}, {Describe(AgentSettings.TlsKey)} and {Describe(AgentSettings.TlsCa)}: client certificates are verified against the fleet CA.");
+            throw new ConfigurationException($"{Describe(AgentSettings.TlsClientAuth)}: 'required' needs --tls-cert, --tls-key and --tls-ca: client certificates are verified against the fleet CA.");
 
         return new AgentOptions
         {
