@@ -26,18 +26,13 @@ public sealed class ClientCertificateTests
     public async Task CertificatePrincipal_AclAllowsAlice_BobTopicAuthorizationFailed_OtherCaHandshakeFails_NodeServesOn()
     {
         using var dir = new TempDirectory();
-        var fleet = AgentCertificates.Create(dir.Combine("fleet"));
-        fleet.Issue("edge-1", "127.0.0.1");
-        fleet.Issue("alice");
-        fleet.Issue("bob");
+        var fleet = AgentCertificates.ForNode(dir.Combine("fleet"), "edge-1", "alice", "bob");
         // Alice's name from a CA the node does not trust: the ACL for User:alice must not apply to it.
         var rogue = AgentCertificates.Create(dir.Combine("rogue"));
         rogue.Issue("alice");
         var data = dir.Combine("data");
         var topic = Unique.Name("mtls");
-        var (code, stdout, stderr) = ExternalTool.Run("dotnet", [AgentProcess.AgentDll, "acls", "add", "--principal", "User:alice", "--operation", "write", "create",
-            "--topic", topic, "--data", data], timeout: TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"edgestream acls add: exit {code}\n{stdout}\n{stderr}");
+        AgentAcls.Add(data, "--principal", "User:alice", "--operation", "write", "create", "--topic", topic);
         // The node's own certificate doubles as the test's reader: a super user needs no ACL.
         await using var node = await AgentNode.StartAsync(data, "edge", ["--node-id", "edge-1", .. fleet.NodeFlags("edge-1"), "--authorizer", "on", "--super-users", "User:edge-1"]);
 
@@ -62,9 +57,7 @@ public sealed class ClientCertificateTests
     public async Task TlsClientAuthRequired_WithoutCertificateRefused_WithOneServed()
     {
         using var dir = new TempDirectory();
-        var fleet = AgentCertificates.Create(dir.Combine("fleet"));
-        fleet.Issue("edge-1", "127.0.0.1");
-        fleet.Issue("alice");
+        var fleet = AgentCertificates.ForNode(dir.Combine("fleet"), "edge-1", "alice");
         await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", ["--node-id", "edge-1", .. fleet.NodeFlags("edge-1"), "--tls-client-auth", "required"]);
         var topic = Unique.Name("required");
 

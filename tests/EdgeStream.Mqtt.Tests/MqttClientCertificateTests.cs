@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using EdgeStream.TestSupport;
 
 namespace EdgeStream.Mqtt.Tests;
@@ -14,13 +13,9 @@ public sealed class MqttClientCertificateTests
     public async Task Mosquitto_CertificatePrincipal_AllowedTopicDelivered_TopicWithoutAclRefused()
     {
         using var dir = new TempDirectory();
-        var fleet = AgentCertificates.Create(dir.Combine("fleet"));
-        fleet.Issue("edge-1", "127.0.0.1");
-        fleet.Issue("sensor");
+        var fleet = AgentCertificates.ForNode(dir.Combine("fleet"), "edge-1", "sensor");
         var data = dir.Combine("data");
-        var (code, stdout, stderr) = ExternalTool.Run("dotnet", [AgentProcess.AgentDll, "acls", "add", "--principal", "User:sensor", "--operation", "write", "read",
-            "--topic", "plant", "--data", data], timeout: TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"edgestream acls add: exit {code}\n{stdout}\n{stderr}");
+        AgentAcls.Add(data, "--principal", "User:sensor", "--operation", "write", "read", "--topic", "plant");
         // --mqtt-auth required: a client gets in with a password or a certificate; this one has no users at all.
         await using var node = await AgentNode.StartAsync(data, "edge", ["--node-id", "edge-1", .. fleet.NodeFlags("edge-1"),
             "--mqtt-auth", "required", "--authorizer", "on", "--mqtt-map", "plant/#=plant"]);
@@ -28,20 +23,10 @@ public sealed class MqttClientCertificateTests
         string[] certificate = ["--cafile", fleet.Ca, "--cert", fleet.Certificate("sensor"), "--key", fleet.Key("sensor")];
         string[] sensor = [.. server, .. certificate];
 
-        var lines = new ConcurrentQueue<string>();
-        using var sub = ExternalTool.Start("mosquitto_sub", [.. sensor, "-i", Mqtt.ClientId("sub"), "-t", "plant/#", "-q", "1", "-v", "-W", "60"]);
-        sub.OutputDataReceived += (_, e) => { if (e.Data is { } l) lines.Enqueue(l); };
-        sub.BeginOutputReadLine();
+        var sub = await MosquittoSubscriber.StartAsync(node.MqttPort, "plant/#", "plant/ping", certificate);
+        var lines = sub.Lines;
         try
         {
-            // The subscription is in place once one of these pings comes back.
-            var pings = 0;
-            Assert.True(await Wait.UntilAsync(() =>
-            {
-                if (!lines.IsEmpty) return true;
-                Mqtt.Publish(node.MqttPort, "plant/ping", $"ping-{pings++}", 1, certificate);
-                return false;
-            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)), $"mosquitto_sub got no ping\n{node.Process.Stdout}");
             Mqtt.Publish(node.MqttPort, "plant/line1", "hello", 1, certificate);
             // A user name and password besides the certificate are ignored (mosquitto's use_identity_as_username): still the sensor.
             Mqtt.Publish(node.MqttPort, "plant/line1", "with-password", 1, [.. certificate, "-u", "intruder", "-P", "not-a-user-Secret-31"]);
@@ -50,8 +35,7 @@ public sealed class MqttClientCertificateTests
         }
         finally
         {
-            sub.Kill(entireProcessTree: true);
-            await sub.WaitForExitAsync();
+            await sub.DisposeAsync();
         }
 
         // Topics the sensor has no ACL for (other/# maps to the log topic mqtt): MQTT 5 PUBACK 0x87, SUBACK refused.
@@ -72,9 +56,7 @@ public sealed class MqttClientCertificateTests
     public async Task TlsClientAuthRequired_OpensslWithoutCertificateRefused_WithOneConnected()
     {
         using var dir = new TempDirectory();
-        var fleet = AgentCertificates.Create(dir.Combine("fleet"));
-        fleet.Issue("edge-1", "127.0.0.1");
-        fleet.Issue("device");
+        var fleet = AgentCertificates.ForNode(dir.Combine("fleet"), "edge-1", "device");
         var rogue = AgentCertificates.Create(dir.Combine("rogue"));
         rogue.Issue("device");
         await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", ["--node-id", "edge-1", .. fleet.NodeFlags("edge-1"), "--tls-client-auth", "required"]);

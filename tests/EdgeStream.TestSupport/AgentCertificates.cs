@@ -20,6 +20,15 @@ public sealed class AgentCertificates
         return certificates;
     }
 
+    /// <summary>A CA with a certificate for node <paramref name="nodeId"/> (naming 127.0.0.1, to serve the tests) and one for each of <paramref name="clients"/>.</summary>
+    public static AgentCertificates ForNode(string directory, string nodeId, params string[] clients)
+    {
+        var certificates = Create(directory);
+        certificates.Issue(nodeId, "127.0.0.1");
+        foreach (var client in clients) certificates.Issue(client);
+        return certificates;
+    }
+
     private string CaDirectory => Path.Combine(_directory, "ca");
 
     /// <summary>The CA certificate (what <c>--tls-ca</c>, <c>ssl.ca.location</c> and <c>--cafile</c> name).</summary>
