@@ -181,8 +181,10 @@ public static partial class AgentRunner
     private static void WarnUnauthenticated(ILogger log, AgentOptions options)
     {
         var open = new List<string>();
-        if (options.KafkaSasl.Count == 0 && !options.Kafka.IsLoopback) open.Add($"Kafka {options.Kafka}");
-        if (!options.MqttAuth && !options.Mqtt.IsLoopback) open.Add($"MQTT {options.Mqtt}");
+        // --tls-client-auth required authenticates every client by its certificate (it needs --tls-ca).
+        var certificates = options.TlsClientAuth == EdgeStream.Security.Tls.TlsClientAuth.Required && options.TlsCa is not null;
+        if (options.KafkaSasl.Count == 0 && !certificates && !options.Kafka.IsLoopback) open.Add($"Kafka {options.Kafka}");
+        if (!options.MqttAuth && !certificates && !options.Mqtt.IsLoopback) open.Add($"MQTT {options.Mqtt}");
         if (open.Count > 0) HostLog.Unauthenticated(log, string.Join(", ", open));
         if (options.KafkaSasl.Contains("PLAIN") && options.TlsCert is null && !options.Kafka.IsLoopback) HostLog.PlainWithoutTls(log);
     }

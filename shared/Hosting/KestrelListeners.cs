@@ -28,15 +28,28 @@ public static class KestrelListeners
     }
 
     /// <summary>TLS with the node's certificate on this listener, when it has one; clients are not asked for theirs.</summary>
-    public static ListenOptions UseServerTls(this ListenOptions listen, TlsMaterial? tls)
+    public static ListenOptions UseServerTls(this ListenOptions listen, TlsMaterial? tls) => listen.UseServerTls(tls, TlsClientAuth.None);
+
+    /// <summary>
+    /// TLS with the node's certificate, when it has one, asking clients for theirs as
+    /// <paramref name="clientAuth"/> says (the Kafka and MQTT listeners). A certificate that is presented
+    /// must chain to the fleet CA or the handshake fails: a client is never taken for someone the CA did
+    /// not vouch for. Without <c>--tls-ca</c> nothing could be verified, so nothing is asked for
+    /// (<c>required</c> without it is refused at start).
+    /// </summary>
+    public static ListenOptions UseServerTls(this ListenOptions listen, TlsMaterial? tls, TlsClientAuth clientAuth)
     {
-        if (tls is not null)
-            listen.UseHttps(new HttpsConnectionAdapterOptions
-            {
-                ServerCertificate = tls.Certificate,
-                ClientCertificateMode = ClientCertificateMode.NoCertificate,
-                HandshakeTimeout = TlsHandshakeTimeout,
-            });
+        if (tls is null) return listen;
+        var mode = !tls.HasAuthority ? ClientCertificateMode.NoCertificate : clientAuth switch
+        {
+            TlsClientAuth.Required => ClientCertificateMode.RequireCertificate,
+            TlsClientAuth.Requested => ClientCertificateMode.AllowCertificate,
+            _ => ClientCertificateMode.NoCertificate,
+        };
+        var options = new HttpsConnectionAdapterOptions { ServerCertificate = tls.Certificate, ClientCertificateMode = mode, HandshakeTimeout = TlsHandshakeTimeout };
+        // Called only for a certificate that was presented (Kestrel answers for a missing one by the mode).
+        if (mode != ClientCertificateMode.NoCertificate) options.ClientCertificateValidation = (certificate, _, _) => tls.Verify(certificate, out _);
+        listen.UseHttps(options);
         return listen;
     }
 
@@ -44,15 +57,7 @@ public static class KestrelListeners
     /// TLS that requires a client certificate issued by the fleet CA (the uplink listener): a child
     /// without one, or with one from elsewhere, fails the handshake.
     /// </summary>
-    public static ListenOptions UseMutualTls(this ListenOptions listen, TlsMaterial tls)
-    {
-        listen.UseHttps(new HttpsConnectionAdapterOptions
-        {
-            ServerCertificate = tls.Certificate,
-            ClientCertificateMode = ClientCertificateMode.RequireCertificate,
-            ClientCertificateValidation = (certificate, _, _) => tls.Verify(certificate, out _),
-            HandshakeTimeout = TlsHandshakeTimeout,
-        });
-        return listen;
-    }
+    public static ListenOptions UseMutualTls(this ListenOptions listen, TlsMaterial tls) => tls.HasAuthority
+        ? listen.UseServerTls(tls, TlsClientAuth.Required)
+        : throw new InvalidOperationException("mutual TLS needs the fleet CA (--tls-ca) to verify clients with");
 }

@@ -76,8 +76,9 @@ public static class RoleHost
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
         }, options.MqttLimits,
-            options.MqttAuth ? sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>() : null,
-            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null);
+            sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>(),
+            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null,
+            passwordRequired: options.MqttAuth);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
@@ -123,9 +124,9 @@ public static class RoleHost
             // With a certificate every listener speaks TLS first (Kafka's SSL, MQTT over TLS, HTTPS).
             k.ListenOn(options.Http, l => l.UseServerTls(tls));
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
-            k.ListenOn(options.Kafka, l => l.UseServerTls(tls).UseConnectionHandler<KafkaConnectionHandler>());
+            k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
-            k.ListenOn(options.Mqtt, l => l.UseServerTls(tls).UseEdgeStreamMqtt());
+            k.ListenOn(options.Mqtt, l => l.UseServerTls(tls, options.TlsClientAuth).UseEdgeStreamMqtt());
             role.ApplyListeners(k);
         });
 

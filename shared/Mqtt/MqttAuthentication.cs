@@ -1,5 +1,6 @@
 using System.Text;
 using EdgeStream.Security.Authentication;
+using EdgeStream.Security.Certificates;
 using Microsoft.Extensions.Hosting;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
@@ -7,8 +8,13 @@ using MQTTnet.Server;
 namespace EdgeStream.Mqtt;
 
 /// <summary>
-/// <c>--mqtt-auth required</c>: a CONNECT must carry the user name and password of one of the node's
-/// users (checked against its SCRAM credential, <see cref="UserAuthenticator.VerifyPassword"/>).
+/// Who an MQTT client is. A client certificate (verified against the fleet CA during the TLS
+/// handshake, <c>--tls-client-auth</c>) authenticates it as <see cref="CertificatePrincipal"/>
+/// names it, and the CONNECT's user name and password are then ignored, not checked — what mosquitto
+/// does with <c>use_identity_as_username</c>: the certificate is the stronger proof, and a client
+/// must not become someone else by adding a password. Without one, <c>--mqtt-auth required</c>: a
+/// CONNECT must carry the user name and password of one of the node's users (checked against its
+/// SCRAM credential, <see cref="UserAuthenticator.VerifyPassword"/>); otherwise it is anonymous.
 /// Refusals, per spec: no credentials → not authorized (MQTT 5 0x87, 3.1.1 return code 5); a wrong
 /// name or password → bad user name or password (0x86, 3.1.1 return code 4). Which of the two was
 /// wrong is not said.
@@ -18,15 +24,19 @@ public sealed class MqttAuthentication : IHostedService
     /// <summary>The session item holding the client's principal (<c>User:NAME</c>), which <see cref="MqttAuthorization"/> checks ACLs for.</summary>
     public const string PrincipalItem = "edgestream.principal";
     private const string Mechanism = "password";
+    private const string CertificateMechanism = "certificate";
     private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
 
     private readonly MqttServer _server;
     private readonly UserAuthenticator _authenticator;
+    private readonly bool _passwordRequired;
 
-    public MqttAuthentication(MqttServer server, UserAuthenticator authenticator)
+    /// <param name="passwordRequired"><c>--mqtt-auth required</c>: a client without a certificate needs a user name and password.</param>
+    public MqttAuthentication(MqttServer server, UserAuthenticator authenticator, bool passwordRequired)
     {
         _server = server;
         _authenticator = authenticator;
+        _passwordRequired = passwordRequired;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -44,6 +54,15 @@ public sealed class MqttAuthentication : IHostedService
     private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
         var remote = e.RemoteEndPoint?.ToString();
+        // Kestrel's TLS stage let it through only if the fleet CA issued it.
+        if (e.ClientCertificate is { } certificate)
+        {
+            var name = CertificatePrincipal.NameOf(certificate);
+            e.SessionItems[PrincipalItem] = CertificatePrincipal.Of(certificate);
+            _authenticator.Audit.Succeeded(AuthenticationProtocol.Mqtt, CertificateMechanism, name, remote);
+            return Task.CompletedTask;
+        }
+        if (!_passwordRequired) return Task.CompletedTask;
         var user = e.UserName;
         var raw = e.RawPassword;
         if (string.IsNullOrEmpty(user) || raw is null || raw.Length == 0)

@@ -15,11 +15,12 @@ public static class MqttHostingExtensions
 {
     /// <summary>
     /// Registers the MQTTnet broker (no listener of its own: Kestrel serves it) and the log bridge. With
-    /// <paramref name="authenticator"/> every CONNECT must carry a user name and password of the node's users;
-    /// with <paramref name="authorizer"/> every PUBLISH and SUBSCRIBE is checked against the node's ACLs.
+    /// <paramref name="authenticator"/> a client certificate authenticates its client, and with
+    /// <paramref name="passwordRequired"/> a CONNECT without one must carry a user name and password of the
+    /// node's users; with <paramref name="authorizer"/> every PUBLISH and SUBSCRIBE is checked against the node's ACLs.
     /// </summary>
     public static IServiceCollection AddEdgeStreamMqtt(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null,
-        Func<IServiceProvider, UserAuthenticator>? authenticator = null, Func<IServiceProvider, AclAuthorizer>? authorizer = null)
+        Func<IServiceProvider, UserAuthenticator>? authenticator = null, Func<IServiceProvider, AclAuthorizer>? authorizer = null, bool passwordRequired = false)
     {
         limits ??= new MqttLimits();
         limits.Validate();
@@ -27,7 +28,7 @@ public static class MqttHostingExtensions
         services.AddSingleton(limits);
         // First of the CONNECT handlers: the ones after it see a refused client as refused (no session, no slot).
         if (authenticator is not null)
-            services.AddHostedService(sp => new MqttAuthentication(sp.GetRequiredService<MqttServer>(), authenticator(sp)));
+            services.AddHostedService(sp => new MqttAuthentication(sp.GetRequiredService<MqttServer>(), authenticator(sp), passwordRequired));
         // Before MqttBrokerService: a PUBLISH it refuses is not appended to the log.
         if (authorizer is not null)
             services.AddHostedService(sp => new MqttAuthorization(sp.GetRequiredService<MqttServer>(), authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map));

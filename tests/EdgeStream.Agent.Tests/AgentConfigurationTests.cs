@@ -173,6 +173,17 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Resolve_TlsClientAuth_DefaultRequested_RequiredNeedsTheFleetCa()
+    {
+        Assert.Equal(EdgeStream.Security.Tls.TlsClientAuth.Requested, Resolve().TlsClientAuth);
+        Assert.Equal(EdgeStream.Security.Tls.TlsClientAuth.None, Resolve(Flags(("tlsClientAuth", "none"))).TlsClientAuth);
+        Assert.Contains("expected none, requested or required", Assert.Throws<ConfigurationException>(() => Resolve(Flags(("tlsClientAuth", "sometimes")))).Message);
+        // Nothing to verify a client certificate with: refused at start rather than refusing every client.
+        var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags(("tlsClientAuth", "required"))));
+        Assert.Contains("'required' needs --tls-cert, --tls-key and --tls-ca", ex.Message);
+    }
+
+    [Fact]
     public void Resolve_BadEnvironmentValue_NamesVariable()
     {
         var ex = Assert.Throws<ConfigurationException>(() => Resolve(env: Env(("EDGESTREAM_KAFKA", "notaport"))));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using EdgeStream.TestSupport;
+using static EdgeStream.Kafka.Clients.Tests.Clients;
 
 namespace EdgeStream.Kafka.Clients.Tests;
 
@@ -79,44 +80,6 @@ public sealed class AclTests(AclAgent agent) : IClassFixture<AclAgent>
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig(Admin)).Build();
         await admin.CreateTopicsAsync(topics.Select(t => new TopicSpecification { Name = t, NumPartitions = 1, ReplicationFactor = 1 }));
-    }
-
-    private static async Task<Error?> ProduceAsync(ClientConfig config, string topic, string value)
-    {
-        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig(config) { MessageTimeoutMs = 15000 }).Build();
-        try
-        {
-            await producer.ProduceAsync(topic, new Message<Null, string> { Value = value });
-            return null;
-        }
-        catch (ProduceException<Null, string> ex)
-        {
-            return ex.Error;
-        }
-    }
-
-    /// <summary>Consumes in group <paramref name="group"/> until <paramref name="count"/> values arrive or an error is reported.</summary>
-    private static (List<string> Values, Error? Error) Consume(ClientConfig config, string topic, string group, int count)
-    {
-        Error? error = null;
-        var values = new List<string>();
-        using var consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig(config) { GroupId = group, AutoOffsetReset = AutoOffsetReset.Earliest })
-            .SetErrorHandler((_, e) => error ??= e).Build();
-        consumer.Subscribe(topic);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (values.Count < count && error is null && DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r) values.Add(r.Message.Value);
-            }
-            catch (ConsumeException ex)
-            {
-                error ??= ex.Error;
-            }
-        }
-        consumer.Close();
-        return (values, error);
     }
 
     [Fact]

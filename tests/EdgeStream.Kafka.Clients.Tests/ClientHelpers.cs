@@ -16,6 +16,45 @@ public sealed record Seen(int Partition, long Offset, byte[]? Key, byte[]? Value
 /// <summary>Confluent.Kafka (librdkafka) clients with their chatter kept out of the test output (see <see cref="KafkaClientLog"/>).</summary>
 public static class Clients
 {
+    /// <summary>Produces one value; the error the producer reports, or null once it is acknowledged.</summary>
+    public static async Task<Error?> ProduceAsync(ClientConfig config, string topic, string value)
+    {
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig(config) { MessageTimeoutMs = 15000 }).Build();
+        try
+        {
+            await producer.ProduceAsync(topic, new Message<Null, string> { Value = value });
+            return null;
+        }
+        catch (ProduceException<Null, string> ex)
+        {
+            return ex.Error;
+        }
+    }
+
+    /// <summary>Consumes in group <paramref name="group"/> until <paramref name="count"/> values arrive or an error is reported.</summary>
+    public static (List<string> Values, Error? Error) Consume(ClientConfig config, string topic, string group, int count)
+    {
+        Error? error = null;
+        var values = new List<string>();
+        using var consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig(config) { GroupId = group, AutoOffsetReset = AutoOffsetReset.Earliest })
+            .SetErrorHandler((_, e) => error ??= e).Build();
+        consumer.Subscribe(topic);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (values.Count < count && error is null && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r) values.Add(r.Message.Value);
+            }
+            catch (ConsumeException ex)
+            {
+                error ??= ex.Error;
+            }
+        }
+        consumer.Close();
+        return (values, error);
+    }
+
     public static ProducerConfig ProducerConfig(string bootstrap, Acks acks = Acks.All, CompressionType compression = CompressionType.None) => new()
     {
         BootstrapServers = bootstrap,

@@ -15,11 +15,7 @@ public sealed class MqttAclTests
     private const string SensorPassword = "sensor-Acl-Secret-2718";
     private const string IntruderPassword = "intruder-Acl-Secret-1618";
 
-    private static void AddAcl(string data, params string[] args)
-    {
-        var (code, stdout, stderr) = ExternalTool.Run("dotnet", [AgentProcess.AgentDll, "acls", "add", .. args, "--data", data], timeout: TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"edgestream acls add: exit {code}\n{stdout}\n{stderr}");
-    }
+    private static void AddAcl(string data, params string[] args) => AgentAcls.Add(data, args);
 
     private static async Task<IMqttClient> ConnectAsync(int port, string user, string password, MqttProtocolVersion version)
     {

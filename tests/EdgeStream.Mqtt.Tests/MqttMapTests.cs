@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Confluent.Kafka;
 using EdgeStream.TestSupport;
 
@@ -36,22 +35,10 @@ public sealed class MqttMapTests
         await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge", "--partitions", "1",
             "--mqtt-map", "cmd/#=commands");
 
-        var lines = new ConcurrentQueue<string>();
-        using var sub = ExternalTool.Start("mosquitto_sub",
-            ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(), "-i", Mqtt.ClientId("sub"), "-t", "cmd/#", "-q", "1", "-v", "-W", "60"]);
-        sub.OutputDataReceived += (_, e) => { if (e.Data is { } l) lines.Enqueue(l); };
-        sub.BeginOutputReadLine();
+        var sub = await MosquittoSubscriber.StartAsync(node.MqttPort, "cmd/#", "cmd/ping");
+        var lines = sub.Lines;
         try
         {
-            // Wait until the subscription is in place: publish distinct pings until one arrives.
-            var pings = 0;
-            Assert.True(await Wait.UntilAsync(() =>
-            {
-                if (!lines.IsEmpty) return true;
-                Mqtt.Publish(node.MqttPort, "cmd/ping", $"ping-{pings++}", 1);
-                return false;
-            }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200)), "mosquitto_sub got no ping");
-
             using var producer = new ProducerBuilder<string, string>(new ProducerConfig
             {
                 BootstrapServers = node.Bootstrap,
@@ -72,8 +59,7 @@ public sealed class MqttMapTests
         }
         finally
         {
-            if (!sub.HasExited) sub.Kill(entireProcessTree: true);
-            await sub.WaitForExitAsync();
+            await sub.DisposeAsync();
         }
 
         var seen = lines.ToList();

@@ -93,6 +93,8 @@ public sealed class AgentOptions
     public string? TlsCert { get; init; }
     public string? TlsKey { get; init; }
     public string? TlsCa { get; init; }
+    /// <summary>Whether the Kafka and MQTT listeners ask TLS clients for a certificate (<c>--tls-client-auth</c>).</summary>
+    public EdgeStream.Security.Tls.TlsClientAuth TlsClientAuth { get; init; } = EdgeStream.Security.Tls.TlsClientAuth.Requested;
     /// <summary>SASL mechanisms the Kafka listener requires (SASL names, e.g. SCRAM-SHA-512); empty: no authentication.</summary>
     public IReadOnlyList<string> KafkaSasl { get; init; } = [];
     /// <summary>Whether MQTT clients must give a user name and password (<c>--mqtt-auth required</c>).</summary>
@@ -184,6 +186,7 @@ internal sealed class AgentOptionsBuilder
     internal string? TlsCert { get; set; }
     internal string? TlsKey { get; set; }
     internal string? TlsCa { get; set; }
+    internal EdgeStream.Security.Tls.TlsClientAuth TlsClientAuth { get; set; } = EdgeStream.Security.Tls.TlsClientAuth.Requested;
     internal IReadOnlyList<string> KafkaSasl { get; set; } = [];
     internal bool MqttAuth { get; set; }
     internal IReadOnlyList<string> SuperUsers { get; set; } = [];
@@ -288,6 +291,9 @@ internal sealed class AgentOptionsBuilder
         if (TlsCert is not null && TlsCa is null && Parents.Count > 0)
             throw new ConfigurationException($"with {Describe(AgentSettings.TlsCert)} and --parent a node needs --tls-ca: it trusts a parent only if the fleet CA issued the parent's certificate.");
 
+        if (TlsClientAuth == EdgeStream.Security.Tls.TlsClientAuth.Required && TlsCa is null)
+            throw new ConfigurationException($"{Describe(AgentSettings.TlsClientAuth)}: 'required' needs --tls-cert, --tls-key and --tls-ca: client certificates are verified against the fleet CA.");
+
         return new AgentOptions
         {
             Role = Role,
@@ -336,6 +342,7 @@ internal sealed class AgentOptionsBuilder
             TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
             TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),
             TlsCa = TlsCa is null ? null : System.IO.Path.GetFullPath(TlsCa),
+            TlsClientAuth = TlsClientAuth,
             KafkaSasl = KafkaSasl,
             MqttAuth = MqttAuth,
             SuperUsers = SuperUsers,

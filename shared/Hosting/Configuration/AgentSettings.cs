@@ -103,6 +103,8 @@ public static class AgentSettings
         "The private key of --tls-cert (PEM).", "none");
     public static readonly Setting<string?> TlsCa = new("tlsCa", "--tls-ca", "EDGESTREAM_TLS_CA", "tlsCa", "FILE", null, Parsers.Path, (b, v) => b.TlsCa = v,
         "The fleet CA (PEM): a parent accepts an uplink only with a client certificate it issued, naming the node id the child claims; a child accepts only a parent it issued.", "none");
+    public static readonly Setting<EdgeStream.Security.Tls.TlsClientAuth> TlsClientAuth = new("tlsClientAuth", "--tls-client-auth", "EDGESTREAM_TLS_CLIENT_AUTH", "tlsClientAuth", "none|requested|required", "requested", Parsers.ClientAuth, (b, v) => b.TlsClientAuth = v,
+        "Client certificates on the Kafka and MQTT listeners (Kafka's ssl.client.auth), with --tls-cert and --tls-ca: requested = asked for, optional; required = a client without one fails the handshake; none = not asked for. A certificate presented must be issued by --tls-ca; it authenticates User:NODE_ID (its edgestream://node/ URI) or User:CN.");
     public static readonly Setting<IReadOnlyList<string>> KafkaSasl = new("kafkaSasl", "--kafka-sasl", "EDGESTREAM_KAFKA_SASL", "kafkaSasl", "MECH[,MECH]", "none", Parsers.SaslMechanisms, (b, v) => b.KafkaSasl = v,
         "SASL mechanisms the Kafka listener requires a client to authenticate with: plain, scram-sha-256, scram-sha-512 (users: 'edgestream users add'). SASL_PLAINTEXT, or SASL_SSL with --tls-cert.", "none: no authentication");
     public static readonly Setting<bool> MqttAuth = new("mqttAuth", "--mqtt-auth", "EDGESTREAM_MQTT_AUTH", "mqttAuth", "none|required", "none", Parsers.AuthRequired, (b, v) => b.MqttAuth = v,
@@ -149,7 +151,7 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa, TlsClientAuth,
         KafkaSasl, MqttAuth, SuperUsers, Authorizer, RevokedNodes,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
@@ -296,6 +298,14 @@ public static class AgentSettings
             }
             return mechanisms.Count > 0 ? mechanisms : throw new FormatException("expected none, or one or more of plain, scram-sha-256, scram-sha-512");
         }
+
+        public static EdgeStream.Security.Tls.TlsClientAuth ClientAuth(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "none" => EdgeStream.Security.Tls.TlsClientAuth.None,
+            "requested" => EdgeStream.Security.Tls.TlsClientAuth.Requested,
+            "required" => EdgeStream.Security.Tls.TlsClientAuth.Required,
+            _ => throw new FormatException("expected none, requested or required"),
+        };
 
         public static bool AuthRequired(string s) => s.Trim().ToLowerInvariant() switch
         {

@@ -109,15 +109,14 @@ public sealed class KafkaConnectionHandler : ConnectionHandler
     }
 
     /// <summary>
-    /// With mutual TLS, the client certificate names the principal: <c>User:NODE_ID</c> for a fleet
-    /// certificate (the node id in its URI), else <c>User:</c> and the subject, as Kafka's SSL principal.
+    /// A client certificate (verified against the fleet CA during the handshake) names the principal
+    /// ACLs check (<see cref="EdgeStream.Security.Certificates.CertificatePrincipal"/>); SASL, if the
+    /// listener requires it, replaces it, as on Kafka's SASL_SSL listeners.
     /// </summary>
-    private static string? CertificatePrincipal(ConnectionContext connection)
-    {
-        var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
-        if (certificate is null) return null;
-        return "User:" + (EdgeStream.Security.Tls.TlsMaterial.NodeIdOf(certificate) ?? certificate.Subject);
-    }
+    private static string? CertificatePrincipal(ConnectionContext connection) =>
+        connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate is { } certificate
+            ? EdgeStream.Security.Certificates.CertificatePrincipal.Of(certificate)
+            : null;
 
     // KIP-43 legacy framing: int32 size, then the token.
     private static void WriteBareToken(PipeWriter output, byte[] token)
