@@ -5,28 +5,44 @@ using EdgeStream.TestSupport;
 namespace EdgeStream.Hierarchy.Tests;
 
 /// <summary>
-/// A fleet CA and node certificates made with <c>edgestream certs</c> in a temporary directory, and the
-/// <c>--tls-*</c> flags of a node presenting one of them.
+/// A fleet CA and node certificates (<see cref="AgentCertificates"/>, made with <c>edgestream certs</c>) in a
+/// temporary directory that also holds the tests' data directories, and the <c>--tls-*</c> flags of a node
+/// presenting one of them.
 /// </summary>
 public sealed class TlsFleet : IDisposable
 {
-    public TempDirectory Dir { get; } = new();
-    public string Ca => Dir.Combine("ca", "ca.crt");
+    private readonly AgentCertificates _certificates;
 
-    public static async Task<TlsFleet> CreateAsync(params string[] nodes)
+    private TlsFleet()
     {
-        var fleet = new TlsFleet();
-        await Certs("init", "--dir", fleet.Dir.Combine("ca"));
-        foreach (var node in nodes) await fleet.IssueAsync(node);
-        return fleet;
+        Dir = new TempDirectory();
+        _certificates = AgentCertificates.Create(Dir.Path);
     }
 
-    public Task IssueAsync(string node) =>
-        Certs("issue", node, "--ca", Dir.Combine("ca"), "--out", Dir.Combine("certs"), "--host", "127.0.0.1");
+    public TempDirectory Dir { get; }
+    public string Ca => _certificates.Ca;
+
+    public static Task<TlsFleet> CreateAsync(params string[] nodes)
+    {
+        var fleet = new TlsFleet();
+        foreach (var node in nodes) fleet.Issue(node);
+        return Task.FromResult(fleet);
+    }
+
+    public Task IssueAsync(string node)
+    {
+        Issue(node);
+        return Task.CompletedTask;
+    }
+
+    private void Issue(string node) => _certificates.Issue(node, "127.0.0.1");
 
     /// <summary>The TLS flags of a node presenting <paramref name="certificateOf"/>'s certificate.</summary>
-    public string[] Flags(string certificateOf) =>
-        ["--tls-cert", Dir.Combine("certs", certificateOf + ".crt"), "--tls-key", Dir.Combine("certs", certificateOf + ".key"), "--tls-ca", Ca];
+    public string[] Flags(string certificateOf) => _certificates.NodeFlags(certificateOf);
+
+    public string Certificate(string name) => _certificates.Certificate(name);
+
+    public string Key(string name) => _certificates.Key(name);
 
     /// <summary>
     /// The flags of a node presenting a certificate for <paramref name="nodeId"/> signed by this fleet's CA
@@ -44,16 +60,10 @@ public sealed class TlsFleet : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         // The CA itself is only minutes old: the certificate lives within its validity and ended a minute ago.
         using var certificate = request.Create(authority, authority.NotBefore, DateTimeOffset.UtcNow.AddMinutes(-1), RandomNumberGenerator.GetBytes(16));
-        var path = Dir.Combine("certs", nodeId + "-expired");
+        var path = Dir.Combine(nodeId + "-expired");
         File.WriteAllText(path + ".crt", certificate.ExportCertificatePem());
         File.WriteAllText(path + ".key", key.ExportPkcs8PrivateKeyPem());
         return ["--tls-cert", path + ".crt", "--tls-key", path + ".key", "--tls-ca", trusted.Ca];
-    }
-
-    private static async Task Certs(params string[] args)
-    {
-        var (code, stdout, stderr) = await AgentProcess.RunToExitAsync(Path.GetTempPath(), ["certs", .. args]);
-        Assert.True(code == 0, $"edgestream certs {string.Join(' ', args)}: exit {code}\n{stdout}\n{stderr}");
     }
 
     public void Dispose() => Dir.Dispose();

@@ -97,7 +97,7 @@ public sealed class TlsTests
         string[] parent = ["--parent", $"127.0.0.1:{gateway.UplinkPort}", "--uplink-max-backoff", "1s"];
         await using var edge = await AgentNode.StartAsync(fleet.Dir.Combine("edge"), "edge", ["--node-id", "edge-1", .. parent, .. fleet.Flags("edge-1")]);
         // edge-2's certificate names it, but another CA signed it; it trusts the gateway's CA, so only the gateway can refuse.
-        string[] foreignFlags = ["--tls-cert", foreign.Dir.Combine("certs", "edge-2.crt"), "--tls-key", foreign.Dir.Combine("certs", "edge-2.key"), "--tls-ca", fleet.Ca];
+        string[] foreignFlags = ["--tls-cert", foreign.Certificate("edge-2"), "--tls-key", foreign.Key("edge-2"), "--tls-ca", fleet.Ca];
         await using var stranger = await AgentNode.StartAsync(fleet.Dir.Combine("stranger"), "edge", ["--node-id", "edge-2", .. parent, .. foreignFlags]);
         // edge-3's certificate is from the fleet CA but expired a minute ago.
         await using var expired = await AgentNode.StartAsync(fleet.Dir.Combine("expired"), "edge", ["--node-id", "edge-3", .. parent, .. fleet.ExpiredFlags("edge-3", fleet)]);
