@@ -1,7 +1,9 @@
+using System.Net.Sockets;
 using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using EdgeStream.TestSupport;
+using Wire = EdgeStream.Kafka.Protocol.Messages;
 using static EdgeStream.Kafka.Clients.Tests.Clients;
 
 namespace EdgeStream.Kafka.Clients.Tests;
@@ -9,6 +11,7 @@ namespace EdgeStream.Kafka.Clients.Tests;
 /// <summary>
 /// A node with SCRAM users alice, bob and admin (a super user) and <c>--authorizer on</c>; alice's
 /// Write on topic <see cref="CliTopic"/> was added by <c>edgestream acls add</c> before it started.
+/// PLAIN is offered too, for the raw-frame tests (a PLAIN token is one frame; librdkafka clients use SCRAM).
 /// </summary>
 public sealed class AclAgent : IAsyncLifetime
 {
@@ -31,7 +34,7 @@ public sealed class AclAgent : IAsyncLifetime
         var (code, stdout, stderr) = ExternalTool.Run("dotnet", [AgentProcess.AgentDll, "acls", "add", "--principal", "User:alice", "--operation", "write", "create",
             "--topic", CliTopic, "--data", data], timeout: TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"edgestream acls add: exit {code}\n{stdout}\n{stderr}");
-        _node = await AgentNode.StartAsync(data, "edge", "--kafka-sasl", "scram-sha-512", "--super-users", "User:admin", "--authorizer", "on");
+        _node = await AgentNode.StartAsync(data, "edge", "--kafka-sasl", "scram-sha-512,plain", "--super-users", "User:admin", "--authorizer", "on");
     }
 
     public async Task DisposeAsync()
@@ -80,6 +83,46 @@ public sealed class AclTests(AclAgent agent) : IClassFixture<AclAgent>
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig(Admin)).Build();
         await admin.CreateTopicsAsync(topics.Select(t => new TopicSpecification { Name = t, NumPartitions = 1, ReplicationFactor = 1 }));
+    }
+
+    /// <summary>A raw connection authenticated with PLAIN as <paramref name="user"/> (correlation ids 1 and 2 are used).</summary>
+    private async Task<Socket> RawAsync(string user, string password)
+    {
+        var socket = await KafkaWire.ConnectAsync(agent.Node.KafkaPort);
+        var handshake = await RoundTripAsync<Wire.SaslHandshakeResponse>(socket, Wire.ApiKey.SaslHandshake, 1, 1, new Wire.SaslHandshakeRequest { Mechanism = "PLAIN" });
+        Assert.Equal(0, handshake.ErrorCode);
+        var token = System.Text.Encoding.UTF8.GetBytes($"\0{user}\0{password}");
+        var authenticate = await RoundTripAsync<Wire.SaslAuthenticateResponse>(socket, Wire.ApiKey.SaslAuthenticate, 2, 2, new Wire.SaslAuthenticateRequest { AuthBytes = token });
+        Assert.Equal(0, authenticate.ErrorCode);
+        return socket;
+    }
+
+    private static async Task<TResponse> RoundTripAsync<TResponse>(Socket socket, Wire.ApiKey api, short version, int correlationId, Wire.IKafkaMessage request)
+        where TResponse : Wire.IKafkaMessage, new()
+    {
+        await socket.SendAsync(RawKafka.Request((short)api, version, correlationId, request), SocketFlags.None);
+        return RawKafka.ReadResponse<TResponse>(await KafkaWire.ReadFrameAsync(socket, Timeout), api, version, correlationId);
+    }
+
+    /// <summary>
+    /// Grants <paramref name="operation"/> on a transactional id with a raw CreateAcls as admin:
+    /// Confluent.Kafka's ResourceType has no TRANSACTIONAL_ID (Kafka's resource type 5).
+    /// </summary>
+    private async Task GrantTransactionalIdAsync(string transactionalId, string principal, AclOperation operation)
+    {
+        using var socket = await RawAsync("admin", AclAgent.AdminPassword);
+        var response = await RoundTripAsync<Wire.CreateAclsResponse>(socket, Wire.ApiKey.CreateAcls, 3, 3, new Wire.CreateAclsRequest
+        {
+            Creations =
+            {
+                new()
+                {
+                    ResourceType = 5, ResourceName = transactionalId, ResourcePatternType = (sbyte)ResourcePatternType.Literal,
+                    Principal = principal, Host = "*", Operation = (sbyte)operation, PermissionType = (sbyte)AclPermissionType.Allow,
+                },
+            },
+        });
+        Assert.Equal(0, Assert.Single(response.Results).ErrorCode);
     }
 
     [Fact]
@@ -236,5 +279,151 @@ public sealed class AclTests(AclAgent agent) : IClassFixture<AclAgent>
 
         Assert.Null(await ProduceAsync(Bob, topic, "bob-allowed"));
         Assert.Equal(ErrorCode.TopicAuthorizationFailed, (await ProduceAsync(Alice, topic, "alice-denied"))?.Code);
+    }
+
+    [Fact]
+    public async Task FindCoordinator_Raw_WithoutDescribe_RefusedPerKeyFromV4_TopLevelBefore()
+    {
+        var group = Unique.Name("g-fc");
+        var deniedGroup = Unique.Name("g-fc-denied");
+        var txn = Unique.Name("txn-fc");
+        var deniedTxn = Unique.Name("txn-fc-denied");
+        await GrantAsync(Acl(ResourceType.Group, group, "User:bob", AclOperation.Describe));
+        // Write on the transactional id implies Describe, as in Kafka.
+        await GrantTransactionalIdAsync(txn, "User:bob", AclOperation.Write);
+
+        using var bob = await RawAsync("bob", AclAgent.BobPassword);
+        // v4+ (KIP-699): one answer per key, the refused one without a coordinator.
+        var groups = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 4, 3,
+            new Wire.FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = [group, deniedGroup] });
+        Assert.Equal([(group, (short)0), (deniedGroup, (short)30)], groups.Coordinators.Select(c => (c.Key, c.ErrorCode)));
+        Assert.True(groups.Coordinators[0].NodeId >= 0 && groups.Coordinators[0].Port == agent.Node.KafkaPort);
+        Assert.Equal((-1, "", -1), (groups.Coordinators[1].NodeId, groups.Coordinators[1].Host, groups.Coordinators[1].Port));
+        var txns = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 5, 4,
+            new Wire.FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = [deniedTxn, txn] });
+        Assert.Equal([(deniedTxn, (short)53), (txn, (short)0)], txns.Coordinators.Select(c => (c.Key, c.ErrorCode)));
+
+        // v0-v3: one key, the refusal at the top.
+        var v3 = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 3, 5, new Wire.FindCoordinatorRequest { Key = deniedGroup, KeyType = 0 });
+        Assert.Equal((30, -1), (v3.ErrorCode, v3.NodeId));
+        var v1 = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 1, 6, new Wire.FindCoordinatorRequest { Key = deniedTxn, KeyType = 1 });
+        Assert.Equal((53, -1), (v1.ErrorCode, v1.NodeId));
+        var v0 = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 0, 7, new Wire.FindCoordinatorRequest { Key = group });
+        Assert.Equal((0, agent.Node.KafkaPort), (v0.ErrorCode, v0.Port));
+
+        // The connection is served on after the refusals; the super user needs no ACL.
+        var again = await RoundTripAsync<Wire.FindCoordinatorResponse>(bob, Wire.ApiKey.FindCoordinator, 2, 8, new Wire.FindCoordinatorRequest { Key = txn, KeyType = 1 });
+        Assert.Equal(0, again.ErrorCode);
+        using var admin = await RawAsync("admin", AclAgent.AdminPassword);
+        var asAdmin = await RoundTripAsync<Wire.FindCoordinatorResponse>(admin, Wire.ApiKey.FindCoordinator, 4, 3,
+            new Wire.FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = [deniedGroup] });
+        Assert.Equal(0, Assert.Single(asAdmin.Coordinators).ErrorCode);
+    }
+
+    [Fact]
+    public async Task ConsumerGroup_WithoutDescribe_DescribeAndListRefused_AllowedAfterAcl()
+    {
+        var topic = Unique.Name("acl-grp");
+        var group = Unique.Name("g-described");
+        await CreateTopicsAsync(topic);
+        Assert.Null(await ProduceAsync(Admin, topic, "g0"));
+        // The super user's consumer leaves the group behind, Empty with its committed offset.
+        var (values, error) = Consume(Admin, topic, group, 1);
+        Assert.Null(error);
+        Assert.Equal(["g0"], values);
+
+        using var bob = new AdminClientBuilder(new AdminClientConfig(Bob)).Build();
+        var refused = await Assert.ThrowsAsync<DescribeConsumerGroupsException>(() => bob.DescribeConsumerGroupsAsync([group]));
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, Assert.Single(refused.Results.ConsumerGroupDescriptions).Error.Code);
+        Assert.DoesNotContain(group, (await bob.ListConsumerGroupsAsync()).Valid.Select(g => g.GroupId));
+
+        await GrantAsync(Acl(ResourceType.Group, group, "User:bob", AclOperation.Describe));
+        var described = Assert.Single((await bob.DescribeConsumerGroupsAsync([group])).ConsumerGroupDescriptions);
+        Assert.Equal((group, ErrorCode.NoError, ConsumerGroupState.Empty), (described.GroupId, described.Error.Code, described.State));
+        Assert.Contains(group, (await bob.ListConsumerGroupsAsync()).Valid.Select(g => g.GroupId));
+
+        // Describe is not Read: with Read on the topic, joining the group is still refused.
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Read));
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, Consume(Bob, topic, group, 1).Error?.Code);
+    }
+
+    [Fact]
+    public async Task TransactionalProducer_WithoutWriteOnTransactionalId_InitTransactionsRefused_AllowedAfterAcl()
+    {
+        var topic = Unique.Name("acl-txn");
+        var transactionalId = Unique.Name("txn-bob");
+        await CreateTopicsAsync(topic);
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Write));
+        ProducerConfig Transactional() => new(Bob) { TransactionalId = transactionalId, MessageTimeoutMs = 15000 };
+
+        using (var refused = new ProducerBuilder<Null, string>(Transactional()).Build())
+        {
+            var ex = Assert.ThrowsAny<KafkaException>(() => refused.InitTransactions(Timeout));
+            Assert.Equal(ErrorCode.TransactionalIdAuthorizationFailed, ex.Error.Code);
+        }
+
+        await GrantTransactionalIdAsync(transactionalId, "User:bob", AclOperation.Write);
+        using (var producer = new ProducerBuilder<Null, string>(Transactional()).Build())
+        {
+            producer.InitTransactions(Timeout);
+            producer.BeginTransaction();
+            await producer.ProduceAsync(topic, new Message<Null, string> { Value = "committed" });
+            producer.CommitTransaction(Timeout);
+        }
+        var (values, error) = Consume(Admin, topic, Unique.Name("g-txn"), 1);
+        Assert.Null(error);
+        Assert.Equal(["committed"], values);
+    }
+
+    [Fact]
+    public async Task DescribeAndAlterConfigs_WithoutAcl_Refused_WithDescribeConfigsAndAlterConfigs_Served()
+    {
+        var topic = Unique.Name("acl-cfg");
+        await CreateTopicsAsync(topic);
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = topic };
+        using var bob = new AdminClientBuilder(new AdminClientConfig(Bob)).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig(Admin)).Build();
+        var brokerId = admin.GetMetadata(Timeout).Brokers[0].BrokerId;
+
+        var describeRefused = await Assert.ThrowsAsync<DescribeConfigsException>(() => bob.DescribeConfigsAsync([resource]));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, Assert.Single(describeRefused.Results).Error.Code);
+        var brokerRefused = await Assert.ThrowsAsync<DescribeConfigsException>(() =>
+            bob.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = brokerId.ToString(System.Globalization.CultureInfo.InvariantCulture) }]));
+        Assert.Equal(ErrorCode.ClusterAuthorizationFailed, Assert.Single(brokerRefused.Results).Error.Code);
+        var alterRefused = await Assert.ThrowsAsync<AlterConfigsException>(() =>
+            bob.AlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>> { [resource] = [new ConfigEntry { Name = "retention.ms", Value = "3600000" }] }));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, Assert.Single(alterRefused.Results).Error.Code);
+        var incrementalRefused = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() =>
+            bob.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+            {
+                [resource] = [new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set }],
+            }));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, Assert.Single(incrementalRefused.Results).Error.Code);
+
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.AlterConfigs));
+        // AlterConfigs implies DescribeConfigs.
+        Assert.Contains((await bob.DescribeConfigsAsync([resource]))[0].Entries.Keys, k => k == "retention.ms");
+        await bob.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [resource] = [new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set }],
+        });
+        Assert.Equal("3600000", (await admin.DescribeConfigsAsync([resource]))[0].Entries["retention.ms"].Value);
+    }
+
+    [Fact]
+    public async Task DeleteTopics_WithoutDelete_TopicAuthorizationFailed_WithDelete_Deleted()
+    {
+        var topic = Unique.Name("acl-del");
+        await CreateTopicsAsync(topic);
+        using var bob = new AdminClientBuilder(new AdminClientConfig(Bob)).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig(Admin)).Build();
+
+        var refused = await Assert.ThrowsAsync<DeleteTopicsException>(() => bob.DeleteTopicsAsync([topic]));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, Assert.Single(refused.Results).Error.Code);
+        Assert.Contains(topic, admin.GetMetadata(Timeout).Topics.Select(t => t.Topic));
+
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Delete));
+        await bob.DeleteTopicsAsync([topic]);
+        Assert.True(await Wait.UntilAsync(() => !admin.GetMetadata(Timeout).Topics.Any(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError), Timeout));
     }
 }
