@@ -9,7 +9,7 @@ using static EdgeStream.Kafka.Clients.Tests.Clients;
 namespace EdgeStream.Kafka.Clients.Tests;
 
 /// <summary>
-/// A node with SCRAM users alice, bob and admin (a super user) and <c>--authorizer on</c>; alice's
+/// A node with SCRAM users alice, bob, carol and admin (a super user) and <c>--authorizer on</c>; alice's
 /// Write on topic <see cref="CliTopic"/> was added by <c>edgestream acls add</c> before it started.
 /// PLAIN is offered too, for the raw-frame tests (a PLAIN token is one frame; librdkafka clients use SCRAM).
 /// </summary>
@@ -18,6 +18,8 @@ public sealed class AclAgent : IAsyncLifetime
     public const string AlicePassword = "alice-Acl-Secret-4711";
     public const string BobPassword = "bob-Acl-Secret-0815";
     public const string AdminPassword = "admin-Acl-Secret-1234";
+    /// <summary>carol is given ACLs on the cluster, which would change what bob's and alice's tests see.</summary>
+    public const string CarolPassword = "carol-Acl-Secret-2718";
     public const string CliTopic = "cli-granted";
 
     private readonly TempDirectory _dir = new();
@@ -31,6 +33,7 @@ public sealed class AclAgent : IAsyncLifetime
         AgentUsers.Add(data, "alice", AlicePassword, "--mechanism", "scram-sha-512");
         AgentUsers.Add(data, "bob", BobPassword, "--mechanism", "scram-sha-512");
         AgentUsers.Add(data, "admin", AdminPassword, "--mechanism", "scram-sha-512");
+        AgentUsers.Add(data, "carol", CarolPassword, "--mechanism", "scram-sha-512");
         var (code, stdout, stderr) = ExternalTool.Run("dotnet", [AgentProcess.AgentDll, "acls", "add", "--principal", "User:alice", "--operation", "write", "create",
             "--topic", CliTopic, "--data", data], timeout: TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"edgestream acls add: exit {code}\n{stdout}\n{stderr}");
@@ -425,5 +428,116 @@ public sealed class AclTests(AclAgent agent) : IClassFixture<AclAgent>
         await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Delete));
         await bob.DeleteTopicsAsync([topic]);
         Assert.True(await Wait.UntilAsync(() => !admin.GetMetadata(Timeout).Topics.Any(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError), Timeout));
+    }
+
+    [Fact]
+    public async Task DescribeAndListTransactions_WithoutDescribeOnTransactionalId_RefusedAndHidden_AllowedAfterAcl()
+    {
+        var topic = Unique.Name("acl-txn-desc");
+        var transactionalId = Unique.Name("txn-open");
+        await CreateTopicsAsync(topic);
+        // The super user's transaction stays open while bob looks at it.
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig(Admin) { TransactionalId = transactionalId, MessageTimeoutMs = 15000 }).Build();
+        producer.InitTransactions(Timeout);
+        producer.BeginTransaction();
+        await producer.ProduceAsync(topic, new Message<Null, string> { Value = "open" });
+
+        using var bob = await RawAsync("bob", AclAgent.BobPassword);
+        var refused = await RoundTripAsync<Wire.DescribeTransactionsResponse>(bob, Wire.ApiKey.DescribeTransactions, 0, 3,
+            new Wire.DescribeTransactionsRequest { TransactionalIds = [transactionalId] });
+        var state = Assert.Single(refused.TransactionStates);
+        Assert.Equal((53, -1L, 0), (state.ErrorCode, state.ProducerId, state.Topics.Count));
+        var hidden = await RoundTripAsync<Wire.ListTransactionsResponse>(bob, Wire.ApiKey.ListTransactions, 1, 4, new Wire.ListTransactionsRequest());
+        Assert.Equal(0, hidden.ErrorCode);
+        Assert.DoesNotContain(transactionalId, hidden.TransactionStates.Select(t => t.TransactionalId));
+
+        // Describe on the id: described and listed; the partitions of a topic bob may not Describe are left out.
+        await GrantTransactionalIdAsync(transactionalId, "User:bob", AclOperation.Describe);
+        var described = Assert.Single((await RoundTripAsync<Wire.DescribeTransactionsResponse>(bob, Wire.ApiKey.DescribeTransactions, 0, 5,
+            new Wire.DescribeTransactionsRequest { TransactionalIds = [transactionalId] })).TransactionStates);
+        Assert.Equal((0, "Ongoing", 0), (described.ErrorCode, described.TransactionStateValue, described.Topics.Count));
+        Assert.Contains(transactionalId, (await RoundTripAsync<Wire.ListTransactionsResponse>(bob, Wire.ApiKey.ListTransactions, 1, 6, new Wire.ListTransactionsRequest()))
+            .TransactionStates.Select(t => t.TransactionalId));
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Describe));
+        var withTopic = Assert.Single((await RoundTripAsync<Wire.DescribeTransactionsResponse>(bob, Wire.ApiKey.DescribeTransactions, 0, 7,
+            new Wire.DescribeTransactionsRequest { TransactionalIds = [transactionalId] })).TransactionStates);
+        Assert.Equal(topic, Assert.Single(withTopic.Topics).Topic);
+
+        producer.AbortTransaction(Timeout);
+    }
+
+    [Fact]
+    public async Task OffsetDelete_DeleteOnGroupWithoutReadOnTopic_PartitionTopicAuthorizationFailed_OffsetKept()
+    {
+        var topic = Unique.Name("acl-offdel");
+        var group = Unique.Name("g-offdel");
+        await CreateTopicsAsync(topic);
+        Assert.Null(await ProduceAsync(Admin, topic, "o0"));
+        Assert.Null(Consume(Admin, topic, group, 1).Error);
+
+        using var bob = await RawAsync("bob", AclAgent.BobPassword);
+        Wire.OffsetDeleteRequest Request() => new() { GroupId = group, Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0 }] }] };
+        Assert.Equal(30, (await RoundTripAsync<Wire.OffsetDeleteResponse>(bob, Wire.ApiKey.OffsetDelete, 0, 3, Request())).ErrorCode);
+
+        await GrantAsync(Acl(ResourceType.Group, group, "User:bob", AclOperation.Delete));
+        var topicRefused = await RoundTripAsync<Wire.OffsetDeleteResponse>(bob, Wire.ApiKey.OffsetDelete, 0, 4, Request());
+        Assert.Equal((0, (short)29), (topicRefused.ErrorCode, Assert.Single(Assert.Single(topicRefused.Topics).Partitions).ErrorCode));
+        using var admin = new AdminClientBuilder(new AdminClientConfig(Admin)).Build();
+        var kept = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(group, [new TopicPartition(topic, 0)])]);
+        Assert.Equal(1, Assert.Single(Assert.Single(kept).Partitions).Offset.Value);
+
+        await GrantAsync(Acl(ResourceType.Topic, topic, "User:bob", AclOperation.Read));
+        var deleted = await RoundTripAsync<Wire.OffsetDeleteResponse>(bob, Wire.ApiKey.OffsetDelete, 0, 5, Request());
+        Assert.Equal((0, (short)0), (deleted.ErrorCode, Assert.Single(Assert.Single(deleted.Topics).Partitions).ErrorCode));
+    }
+
+    [Fact]
+    public async Task CreateTopics_CreateWithoutDescribeConfigs_ConfigsHidden()
+    {
+        var hidden = Unique.Name("acl-cfg-hidden");
+        var shown = Unique.Name("acl-cfg-shown");
+        await GrantAsync(
+            Acl(ResourceType.Topic, hidden, "User:bob", AclOperation.Create),
+            Acl(ResourceType.Topic, shown, "User:bob", AclOperation.Create),
+            Acl(ResourceType.Topic, shown, "User:bob", AclOperation.DescribeConfigs));
+
+        using var bob = await RawAsync("bob", AclAgent.BobPassword);
+        var response = await RoundTripAsync<Wire.CreateTopicsResponse>(bob, Wire.ApiKey.CreateTopics, 5, 3, new Wire.CreateTopicsRequest
+        {
+            Topics = [new() { Name = hidden, NumPartitions = 1, ReplicationFactor = 1 }, new() { Name = shown, NumPartitions = 1, ReplicationFactor = 1 }],
+        });
+        var (h, s) = (response.Topics.Single(t => t.Name == hidden), response.Topics.Single(t => t.Name == shown));
+        Assert.Equal((0, (short)29, 0), (h.ErrorCode, h.TopicConfigErrorCode, h.Configs!.Count));
+        Assert.Equal((0, (short)0), (s.ErrorCode, s.TopicConfigErrorCode));
+        Assert.Contains(s.Configs!, c => c.Name == "retention.ms");
+    }
+
+    [Fact]
+    public async Task ClusterResources_LogDirsUsersAndAuthorizedOperations_NeedDescribeOnTheCluster()
+    {
+        using var carol = await RawAsync("carol", AclAgent.CarolPassword);
+        var logDirs = await RoundTripAsync<Wire.DescribeLogDirsResponse>(carol, Wire.ApiKey.DescribeLogDirs, 4, 3, new Wire.DescribeLogDirsRequest { Topics = null });
+        Assert.Equal((31, 0), (logDirs.ErrorCode, logDirs.Results.Count));
+        var cluster = await RoundTripAsync<Wire.DescribeClusterResponse>(carol, Wire.ApiKey.DescribeCluster, 0, 4, new Wire.DescribeClusterRequest { IncludeClusterAuthorizedOperations = true });
+        Assert.Equal(0, cluster.ClusterAuthorizedOperations);
+        var users = await RoundTripAsync<Wire.DescribeUserScramCredentialsResponse>(carol, Wire.ApiKey.DescribeUserScramCredentials, 0, 5,
+            new Wire.DescribeUserScramCredentialsRequest { Users = [new() { Name = "alice" }] });
+        Assert.Equal(31, Assert.Single(users.Results).ErrorCode);
+
+        // Describe on the cluster (Confluent.Kafka's Broker resource type is Kafka's cluster, 4).
+        await GrantAsync(Acl(ResourceType.Broker, "kafka-cluster", "User:carol", AclOperation.Describe));
+        logDirs = await RoundTripAsync<Wire.DescribeLogDirsResponse>(carol, Wire.ApiKey.DescribeLogDirs, 4, 6, new Wire.DescribeLogDirsRequest { Topics = null });
+        Assert.Equal((0, 1), (logDirs.ErrorCode, logDirs.Results.Count));
+        cluster = await RoundTripAsync<Wire.DescribeClusterResponse>(carol, Wire.ApiKey.DescribeCluster, 0, 7, new Wire.DescribeClusterRequest { IncludeClusterAuthorizedOperations = true });
+        Assert.Equal(1 << 8, cluster.ClusterAuthorizedOperations);
+        users = await RoundTripAsync<Wire.DescribeUserScramCredentialsResponse>(carol, Wire.ApiKey.DescribeUserScramCredentials, 0, 8,
+            new Wire.DescribeUserScramCredentialsRequest { Users = [new() { Name = "alice" }] });
+        Assert.Equal((0, 1), (Assert.Single(users.Results).ErrorCode, users.Results[0].CredentialInfos.Count));
+
+        // The super user may do every cluster operation: Create 5, Alter 7, Describe 8, ClusterAction 9,
+        // DescribeConfigs 10, AlterConfigs 11, IdempotentWrite 12 (Kafka's AclOperation codes).
+        using var admin = await RawAsync("admin", AclAgent.AdminPassword);
+        var all = await RoundTripAsync<Wire.DescribeClusterResponse>(admin, Wire.ApiKey.DescribeCluster, 0, 3, new Wire.DescribeClusterRequest { IncludeClusterAuthorizedOperations = true });
+        Assert.Equal((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12), all.ClusterAuthorizedOperations);
     }
 }
