@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Security.Authentication;
 
 namespace EdgeStream.Kafka.Server;
@@ -7,7 +8,8 @@ public sealed partial class KafkaBroker
 {
     // AlterUserScramCredentials (KIP-554): deletions by user and mechanism; upsertions carry the
     // salt, iterations and SaltedPassword = Hi(password, salt, i) the admin client computed, from which
-    // StoredKey and ServerKey are derived and stored. One result per user, in request order. Super users only.
+    // StoredKey and ServerKey are derived and stored. One result per user, in request order. Super
+    // users only, or with --authorizer on Alter on the cluster (Kafka's rule).
     private AlterUserScramCredentialsResponse HandleAlterUserScramCredentials(KafkaRequestContext context, AlterUserScramCredentialsRequest request)
     {
         var response = new AlterUserScramCredentialsResponse();
@@ -29,11 +31,11 @@ public sealed partial class KafkaBroker
             result.ErrorMessage = message;
         }
 
-        var allowed = IsSuperUser(context) && Authenticator is not null;
+        var refused = UserAdministrationRefusal(context, AclOperation.Alter);
         foreach (var deletion in request.Deletions)
         {
             var result = ResultFor(deletion.Name);
-            if (!allowed) Refuse(result, KafkaErrorCode.ClusterAuthorizationFailed, "user administration is for --super-users");
+            if (refused is not null) Refuse(result, KafkaErrorCode.ClusterAuthorizationFailed, refused);
             else if (ScramMechanism.FromKafkaType(deletion.Mechanism) is not { } mechanism) Refuse(result, KafkaErrorCode.UnsupportedSaslMechanism, "unknown SCRAM mechanism");
             else if (!Authenticator!.Store.Delete(deletion.Name, mechanism.Name)) Refuse(result, KafkaErrorCode.ResourceNotFound, "no such credential");
         }
@@ -41,7 +43,7 @@ public sealed partial class KafkaBroker
         {
             var result = ResultFor(upsertion.Name);
             var mechanism = ScramMechanism.FromKafkaType(upsertion.Mechanism);
-            if (!allowed) Refuse(result, KafkaErrorCode.ClusterAuthorizationFailed, "user administration is for --super-users");
+            if (refused is not null) Refuse(result, KafkaErrorCode.ClusterAuthorizationFailed, refused);
             else if (mechanism is null) Refuse(result, KafkaErrorCode.UnsupportedSaslMechanism, "unknown SCRAM mechanism");
             else if (!UserAuthenticator.IsValidUserName(upsertion.Name)) Refuse(result, KafkaErrorCode.UnacceptableCredential, "user names are 1-256 characters without spaces, control characters, ',', '=' or ':'");
             else if (upsertion.Iterations is < ScramMechanism.MinIterations or > ScramMechanism.MaxIterations)

@@ -12,7 +12,9 @@ public sealed partial class KafkaBroker
     // this node is all a single node can hold, so replication factor 1 (or -1) and manual
     // assignments naming only this broker are accepted. validateOnly checks everything and
     // creates nothing. v5+ returns the resulting partition count, replication factor and configs.
-    // With ACLs: Create on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED.
+    // With ACLs: Create on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED; the
+    // configs of a created topic are shown only with DescribeConfigs on it, else its config error
+    // is TOPIC_AUTHORIZATION_FAILED, as Kafka answers (Create alone must not reveal them).
     private CreateTopicsResponse HandleCreateTopics(KafkaRequestContext context, CreateTopicsRequest request)
     {
         var response = new CreateTopicsResponse();
@@ -41,6 +43,11 @@ public sealed partial class KafkaBroker
             try
             {
                 CreateOne(topic, validateOnly, result);
+                if (result.ErrorCode == 0 && !Authorized(context, AclOperation.DescribeConfigs, AclResourceType.Topic, topic.Name, audit: false))
+                {
+                    result.Configs = [];
+                    result.TopicConfigErrorCode = (short)KafkaErrorCode.TopicAuthorizationFailed;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -1,4 +1,5 @@
 using EdgeStream.Kafka.Protocol.Messages;
+using EdgeStream.Security.Acls;
 using EdgeStream.Storage;
 
 namespace EdgeStream.Kafka.Server;
@@ -9,8 +10,11 @@ public sealed partial class KafkaBroker
     // Every partition asked for (all when Topics is null) is listed with its size on disk; there
     // are no replicas to lag behind and no future (moving) replicas. Topics or partitions that do
     // not exist are left out, as Kafka does. With --max-disk, the budget bounds total and usable.
+    // With ACLs: Describe on the cluster, else no directory at all and (v3+) CLUSTER_AUTHORIZATION_FAILED, as Kafka answers.
     private DescribeLogDirsResponse HandleDescribeLogDirs(KafkaRequestContext context, DescribeLogDirsRequest request)
     {
+        if (!AuthorizedOnCluster(context, AclOperation.Describe))
+            return new DescribeLogDirsResponse { ErrorCode = (short)KafkaErrorCode.ClusterAuthorizationFailed };
         var log = Log;
         var dir = new DescribeLogDirsResponse.DescribeLogDirsResult { ErrorCode = 0, LogDir = Path.GetFullPath(log.Options.LogDirectory) };
         var response = new DescribeLogDirsResponse { Results = [dir] };

@@ -46,7 +46,7 @@ public static class SupportedApis
         // as bare size-prefixed frames (KIP-43), which librdkafka needs advertised and kafka-python 2.0 sends.
         (ApiKey.SaslHandshake, 0, 1),
         (ApiKey.SaslAuthenticate, 0, 2),
-        // User administration (KIP-554), for super users only.
+        // User administration (KIP-554): super users, or Describe/Alter on the cluster with --authorizer on.
         (ApiKey.DescribeUserScramCredentials, 0, 0),
         (ApiKey.AlterUserScramCredentials, 0, 0),
         // ACL administration (KIP-140; prefixed patterns from v1, KIP-290).
