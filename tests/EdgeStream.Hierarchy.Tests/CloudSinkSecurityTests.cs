@@ -109,6 +109,32 @@ public sealed class CloudSinkSecurityTests(ITestOutputHelper output)
         Assert.Equal("connected", (await SinkAsync(cloud)).GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task CertificateFromAnotherCa_SinkShowsWhichHostIsNotTrusted()
+    {
+        using var dir = new TempDirectory();
+        var (external, _) = await StartExternalAsync(dir);
+        await using var __ = external;
+        var stranger = AgentCertificates.Create(dir.Combine("other-ca"));
+        var passwordFile = dir.Combine("sink.pass");
+        await File.WriteAllTextAsync(passwordFile, SinkPassword);
+        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud",
+            "--node-id", "cloud-1", "--partitions", Hierarchy.Partitions.ToString(), "--sink", $"kafka://{external.Bootstrap}", "--sink-tls-ca", stranger.Ca,
+            "--sink-sasl", "scram-sha-512", "--sink-sasl-username", "sink", "--sink-sasl-password-file", passwordFile);
+
+        // Records produced into the cloud node itself: its sink has partitions to forward, and cannot.
+        Hierarchy.Produce(cloud.Bootstrap, Topic, "c", 0, 10);
+        var refused = await Wait.UntilAsync(async () =>
+        {
+            var sink = await SinkAsync(cloud);
+            return sink.GetProperty("state").GetString() == "error"
+                && sink.GetProperty("partitions").EnumerateArray().Any(p => p.TryGetProperty("lastError", out var e) && e.ValueKind == JsonValueKind.String
+                    && e.GetString()!.Contains("certificate of 127.0.0.1", StringComparison.Ordinal) && e.GetString()!.Contains("configured CA", StringComparison.Ordinal));
+        }, Drain, TimeSpan.FromMilliseconds(200));
+        Assert.True(refused, $"the sink does not say the external cluster's certificate is not trusted.\n{await SinkTextAsync(cloud)}");
+        Assert.Equal(0, LogReader.Count(external.Bootstrap, Topic));
+    }
+
     /// <summary>Everything the external cluster holds once the edge is drained and the cloud node's sink has nothing left.</summary>
     private static async Task<List<Arrived>> ReadAllAtExternalAsync(AgentNode external, int expected, AgentNode cloud, AgentNode edge)
     {
