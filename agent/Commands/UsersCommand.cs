@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeStream.Common.Security;
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Metadata;

@@ -1,7 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using EdgeStream.Common.Security;
 using EdgeStream.Kafka.Protocol;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Kafka.Protocol.Primitives;
@@ -15,11 +20,14 @@ namespace EdgeStream.Kafka.Client;
 /// connection's requests in the order it received them, so responses are read in write order and each
 /// correlation id is checked against the request it answers. A timeout or I/O failure breaks the
 /// connection for good: after a missed response the stream position is unknown, so it cannot be reused.
+/// With <see cref="KafkaClientOptions.Tls"/> the socket is wrapped in TLS before anything is sent; with
+/// <see cref="KafkaClientOptions.Sasl"/> the client authenticates after ApiVersions (which Kafka answers
+/// before authentication) and before any other request.
 /// </summary>
 public sealed class KafkaClientConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly KafkaClientOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -30,11 +38,11 @@ public sealed class KafkaClientConnection : IAsyncDisposable
     // Completes when the response of the last request written has been read: the next one reads after it.
     private Task _readTurn = Task.CompletedTask;
 
-    private KafkaClientConnection(BrokerAddress address, Socket socket, KafkaClientOptions options)
+    private KafkaClientConnection(BrokerAddress address, Socket socket, Stream stream, KafkaClientOptions options)
     {
         Address = address;
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
         _options = options;
     }
@@ -51,16 +59,37 @@ public sealed class KafkaClientConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         var socket = await OpenSocketAsync(address, options, timeout.Token, cancellationToken).ConfigureAwait(false);
-        var connection = new KafkaClientConnection(address, socket, options);
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        if (options.Tls is { } tls)
+        {
+            try
+            {
+                stream = await StartTlsAsync(address, stream, tls, timeout.Token, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        var connection = new KafkaClientConnection(address, socket, stream, options);
+        var step = "ApiVersions";
         try
         {
             await connection.NegotiateAsync(timeout.Token).ConfigureAwait(false);
+            if (options.Sasl is { } sasl)
+            {
+                step = "SASL " + sasl.Mechanism;
+                await connection.AuthenticateAsync(sasl, timeout.Token).ConfigureAwait(false);
+            }
             return connection;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new KafkaClientException($"cannot connect to {address}: no ApiVersions answer within {Seconds(options.ConnectTimeout)} (is it a Kafka listener?)");
+            throw new KafkaClientException(step == "ApiVersions"
+                ? $"cannot connect to {address}: no ApiVersions answer within {Seconds(options.ConnectTimeout)} (is it a Kafka listener{(options.Tls is null ? "" : " with TLS")}?)"
+                : $"cannot connect to {address}: {step} did not complete within {Seconds(options.ConnectTimeout)}");
         }
         catch
         {
@@ -111,6 +140,113 @@ public sealed class KafkaClientConnection : IAsyncDisposable
             }
         }
         throw new KafkaClientException($"cannot connect to {address}: {Describe(last!)}", last!);
+    }
+
+    /// <summary>
+    /// The TLS handshake: the broker's certificate must name <paramref name="address"/>'s host and chain
+    /// to the configured CA only (custom root trust, as between the fleet's own tiers). A refusal is a
+    /// <see cref="KafkaClientException"/> naming the host and what is wrong with the certificate.
+    /// </summary>
+    private static async Task<SslStream> StartTlsAsync(BrokerAddress address, Stream inner, KafkaClientTls tls, CancellationToken timeout, CancellationToken caller)
+    {
+        string? refusal = null;
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        var options = new SslClientAuthenticationOptions
+        {
+            // The name checked against the certificate's SAN (DNS name or IP address), and SNI for a name.
+            TargetHost = address.Host,
+            EnabledSslProtocols = SslProtocols.None, // the system's choice: TLS 1.2 and 1.3
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                refusal = Refusal(certificate, chain, errors, tls);
+                return refusal is null;
+            },
+        };
+        if (tls.Authorities is { } authorities)
+        {
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.AddRange(authorities);
+            options.CertificateChainPolicy = policy;
+        }
+        if (tls.ClientCertificate is { } certificate)
+            options.ClientCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, timeout).ConfigureAwait(false);
+            return ssl;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new KafkaClientException(refusal is not null
+                ? $"TLS to {address} refused: the certificate of {address.Host} {refusal}"
+                : $"TLS handshake with {address} failed: {ex.InnerException?.Message ?? ex.Message} (is it a TLS listener?)", ex);
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new KafkaClientException($"TLS handshake with {address} did not complete within its connect timeout (is it a TLS listener?)");
+        }
+        catch
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Why the broker's certificate is not accepted, or null when it is.</summary>
+    private static string? Refusal(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, KafkaClientTls tls)
+    {
+        if (errors == SslPolicyErrors.None) return null;
+        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable)) return "was not presented";
+        var reasons = new List<string>();
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+            reasons.Add($"does not name that host (subject {certificate.Subject})");
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
+        {
+            var status = chain is null ? "" : string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+            reasons.Add((tls.Authorities is null ? "is not trusted by the system's CAs" : "is not issued by the configured CA")
+                + (status.Length > 0 ? $" ({status})" : ""));
+        }
+        return string.Join(" and ", reasons);
+    }
+
+    // KIP-43, KIP-152: SaslHandshake v1 names the mechanism, the tokens then travel in SaslAuthenticate
+    // requests (framed like any other). One exchange per connection: no re-authentication (KIP-368).
+    private async Task AuthenticateAsync(KafkaClientSasl sasl, CancellationToken cancellationToken)
+    {
+        if (!Supports(ApiKey.SaslHandshake) || !Supports(ApiKey.SaslAuthenticate))
+            throw new KafkaClientException($"{Address} does not offer SASL (SaslHandshake v1 and SaslAuthenticate); is it a SASL listener?");
+        var handshake = await SendAsync<SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = sasl.Mechanism }, 1, cancellationToken).ConfigureAwait(false);
+        if (handshake.ErrorCode == KafkaErrors.UnsupportedSaslMechanism)
+            throw new KafkaClientException($"{Address} does not accept SASL {sasl.Mechanism}; it offers {(handshake.Mechanisms.Count == 0 ? "none" : string.Join(", ", handshake.Mechanisms))}",
+                handshake.ErrorCode);
+        if (handshake.ErrorCode != 0) throw KafkaClientException.FromBroker(handshake.ErrorCode, $"SaslHandshake on {Address}");
+
+        if (ScramMechanism.FromName(sasl.Mechanism) is { } mechanism)
+        {
+            var scram = new ScramClient(mechanism, sasl.Username, sasl.Password);
+            var serverFirst = await SaslStepAsync(sasl, scram.ClientFirst(), cancellationToken).ConfigureAwait(false);
+            var serverFinal = await SaslStepAsync(sasl, scram.ClientFinal(serverFirst), cancellationToken).ConfigureAwait(false);
+            scram.VerifyServerFinal(serverFinal);
+        }
+        else
+        {
+            // RFC 4616: authzid NUL authcid NUL passwd, with no authzid (the user acts as itself).
+            var token = Encoding.UTF8.GetBytes("\0" + sasl.Username + "\0" + sasl.Password);
+            await SaslStepAsync(sasl, token, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<byte[]> SaslStepAsync(KafkaClientSasl sasl, byte[] token, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync<SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = token }, cancellationToken).ConfigureAwait(false);
+        if (response.ErrorCode != 0)
+            throw new KafkaClientException(
+                $"{Address} refused SASL {sasl.Mechanism} authentication of user '{sasl.Username}': {KafkaErrors.Name(response.ErrorCode)}"
+                + (string.IsNullOrWhiteSpace(response.ErrorMessage) ? "" : $" ({response.ErrorMessage})"), response.ErrorCode);
+        return response.AuthBytes;
     }
 
     private static string Describe(SocketException ex) => ex.SocketErrorCode switch
@@ -411,6 +547,9 @@ internal static class ClientApis
             ApiKey.DeleteGroups => ((short)0, (short)2),
             // Idempotent producers (KIP-98); v3+ lets a producer bump its epoch, which we do not need.
             ApiKey.InitProducerId => ((short)0, (short)4),
+            // v0 handshakes are followed by bare tokens outside Kafka framing; only v1 is spoken (KIP-152).
+            ApiKey.SaslHandshake => ((short)1, (short)1),
+            ApiKey.SaslAuthenticate => ((short)0, (short)2),
             _ => ((short)-1, (short)-1),
         };
         if (min < 0) return false;

@@ -18,6 +18,12 @@ public sealed class KafkaClientOptions
     /// <summary>The largest response frame accepted; a bigger size prefix is a protocol violation. Default 100 MiB.</summary>
     public int MaxResponseBytes { get; init; } = Protocol.Primitives.KafkaFraming.DefaultMaxFrameSize;
 
+    /// <summary>TLS toward every broker (SSL, or SASL_SSL with <see cref="Sasl"/>); null = clear text.</summary>
+    public KafkaClientTls? Tls { get; init; }
+
+    /// <summary>SASL authentication on every connection (SASL_PLAINTEXT, or SASL_SSL with <see cref="Tls"/>); null = none.</summary>
+    public KafkaClientSasl? Sasl { get; init; }
+
     internal void Validate()
     {
         if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), "must be positive");

@@ -24,6 +24,12 @@ public static class KafkaErrors
     public const short NonEmptyGroup = 68;
     public const short GroupIdNotFound = 69;
     public const short MemberIdRequired = 79;
+    public const short UnsupportedSaslMechanism = 33;
+    public const short IllegalSaslState = 34;
+    public const short SaslAuthenticationFailed = 58;
+
+    /// <summary>The broker refused this client's SASL settings: a retry with the same ones fails the same way.</summary>
+    public static bool IsAuthenticationError(short code) => code is UnsupportedSaslMechanism or IllegalSaslState or SaslAuthenticationFailed;
 
     /// <summary>The group coordinator moved or is starting: find it again and retry.</summary>
     public static bool IsCoordinatorError(short code) => code is CoordinatorLoadInProgress or CoordinatorNotAvailable or NotCoordinator;
@@ -60,6 +66,8 @@ public static class KafkaErrors
         30 => "GROUP_AUTHORIZATION_FAILED",
         31 => "CLUSTER_AUTHORIZATION_FAILED",
         32 => "INVALID_TIMESTAMP",
+        33 => "UNSUPPORTED_SASL_MECHANISM",
+        34 => "ILLEGAL_SASL_STATE",
         35 => "UNSUPPORTED_VERSION",
         36 => "TOPIC_ALREADY_EXISTS",
         37 => "INVALID_PARTITIONS",
@@ -74,6 +82,7 @@ public static class KafkaErrors
         46 => "DUPLICATE_SEQUENCE_NUMBER",
         47 => "INVALID_PRODUCER_EPOCH",
         56 => "KAFKA_STORAGE_ERROR",
+        58 => "SASL_AUTHENTICATION_FAILED",
         59 => "UNKNOWN_PRODUCER_ID",
         68 => "NON_EMPTY_GROUP",
         69 => "GROUP_ID_NOT_FOUND",

@@ -24,6 +24,8 @@ internal sealed class ExternalCluster(SinkOptions options, ILogger logger) : IAs
             ClientId = "edgestream-sink-" + options.NodeId,
             ConnectTimeout = options.RequestTimeout,
             RequestTimeout = options.RequestTimeout,
+            Tls = options.Tls,
+            Sasl = options.Sasl,
         }, cancellationToken).ConfigureAwait(false);
         return _client;
     }

@@ -22,7 +22,7 @@ public sealed class KafkaSinkService(SinkOptions options, Func<TopicCatalog?> ca
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        SinkLog.Starting(logger, string.Join(",", options.Bootstrap));
+        SinkLog.Starting(logger, string.Join(",", options.Bootstrap), options.SecurityProtocol);
         var store = new SinkStore(metadata);
         var targets = new TargetRegistry(store);
         var lastSave = Environment.TickCount64;

@@ -82,10 +82,14 @@ internal sealed class PartitionSink(
                     attempt++;
                     status.Error();
                     var permanent = IsPermanent(ex);
-                    _status.State = permanent ? SinkState.Error : SinkState.Retrying;
+                    // A refused password or certificate is an error to fix, not an outage to wait out; it is
+                    // still retried at the usual pace, so a fixed password file or CA is picked up soon.
+                    var refused = IsRefused(ex);
+                    _status.State = permanent || refused ? SinkState.Error : SinkState.Retrying;
                     _status.LastError = ex.Message;
                     var delay = Backoff(attempt, permanent);
-                    if (permanent) SinkLog.Failed(logger, log.Topic, log.Partition, ex.Message);
+                    if (refused) SinkLog.Refused(logger, log.Topic, log.Partition, ex.Message, attempt, (long)delay.TotalMilliseconds);
+                    else if (permanent) SinkLog.Failed(logger, log.Topic, log.Partition, ex.Message);
                     else SinkLog.Retrying(logger, log.Topic, log.Partition, ex.Message, attempt, (long)delay.TotalMilliseconds);
                     await _cluster.ResetAsync().ConfigureAwait(false);
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
@@ -388,6 +392,20 @@ internal sealed class PartitionSink(
         RecordsException => true,
         _ => false,
     };
+
+    /// <summary>
+    /// The external cluster refused the sink's SASL credentials, or its certificate failed the TLS checks
+    /// (possibly wrapped: a connection to an advertised broker adds which broker it was).
+    /// </summary>
+    private static bool IsRefused(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is KafkaClientException k && KafkaErrors.IsAuthenticationError(k.ErrorCode)) return true;
+            if (e is System.Security.Authentication.AuthenticationException) return true;
+        }
+        return false;
+    }
 
     private TimeSpan Backoff(int attempt, bool permanent)
     {

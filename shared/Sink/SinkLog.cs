@@ -5,8 +5,8 @@ namespace EdgeStream.Sink;
 /// <summary>Log messages of the sink to an external Kafka cluster (event ids 13000-13099).</summary>
 internal static partial class SinkLog
 {
-    [LoggerMessage(EventId = 13000, Level = LogLevel.Information, Message = "Sink: forwarding to the Kafka cluster at {Bootstrap}")]
-    public static partial void Starting(ILogger logger, string bootstrap);
+    [LoggerMessage(EventId = 13000, Level = LogLevel.Information, Message = "Sink: forwarding to the Kafka cluster at {Bootstrap} over {Protocol}")]
+    public static partial void Starting(ILogger logger, string bootstrap, string protocol);
 
     [LoggerMessage(EventId = 13001, Level = LogLevel.Information, Message = "Sink: {Topic}-{Partition} forwards to '{Target}' from local offset {Offset}")]
     public static partial void PartitionStarted(ILogger logger, string topic, int partition, string target, long offset);
@@ -37,4 +37,7 @@ internal static partial class SinkLog
 
     [LoggerMessage(EventId = 13010, Level = LogLevel.Information, Message = "Sink: created topic '{Target}' with {Partitions} partitions at the external cluster")]
     public static partial void TopicCreated(ILogger logger, string target, int partitions);
+
+    [LoggerMessage(EventId = 13011, Level = LogLevel.Error, Message = "Sink: {Topic}-{Partition}: the external cluster refused the connection's security ({Reason}); check --sink-sasl-* or --sink-tls-*; attempt {Attempt}, next in {DelayMs} ms")]
+    public static partial void Refused(ILogger logger, string topic, int partition, string reason, int attempt, long delayMs);
 }

@@ -32,6 +32,21 @@ public sealed class SinkOptions
     /// <summary>Timeout of one request to the external cluster.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>TLS toward the external cluster (<c>--sink-tls-ca</c>, <c>--sink-tls-cert</c>); null = clear text.</summary>
+    public EdgeStream.Kafka.Client.KafkaClientTls? Tls { get; init; }
+
+    /// <summary>SASL toward the external cluster (<c>--sink-sasl</c>); null = none.</summary>
+    public EdgeStream.Kafka.Client.KafkaClientSasl? Sasl { get; init; }
+
+    /// <summary>Kafka's name for how the sink reaches the cluster: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.</summary>
+    public string SecurityProtocol => (Sasl, Tls) switch
+    {
+        (null, null) => "PLAINTEXT",
+        (null, _) => "SSL",
+        (_, null) => "SASL_PLAINTEXT",
+        _ => "SASL_SSL",
+    };
+
     /// <summary>
     /// Parses <c>kafka://HOST:PORT[,HOST:PORT]</c> into its bootstrap list.
     /// </summary>

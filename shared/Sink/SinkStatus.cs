@@ -21,12 +21,14 @@ public enum SinkState
 /// The sink's counters since start-up and each partition's state and lag, for <c>/v1/status</c> and
 /// <c>/metrics</c>. Written by the partition workers, read by scrapes.
 /// </summary>
-public sealed class SinkStatus(string bootstrap)
+public sealed class SinkStatus(string bootstrap, string security = "PLAINTEXT")
 {
     private readonly ConcurrentDictionary<(string Topic, int Partition), PartitionSinkStatus> _partitions = new();
     private long _recordsSent, _bytesSent, _requests, _errors, _duplicatesSkipped, _duplicatesFound, _gapsAccepted, _skippedRecords;
 
     public string Bootstrap { get; } = bootstrap;
+    /// <summary>PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (<see cref="SinkOptions.SecurityProtocol"/>).</summary>
+    public string Security { get; } = security;
     public long RecordsSent => Interlocked.Read(ref _recordsSent);
     public long BytesSent => Interlocked.Read(ref _bytesSent);
     public long Errors => Interlocked.Read(ref _errors);
@@ -95,6 +97,7 @@ public sealed class SinkStatus(string bootstrap)
         {
             State = StateText(State),
             Bootstrap = Bootstrap,
+            Security = Security,
             LagRecords = LagRecords,
             RecordsSent = RecordsSent,
             BytesSent = BytesSent,
@@ -143,6 +146,8 @@ public sealed class SinkStatusSnapshot
     /// <summary>connected, retrying, waiting-for-gap, error or starting: the worst of any partition.</summary>
     public required string State { get; init; }
     public required string Bootstrap { get; init; }
+    /// <summary>How the sink reaches the cluster, in Kafka's words: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.</summary>
+    public string Security { get; init; } = "PLAINTEXT";
     /// <summary>Records in this node's log not yet at the external cluster.</summary>
     public long LagRecords { get; init; }
     public long RecordsSent { get; init; }

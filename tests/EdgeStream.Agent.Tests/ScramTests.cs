@@ -1,4 +1,5 @@
 using System.Text;
+using EdgeStream.Common.Security;
 using EdgeStream.Metadata;
 using EdgeStream.Security.Authentication;
 using EdgeStream.TestSupport;

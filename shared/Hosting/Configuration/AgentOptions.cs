@@ -87,6 +87,19 @@ public sealed class AgentOptions
     public IReadOnlyList<KeyValuePair<string, string>> SinkTopicMap { get; init; } = [];
     /// <summary>How long the sink holds an origin's records waiting for the ones before them.</summary>
     public TimeSpan SinkGapWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// TLS toward the sink's cluster: the CA file (full path) or "system" (<c>--sink-tls-ca</c>), null for
+    /// clear text; the client certificate and key (<c>--sink-tls-cert</c>, <c>--sink-tls-key</c>, full paths).
+    /// </summary>
+    public string? SinkTlsCa { get; init; }
+    public string? SinkTlsCert { get; init; }
+    public string? SinkTlsKey { get; init; }
+    /// <summary>The sink's SASL mechanism (SASL name) and user; null: none.</summary>
+    public string? SinkSasl { get; init; }
+    public string? SinkSaslUsername { get; init; }
+    /// <summary>Where the sink's SASL password is read at start: an environment variable's name or a file (full path). The password itself is never held in the options.</summary>
+    public string? SinkSaslPasswordEnv { get; init; }
+    public string? SinkSaslPasswordFile { get; init; }
     /// <summary>Where received files are materialized (<c>--files-dir</c>); null = the node does not receive files.</summary>
     public string? FilesDir { get; init; }
     /// <summary>--tls-cert, --tls-key, --tls-ca (full paths); null: clear text.</summary>
@@ -182,6 +195,13 @@ internal sealed class AgentOptionsBuilder
     internal string? SinkTopicPrefix { get; set; }
     internal IReadOnlyList<KeyValuePair<string, string>> SinkTopicMap { get; set; } = [];
     internal TimeSpan SinkGapWait { get; set; } = TimeSpan.FromSeconds(60);
+    internal string? SinkTlsCa { get; set; }
+    internal string? SinkTlsCert { get; set; }
+    internal string? SinkTlsKey { get; set; }
+    internal string? SinkSasl { get; set; }
+    internal string? SinkSaslUsername { get; set; }
+    internal string? SinkSaslPasswordEnv { get; set; }
+    internal string? SinkSaslPasswordFile { get; set; }
     internal string? FilesDir { get; set; }
     internal string? TlsCert { get; set; }
     internal string? TlsKey { get; set; }
@@ -217,6 +237,48 @@ internal sealed class AgentOptionsBuilder
 
     internal bool IsExplicit(SettingDescriptor setting) =>
         Sources.TryGetValue(setting.Name, out var s) && s.Kind != SettingSourceKind.Default;
+
+    /// <summary>
+    /// The sink's TLS and SASL settings go together as Kafka clients' do; a password comes only from an
+    /// environment variable or a file (a flag or a config key would show it in process lists and files),
+    /// and is checked to be there now so a missing one fails the start, not the first connection.
+    /// </summary>
+    private void ValidateSinkSecurity()
+    {
+        var security = new SettingDescriptor[]
+        {
+            AgentSettings.SinkTlsCa, AgentSettings.SinkTlsCert, AgentSettings.SinkTlsKey, AgentSettings.SinkSasl,
+            AgentSettings.SinkSaslUsername, AgentSettings.SinkSaslPasswordEnv, AgentSettings.SinkSaslPasswordFile,
+        };
+        if (Sink is null)
+        {
+            foreach (var setting in security)
+                if (IsExplicit(setting) && !(setting == AgentSettings.SinkSasl && SinkSasl is null))
+                    throw new ConfigurationException($"{Describe(setting)} needs {AgentSettings.Sink.Flag}: it secures the connection to the external cluster.");
+            return;
+        }
+        if ((SinkTlsCert is null) != (SinkTlsKey is null))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkTlsCert)} and {Describe(AgentSettings.SinkTlsKey)} go together: give both for a client certificate, or neither.");
+        if (SinkTlsCert is not null && SinkTlsCa is null)
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkTlsCert)} needs {AgentSettings.SinkTlsCa.Flag}: TLS toward the external cluster is turned on by its CA (or 'system').");
+        if (SinkTlsCa is not null && !SinkTlsCa.Equals("system", StringComparison.OrdinalIgnoreCase) && !File.Exists(SinkTlsCa))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkTlsCa)}: {SinkTlsCa}: no such file (or 'system' for the system's CAs).");
+        if (SinkSasl is null)
+        {
+            foreach (var setting in new[] { AgentSettings.SinkSaslUsername, AgentSettings.SinkSaslPasswordEnv, AgentSettings.SinkSaslPasswordFile })
+                if (IsExplicit(setting))
+                    throw new ConfigurationException($"{Describe(setting)} needs {AgentSettings.SinkSasl.Flag} plain, scram-sha-256 or scram-sha-512.");
+            return;
+        }
+        if (SinkSaslUsername is null)
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkSasl)} needs {AgentSettings.SinkSaslUsername.Flag}.");
+        if ((SinkSaslPasswordEnv is null) == (SinkSaslPasswordFile is null))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkSasl)} needs its password from exactly one of {AgentSettings.SinkSaslPasswordEnv.Flag} NAME or {AgentSettings.SinkSaslPasswordFile.Flag} FILE.");
+        if (SinkSaslPasswordEnv is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SinkSaslPasswordEnv)))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkSaslPasswordEnv)}: environment variable {SinkSaslPasswordEnv} is not set; export it with the password.");
+        if (SinkSaslPasswordFile is not null && !File.Exists(SinkSaslPasswordFile))
+            throw new ConfigurationException($"{Describe(AgentSettings.SinkSaslPasswordFile)}: {SinkSaslPasswordFile}: no such file.");
+    }
 
     internal AgentOptions Build(string workingDirectory)
     {
@@ -254,6 +316,7 @@ internal sealed class AgentOptionsBuilder
             throw new ConfigurationException($"{Describe(AgentSettings.Sink)}: only a cloud node sinks into an external Kafka cluster; lower tiers forward to their --parent.");
         if (SinkGapWait < TimeSpan.Zero || SinkGapWait > TimeSpan.FromHours(24))
             throw new ConfigurationException($"{Describe(AgentSettings.SinkGapWait)}: must be between 0 and 24h.");
+        ValidateSinkSecurity();
         if (FleetReportInterval < TimeSpan.FromMilliseconds(100) || FleetReportInterval > TimeSpan.FromHours(1))
             throw new ConfigurationException($"{Describe(AgentSettings.FleetReportInterval)}: must be between 100ms and 1h.");
         if (FleetStaleAfter <= FleetReportInterval)
@@ -338,6 +401,13 @@ internal sealed class AgentOptionsBuilder
             SinkTopicPrefix = SinkTopicPrefix,
             SinkTopicMap = SinkTopicMap,
             SinkGapWait = SinkGapWait,
+            SinkTlsCa = SinkTlsCa is null || SinkTlsCa.Equals("system", StringComparison.OrdinalIgnoreCase) ? SinkTlsCa?.ToLowerInvariant() : System.IO.Path.GetFullPath(SinkTlsCa),
+            SinkTlsCert = SinkTlsCert is null ? null : System.IO.Path.GetFullPath(SinkTlsCert),
+            SinkTlsKey = SinkTlsKey is null ? null : System.IO.Path.GetFullPath(SinkTlsKey),
+            SinkSasl = SinkSasl,
+            SinkSaslUsername = SinkSaslUsername,
+            SinkSaslPasswordEnv = SinkSaslPasswordEnv,
+            SinkSaslPasswordFile = SinkSaslPasswordFile is null ? null : System.IO.Path.GetFullPath(SinkSaslPasswordFile),
             FilesDir = FilesDir is null ? null : System.IO.Path.GetFullPath(FilesDir),
             TlsCert = TlsCert is null ? null : System.IO.Path.GetFullPath(TlsCert),
             TlsKey = TlsKey is null ? null : System.IO.Path.GetFullPath(TlsKey),

@@ -95,6 +95,20 @@ public static class AgentSettings
         "Forward local topic LOCAL as REMOTE at the external cluster; repeat for more.");
     public static readonly Setting<TimeSpan> SinkGapWait = new("sinkGapWait", "--sink-gap-wait", "EDGESTREAM_SINK_GAP_WAIT", "sinkGapWait", "DURATION", "60s", Parsers.Duration, (b, v) => b.SinkGapWait = v,
         "How long the sink holds an origin's records when the external cluster lacks the ones before them (another cloud node may still deliver those) before writing them out of order.");
+    public static readonly Setting<string?> SinkTlsCa = new("sinkTlsCa", "--sink-tls-ca", "EDGESTREAM_SINK_TLS_CA", "sinkTlsCa", "FILE|system", null, Parsers.Path, (b, v) => b.SinkTlsCa = v,
+        "TLS toward the --sink cluster (SSL, or SASL_SSL with --sink-sasl): its brokers' certificates must chain to the CA certificates in FILE (PEM), and only to them, and name the host dialled. 'system' trusts the system's CAs instead.", "none: clear text");
+    public static readonly Setting<string?> SinkTlsCert = new("sinkTlsCert", "--sink-tls-cert", "EDGESTREAM_SINK_TLS_CERT", "sinkTlsCert", "FILE", null, Parsers.Path, (b, v) => b.SinkTlsCert = v,
+        "Client certificate (PEM) presented to the --sink cluster (mTLS), with --sink-tls-key and --sink-tls-ca.", "none");
+    public static readonly Setting<string?> SinkTlsKey = new("sinkTlsKey", "--sink-tls-key", "EDGESTREAM_SINK_TLS_KEY", "sinkTlsKey", "FILE", null, Parsers.Path, (b, v) => b.SinkTlsKey = v,
+        "The private key of --sink-tls-cert (PEM).", "none");
+    public static readonly Setting<string?> SinkSasl = new("sinkSasl", "--sink-sasl", "EDGESTREAM_SINK_SASL", "sinkSasl", "MECH", "none", Parsers.SaslMechanism, (b, v) => b.SinkSasl = v,
+        "SASL mechanism the sink authenticates to the --sink cluster with: plain, scram-sha-256 or scram-sha-512 (SASL_PLAINTEXT, or SASL_SSL with --sink-tls-ca); needs --sink-sasl-username and a password from --sink-sasl-password-env or --sink-sasl-password-file.", "none: no authentication");
+    public static readonly Setting<string?> SinkSaslUsername = new("sinkSaslUsername", "--sink-sasl-username", "EDGESTREAM_SINK_SASL_USERNAME", "sinkSaslUsername", "USER", null, Parsers.SaslUser, (b, v) => b.SinkSaslUsername = v,
+        "The user --sink-sasl authenticates as.", "none");
+    public static readonly Setting<string?> SinkSaslPasswordEnv = new("sinkSaslPasswordEnv", "--sink-sasl-password-env", "EDGESTREAM_SINK_SASL_PASSWORD_ENV", "sinkSaslPasswordEnv", "NAME", null, Parsers.EnvironmentName, (b, v) => b.SinkSaslPasswordEnv = v,
+        "The environment variable holding the --sink-sasl password (never a password on the command line or in the config file; it is never logged).", "none");
+    public static readonly Setting<string?> SinkSaslPasswordFile = new("sinkSaslPasswordFile", "--sink-sasl-password-file", "EDGESTREAM_SINK_SASL_PASSWORD_FILE", "sinkSaslPasswordFile", "FILE", null, Parsers.Path, (b, v) => b.SinkSaslPasswordFile = v,
+        "A file holding the --sink-sasl password (one line, a trailing newline is dropped), instead of --sink-sasl-password-env.", "none");
     public static readonly Setting<string?> FilesDir = new("filesDir", "--files-dir", "EDGESTREAM_FILES_DIR", "filesDir", "DIR", null, Parsers.Path, (b, v) => b.FilesDir = v,
         "Materialize files sent with 'edgestream send' (topic files) under DIR/{origin node}/{path}, verified and atomically renamed into place.", "none");
     public static readonly Setting<string?> TlsCert = new("tlsCert", "--tls-cert", "EDGESTREAM_TLS_CERT", "tlsCert", "FILE", null, Parsers.Path, (b, v) => b.TlsCert = v,
@@ -151,7 +165,8 @@ public static class AgentSettings
     [
         Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
-        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait, FilesDir, TlsCert, TlsKey, TlsCa, TlsClientAuth,
+        UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait,
+        SinkTlsCa, SinkTlsCert, SinkTlsKey, SinkSasl, SinkSaslUsername, SinkSaslPasswordEnv, SinkSaslPasswordFile, FilesDir, TlsCert, TlsKey, TlsCa, TlsClientAuth,
         KafkaSasl, MqttAuth, SuperUsers, Authorizer, RevokedNodes,
         MetricsMaxTopics, FleetReportInterval, FleetStaleAfter,
         Fsync, FsyncInterval, FlushInterval, MaxDisk, DiskFullPolicy, SegmentBytes, RetentionBytes, Retention, RetentionCheckInterval, Profile, MemoryLimit, LogLevel,
@@ -297,6 +312,33 @@ public static class AgentSettings
                 if (!mechanisms.Contains(name)) mechanisms.Add(name);
             }
             return mechanisms.Count > 0 ? mechanisms : throw new FormatException("expected none, or one or more of plain, scram-sha-256, scram-sha-512");
+        }
+
+        /// <summary>One SASL mechanism by its SASL name (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); null for none.</summary>
+        public static string? SaslMechanism(string s)
+        {
+            var name = s.Trim().ToUpperInvariant();
+            if (name == "NONE") return null;
+            return name is "PLAIN" or "SCRAM-SHA-256" or "SCRAM-SHA-512" ? name : throw new FormatException("expected none, plain, scram-sha-256 or scram-sha-512");
+        }
+
+        public static string SaslUser(string s)
+        {
+            s = s.Trim();
+            if (s.Length is < 1 or > 256) throw new FormatException("expected 1 to 256 characters");
+            foreach (var c in s)
+                if (char.IsControl(c)) throw new FormatException("expected no control characters");
+            return s;
+        }
+
+        /// <summary>An environment variable name (letters, digits, '_', not starting with a digit).</summary>
+        public static string EnvironmentName(string s)
+        {
+            s = s.Trim();
+            if (s.Length == 0 || char.IsAsciiDigit(s[0])) throw new FormatException("expected an environment variable name, e.g. SINK_PASSWORD");
+            foreach (var c in s)
+                if (!(char.IsAsciiLetterOrDigit(c) || c == '_')) throw new FormatException("expected an environment variable name (letters, digits and '_'), e.g. SINK_PASSWORD");
+            return s;
         }
 
         public static EdgeStream.Security.Tls.TlsClientAuth ClientAuth(string s) => s.Trim().ToLowerInvariant() switch

@@ -1,3 +1,4 @@
+using EdgeStream.Common.Security;
 using EdgeStream.Kafka.Protocol.Messages;
 using EdgeStream.Security.Acls;
 using EdgeStream.Security.Authentication;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeStream.Common.Security;
 using EdgeStream.Metadata;
 
 namespace EdgeStream.Security.Authentication;

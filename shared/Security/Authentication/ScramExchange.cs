@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using EdgeStream.Common.Security;
 using EdgeStream.Metadata;
 
 namespace EdgeStream.Security.Authentication;

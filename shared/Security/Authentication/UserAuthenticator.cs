@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using EdgeStream.Common.Security;
 using EdgeStream.Metadata;
 
 namespace EdgeStream.Security.Authentication;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace EdgeStream.Security.Authentication;
+namespace EdgeStream.Common.Security;
 
 /// <summary>
 /// A SCRAM variant (RFC 5802 with the hash of RFC 7677 / RFC 5802's SHA-512 sibling): its SASL
