@@ -27,7 +27,8 @@ public sealed class PrometheusExpositionTests
     {
         var meterName = Unique.Name("test.meter");
         using var meter = new Meter(meterName);
-        using var exposition = new PrometheusExposition([meterName], new Dictionary<string, string> { ["test.thing.count"] = "test.things" }, new object());
+        using var exposition = new PrometheusExposition([meterName], new Dictionary<string, string> { ["test.thing.count"] = "test.things" }, new object(),
+            new HashSet<string> { "test.queue.length" });
         var counter = meter.CreateCounter<long>("test.records", "{record}", "Records in.");
         var histogram = meter.CreateHistogram("test.duration", "s", "How long.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.3, 1] });
@@ -36,6 +37,7 @@ public sealed class PrometheusExpositionTests
         meter.CreateObservableGauge("test.offset", () => partitions.Select(p => new Measurement<long>(p.Offset, new KeyValuePair<string, object?>("topic", p.Topic))),
             "{offset}", "Next offset.");
         meter.CreateObservableUpDownCounter("test.thing.count", () => 3, "{thing}", "Renamed.");
+        meter.CreateObservableCounter("test.queue.length", () => 4L, "{item}", "A counter that is a gauge.");
 
         counter.Add(2, new("topic", "t"), new("api", "Produce"));
         counter.Add(3, new("api", "Produce"), new("topic", "t"));
@@ -64,6 +66,8 @@ public sealed class PrometheusExpositionTests
         Assert.Contains("test_offset{topic=\"a\"} 5", lines);
         Assert.Contains("test_offset{topic=\"b\\\"\\\\\\n\"} 7", lines);
         Assert.Contains("test_things 3", lines);
+        Assert.Contains("# TYPE test_queue_length gauge", lines);
+        Assert.Contains("test_queue_length 4", lines);
         var (code, stdout, stderr) = ExternalTool.Run("promtool", ["check", "metrics"], text, TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"promtool check metrics failed ({code}):\n{stdout}\n{stderr}\n--- /metrics ---\n{text}");
 

@@ -37,11 +37,18 @@ public static class MetricsHosting
         ["dotnet.timer.count"] = "dotnet.timers",
     };
 
+    // The runtime declares these two as observable counters, but they go down as well as up: gauges,
+    // as OpenTelemetry's exporter showed them (dotnet_thread_pool_threads, dotnet_thread_pool_queue_length).
+    private static readonly HashSet<string> RuntimeGauges = new(StringComparer.Ordinal)
+    {
+        "dotnet.thread_pool.thread.count", "dotnet.thread_pool.queue.length",
+    };
+
     public static IServiceCollection AddEdgeStreamMetrics(this IServiceCollection services, AgentOptions options)
     {
         TopicLabels.MaxTopics = options.MetricsMaxTopics;
         services.AddSingleton<NodeMetrics>();
-        services.AddSingleton(sp => new PrometheusExposition(Meters, RuntimeRenames, sp.GetRequiredService<IMeterFactory>()));
+        services.AddSingleton(sp => new PrometheusExposition(Meters, RuntimeRenames, sp.GetRequiredService<IMeterFactory>(), RuntimeGauges));
         return services;
     }
 

@@ -33,9 +33,11 @@ public sealed class PrometheusExposition : IDisposable
 
     /// <param name="meters">Names of the meters to export.</param>
     /// <param name="renames">Instrument name → the name to export it under.</param>
+    /// <param name="gauges">Instruments exported as gauges though declared as counters.</param>
     /// <param name="scope">The host's <see cref="IMeterFactory"/>: a meter it did not create (another host's
     /// in the same process) is left out; meters created with <c>new Meter</c> (no scope) are process-wide.</param>
-    public PrometheusExposition(IEnumerable<string> meters, IReadOnlyDictionary<string, string> renames, object scope)
+    public PrometheusExposition(IEnumerable<string> meters, IReadOnlyDictionary<string, string> renames, object scope,
+        IReadOnlySet<string>? gauges = null)
     {
         _meters = new HashSet<string>(meters, StringComparer.Ordinal);
         _renames = renames;
@@ -44,7 +46,8 @@ public sealed class PrometheusExposition : IDisposable
         {
             if (!_meters.Contains(instrument.Meter.Name)) return;
             if (instrument.Meter.Scope is { } s && !ReferenceEquals(s, _scope)) return;
-            var state = InstrumentState.TryCreate(instrument, _renames.GetValueOrDefault(instrument.Name, instrument.Name));
+            var state = InstrumentState.TryCreate(instrument, _renames.GetValueOrDefault(instrument.Name, instrument.Name),
+                gauges?.Contains(instrument.Name) == true);
             if (state is null) return;
             lock (_instruments) _instruments.Add(state);
             listener.EnableMeasurementEvents(instrument, state);
@@ -176,7 +179,7 @@ public sealed class PrometheusExposition : IDisposable
             _boundaries = boundaries;
         }
 
-        public static InstrumentState? TryCreate(Instrument instrument, string exportName)
+        public static InstrumentState? TryCreate(Instrument instrument, string exportName, bool gauge)
         {
             var type = instrument.GetType();
             if (!type.IsGenericType) return null;
@@ -197,6 +200,7 @@ public sealed class PrometheusExposition : IDisposable
                 _ => (Kind.Gauge, false),
             };
             if (kind == Kind.Gauge && !lastValue && definition != typeof(UpDownCounter<>)) return null;
+            if (gauge && kind == Kind.Counter) kind = Kind.Gauge;
             var boundaries = instrument is Histogram<double> { Advice.HistogramBucketBoundaries: { } d } ? [.. d]
                 : instrument is Histogram<long> { Advice.HistogramBucketBoundaries: { } l } ? l.Select(static b => (double)b).ToArray()
                 : instrument is Histogram<int> { Advice.HistogramBucketBoundaries: { } n } ? n.Select(static b => (double)b).ToArray()
