@@ -84,7 +84,7 @@ public static class RoleHost
         services.AddEdgeStreamFiles(options);
         services.AddEdgeStreamCdc(options);
         services.AddSystemdNotify(SystemdEnvironment.FromProcess());
-        services.AddEdgeStreamMetrics(options, node);
+        services.AddEdgeStreamMetrics(options);
         return services;
     }
 

@@ -4,16 +4,16 @@ using EdgeStream.Kafka.Server;
 using EdgeStream.Mqtt;
 using EdgeStream.Storage;
 using EdgeStream.Uplink;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 
 namespace EdgeStream.Hosting.Metrics;
 
 /// <summary>
-/// Wires the meters into OpenTelemetry's Prometheus exporter and serves <c>GET /metrics</c> on the HTTP
+/// Collects the meters (<see cref="PrometheusExposition"/>) and serves <c>GET /metrics</c> on the HTTP
 /// listener. Every EdgeStream library has one meter (<c>EdgeStream.Storage</c>, <c>.Kafka</c>, <c>.Mqtt</c>,
 /// <c>.Uplink</c>, <c>.Hosting</c>); the runtime's <c>System.Runtime</c> meter gives process memory, GC and
 /// threads, Kestrel's gives connections per listener.
@@ -27,40 +27,44 @@ public static class MetricsHosting
         "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel",
     ];
 
-    private static readonly (string Instrument, string Name)[] RuntimeRenames =
-    [
-        ("dotnet.assembly.count", "dotnet.assemblies.loaded"),
-        ("dotnet.process.cpu.count", "dotnet.process.cpus"),
-        ("dotnet.thread_pool.thread.count", "dotnet.thread_pool.threads"),
-        ("dotnet.timer.count", "dotnet.timers"),
-    ];
+    // Prometheus reserves the _count suffix for histograms and summaries (promtool's lint
+    // refuses these runtime gauges as they are named): the same figures, renamed.
+    private static readonly Dictionary<string, string> RuntimeRenames = new(StringComparer.Ordinal)
+    {
+        ["dotnet.assembly.count"] = "dotnet.assemblies.loaded",
+        ["dotnet.process.cpu.count"] = "dotnet.process.cpus",
+        ["dotnet.thread_pool.thread.count"] = "dotnet.thread_pool.threads",
+        ["dotnet.timer.count"] = "dotnet.timers",
+    };
 
-    public static IServiceCollection AddEdgeStreamMetrics(this IServiceCollection services, AgentOptions options, NodeContext node)
+    // The runtime declares these two as observable counters, but they go down as well as up: gauges,
+    // as OpenTelemetry's exporter showed them (dotnet_thread_pool_threads, dotnet_thread_pool_queue_length).
+    private static readonly HashSet<string> RuntimeGauges = new(StringComparer.Ordinal)
+    {
+        "dotnet.thread_pool.thread.count", "dotnet.thread_pool.queue.length",
+    };
+
+    public static IServiceCollection AddEdgeStreamMetrics(this IServiceCollection services, AgentOptions options)
     {
         TopicLabels.MaxTopics = options.MetricsMaxTopics;
         services.AddSingleton<NodeMetrics>();
-        services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("edgestream", serviceVersion: node.Version, serviceInstanceId: node.NodeId))
-            .WithMetrics(metrics =>
-            {
-                foreach (var meter in Meters) metrics.AddMeter(meter);
-                // Prometheus reserves the _count suffix for histograms and summaries (promtool's lint
-                // refuses these runtime gauges as they are named): the same figures, renamed.
-                foreach (var (instrument, name) in RuntimeRenames) metrics.AddView(instrument, name);
-                metrics.AddPrometheusExporter(o =>
-                {
-                    // Every scrape sees the counters as they are now (tests compare them with what was produced).
-                    o.ScrapeResponseCacheDurationMilliseconds = 0;
-                });
-            });
+        services.AddSingleton(sp => new PrometheusExposition(Meters, RuntimeRenames, sp.GetRequiredService<IMeterFactory>(), RuntimeGauges));
         return services;
     }
 
     /// <summary>Maps <c>GET /metrics</c> and creates the node's observable instruments.</summary>
     public static IEndpointRouteBuilder MapEdgeStreamMetrics(this IEndpointRouteBuilder endpoints)
     {
+        // The listener first: it sees the node's instruments as they are created.
+        endpoints.ServiceProvider.GetRequiredService<PrometheusExposition>();
         endpoints.ServiceProvider.GetRequiredService<NodeMetrics>();
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        // Every scrape sees the counters as they are now (tests compare them with what was produced).
+        endpoints.MapGet("/metrics", (RequestDelegate)(static context =>
+        {
+            var text = context.RequestServices.GetRequiredService<PrometheusExposition>().Scrape();
+            context.Response.ContentType = PrometheusExposition.ContentType;
+            return context.Response.WriteAsync(text, context.RequestAborted);
+        }));
         return endpoints;
     }
 }
