@@ -1,10 +1,7 @@
 using System.Text;
 using EdgeStream.Common.Security;
 using EdgeStream.Kafka.Client;
-using EdgeStream.Metadata;
 using EdgeStream.Security.Authentication;
-using EdgeStream.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeStream.Agent.Tests;
 
@@ -13,21 +10,11 @@ public sealed class ScramClientTests : IDisposable
 {
     private const string Rfc7677ServerFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
 
-    private readonly TempDirectory _dir = new();
-    private readonly MetadataStore _metadata;
-    private readonly UserAuthenticator _authenticator;
+    private readonly UserAuthenticatorHarness _users = new();
 
-    public ScramClientTests()
-    {
-        _metadata = MetadataStore.Open(_dir.Combine("meta.db"));
-        _authenticator = new UserAuthenticator(new UserCredentialStore(_metadata), new AuthenticationAudit(NullLogger.Instance));
-    }
+    private UserAuthenticator Authenticator => _users.Authenticator;
 
-    public void Dispose()
-    {
-        _metadata.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _users.Dispose();
 
     [Fact]
     public void Rfc7677Example_ClientMessagesAndServerSignature()
@@ -79,8 +66,8 @@ public sealed class ScramClientTests : IDisposable
     public void AgainstOurServer_RightPassword_BothSidesVerify(string name)
     {
         var mechanism = ScramMechanism.FromName(name)!;
-        _authenticator.Store.Upsert("alice", ScramCredentials.Create("s3cret", mechanism, 4096));
-        var server = _authenticator.Start(name)!;
+        Authenticator.Store.Upsert("alice", ScramCredentials.Create("s3cret", mechanism, 4096));
+        var server = Authenticator.Start(name)!;
         var client = new ScramClient(mechanism, "alice", "s3cret");
         Assert.Equal(SaslOutcome.Continue, server.Evaluate(client.ClientFirst(), out var serverFirst));
         Assert.Equal(SaslOutcome.Succeeded, server.Evaluate(client.ClientFinal(serverFirst), out var serverFinal));
@@ -91,8 +78,8 @@ public sealed class ScramClientTests : IDisposable
     [Fact]
     public void AgainstOurServer_WrongPassword_ServerRefuses()
     {
-        _authenticator.Store.Upsert("alice", ScramCredentials.Create("s3cret", ScramMechanism.Sha512, 4096));
-        var server = _authenticator.Start("SCRAM-SHA-512")!;
+        Authenticator.Store.Upsert("alice", ScramCredentials.Create("s3cret", ScramMechanism.Sha512, 4096));
+        var server = Authenticator.Start("SCRAM-SHA-512")!;
         var client = new ScramClient(ScramMechanism.Sha512, "alice", "wrong");
         Assert.Equal(SaslOutcome.Continue, server.Evaluate(client.ClientFirst(), out var serverFirst));
         Assert.Equal(SaslOutcome.Failed, server.Evaluate(client.ClientFinal(serverFirst), out _));

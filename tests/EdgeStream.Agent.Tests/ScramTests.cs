@@ -1,30 +1,17 @@
 using System.Text;
 using EdgeStream.Common.Security;
-using EdgeStream.Metadata;
 using EdgeStream.Security.Authentication;
-using EdgeStream.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeStream.Agent.Tests;
 
 /// <summary>SCRAM and PLAIN on the server side, against RFC 7677's example and a client written here from RFC 5802.</summary>
 public sealed class ScramTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly MetadataStore _metadata;
-    private readonly UserAuthenticator _authenticator;
+    private readonly UserAuthenticatorHarness _users = new();
 
-    public ScramTests()
-    {
-        _metadata = MetadataStore.Open(_dir.Combine("meta.db"));
-        _authenticator = new UserAuthenticator(new UserCredentialStore(_metadata), new AuthenticationAudit(NullLogger.Instance));
-    }
+    private UserAuthenticator Authenticator => _users.Authenticator;
 
-    public void Dispose()
-    {
-        _metadata.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _users.Dispose();
 
     [Fact]
     public void Formulas_Rfc7677Example_SameProofAndServerSignature()
@@ -50,7 +37,7 @@ public sealed class ScramTests : IDisposable
     private SaslOutcome Exchange(string mechanismName, string user, string password, out string serverFirst, bool checkServerSignature = true)
     {
         var mechanism = ScramMechanism.FromName(mechanismName)!;
-        var exchange = _authenticator.Start(mechanismName)!;
+        var exchange = Authenticator.Start(mechanismName)!;
         var clientFirstBare = $"n={user},r=clientnonce123";
         Assert.Equal(SaslOutcome.Continue, exchange.Evaluate(Encoding.UTF8.GetBytes("n,," + clientFirstBare), out var first));
         serverFirst = Encoding.UTF8.GetString(first);
@@ -76,7 +63,7 @@ public sealed class ScramTests : IDisposable
     [InlineData("SCRAM-SHA-512")]
     public void Scram_RightPassword_SucceedsWithServerSignature_WrongOrUnknownFailAtTheProof(string mechanism)
     {
-        _authenticator.Store.Upsert("alice", ScramCredentials.Create("secret", ScramMechanism.FromName(mechanism)!, 4096));
+        Authenticator.Store.Upsert("alice", ScramCredentials.Create("secret", ScramMechanism.FromName(mechanism)!, 4096));
         Assert.Equal(SaslOutcome.Succeeded, Exchange(mechanism, "alice", "secret", out _));
         Assert.Equal(SaslOutcome.Failed, Exchange(mechanism, "alice", "wrong", out _));
 
@@ -96,7 +83,7 @@ public sealed class ScramTests : IDisposable
     [InlineData("n,,n=alice,r=x,tokenauth=true")]
     public void Scram_MalformedClientFirst_Fails(string clientFirst)
     {
-        var exchange = _authenticator.Start("SCRAM-SHA-256")!;
+        var exchange = Authenticator.Start("SCRAM-SHA-256")!;
         Assert.Equal(SaslOutcome.Failed, exchange.Evaluate(Encoding.UTF8.GetBytes(clientFirst), out var challenge));
         Assert.Empty(challenge);
     }
@@ -104,8 +91,8 @@ public sealed class ScramTests : IDisposable
     [Fact]
     public void Plain_ChecksTheScramCredential_AuthzidMustBeTheUser()
     {
-        _authenticator.Store.Upsert("alice", ScramCredentials.Create("secret", ScramMechanism.Sha512, 4096));
-        SaslOutcome Plain(string message) => _authenticator.Start("PLAIN")!.Evaluate(Encoding.UTF8.GetBytes(message), out _);
+        Authenticator.Store.Upsert("alice", ScramCredentials.Create("secret", ScramMechanism.Sha512, 4096));
+        SaslOutcome Plain(string message) => Authenticator.Start("PLAIN")!.Evaluate(Encoding.UTF8.GetBytes(message), out _);
         Assert.Equal(SaslOutcome.Succeeded, Plain("\0alice\0secret"));
         Assert.Equal(SaslOutcome.Succeeded, Plain("alice\0alice\0secret"));
         Assert.Equal(SaslOutcome.Failed, Plain("bob\0alice\0secret"));
@@ -113,14 +100,14 @@ public sealed class ScramTests : IDisposable
         Assert.Equal(SaslOutcome.Failed, Plain("\0nobody\0secret"));
         Assert.Equal(SaslOutcome.Failed, Plain("\0alice\0"));
         Assert.Equal(SaslOutcome.Failed, Plain("alice"));
-        Assert.Null(_authenticator.Start("scram-sha-256")); // SASL names are exact
-        Assert.Null(_authenticator.Start("GSSAPI"));
+        Assert.Null(Authenticator.Start("scram-sha-256")); // SASL names are exact
+        Assert.Null(Authenticator.Start("GSSAPI"));
     }
 
     [Fact]
     public void Store_UpsertDeleteList_PerMechanism()
     {
-        var store = _authenticator.Store;
+        var store = Authenticator.Store;
         store.Upsert("bob", ScramCredentials.Create("pw", ScramMechanism.Sha256, 4096));
         store.Upsert("bob", ScramCredentials.Create("pw", ScramMechanism.Sha512, 8192));
         store.Upsert("amy", ScramCredentials.Create("pw", ScramMechanism.Sha256, 4096));
