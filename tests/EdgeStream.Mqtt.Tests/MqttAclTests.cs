@@ -49,6 +49,8 @@ public sealed class MqttAclTests
         AddAcl(data, "--principal", "User:sensor", "--operation", "write", "read", "--topic", "plant");
         // This test's Kafka reader connects without SASL, as User:ANONYMOUS.
         AddAcl(data, "--principal", "User:ANONYMOUS", "--operation", "read", "--topic", "plant");
+        // LogReader's consumer names a group, so librdkafka asks for its coordinator: Describe on the group, as in Kafka.
+        AddAcl(data, "--principal", "User:ANONYMOUS", "--operation", "describe", "--group", "edgestream-tests");
         await using var node = await AgentNode.StartAsync(data, "edge", "--partitions", "1", "--mqtt-auth", "required", "--authorizer", "on",
             "--mqtt-map", "plant/#=plant");
 
