@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
+using EdgeStream.Hosting.Logging;
 
 namespace EdgeStream.Hosting;
 
@@ -104,7 +104,7 @@ public static class RoleHost
         });
 
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(logger, dispose: false);
+        builder.Services.AddSingleton<ILoggerFactory>(new SerilogBridgeFactory(logger));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
