@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
+using EdgeStream.Hosting.Logging;
 
 namespace EdgeStream.Hosting;
 
@@ -95,16 +95,20 @@ public static class RoleHost
     public static WebApplication Build(AgentOptions options, NodeContext node, MetadataStore metadata,
         Serilog.ILogger logger, IEnumerable<IRoleModule> roleModules)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        // The empty builder: no configuration sources (the node's settings come from AgentSettings only, so no
+        // appsettings.json or ASPNETCORE_ variable can reconfigure it, and no file watcher thread runs for them), no
+        // console logger (Serilog logs), only Kestrel's core and routing's core: what the slim builder added beyond
+        // that was 0.54 MB of the NativeAOT binary and a thread (docs/BENCHMARKS.md "footprint").
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             Args = [],
-            // Not the working directory: a stray appsettings.json there must not reconfigure the node.
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
+        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
+        builder.Services.AddRoutingCore();
 
-        builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(logger, dispose: false);
+        builder.Services.AddSingleton<ILoggerFactory>(new SerilogBridgeFactory(logger));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
