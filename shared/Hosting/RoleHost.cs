@@ -128,7 +128,7 @@ public static class RoleHost
             // With a certificate every listener speaks TLS first (Kafka's SSL, MQTT over TLS, HTTPS).
             k.ListenOn(options.Http, l => l.UseServerTls(tls));
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
-            k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseConnectionHandler<KafkaConnectionHandler>());
+            k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseWholeTlsRecords(tls).UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
             k.ListenOn(options.Mqtt, l => l.UseServerTls(tls, options.TlsClientAuth).UseEdgeStreamMqtt());
             role.ApplyListeners(k);
