@@ -223,10 +223,38 @@ public sealed partial class AgentProcess : IDisposable
             }
             lock (s_handedOut)
             {
-                if (s_handedOut.Add(port)) return port;
+                if (s_handedOut.Contains(port) || !ReserveAcrossProcesses(port)) continue;
+                s_handedOut.Add(port);
+                return port;
             }
         }
         throw new InvalidOperationException("no unused loopback port after 1000 tries");
+    }
+
+    private static readonly string s_reservations = Path.Combine(Path.GetTempPath(), "edgestream-test-ports");
+
+    // Test projects run side by side in separate processes, each drawing from the same range: without a
+    // shared record two of them could both find a port free and hand it out before either agent binds it
+    // ("address already in use" at start-up, seen in CI). A file per port, created exclusively, is that
+    // record; one older than a few minutes is stale (its test has long since bound or released the port).
+    private static bool ReserveAcrossProcesses(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(s_reservations);
+            var file = Path.Combine(s_reservations, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (File.Exists(file) && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromMinutes(5)) File.Delete(file);
+            using (new FileStream(file, FileMode.CreateNew, FileAccess.Write)) { }
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // another test process holds it
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true; // no shared record possible here: fall back to this process's own
+        }
     }
 
     private static (int Low, int High) ListenRange()
