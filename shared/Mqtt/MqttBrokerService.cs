@@ -157,18 +157,9 @@ public sealed class MqttBrokerService : IHostedService
     {
         MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
         MqttMetrics.Drop("refused");
-        var (code, reason) = ReasonFor(ex);
+        var (code, reason) = MqttBridgeException.ReasonFor(ex);
         Refuse(e, code, reason);
     }
-
-    private static (MqttPubAckReasonCode Code, string Reason) ReasonFor(Exception ex) => ex is MqttBridgeException bridge
-        ? (bridge.Refusal switch
-        {
-            BridgeRefusal.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
-            BridgeRefusal.Invalid => MqttPubAckReasonCode.PayloadFormatInvalid,
-            _ => MqttPubAckReasonCode.ImplementationSpecificError,
-        }, bridge.Message)
-        : (MqttPubAckReasonCode.UnspecifiedError, "append failed");
 
     private static ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> PendingAcks(System.Collections.IDictionary items)
     {
@@ -228,7 +219,7 @@ public sealed class MqttBrokerService : IHostedService
             // hear success. MQTT 5 gets the reason; MQTT 3.1.1 has no negative ack, so no ack and the
             // connection closes (the client sends the message again after reconnecting).
             MqttLog.PublishRefused(_logger, e.ClientId, "(pipelined)", -1, ex.Message);
-            var (code, reason) = ReasonFor(ex);
+            var (code, reason) = MqttBridgeException.ReasonFor(ex);
             if (e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500)
             {
                 switch (e.Packet)
