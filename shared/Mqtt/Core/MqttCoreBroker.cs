@@ -243,7 +243,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         try
         {
             var append = _bridge.AppendAsync(message, CancellationToken.None);
-            if (!append.IsCompletedSuccessfully) _ = ObserveAsync(append, message.Topic);
+            if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
         }
         catch (MqttBridgeException ex)
         {
@@ -311,7 +311,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
             var append = _bridge.AppendAsync(message, CancellationToken.None);
             if (qos == MqttQualityOfServiceLevel.AtMostOnce)
             {
-                if (!append.IsCompletedSuccessfully) _ = ObserveAsync(append, message.Topic);
+                if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
             }
             else if (append.IsCompletedSuccessfully) _ = append.Result;
             // Pipelined: the acknowledgement waits in the writer for this, the next packet is read now.
@@ -512,18 +512,5 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     internal static void CountExpired(int count)
     {
         for (var i = 0; i < count; i++) MqttMetrics.Drop("expired");
-    }
-
-    private async Task ObserveAsync(ValueTask<LogPosition> append, string topic)
-    {
-        try
-        {
-            await append.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            MqttLog.Qos0Dropped(_logger, topic, ex.Message);
-            MqttMetrics.Drop("qos0_append_failed");
-        }
     }
 }

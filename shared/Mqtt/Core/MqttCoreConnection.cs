@@ -145,6 +145,12 @@ public sealed class MqttCoreConnection
             {
                 while (!_closing)
                 {
+                    // §3.1: the first packet is CONNECT; anything else is refused on its first byte.
+                    if (_encoder is null && !buffer.IsEmpty && buffer.FirstSpan[0] >> 4 != (int)MqttControlPacketType.Connect)
+                    {
+                        Violation(MqttDisconnectReasonCode.ProtocolError, "first packet not CONNECT");
+                        return;
+                    }
                     var status = MqttFrameReader.TryRead(ref buffer, _limits.MaxPacketBytes, out var header, out var body);
                     if (status == MqttFrameStatus.Incomplete) break;
                     if (status != MqttFrameStatus.Complete)
@@ -420,21 +426,11 @@ public sealed class MqttCoreConnection
     /// <summary>An acknowledgement whose append failed: MQTT 5 gets the reason; false for MQTT 3.1.1 (no negative ack).</summary>
     private bool Refuse(MqttPacket ack, Task<LogPosition> failed)
     {
-        var (code, reason) = MqttBridgeException.ReasonFor(failed.Exception?.InnerException);
-        MqttLog.PublishRefused(_broker.Logger, ClientId ?? "-", "(pipelined)", -1, reason);
+        var failure = failed.Exception?.InnerException;
+        MqttLog.PublishRefused(_broker.Logger, ClientId ?? "-", "(pipelined)", -1, failure?.Message ?? "append failed");
         MqttMetrics.Drop("refused");
         if (!IsV5) return false;
-        switch (ack)
-        {
-            case MqttPubAckPacket pubAck:
-                pubAck.ReasonCode = code;
-                pubAck.ReasonString = reason;
-                break;
-            case MqttPubRecPacket pubRec:
-                pubRec.ReasonCode = (MqttPubRecReasonCode)(int)code;
-                pubRec.ReasonString = reason;
-                break;
-        }
+        MqttAppendOutcome.Refuse(ack, failure);
         return true;
     }
 

@@ -31,6 +31,8 @@ public static class MqttFrameReader
         body = default;
         var reader = new SequenceReader<byte>(buffer);
         if (!reader.TryRead(out header)) return MqttFrameStatus.Incomplete;
+        // Checked before the rest arrives: a stream that is not MQTT is refused on its first byte.
+        if (!IsValidHeader(header)) return MqttFrameStatus.Malformed;
         // Remaining Length: a variable byte integer, 7 bits per byte, at most 4 bytes (§1.5.5).
         var length = 0;
         var shift = 0;
@@ -48,5 +50,21 @@ public static class MqttFrameReader
         body = buffer.Slice(reader.Position, length);
         buffer = buffer.Slice(body.End);
         return MqttFrameStatus.Complete;
+    }
+
+    /// <summary>
+    /// Whether a fixed header's first byte is one a client may send (§2.1.2, §2.1.3): not reserved type 0,
+    /// flags 0010 on PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0000 on the others except PUBLISH, whose QoS is not 3.
+    /// </summary>
+    public static bool IsValidHeader(byte header)
+    {
+        var flags = header & 0x0F;
+        return (header >> 4) switch
+        {
+            0 => false,
+            3 => (flags & 0x06) != 0x06,
+            6 or 8 or 10 => flags == 0x02,
+            _ => flags == 0,
+        };
     }
 }
