@@ -149,6 +149,14 @@ public sealed class MqttCoreTests
     }
 
     [Fact]
+    public async Task PahoSharedSubscription_EachMessageToExactlyOneMember()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await StartOwnAsync(dir);
+        PahoClientTests.AssertSharedScenario(PahoClientTests.RunScenario(node, "shared"));
+    }
+
+    [Fact]
     public async Task TopicAliasZero_DisconnectWith0x94()
     {
         using var dir = new TempDirectory();
