@@ -403,7 +403,8 @@ public sealed class MqttCoreConnection
                 Write(_encoder!.Encode(outgoing.Packet));
                 wrote = true;
             }
-            if (!_closing && Session is { } session && _encoder is not null)
+            // Not after a takeover: the session's deliveries are the new connection's then.
+            if (!_closing && Session is { } session && ReferenceEquals(session.Connection, this))
             {
                 var now = Environment.TickCount64;
                 while (session.TryTakeNext(now, out var delivery, out var expired))
