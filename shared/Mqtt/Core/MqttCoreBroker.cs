@@ -145,7 +145,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
             Interlocked.Decrement(ref _admitted);
             Interlocked.Increment(ref _refused);
             if (_refuseLog.TryEnter(out var suppressed))
-                MqttCoreLog.ConnectionRefused(_logger, clientId, connection.RemoteEndPoint, _limits.MaxConnections, suppressed);
+                MqttConnectionGuard.Log.ConnectionRefused(_logger, clientId, connection.RemoteEndPoint, _limits.MaxConnections, suppressed);
             // MQTT 5 0x97 Quota exceeded; MQTT 3.1.1 has no such code: server unavailable.
             return new(v5 ? MqttConnectReasonCode.QuotaExceeded : MqttConnectReasonCode.ServerUnavailable);
         }
@@ -398,7 +398,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         if (session.Enqueue(delivery)) return;
         var total = Interlocked.Increment(ref _dropped);
         if (_dropLog.TryEnter(out var suppressed))
-            MqttCoreLog.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
+            MqttConnectionGuard.Log.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
     }
 
     // ---- subscribe -------------------------------------------------------------------------
@@ -500,7 +500,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     {
         Interlocked.Increment(ref _closed);
         if (_closeLog.TryEnter(out var suppressed))
-            MqttCoreLog.ConnectionClosed(_logger, connection.RemoteEndPoint, connection.ClientId ?? "-", reason, suppressed);
+            MqttConnectionGuard.Log.ConnectionClosed(_logger, connection.RemoteEndPoint, connection.ClientId ?? "-", reason, _limits.MaxPacketBytes, _limits.MaxInflight, suppressed);
     }
 
     internal void CountTooLarge(MqttCoreConnection connection, int size, uint maximum)

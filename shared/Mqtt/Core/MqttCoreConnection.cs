@@ -311,7 +311,7 @@ public sealed class MqttCoreConnection
         }
         if (!MqttTopicName.IsValid(publish.Topic))
         {
-            MqttCoreLog.InvalidTopic(_broker.Logger, ClientId ?? "-", publish.Topic ?? "");
+            MqttConnectionGuard.Log.InvalidTopic(_broker.Logger, ClientId ?? "-", publish.Topic ?? "");
             Close(MqttDisconnectReasonCode.TopicNameInvalid);
             return false;
         }
