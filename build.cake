@@ -100,9 +100,10 @@ var releaseTargets = new[] { (Rid: "linux-x64", DebArch: "amd64"), (Rid: "linux-
 // Each NativeAOT binary should fit a small device's budget (issue 19): printed on every publish, with how far over
 // the goal it is. With the SDK on the CI image (10.0.401, ILCompiler 10.0.12) the same source links ~6.5 MB larger
 // than it did when the goal was first met (24.1 MB then, 30.6 MB now for that commit), so the goal is missed today
-// (docs/BENCHMARKS.md "footprint"); the hard failure guards against further growth until it is won back.
+// (docs/BENCHMARKS.md "footprint": 31.1 MB x64, 31.8 MB arm64 after the second round of cuts); the hard failure,
+// just above that, guards against further growth until the goal is won back.
 const long BinaryBudgetBytes = 25L * 1000 * 1000;
-const long BinaryCeilingBytes = 36L * 1000 * 1000;
+const long BinaryCeilingBytes = 32_500_000L;
 var releaseVersion = System.IO.File.ReadAllText("VERSION").Trim();
 // What the release build needs beyond the SDK: clang/lld and Debian's aarch64 cross toolchain and sysroot for the
 // arm64 NativeAOT link, qemu to smoke-test the arm64 binary (dpkg-deb comes with dpkg). THE one list for publishing.

@@ -97,9 +97,34 @@ internal static class ConsumeCommand
         public TimeSpan? IdleTimeout { get; set; }
     }
 
+    /// <summary>
+    /// The topic to read. With --timeout a topic that does not exist yet (records still on their way
+    /// up the hierarchy, a producer not started yet) is waited for that long, as Kafka's console
+    /// consumer waits; without it, a wrong name is said at once.
+    /// </summary>
+    private static async Task<TopicDescription> TopicToReadAsync(KafkaClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.IdleTimeout is not { } idle) return await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+        var deadline = Environment.TickCount64 + (long)idle.TotalMilliseconds;
+        var said = false;
+        while (true)
+        {
+            try
+            {
+                return await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+            }
+            catch (KafkaClientException ex) when (ex.ErrorCode == KafkaErrors.UnknownTopicOrPartition && Environment.TickCount64 < deadline)
+            {
+                if (!said) Console.Error.WriteLine($"edgestream: topic '{settings.Topic}' does not exist yet; waiting up to {idle.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}s for it");
+                said = true;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(deadline - Environment.TickCount64, 1, 250)), cancellationToken);
+            }
+        }
+    }
+
     private static async Task<int> ConsumeAsync(KafkaClient client, Settings settings, CancellationToken cancellationToken)
     {
-        var topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+        var topic = await TopicToReadAsync(client, settings, cancellationToken);
         if (settings.Partition >= topic.PartitionCount)
             throw new KafkaClientException($"topic '{topic.Name}' has no partition {settings.Partition} (it has {topic.PartitionCount})");
         List<int> partitions = settings.Partition is { } only ? [only] : [.. topic.Partitions.Select(p => p.Index)];
@@ -180,7 +205,7 @@ internal static class ConsumeCommand
     /// </summary>
     private static async Task<int> ConsumeInGroupAsync(KafkaClient client, Settings settings, CancellationToken cancellationToken)
     {
-        var topic = await client.GetTopicAsync(settings.Topic, allowAutoCreate: false, cancellationToken);
+        var topic = await TopicToReadAsync(client, settings, cancellationToken);
         await using var member = new GroupMember(client, settings.Group!, topic.Name);
         using var output = new LineOutput();
         var json = new ArrayBufferWriter<byte>();

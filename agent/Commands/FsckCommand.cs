@@ -2,8 +2,8 @@ using System.CommandLine;
 using EdgeStream.Hosting;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Storage;
+using EdgeStream.Hosting.Logging;
 using Serilog;
-using Serilog.Extensions.Logging;
 
 namespace EdgeStream.Agent.Commands;
 
@@ -55,7 +55,7 @@ internal static class FsckCommand
             using var serilog = new LoggerConfiguration()
                 .WriteTo.Console(standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
                 .CreateLogger();
-            using var loggerFactory = new SerilogLoggerFactory(serilog);
+            using var loggerFactory = new SerilogBridgeFactory(serilog);
             var logger = loggerFactory.CreateLogger("EdgeStream.Fsck");
 
             var doRepair = parseResult.GetValue(repair);

@@ -12,9 +12,14 @@ internal sealed class StderrLogger(string verb) : ILogger
 
     public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
+    // Generic code is compiled once per log event's state type (~180 of them): keep it to formatting the message.
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        if (!IsEnabled(logLevel)) return;
+        if (IsEnabled(logLevel)) Write(logLevel, formatter(state, exception));
+    }
+
+    private void Write(LogLevel logLevel, string message)
+    {
         var level = logLevel switch
         {
             LogLevel.Information => "info",
@@ -22,6 +27,6 @@ internal sealed class StderrLogger(string verb) : ILogger
             LogLevel.Error => "error",
             _ => "critical",
         };
-        Console.Error.WriteLine($"edgestream {verb}: {level}: {formatter(state, exception)}");
+        Console.Error.WriteLine($"edgestream {verb}: {level}: {message}");
     }
 }

@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EdgeStream.Hosting;
-using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace EdgeStream.Agent.Commands;
 
@@ -35,22 +33,18 @@ internal static class TopCommand
         var first = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet (an older version?)", ct);
         if (first is not { } fleet) return ExitCodes.Failure;
         var rates = new Rates();
-        // Piped (a log, a test): no terminal width to fit, so do not wrap node ids at 80 columns.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
+        using var screen = new LiveScreen(Console.Out, interactive: !Console.IsOutputRedirected);
         using var quit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var keys = Console.IsInputRedirected ? Task.CompletedTask : WatchKeysAsync(quit);
         var refreshes = 0;
-        await AnsiConsole.Live(Render(http, fleet, rates)).AutoClear(false).StartAsync(async live =>
+        screen.Show(Render(http, fleet, rates));
+        while (!quit.IsCancellationRequested && (count <= 0 || ++refreshes < count))
         {
-            while (!quit.IsCancellationRequested && (count <= 0 || ++refreshes < count))
-            {
-                try { await Task.Delay(TimeSpan.FromSeconds(1), quit.Token); }
-                catch (OperationCanceledException) { break; }
-                var next = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet", quit.Token);
-                live.UpdateTarget(next is { } f ? Render(http, f, rates) : new Markup($"[red]cannot read {Markup.Escape(http)}[/]"));
-                live.Refresh();
-            }
-        });
+            try { await Task.Delay(TimeSpan.FromSeconds(1), quit.Token); }
+            catch (OperationCanceledException) { break; }
+            var next = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet", quit.Token);
+            screen.Show(next is { } f ? Render(http, f, rates) : [[new Span($"cannot read {http}", Style.Red)]]);
+        }
         await quit.CancelAsync();
         await keys;
         return ExitCodes.Ok;
@@ -71,13 +65,14 @@ internal static class TopCommand
         }
     }
 
-    private static IRenderable Render(string http, JsonElement fleet, Rates rates)
+    private static readonly string[] Headers = ["NODE", "ROLE", "STATE", "LINK", "IN/s", "SENT/s", "LAG", "LAG-AGE", "DISK", "DROPPED"];
+    private const int FirstRightAligned = 4; // IN/s and the columns after it are numbers
+
+    /// <summary>One frame: a header line, then the table (column heads, a rule, a row per node).</summary>
+    internal static List<Span[]> Render(string http, JsonElement fleet, Rates rates)
     {
-        var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("NODE", "ROLE", "STATE", "LINK", "IN/s", "SENT/s", "LAG", "LAG-AGE", "DISK", "DROPPED");
-        foreach (var c in table.Columns.Skip(4)) c.RightAligned();
-        table.Columns[0].NoWrap();
         var rows = FleetTree.Rows(fleet);
+        var cells = new List<Span[]>(rows.Count);
         var down = 0;
         foreach (var r in rows)
         {
@@ -87,23 +82,104 @@ internal static class TopCommand
             var state = StatusClient.Text(n, "state");
             var link = FleetTree.Link(n);
             if (link == "down" || state == "stale") down++;
-            table.AddRow(
-                new Markup(Markup.Escape(r.Prefix + id)),
-                new Text(StatusClient.Text(n, "role")),
-                new Markup(state == "ok" ? "[green]ok[/]" : $"[red]{Markup.Escape(state)}[/]"),
-                new Markup(link switch { "up" => "[green]up[/]", "down" => "[red]down[/]", _ => "-" }),
-                new Text(inRate.ToString("0", CultureInfo.InvariantCulture)),
-                new Text(sentRate.ToString("0", CultureInfo.InvariantCulture)),
-                new Text(n.GetProperty("backlogRecords").GetInt64().ToString(CultureInfo.InvariantCulture)),
-                new Text($"{n.GetProperty("backlogAgeSeconds").GetDouble():0.0}s"),
-                new Text(FleetTree.Disk(n)),
-                new Text(n.GetProperty("droppedRecords").GetInt64().ToString(CultureInfo.InvariantCulture)));
+            cells.Add([
+                new(r.Prefix + id),
+                new(StatusClient.Text(n, "role")),
+                new(state, state == "ok" ? Style.Green : Style.Red),
+                new(link, link switch { "up" => Style.Green, "down" => Style.Red, _ => Style.None }),
+                new(inRate.ToString("0", CultureInfo.InvariantCulture)),
+                new(sentRate.ToString("0", CultureInfo.InvariantCulture)),
+                new(n.GetProperty("backlogRecords").GetInt64().ToString(CultureInfo.InvariantCulture)),
+                new(string.Create(CultureInfo.InvariantCulture, $"{n.GetProperty("backlogAgeSeconds").GetDouble():0.0}s")),
+                new(FleetTree.Disk(n)),
+                new(n.GetProperty("droppedRecords").GetInt64().ToString(CultureInfo.InvariantCulture)),
+            ]);
         }
-        var header = new Markup(
-            $"[bold]edgestream top[/] {Markup.Escape(http)}  {rows.Count} node(s), "
-            + (down == 0 ? "[green]all links up[/]" : $"[red]{down} down or stale[/]")
-            + $"  {DateTime.Now:HH:mm:ss}  (q quits)");
-        return new Rows(header, table);
+        var widths = new int[Headers.Length];
+        for (var c = 0; c < widths.Length; c++)
+            widths[c] = Math.Max(Headers[c].Length, cells.Count == 0 ? 0 : cells.Max(row => row[c].Text.Length));
+
+        Span[] title =
+        [
+            new("edgestream top", Style.Bold),
+            new($" {http}  {rows.Count} node(s), "),
+            down == 0 ? new("all links up", Style.Green) : new($"{down} down or stale", Style.Red),
+            new($"  {DateTime.Now:HH:mm:ss}  (q quits)"),
+        ];
+        List<Span[]> lines =
+        [
+            title,
+            [],
+            Row([.. Headers.Select(h => new Span(h))], widths),
+            [new(new string('─', widths.Sum() + 2 * (widths.Length - 1)))],
+        ];
+        lines.AddRange(cells.Select(row => Row(row, widths)));
+        return lines;
+    }
+
+    private static Span[] Row(Span[] cells, int[] widths)
+    {
+        var line = new List<Span>(2 * cells.Length);
+        for (var c = 0; c < cells.Length; c++)
+        {
+            var pad = new string(' ', widths[c] - cells[c].Text.Length);
+            if (c > 0) line.Add(new("  "));
+            if (c >= FirstRightAligned) line.Add(new(pad));
+            line.Add(cells[c]);
+            if (c < FirstRightAligned && c < cells.Length - 1) line.Add(new(pad));
+        }
+        return [.. line];
+    }
+
+    internal enum Style { None, Bold, Green, Red }
+
+    internal readonly record struct Span(string Text, Style Style = Style.None);
+
+    /// <summary>
+    /// Shows frames in place on a terminal (cursor up over the previous frame, each line cleared to its end,
+    /// cut at the terminal's width, colours unless NO_COLOR is set); piped (a log, a test), writes each frame
+    /// after the other as plain text.
+    /// </summary>
+    internal sealed class LiveScreen(TextWriter output, bool interactive) : IDisposable
+    {
+        private readonly bool _color = interactive && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+        private int _shown;
+
+        public void Show(List<Span[]> lines)
+        {
+            var text = new System.Text.StringBuilder();
+            if (interactive)
+            {
+                if (_shown == 0) text.Append("\u001b[?25l"); // hide the cursor while live
+                else text.Append("\r\u001b[").Append(_shown).Append('A');
+            }
+            else if (_shown > 0) text.AppendLine();
+            var width = interactive ? Math.Max(20, Console.WindowWidth - 1) : int.MaxValue;
+            foreach (var line in lines)
+            {
+                var left = width;
+                foreach (var span in line)
+                {
+                    if (left <= 0) break;
+                    var part = span.Text.Length <= left ? span.Text : span.Text[..left];
+                    left -= part.Length;
+                    if (_color && span.Style != Style.None) text.Append(span.Style switch { Style.Bold => "\u001b[1m", Style.Green => "\u001b[32m", _ => "\u001b[31m" }).Append(part).Append("\u001b[0m");
+                    else text.Append(part);
+                }
+                if (interactive) text.Append("\u001b[K");
+                text.Append('\n');
+            }
+            if (interactive) text.Append("\u001b[J");
+            _shown = interactive ? lines.Count : 1;
+            output.Write(text.ToString());
+            output.Flush();
+        }
+
+        public void Dispose()
+        {
+            if (interactive && _shown > 0) output.Write("\u001b[?25h");
+            output.Flush();
+        }
     }
 
     /// <summary>
@@ -111,7 +187,7 @@ internal static class TopCommand
     /// of once per fleet report (every few seconds), so a per-refresh difference would jump between 0 and
     /// a spike. A node whose counters stay still for 15 s shows 0.
     /// </summary>
-    private sealed class Rates
+    internal sealed class Rates
     {
         private readonly Dictionary<string, (long In, long Sent, long At, double InRate, double SentRate)> _last = new(StringComparer.Ordinal);
 

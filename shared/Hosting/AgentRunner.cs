@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog.Extensions.Logging;
 
 namespace EdgeStream.Hosting;
 
@@ -54,7 +53,7 @@ public static partial class AgentRunner
         using var heldLock = dataLock;
 
         await using var serilog = AgentLogging.CreateLogger(options);
-        using var loggerFactory = new SerilogLoggerFactory(serilog);
+        using var loggerFactory = new SerilogBridgeFactory(serilog);
         var log = loggerFactory.CreateLogger("EdgeStream.Agent");
 
         MetadataStore metadata;

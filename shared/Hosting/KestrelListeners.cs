@@ -1,9 +1,12 @@
+using System.IO.Pipelines;
 using System.Net;
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Security.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace EdgeStream.Hosting;
 
@@ -51,6 +54,54 @@ public static class KestrelListeners
         if (mode != ClientCertificateMode.NoCertificate) options.ClientCertificateValidation = (certificate, _, _) => tls.Verify(certificate, out _);
         listen.UseHttps(options);
         return listen;
+    }
+
+    /// <summary>The most clear text one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1): 16 KiB.</summary>
+    public const int TlsRecordPlaintext = 16 * 1024;
+
+    /// <summary>
+    /// After <see cref="UseServerTls(ListenOptions, TlsMaterial?, TlsClientAuth)"/> on a byte-stream
+    /// listener (Kafka): the connection handler reads and writes the TLS stream through pipes of whole
+    /// records instead of the TLS middleware's 4 KiB blocks. Kestrel's pipes over the decrypted stream
+    /// write each 4 KiB block as its own TLS record, each with its own encryption call and its own
+    /// write and flush of the socket pipe, and read the decrypted stream 4 KiB at a time; a 1 MB fetch
+    /// response became 256 records. Here a response goes out in 16 KiB records (the most one record
+    /// holds) and reads take up to 64 KiB of clear text at once. The handshake, client certificates
+    /// and their features stay the TLS middleware's; a listener without TLS is left alone.
+    /// </summary>
+    public static ListenOptions UseWholeTlsRecords(this ListenOptions listen, TlsMaterial? tls)
+    {
+        if (tls is null) return listen;
+        listen.Use(next => async connection =>
+        {
+            if (connection.Features.Get<ISslStreamFeature>()?.SslStream is not { } ssl)
+            {
+                await next(connection).ConfigureAwait(false);
+                return;
+            }
+            var tlsPipe = connection.Transport;
+            var input = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 4 * TlsRecordPlaintext, minimumReadSize: TlsRecordPlaintext, leaveOpen: true));
+            var output = PipeWriter.Create(ssl, new StreamPipeWriterOptions(minimumBufferSize: TlsRecordPlaintext, leaveOpen: true));
+            connection.Transport = new RecordPipe(input, output);
+            try
+            {
+                await next(connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Whatever the handler left unflushed goes out; the TLS middleware then closes the stream.
+                try { await output.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
+                await input.CompleteAsync().ConfigureAwait(false);
+                connection.Transport = tlsPipe;
+            }
+        });
+        return listen;
+    }
+
+    private sealed class RecordPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
+using EdgeStream.Hosting.Logging;
 
 namespace EdgeStream.Hosting;
 
@@ -100,16 +100,20 @@ public static class RoleHost
     public static WebApplication Build(AgentOptions options, NodeContext node, MetadataStore metadata,
         Serilog.ILogger logger, IEnumerable<IRoleModule> roleModules)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        // The empty builder: no configuration sources (the node's settings come from AgentSettings only, so no
+        // appsettings.json or ASPNETCORE_ variable can reconfigure it, and no file watcher thread runs for them), no
+        // console logger (Serilog logs), only Kestrel's core and routing's core: what the slim builder added beyond
+        // that was 0.54 MB of the NativeAOT binary and a thread (docs/BENCHMARKS.md "footprint").
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             Args = [],
-            // Not the working directory: a stray appsettings.json there must not reconfigure the node.
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
+        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
+        builder.Services.AddRoutingCore();
 
-        builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(logger, dispose: false);
+        builder.Services.AddSingleton<ILoggerFactory>(new SerilogBridgeFactory(logger));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddEdgeStreamNode(options, node, metadata);
@@ -129,7 +133,7 @@ public static class RoleHost
             // With a certificate every listener speaks TLS first (Kafka's SSL, MQTT over TLS, HTTPS).
             k.ListenOn(options.Http, l => l.UseServerTls(tls));
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
-            k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseConnectionHandler<KafkaConnectionHandler>());
+            k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseWholeTlsRecords(tls).UseConnectionHandler<KafkaConnectionHandler>());
             // MQTT 3.1.1 and 5 (MQTTnet's broker or our own, --mqtt-engine) on the same Kestrel host; every PUBLISH also lands in the log.
             k.ListenOn(options.Mqtt, l => l.UseServerTls(tls, options.TlsClientAuth).UseEdgeStreamMqtt(options.MqttEngine));
             role.ApplyListeners(k);

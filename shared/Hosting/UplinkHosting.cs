@@ -91,6 +91,16 @@ public static class UplinkHosting
             ClientCertificate = role.Tls?.Certificate,
             VerifyParent = role.Tls is { } tls ? certificate => tls.Verify(certificate, out _) : null,
         };
+        if (role.Node.Profile == MemoryProfile.Small)
+        {
+            senderOptions = senderOptions with
+            {
+                Window = UplinkSenderOptions.SmallDeviceWindow,
+                InitialFrameBytes = UplinkSenderOptions.SmallDeviceInitialFrameBytes,
+                MaxFrameBytes = UplinkSenderOptions.SmallDeviceMaxFrameBytes,
+                ReadAheadBytes = UplinkSenderOptions.SmallDeviceReadAheadBytes,
+            };
+        }
         role.Services.AddSingleton<UplinkStatus>();
         // A singleton as well as a hosted service: the mesh (MeshHosting) tells it which parent to use.
         role.Services.AddSingleton(sp =>

@@ -48,6 +48,28 @@ public sealed class MemoryProfileTests
     }
 
     [Fact]
+    public async Task Run_ProfileSmall_UplinkSenderKeepsSmallBuffers()
+    {
+        // The default read-ahead alone (64 MiB) is more than the 48 MiB heap a 64 MiB limit allows.
+        using var dir = new TempDirectory();
+        var http = AgentProcess.FreePort();
+        var parent = AgentProcess.FreePort(); // nobody listens: the sender starts and keeps retrying
+        using var small = AgentProcess.Start(dir.Path, AgentProcess.RunArgs(http, "--data", dir.Combine("small"), "--profile", "small",
+            "--memory-limit", "64MiB", "--parent", $"127.0.0.1:{parent}"));
+        await small.WaitForHealthyAsync(http, Timeout);
+        Assert.True(await Wait.UntilAsync(() => small.Stdout.Contains("Uplink: forwarding to", StringComparison.Ordinal), Timeout), small.Stdout);
+        Assert.Equal(0, await small.StopAsync(Timeout));
+        Assert.Contains("(window 8 frames of up to 1 MiB, read-ahead 4 MiB, rate unlimited)", small.Stdout);
+
+        using var regular = AgentProcess.Start(dir.Path, AgentProcess.RunArgs(http, "--data", dir.Combine("default"), "--profile", "default",
+            "--parent", $"127.0.0.1:{parent}"));
+        await regular.WaitForHealthyAsync(http, Timeout);
+        Assert.True(await Wait.UntilAsync(() => regular.Stdout.Contains("Uplink: forwarding to", StringComparison.Ordinal), Timeout), regular.Stdout);
+        Assert.Equal(0, await regular.StopAsync(Timeout));
+        Assert.Contains("(window 32 frames of up to 4 MiB, read-ahead 64 MiB, rate unlimited)", regular.Stdout);
+    }
+
+    [Fact]
     public async Task Run_OperatorGcVariable_WinsOverTheProfile()
     {
         using var dir = new TempDirectory();

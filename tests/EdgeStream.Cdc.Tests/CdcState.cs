@@ -84,15 +84,18 @@ public sealed class TableWriter : IAsyncDisposable
             var random = new Random(s);
             await using var connection = new Npgsql.NpgsqlConnection(pg.ConnectionString(db));
             await connection.OpenAsync();
-            var next = firstNewId + s * 10_000_000L;
+            // Sessions interleave new ids (s, s + sessions, ...) so inserts grow the key as a serial
+            // column does: above the largest key when the snapshot started, which the stream carries.
+            var next = firstNewId + s;
+            long NextId() { var id = next; next += sessions; return id; }
             while (!_stop.IsCancellationRequested)
             {
                 var id = random.NextInt64(1, Math.Max(2, firstNewId));
                 var sql = random.Next(4) switch
                 {
-                    0 => $"INSERT INTO {table} (id, v) VALUES ({next++}, 0)",
+                    0 => $"INSERT INTO {table} (id, v) VALUES ({NextId()}, 0)",
                     1 => $"DELETE FROM {table} WHERE id = {id}",
-                    2 => $"BEGIN; UPDATE {table} SET v = v + 1 WHERE id = {id}; INSERT INTO {table} (id, v) VALUES ({next++}, 1); COMMIT",
+                    2 => $"BEGIN; UPDATE {table} SET v = v + 1 WHERE id = {id}; INSERT INTO {table} (id, v) VALUES ({NextId()}, 1); COMMIT",
                     _ => $"UPDATE {table} SET v = v + 1 WHERE id = {id}",
                 };
                 try

@@ -208,6 +208,28 @@ public sealed class CliTests(AgentFixture agents)
         Assert.DoesNotContain(topic, (await Run("topics", "list", "-b", Single)).Lines);
     }
 
+    [Fact]
+    public async Task Consume_UnknownTopicWithTimeout_WaitsThatLongThenExit1()
+    {
+        var topic = Unique.Name("missing");
+        var consumed = await Run("consume", topic, "-n", "1", "--timeout", "1s", "-b", Single);
+        Assert.True(consumed.ExitCode == 1, consumed.ToString());
+        Assert.Contains($"topic '{topic}' does not exist yet; waiting up to 1s for it", consumed.Stderr);
+        Assert.EndsWith($"edgestream: topic '{topic}' does not exist\n", consumed.Stderr);
+        Assert.DoesNotContain(topic, (await Run("topics", "list", "-b", Single)).Lines);
+    }
+
+    [Fact]
+    public async Task Consume_TopicCreatedWhileWaiting_PrintsItsRecord()
+    {
+        var topic = Unique.Name("later");
+        var consuming = Run("consume", topic, "--from-beginning", "-n", "1", "--timeout", "60s", "-b", Single);
+        AssertOk(await Run("produce", topic, "-m", "arrived", "-b", Single));
+        var consumed = await consuming;
+        Assert.True(consumed.ExitCode == 0, consumed.ToString());
+        Assert.Equal("arrived\n", consumed.Stdout);
+    }
+
     // ---- bootstrap and usage ----
 
     [Theory]

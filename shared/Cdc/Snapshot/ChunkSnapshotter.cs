@@ -69,6 +69,12 @@ internal sealed class ChunkSnapshotter
             return;
         }
         Volatile.Write(ref _status.SnapshotTable, table);
+        // The snapshot ends at the largest key the table holds now: a row inserted after this read
+        // commits after the slot was created, so the stream carries it. Without the bound, writers
+        // inserting above the cursor faster than chunks are read would keep the snapshot from ending.
+        // A restart reads it again (a larger bound only snapshots rows the stream also has; DBLog's
+        // windows keep that correct).
+        var bound = await LargestKeyAsync(columns, ct).ConfigureAwait(false);
         CdcLog.SnapshotStarting(_logger, _options.Name, table, cursor is null ? "from the start" : "after " + cursor);
         long rows = 0;
         var retries = 0;
@@ -78,7 +84,7 @@ internal sealed class ChunkSnapshotter
             var chunk = new SnapshotChunk($"{_nonce}:{++_chunks}", columns) { AlreadyLogged = alreadyLogged };
             _capture.Chunk = chunk;
             await EmitAsync("L:" + chunk.Id, ct).ConfigureAwait(false);
-            var keys = await ReadChunkAsync(chunk, cursor, ct).ConfigureAwait(false);
+            var keys = bound is null ? null : await ReadChunkAsync(chunk, cursor, bound, ct).ConfigureAwait(false);
             chunk.Last = chunk.Rows.Count < _options.ChunkRows;
             chunk.EndCursor = chunk.Last ? null : keys;
             await EmitAsync("H:" + chunk.Id, ct).ConfigureAwait(false);
@@ -109,28 +115,58 @@ internal sealed class ChunkSnapshotter
         await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Reads the rows after <paramref name="cursor"/> into the chunk; returns the last row's key (JSON array of text values).</summary>
-    private async Task<string?> ReadChunkAsync(SnapshotChunk chunk, string? cursor, CancellationToken ct)
+    /// <summary>The table's largest primary key now (cursor form), or null when the table is empty.</summary>
+    private async Task<string?> LargestKeyAsync(CdcColumns columns, CancellationToken ct)
     {
-        var columns = chunk.Columns;
+        var keyIndexes = KeyIndexes(columns);
+        var keyList = string.Join(", ", keyIndexes.Select(i => TextOf(CdcSetup.Quote(columns.Names[i]))));
+        var order = string.Join(", ", keyIndexes.Select(i => CdcSetup.Quote(columns.Names[i]) + " DESC"));
+        await using var command = _database.CreateCommand(
+            $"SELECT {keyList} FROM ONLY {CdcSetup.Quote(columns.Schema)}.{CdcSetup.Quote(columns.Table)} ORDER BY {order} LIMIT 1");
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
+        var values = new string?[keyIndexes.Count];
+        for (var k = 0; k < values.Length; k++) values[k] = reader.IsDBNull(k) ? null : reader.GetString(k);
+        return FormatCursor(values);
+    }
+
+    private static List<int> KeyIndexes(CdcColumns columns)
+    {
         var keyIndexes = new List<int>();
         for (var i = 0; i < columns.Count; i++) if (columns.IsKey[i]) keyIndexes.Add(i);
+        return keyIndexes;
+    }
+
+    /// <summary>
+    /// Reads the rows after <paramref name="cursor"/> and up to <paramref name="bound"/> into the chunk;
+    /// returns the last row's key (JSON array of text values).
+    /// </summary>
+    private async Task<string?> ReadChunkAsync(SnapshotChunk chunk, string? cursor, string bound, CancellationToken ct)
+    {
+        var columns = chunk.Columns;
+        var keyIndexes = KeyIndexes(columns);
         var select = string.Join(", ", columns.Names.Select(n => TextOf(CdcSetup.Quote(n))));
         var keyList = string.Join(", ", keyIndexes.Select(i => CdcSetup.Quote(columns.Names[i])));
-        var sql = new StringBuilder($"SELECT {select} FROM ONLY {CdcSetup.Quote(columns.Schema)}.{CdcSetup.Quote(columns.Table)}");
+        var sql = new StringBuilder($"SELECT {select} FROM ONLY {CdcSetup.Quote(columns.Schema)}.{CdcSetup.Quote(columns.Table)} WHERE ");
         await using var command = new NpgsqlCommand();
-        if (cursor is not null)
+        void CompareKeys(string op, string keys)
         {
-            var values = ParseCursor(cursor);
-            sql.Append(" WHERE (").Append(keyList).Append(") > (");
+            var values = ParseCursor(keys);
+            sql.Append('(').Append(keyList).Append(") ").Append(op).Append(" (");
             for (var k = 0; k < keyIndexes.Count; k++)
             {
                 if (k > 0) sql.Append(", ");
-                sql.Append('$').Append(k + 1).Append("::text::").Append(columns.SqlTypes![keyIndexes[k]]);
+                sql.Append('$').Append(command.Parameters.Count + 1).Append("::text::").Append(columns.SqlTypes![keyIndexes[k]]);
                 command.Parameters.Add(new NpgsqlParameter { Value = k < values.Count ? values[k] : "" });
             }
             sql.Append(')');
         }
+        if (cursor is not null)
+        {
+            CompareKeys(">", cursor);
+            sql.Append(" AND ");
+        }
+        CompareKeys("<=", bound);
         sql.Append(" ORDER BY ").Append(keyList).Append(" LIMIT ").Append(_options.ChunkRows);
         command.CommandText = sql.ToString();
         await using var connection = await _database.OpenConnectionAsync(ct).ConfigureAwait(false);

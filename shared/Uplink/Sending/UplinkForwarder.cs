@@ -157,7 +157,7 @@ public sealed partial class UplinkForwarder : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         UplinkSenderLog.Starting(_logger, _options.FollowMesh ? "the parent the mesh chooses" : string.Join(", ", _options.Parents), _options.Role, _options.NodeId, _options.Window,
-            _options.RateBytesPerSecond > 0 ? _options.RateBytesPerSecond + " B/s" : "unlimited");
+            ByteSize.Format(_options.MaxFrameBytes), ByteSize.Format(_options.ReadAheadBytes), _options.RateBytesPerSecond > 0 ? _options.RateBytesPerSecond + " B/s" : "unlimited");
         TopicCatalog? catalog;
         try
         {

@@ -5,8 +5,8 @@ namespace EdgeStream.Uplink.Sending;
 /// <summary>Log messages of the uplink sender (event ids 5100-5199).</summary>
 internal static partial class UplinkSenderLog
 {
-    [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "Uplink: forwarding to {Parents} as {Role} {NodeId} (window {Window} frames, rate {Rate})")]
-    public static partial void Starting(ILogger logger, string parents, string role, string nodeId, int window, string rate);
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "Uplink: forwarding to {Parents} as {Role} {NodeId} (window {Window} frames of up to {MaxFrame}, read-ahead {ReadAhead}, rate {Rate})")]
+    public static partial void Starting(ILogger logger, string parents, string role, string nodeId, int window, string maxFrame, string readAhead, string rate);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Uplink: connecting to parent {Parent}")]
     public static partial void Connecting(ILogger logger, string parent);

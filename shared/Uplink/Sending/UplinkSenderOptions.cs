@@ -13,7 +13,7 @@ public readonly record struct UplinkParent(string Host, int Port)
 /// Settings of <see cref="UplinkForwarder"/>. Defaults are documented per property; the host maps
 /// the agent's <c>--uplink-*</c> settings onto them and <see cref="Validate"/> runs at start-up.
 /// </summary>
-public sealed class UplinkSenderOptions
+public sealed record UplinkSenderOptions
 {
     /// <summary>Parents in order of preference (<c>--parent</c>, repeated). At least one, unless <see cref="FollowMesh"/>.</summary>
     public required IReadOnlyList<UplinkParent> Parents { get; init; }
@@ -42,6 +42,15 @@ public sealed class UplinkSenderOptions
 
     /// <summary>Frames in flight (sent, not yet answered) per connection. Default 32.</summary>
     public int Window { get; init; } = 32;
+
+    // Buffers for a small device (--profile small): what a drain holds is the read-ahead plus the frames in
+    // flight, 64 MiB and 32 frames of up to 4 MiB by default, sized for a gateway draining at hundreds of MB/s.
+    // A small device's link is the limit long before that: 8 frames of at most 1 MiB in flight and 4 MiB read
+    // ahead still keep busy a link whose bandwidth-delay product is under 8 MiB (64 Mbit/s at 1 s RTT).
+    public const int SmallDeviceWindow = 8;
+    public const int SmallDeviceInitialFrameBytes = 256 * 1024;
+    public const int SmallDeviceMaxFrameBytes = 1024 * 1024;
+    public const long SmallDeviceReadAheadBytes = 4L * 1024 * 1024;
 
     /// <summary>Smallest target frame size, uncompressed: slow acks halve the frames down to this. Default 64 KiB.</summary>
     public int MinFrameBytes { get; init; } = 64 * 1024;

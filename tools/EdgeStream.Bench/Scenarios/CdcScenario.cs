@@ -28,6 +28,7 @@ public static class CdcScenario
         var txRows = args.Int("tx-rows", 1_000);
         var rate = args.Int("rate", 5_000);
         var seconds = args.Int("seconds", 10);
+        var parts = args.String("parts", "throughput,lag").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var agentDll = Servers.AgentDll(args);
         var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-cdc-" + Environment.ProcessId));
         Directory.CreateDirectory(root);
@@ -38,16 +39,23 @@ public static class CdcScenario
         await using var pg = await BenchPostgres.StartAsync(Path.Combine(root, "pg"));
         try
         {
-            Report.Header("workload", "edgestream rows/s", "pg_recvlogical rows/s", "ratio");
-            foreach (var (name, perTx) in new[] { ("single-row transactions", 1), ($"{txRows:N0}-row transactions", txRows) })
+            if (parts.Contains("throughput"))
             {
-                var (ours, theirs) = await ThroughputAsync(pg, agentDll, Path.Combine(root, "agent-" + perTx), rows, perTx);
-                Report.Row(name, ours, theirs, $"{ours / theirs:P0}");
+                Report.Header("workload", "edgestream rows/s", "pg_recvlogical rows/s", "ratio");
+                foreach (var (name, perTx) in new[] { ("single-row transactions", 1), ($"{txRows:N0}-row transactions", txRows) })
+                {
+                    var (ours, theirs) = await ThroughputAsync(pg, agentDll, Path.Combine(root, "agent-" + perTx), rows, perTx);
+                    Report.Row(name, ours, theirs, $"{ours / theirs:P0}");
+                }
+                Console.WriteLine();
             }
-            Console.WriteLine();
-            var (p50, p99, max, count) = await LagAsync(pg, agentDll, Path.Combine(root, "agent-lag"), rate, seconds);
-            Report.Header("rate", "rows", "lag p50 ms", "lag p99 ms", "lag max ms");
-            Report.Row($"{rate:N0} rows/s", count, p50, p99, max);
+            if (parts.Contains("lag"))
+            {
+                var (ours, peer) = await LagAsync(pg, agentDll, Path.Combine(root, "agent-lag"), rate, seconds);
+                Report.Header("rate", "reader", "rows", "lag p50 ms", "lag p99 ms", "lag max ms");
+                Report.Row($"{rate:N0} rows/s", "edgestream (insert to consumed)", ours.Count, ours.P50, ours.P99, ours.Max);
+                Report.Row($"{rate:N0} rows/s", "pg_recvlogical (insert to printed)", peer.Count, peer.P50, peer.P99, peer.Max);
+            }
         }
         finally
         {
@@ -120,7 +128,7 @@ public static class CdcScenario
         })));
     }
 
-    private static async Task<(double P50, double P99, double Max, int Count)> LagAsync(BenchPostgres pg, string agentDll, string dataDir, int rate, int seconds)
+    private static async Task<(Percentiles Ours, Percentiles Peer)> LagAsync(BenchPostgres pg, string agentDll, string dataDir, int rate, int seconds)
     {
         var db = await pg.CreateDatabaseAsync();
         await pg.ExecuteAsync(db, "CREATE TABLE public.lag (id int8 PRIMARY KEY, sent_us int8)");
@@ -128,7 +136,33 @@ public static class CdcScenario
         await using var agent = await Servers.StartAgentAsync(agentDll, dataDir, ports, "edge", ["--cdc", $"l={pg.Url(db)}?tables=public.lag&snapshot=never", "--fsync", "group"]);
         await WaitAsync(async () => (await StatusAsync(ports.Http))?.GetProperty("state").GetString() == "streaming", TimeSpan.FromSeconds(60));
 
+        // The peer: PostgreSQL's own client on a test_decoding slot of the same database, printing each
+        // change as a text line the moment it arrives. Its lag is what decoding alone costs on this
+        // machine at this rate: the share of the agent's figure that is PostgreSQL's.
+        await pg.ExecuteAsync(db, "SELECT pg_create_logical_replication_slot('lagpeer', 'test_decoding')");
+        using var peer = Process.Start(new ProcessStartInfo($"{Bin}/pg_recvlogical")
+        {
+            ArgumentList = { "-h", "127.0.0.1", "-p", pg.Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", db, "--slot", "lagpeer", "--start", "-f", "-", "--no-loop" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+
         var total = rate * seconds;
+        var peerLags = new List<double>(total);
+        var peerReader = Task.Run(async () =>
+        {
+            // e.g. "table public.lag: INSERT: id[bigint]:7 sent_us[bigint]:1733350000123456"
+            while (peerLags.Count < total && await peer.StandardOutput.ReadLineAsync() is { } line)
+            {
+                var at = line.IndexOf("sent_us[bigint]:", StringComparison.Ordinal);
+                if (at < 0 || !line.StartsWith("table public.lag: INSERT:", StringComparison.Ordinal)) continue;
+                var now = NowMicros();
+                var digits = line.AsSpan(at + "sent_us[bigint]:".Length);
+                var end = digits.IndexOf(' ');
+                if (long.TryParse(end < 0 ? digits : digits[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var sent)) peerLags.Add((now - sent) / 1000.0);
+            }
+        });
         var lags = new List<double>(total);
         var captureLags = new List<double>(total);
         using var stop = new CancellationTokenSource();
@@ -170,14 +204,27 @@ public static class CdcScenario
                 await command.ExecuteNonQueryAsync();
             }
         })));
-        var finished = await Task.WhenAny(consumer, Task.Delay(TimeSpan.FromSeconds(60)));
+        await Task.WhenAny(Task.WhenAll(consumer, peerReader), Task.Delay(TimeSpan.FromSeconds(60)));
         await stop.CancelAsync();
         await consumer;
-        lags.Sort();
-        captureLags.Sort();
+        try { peer.Kill(); } catch (InvalidOperationException) { }
+        await peer.WaitForExitAsync();
+        await peerReader;
+        await pg.ExecuteAsync(db, "SELECT pg_drop_replication_slot('lagpeer')");
         if (lags.Count == 0) throw new InvalidOperationException("no record consumed");
-        Console.WriteLine($"  insert to captured (envelope ts_ms): p50 {captureLags[captureLags.Count / 2]:N1} ms, p99 {captureLags[(int)(captureLags.Count * 0.99)]:N1} ms");
-        return (lags[lags.Count / 2], lags[(int)(lags.Count * 0.99)], lags[^1], lags.Count);
+        if (peerLags.Count == 0) throw new InvalidOperationException("pg_recvlogical printed no change: " + await peer.StandardError.ReadToEndAsync());
+        var capture = Percentiles.Of(captureLags);
+        Console.WriteLine($"  edgestream insert to captured (envelope ts_ms): p50 {capture.P50:N1} ms, p99 {capture.P99:N1} ms");
+        return (Percentiles.Of(lags), Percentiles.Of(peerLags));
+    }
+
+    private readonly record struct Percentiles(double P50, double P99, double Max, int Count)
+    {
+        public static Percentiles Of(List<double> values)
+        {
+            values.Sort();
+            return values.Count == 0 ? default : new(values[values.Count / 2], values[(int)(values.Count * 0.99)], values[^1], values.Count);
+        }
     }
 
     private static long NowMicros() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 + (Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000)) % 1000;

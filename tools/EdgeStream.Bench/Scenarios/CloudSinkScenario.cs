@@ -39,6 +39,8 @@ public static class CloudSinkScenario
 
             var sinkOnly = await SinkOnlyAsync(agent, root, records, size, partitions);
             Console.WriteLine(FormattableString.Invariant($"  sink alone (cloud preloaded): {sinkOnly:N2} s, {records / sinkOnly:N0} records/s"));
+            var uplinkOnly = await ThroughCloudsAsync(agent, root, "uplink", 1, records, size, partitions, externalBootstrap: null);
+            Console.WriteLine(FormattableString.Invariant($"  uplink alone (no sink): {uplinkOnly:N2} s, {records / uplinkOnly:N0} records/s"));
             var one = await ThroughCloudsAsync(agent, root, "one", 1, records, size, partitions, externalBootstrap);
             Console.WriteLine(FormattableString.Invariant($"  one cloud node: {one:N2} s, {records / one:N0} records/s"));
             var two = await ThroughCloudsAsync(agent, root, "two", 2, records, size, partitions, externalBootstrap);
@@ -48,6 +50,7 @@ public static class CloudSinkScenario
             Report.Header("path", "seconds", "records/s", "vs direct", "vs one cloud node");
             Report.Row("Confluent producer straight to the external cluster", direct.TotalSeconds, directRate, 1.0, "");
             Report.Row("sink alone: preloaded cloud node -> its own external cluster", sinkOnly, records / sinkOnly, records / sinkOnly / directRate, "");
+            Report.Row("uplink alone: gateway -> 1 cloud node (no sink), held in the cloud's log", uplinkOnly, records / uplinkOnly, records / uplinkOnly / directRate, "");
             Report.Row("gateway -> 1 cloud node -> external", one, records / one, records / one / directRate, 1.0);
             Report.Row("2 gateways -> 2 cloud nodes -> external", two, records / two, records / two / directRate, one / two);
         }
@@ -92,9 +95,12 @@ public static class CloudSinkScenario
         }
     }
 
-    /// <summary>Seconds from the cloud nodes answering until the external cluster holds all <paramref name="records"/>.</summary>
+    /// <summary>
+    /// Seconds from the cloud nodes answering until the external cluster holds all <paramref name="records"/>;
+    /// without an external cluster, until the (single) cloud node's own log holds them: the uplink's share.
+    /// </summary>
     private static async Task<double> ThroughCloudsAsync(string agent, string root, string name, int clouds, int records, int size, int partitions,
-        string externalBootstrap)
+        string? externalBootstrap)
     {
         var p = partitions.ToString(CultureInfo.InvariantCulture);
         var topic = "bench-" + name;
@@ -112,13 +118,17 @@ public static class CloudSinkScenario
                 UplinkScenarios.Produce($"127.0.0.1:{ports.Kafka}", topic, records / clouds, size, partitions, Acks.Leader);
             }
             var starting = new List<Task<ChildProcess>>();
+            var cloudPorts = Enumerable.Range(0, clouds).Select(_ => Ports()).ToArray();
             for (var i = 0; i < clouds; i++)
-                starting.Add(Servers.StartAgentAsync(agent, Path.Combine(root, $"{name}-cloud{i}"), Ports(), "cloud",
-                    ["--node-id", $"{name}-cloud{i}", "--partitions", p, "--uplink", $"127.0.0.1:{uplinks[i]}", "--sink", $"kafka://{externalBootstrap}"]));
+            {
+                string[] sink = externalBootstrap is null ? [] : ["--sink", $"kafka://{externalBootstrap}"];
+                starting.Add(Servers.StartAgentAsync(agent, Path.Combine(root, $"{name}-cloud{i}"), cloudPorts[i], "cloud",
+                    ["--node-id", $"{name}-cloud{i}", "--partitions", p, "--uplink", $"127.0.0.1:{uplinks[i]}", .. sink]));
+            }
             cloudProcesses.AddRange(await Task.WhenAll(starting));
             var start = Stopwatch.GetTimestamp(); // process start-up is not forwarding time
 
-            await WaitUntilHeldAsync(externalBootstrap, topic, partitions, records / clouds * clouds);
+            await WaitUntilHeldAsync(externalBootstrap ?? $"127.0.0.1:{cloudPorts[0].Kafka}", topic, partitions, records / clouds * clouds);
             return (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
         }
         finally

@@ -20,6 +20,7 @@ public static class TlsCostScenario
     public static async Task<int> RunAsync(BenchArgs args)
     {
         var megabytes = args.Int("mb", 128);
+        var warmupMb = args.Int("warmup-mb", 0);
         var rounds = args.Int("rounds", 3);
         var agent = Servers.AgentDll(args);
         var root = Directory.CreateTempSubdirectory("edgestream-bench-tls-").FullName;
@@ -29,13 +30,14 @@ public static class TlsCostScenario
             FleetCertificates.IssueNode(Path.Combine(root, "ca"), "bench-node", Path.Combine(root, "certs"), ["127.0.0.1"], 30, force: false);
             var ca = Path.Combine(root, "certs", FleetCertificates.CaCertificateFile);
             string[] tlsFlags = ["--tls-cert", Path.Combine(root, "certs", "bench-node.crt"), "--tls-key", Path.Combine(root, "certs", "bench-node.key"), "--tls-ca", ca];
-            Console.WriteLine($"tls-cost: {megabytes} MB of 1 KB records produced then consumed, clear text and TLS alternating, {rounds} rounds; agent {agent}");
+            Console.WriteLine($"tls-cost: {megabytes} MB of 1 KB records produced then consumed, clear text and TLS alternating, {rounds} rounds"
+                + (warmupMb > 0 ? $", each agent warmed up with {warmupMb} MB first (not counted)" : "") + $"; agent {agent}");
             Report.Header("round", "mode", "produce MB/s", "consume MB/s", "agent CPU ms/MB", "TLS / clear CPU");
             var ratios = new List<double>();
             for (var round = 1; round <= rounds; round++)
             {
-                var clear = await MeasureAsync(agent, Path.Combine(root, $"clear-{round}"), megabytes, [], null).ConfigureAwait(false);
-                var tls = await MeasureAsync(agent, Path.Combine(root, $"tls-{round}"), megabytes, tlsFlags, ca).ConfigureAwait(false);
+                var clear = await MeasureAsync(agent, Path.Combine(root, $"clear-{round}"), megabytes, warmupMb, [], null).ConfigureAwait(false);
+                var tls = await MeasureAsync(agent, Path.Combine(root, $"tls-{round}"), megabytes, warmupMb, tlsFlags, ca).ConfigureAwait(false);
                 var ratio = tls.CpuMsPerMb / clear.CpuMsPerMb;
                 ratios.Add(ratio);
                 Report.Row(round, "clear", clear.ProduceMbPerSecond, clear.ConsumeMbPerSecond, clear.CpuMsPerMb, "");
@@ -155,33 +157,38 @@ public static class TlsCostScenario
         }
     }
 
-    private static async Task<Run> MeasureAsync(string agent, string dataDir, int megabytes, string[] flags, string? ca)
+    private static async Task<Run> MeasureAsync(string agent, string dataDir, int megabytes, int warmupMb, string[] flags, string? ca)
     {
         var ports = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var process = await Servers.StartAgentAsync(agent, dataDir, ports, "edge",
             ["--partitions", "6", "--fsync", "os", .. flags], https: ca is not null).ConfigureAwait(false);
         await using (process.ConfigureAwait(false))
         {
-            ClientConfig Config() => TlsCostScenario.Config(ports.Kafka, ca);
-            const string topic = "tls-cost";
-            var count = megabytes * 1024;
+            // Warm-up: the same work on another topic, so the measured part runs code the JIT has
+            // already optimised (a long-running agent's steady state) rather than its first seconds.
+            if (warmupMb > 0) ProduceThenConsume(ports.Kafka, ca, "tls-cost-warmup", warmupMb * 1024);
             var cpu0 = KafkaFetchSessionsScenario.CpuTime(process.Pid);
-            var clock = Stopwatch.StartNew();
-            ProduceAll(Config(), topic, count);
-            var produceSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            using (var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig(Config()) { GroupId = "tls-cost", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false }).Build())
-            {
-                consumer.Subscribe(topic);
-                var read = 0;
-                var deadline = Stopwatch.StartNew();
-                while (read < count && deadline.Elapsed < TimeSpan.FromMinutes(5))
-                    if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is not null) read++;
-                if (read < count) throw new InvalidOperationException($"consumed {read} of {count} records");
-            }
-            var consumeSeconds = clock.Elapsed.TotalSeconds;
+            var (produceSeconds, consumeSeconds) = ProduceThenConsume(ports.Kafka, ca, "tls-cost", megabytes * 1024);
             var cpu = KafkaFetchSessionsScenario.CpuTime(process.Pid) - cpu0;
             return new Run(megabytes / produceSeconds, megabytes / consumeSeconds, cpu.TotalMilliseconds / (2.0 * megabytes));
         }
+    }
+
+    private static (double ProduceSeconds, double ConsumeSeconds) ProduceThenConsume(int kafkaPort, string? ca, string topic, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        ProduceAll(Config(kafkaPort, ca), topic, count);
+        var produceSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        using (var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig(Config(kafkaPort, ca)) { GroupId = topic, AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false }).Build())
+        {
+            consumer.Subscribe(topic);
+            var read = 0;
+            var deadline = Stopwatch.StartNew();
+            while (read < count && deadline.Elapsed < TimeSpan.FromMinutes(5))
+                if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is not null) read++;
+            if (read < count) throw new InvalidOperationException($"consumed {read} of {count} records");
+        }
+        return (produceSeconds, clock.Elapsed.TotalSeconds);
     }
 }

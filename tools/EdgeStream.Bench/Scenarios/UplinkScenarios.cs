@@ -70,13 +70,15 @@ public static class UplinkScenarios
         var partitions = args.Int("partitions", 3);
         var records = (int)((long)backlogMB * 1024 * 1024 / recordBytes);
         var agentDll = Servers.AgentDll(args);
+        // Extra `run` flags for the edge only, e.g. "--profile small --memory-limit 64MiB" (EDGESTREAM_* variables do not reach the agents).
+        var edgeArgs = args.String("edge-args", "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
         Console.WriteLine($"backlog-drain: {backlogMB:N0} MB of payload = {records:N0} records x {recordBytes} B over {partitions} partitions, accumulated at the edge while the gateway is down");
         Console.WriteLine();
         Drain drain;
         try
         {
-            drain = await RunDrainAsync(agentDll, Path.Combine(root, "backlog"), records, recordBytes, partitions, scrape: false);
+            drain = await RunDrainAsync(agentDll, Path.Combine(root, "backlog"), records, recordBytes, partitions, scrape: false, edgeArgs);
         }
         finally
         {
@@ -114,14 +116,14 @@ public static class UplinkScenarios
         foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics");
     }
 
-    private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions, bool scrape)
+    private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions, bool scrape, string[]? edgeArgs = null)
     {
         var uplink = ChildProcess.FreePort();
         var gatewayPorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var edgePorts = new Servers.AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var p = partitions.ToString(CultureInfo.InvariantCulture);
         var (edge, edgeBootstrap) = await StartAsync(agentDll, Path.Combine(dir, "edge"), "edge", edgePorts,
-            ["--node-id", "bench-edge", "--partitions", p, "--parent", $"127.0.0.1:{uplink}"]);
+            ["--node-id", "bench-edge", "--partitions", p, "--parent", $"127.0.0.1:{uplink}", .. edgeArgs ?? []]);
         await using (edge)
         {
             Preload(edgeBootstrap, records, recordBytes, partitions);
