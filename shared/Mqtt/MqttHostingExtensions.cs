@@ -75,7 +75,8 @@ public static class MqttHostingExtensions
         services.AddSingleton(sp => new MqttCoreBroker(sp.GetRequiredService<MqttLogBridge>(), limits, sp.GetRequiredService<MqttRetainedStore>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttCoreBroker>>(),
             authenticator is null ? null : new MqttAuthentication(null, authenticator(sp), passwordRequired),
-            authorizer is null ? null : new MqttAuthorization(null, authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map)));
+            authorizer is null ? null : new MqttAuthorization(null, authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map),
+            new MqttSessionStore(sp.GetRequiredService<MetadataStore>())));
         services.AddHostedService(sp => sp.GetRequiredService<MqttCoreBroker>());
         services.AddSingleton<IMqttMessageInjector>(sp => sp.GetRequiredService<MqttCoreBroker>());
         services.AddHostedService<MqttLogFollower>();

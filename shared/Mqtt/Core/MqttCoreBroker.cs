@@ -26,7 +26,7 @@ internal readonly record struct MqttPublishOutcome(MqttPubAckReasonCode ReasonCo
 /// <see cref="MqttAuthorization"/>, as with MQTTnet's server. Routing holds one lock: the trie, the
 /// session table and the groups change under it; a session's own queue has its own lock inside.
 /// </summary>
-public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
+public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjector
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
@@ -36,6 +36,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     private readonly MqttRetainedStore _retainedStore;
     private readonly MqttAuthentication? _authentication;
     private readonly MqttAuthorization? _authorization;
+    private readonly MqttSessionStore? _sessionStore;
     private readonly ILogger _logger;
     private readonly object _routing = new();
     private readonly MqttSubscriptionTrie _trie = new();
@@ -60,7 +61,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     private record struct Target(MqttQualityOfServiceLevel Qos, bool RetainAsPublished, List<uint>? SubscriptionIds);
 
     public MqttCoreBroker(MqttLogBridge bridge, MqttLimits limits, MqttRetainedStore retainedStore, ILogger<MqttCoreBroker> logger,
-        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null)
+        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null, MqttSessionStore? sessionStore = null)
     {
         limits.Validate();
         _bridge = bridge;
@@ -69,6 +70,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         _logger = logger;
         _authentication = authentication;
         _authorization = authorization;
+        _sessionStore = sessionStore;
     }
 
     internal ILogger Logger => _logger;
@@ -102,6 +104,8 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         var loaded = _retainedStore.Load();
         lock (_routing)
             foreach (var message in loaded) _retained[message.Topic] = (message, ExpiresAt(message, now));
+        // Before the listener accepts connections and before the follower injects: a resumed client finds its session.
+        RestoreSessions();
         _sweep = TimeProvider.System.CreateTimer(static state => ((MqttCoreBroker)state!).Sweep(), this, SweepInterval, SweepInterval);
         foreach (var rule in _bridge.Options.Map.Rules) MqttLog.BridgeStarted(_logger, rule.Filter, rule.LogTopic);
         MqttCoreLog.Started(_logger, loaded.Count);
@@ -114,6 +118,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         foreach (var timer in _delayedWills.Values) timer.Dispose();
         _delayedWills.Clear();
         foreach (var connection in _connections.Keys) connection.Close(MqttDisconnectReasonCode.ServerShuttingDown, publishWill: false);
+        FinalCheckpoint();
         return Task.CompletedTask;
     }
 
@@ -158,6 +163,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         MqttCoreConnection? previous = null;
         MqttCoreSession? session = null;
         var present = false;
+        (StoredSession?, string?) persist;
         lock (_routing)
         {
             if (_sessions.TryGetValue(clientId, out var existing))
@@ -179,7 +185,9 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
             // Bound now, so the taken-over connection's end does not end the session; the writer
             // sends nothing of it before the CONNACK (the connection sets its Session after queueing it).
             session.Attach(connection, connect.ReceiveMaximum == 0 ? ushort.MaxValue : connect.ReceiveMaximum);
+            persist = PersistConnectLocked(session, present);
         }
+        Write(persist);
         // §3.1.4: a second connection with the client id takes the session over; the first is closed.
         previous?.Close(MqttDisconnectReasonCode.SessionTakenOver);
         return new(MqttConnectReasonCode.Success, clientId, assigned, principal, session, present);
@@ -192,12 +200,15 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         if (connection.Session is not { } session) return;
         if (session.Detach(connection))
         {
+            (StoredSession?, string?) persist;
             lock (_routing)
             {
                 // §4.8.2: what this member has not received goes to another member of its group.
                 HandOverLocked(session, session.TakeShared(), keep: session.ExpirySeconds != 0);
+                persist = PersistCloseLocked(session);
                 if (session.ExpirySeconds == 0) RemoveLocked(session);
             }
+            Write(persist);
         }
         if (connection.Will is { } will) PublishWill(connection, will, session);
     }
@@ -243,7 +254,14 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         try
         {
             var append = _bridge.AppendAsync(message, CancellationToken.None);
-            if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
+            if (append.IsCompletedSuccessfully) MqttLogPositions.Set(message, append.Result);
+            else if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
+            else
+            {
+                var task = append.AsTask();
+                MqttLogPositions.Track(message, task);
+                _ = MqttAppendOutcome.ObserveQos0Async(new ValueTask<LogPosition>(task), message.Topic, _logger);
+            }
         }
         catch (MqttBridgeException ex)
         {
@@ -264,6 +282,13 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
         session.Subscriptions.Clear();
         HandOverLocked(session, session.TakeShared(), keep: false);
         session.Clear();
+        session.Replayed = null;
+        // A clean start or an expiry ends the stored session too (rare: one small write under the lock).
+        if (session.Stored is not null)
+        {
+            session.Stored = null;
+            Write((null, session.ClientId));
+        }
         if (_sessions.TryGetValue(session.ClientId, out var current) && ReferenceEquals(current, session)) _sessions.Remove(session.ClientId);
     }
 
@@ -313,9 +338,10 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
             {
                 if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
             }
-            else if (append.IsCompletedSuccessfully) _ = append.Result;
+            // Persistent sessions count what they owe in log positions (MqttCoreBroker.Persistence).
+            else if (append.IsCompletedSuccessfully) MqttLogPositions.Set(message, append.Result);
             // Pipelined: the acknowledgement waits in the writer for this, the next packet is read now.
-            else durable = append.AsTask();
+            else MqttLogPositions.Track(message, durable = append.AsTask());
         }
         catch (MqttBridgeException ex)
         {
@@ -382,7 +408,8 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
                     target.RetainAsPublished || s.RetainAsPublished, ids);
             }
             foreach (var (session, target) in _targets)
-                Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt));
+                if (!ReplayedAlready(session, message))
+                    Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt));
             foreach (var group in _matchedGroups)
             {
                 if (group.Pick() is not { } member) continue;
@@ -449,6 +476,10 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
             }
             ack.ReasonCodes.Add((MqttSubscribeReasonCode)(int)f.QualityOfServiceLevel);
         }
+        StoredSession? persist;
+        lock (_routing) persist = PersistSubscriptionsLocked(session);
+        // Written before the SUBACK (as MQTTnet's tracker does): an acknowledged subscription survives a kill.
+        Write((persist, null));
         return ack;
     }
 
@@ -456,6 +487,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     {
         var session = connection.Session!;
         var ack = new MqttUnsubAckPacket { PacketIdentifier = unsubscribe.PacketIdentifier, ReasonCodes = [] };
+        StoredSession? persist;
         lock (_routing)
         {
             foreach (var filter in unsubscribe.TopicFilters)
@@ -467,7 +499,9 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
                 }
                 else ack.ReasonCodes.Add(MqttUnsubscribeReasonCode.NoSubscriptionExisted);
             }
+            persist = PersistSubscriptionsLocked(session);
         }
+        Write((persist, null));
         return ack;
     }
 
@@ -476,6 +510,7 @@ public sealed class MqttCoreBroker : IHostedService, IMqttMessageInjector
     /// <summary>Keep alive (§3.1.2.10: 1.5 times the client's interval without a packet closes it) and session expiry.</summary>
     private void Sweep()
     {
+        CheckpointTick();
         var now = Environment.TickCount64;
         foreach (var connection in _connections.Keys)
         {

@@ -1,3 +1,4 @@
+using EdgeStream.Mqtt.Persistence;
 using MQTTnet.Protocol;
 
 namespace EdgeStream.Mqtt.Core;
@@ -35,6 +36,15 @@ public sealed class MqttCoreSession
 
     /// <summary>When the last connection ended (<see cref="Environment.TickCount64"/>), 0 while connected.</summary>
     public long DisconnectedAtMs { get; set; }
+
+    /// <summary>What meta.db holds of it while it is persistent (expiry ≠ 0); guarded by the broker's routing lock.</summary>
+    internal StoredSession? Stored { get; set; }
+
+    /// <summary>
+    /// Log positions queued by the restart replay: the follower re-reads mapped records from its last saved
+    /// position, and a record replayed already must not be queued twice. Guarded by the routing lock.
+    /// </summary>
+    internal HashSet<LogPosition>? Replayed { get; set; }
 
     public bool IsConnected => Volatile.Read(ref _connection) is not null;
 
@@ -216,6 +226,27 @@ public sealed class MqttCoreSession
         {
             _queue.Clear();
             _inflight.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The lowest log position, per "topic/partition", of the QoS 1/2 messages it still owes its client
+    /// (queued or in flight): the replay cursor cannot move past them. A position not known yet belongs
+    /// to an append still in progress, which is at or above the checkpoint's floor anyway.
+    /// </summary>
+    internal void CollectOldest(Dictionary<string, long> oldest)
+    {
+        lock (_queue)
+        {
+            foreach (var d in _queue) Collect(d, oldest);
+            foreach (var d in _inflight.Values) Collect(d, oldest);
+        }
+
+        static void Collect(MqttCoreDelivery d, Dictionary<string, long> oldest)
+        {
+            if (d.Qos == MqttQualityOfServiceLevel.AtMostOnce || !MqttLogPositions.TryGet(d.Message, out var position)) return;
+            var key = StoredSession.CursorKey(position.Topic, position.Partition);
+            if (!oldest.TryGetValue(key, out var o) || position.Offset < o) oldest[key] = position.Offset;
         }
     }
 
