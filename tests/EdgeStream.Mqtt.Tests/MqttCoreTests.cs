@@ -213,4 +213,28 @@ public sealed class MqttCoreTests
         Assert.NotNull(packets);
         Assert.Equal(0x82, Assert.Single(packets, p => p.Type == 14).DisconnectReason);
     }
+
+    [Fact]
+    public async Task PersistentSession_NodeKilledAfterPuback_SessionPresentAndMessageReplayedFromTheLog()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await StartOwnAsync(dir);
+        // Session Expiry 3600: the session outlives the connection, and (stored in meta.db) the node.
+        using (await RawSubscriberAsync(node.MqttPort, "keeper", "keep/t", MqttPackets.Property4(0x11, 3600)))
+        {
+        }
+        // PublishAsync returns on the PUBACK, which the core sends once the append is durable.
+        using (var publisher = await ConnectClientAsync(node.MqttPort, "keep-pub")) await PublishAsync(publisher, "keep/t", "across a kill");
+        // Killed: no final checkpoint; the cursor written with the session (before its CONNACK) must do.
+        await node.RestartAsync(kill: true);
+
+        using var again = await RawMqttClient.ConnectAsync(node.MqttPort);
+        await again.SendAsync(MqttPackets.Connect5("keeper", cleanStart: false, MqttPackets.Property4(0x11, 3600)));
+        var connAck = await again.ReadPacketAsync(Timeout);
+        Assert.True(connAck is { Type: 2 } && connAck.ConnAckCode == 0);
+        Assert.Equal(1, connAck!.Body[0] & 1); // session present: restored from meta.db
+        var publish = await again.ReadPacketAsync(Timeout);
+        Assert.True(publish is { Type: 3 }, "the message owed to the stored session was not replayed");
+        Assert.Equal("across a kill", publish!.PublishPayload(true));
+    }
 }
