@@ -21,6 +21,21 @@ public sealed partial class MqttCoreBroker
     private const int ReplayReadBytes = 1 << 20;
 
     private Dictionary<string, long>? _floor;
+    // Records are copied under the routing lock and written outside it, so two writes for one client can
+    // race (a checkpoint's copy against a SUBSCRIBE's): each copy gets a version in routing-lock order and
+    // the store is written under _persistLock, where an older copy than the last written one is skipped.
+    private readonly object _persistLock = new();
+    private readonly Dictionary<string, long> _written = new(StringComparer.Ordinal);
+    private long _writeVersion;
+
+    /// <summary>A record to write (<see cref="Save"/> null: delete it), versioned when it was taken.</summary>
+    private readonly record struct SessionWrite(string ClientId, StoredSession? Save, long Version);
+
+    /// <summary>Under the routing lock: a copy of the record as it is now.</summary>
+    private SessionWrite Saving(StoredSession stored) => new(stored.ClientId, Copy(stored), ++_writeVersion);
+
+    /// <summary>Under the routing lock: the record is to go.</summary>
+    private SessionWrite Deletion(string clientId) => new(clientId, null, ++_writeVersion);
 
     /// <summary>Loads the stored sessions, puts their subscriptions into the trie and queues what the log holds for them.</summary>
     private void RestoreSessions()
@@ -121,7 +136,9 @@ public sealed partial class MqttCoreBroker
                         if (qos == MqttQualityOfServiceLevel.AtMostOnce) continue;
                         var position = new LogPosition(topic, partition, record.Offset);
                         MqttLogPositions.Set(message, position);
-                        lock (_routing) (session.Replayed ??= []).Add(position);
+                        // Only the follower injects a record a second time, and it injects Kafka records only
+                        // (what the bridge wrote was routed when it was published): remember just those.
+                        if (!fromBridge) lock (_routing) (session.Replayed ??= []).Add(position);
                         Deliver(session, new MqttCoreDelivery(message, qos, false, null, null, ExpiresAt(message, Environment.TickCount64)));
                         replayed++;
                     }
@@ -146,21 +163,22 @@ public sealed partial class MqttCoreBroker
 
     /// <summary>A record the follower injects that the restart replay queued already for <paramref name="session"/>.</summary>
     private static bool ReplayedAlready(MqttCoreSession session, MqttApplicationMessage message) =>
-        session.Replayed is { Count: > 0 } replayed && MqttLogPositions.TryGet(message, out var position) && replayed.Contains(position);
+        // Removed when met: the follower injects each record at most once more, so the set empties as it catches up.
+        session.Replayed is { Count: > 0 } replayed && MqttLogPositions.TryGet(message, out var position) && replayed.Remove(position);
 
     /// <summary>
     /// After CONNECT (under the routing lock): a persistent session gets its stored record (a new one
     /// with cursors at the current ends of the log: nothing before it was owed); a session that is not
     /// persistent has none. Returns what to write outside the lock.
     /// </summary>
-    private (StoredSession? Save, string? Delete) PersistConnectLocked(MqttCoreSession session, bool present)
+    private SessionWrite? PersistConnectLocked(MqttCoreSession session, bool present)
     {
-        if (_sessionStore is null) return default;
+        if (_sessionStore is null) return null;
         if (session.ExpirySeconds == 0)
         {
-            if (session.Stored is null) return default;
+            if (session.Stored is null) return null;
             session.Stored = null;
-            return (null, session.ClientId);
+            return Deletion(session.ClientId);
         }
         if (!present || session.Stored is null)
         {
@@ -170,40 +188,52 @@ public sealed partial class MqttCoreBroker
         session.Stored.ExpirySeconds = session.ExpirySeconds;
         session.Stored.DisconnectedAtMs = 0;
         // Written before the CONNACK: a kill right after it still finds the session and its cursors.
-        return (Copy(session.Stored), null);
+        return Saving(session.Stored);
     }
 
     /// <summary>After SUBSCRIBE/UNSUBSCRIBE (under the routing lock): the subscriptions as they are now.</summary>
-    private StoredSession? PersistSubscriptionsLocked(MqttCoreSession session)
+    private SessionWrite? PersistSubscriptionsLocked(MqttCoreSession session)
     {
         if (session.Stored is not { } stored) return null;
         stored.Subscriptions.Clear();
         foreach (var (requested, s) in session.Subscriptions)
             stored.Subscriptions.Add(new StoredSubscription(requested, s.Qos, s.NoLocal, s.RetainAsPublished, s.RetainHandling));
-        return Copy(stored);
+        return Saving(stored);
     }
 
     /// <summary>After the connection ended (under the routing lock): when, and the expiry its DISCONNECT may have changed.</summary>
-    private (StoredSession? Save, string? Delete) PersistCloseLocked(MqttCoreSession session)
+    private SessionWrite? PersistCloseLocked(MqttCoreSession session)
     {
-        if (session.Stored is not { } stored) return default;
+        if (session.Stored is not { } stored) return null;
         if (session.ExpirySeconds == 0)
         {
             session.Stored = null;
-            return (null, session.ClientId);
+            return Deletion(session.ClientId);
         }
         stored.ExpirySeconds = session.ExpirySeconds;
         stored.DisconnectedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        return (Copy(stored), null);
+        return Saving(stored);
     }
 
-    private void Write((StoredSession? Save, string? Delete) change)
+    private void Write(SessionWrite? change) => Write(change is { } c ? [c] : []);
+
+    private void Write(List<SessionWrite> changes)
     {
-        if (_sessionStore is null) return;
+        if (_sessionStore is null || changes.Count == 0) return;
         try
         {
-            if (change.Save is not null) _sessionStore.Save(change.Save);
-            if (change.Delete is not null) _sessionStore.Delete(change.Delete);
+            lock (_persistLock)
+            {
+                var saves = new List<StoredSession>(changes.Count);
+                foreach (var change in changes)
+                {
+                    if (_written.TryGetValue(change.ClientId, out var written) && written > change.Version) continue;
+                    _written[change.ClientId] = change.Version;
+                    if (change.Save is not null) saves.Add(change.Save);
+                    else _sessionStore.Delete(change.ClientId);
+                }
+                _sessionStore.SaveMany(saves);
+            }
         }
         catch (Exception ex) when (ex is EdgeStreamException or ObjectDisposedException or InvalidOperationException)
         {
@@ -253,7 +283,7 @@ public sealed partial class MqttCoreBroker
 
     private void Checkpoint(Dictionary<string, long> floor)
     {
-        var dirty = new List<StoredSession>();
+        var dirty = new List<SessionWrite>();
         var oldest = new Dictionary<string, long>(StringComparer.Ordinal);
         lock (_routing)
         {
@@ -271,10 +301,10 @@ public sealed partial class MqttCoreBroker
                     stored.Cursors[key] = cursor;
                     changed = true;
                 }
-                if (changed) dirty.Add(Copy(stored));
+                if (changed) dirty.Add(Saving(stored));
             }
         }
-        _sessionStore!.SaveMany(dirty);
+        Write(dirty);
     }
 
     private IEnumerable<string> VisibleTopics()

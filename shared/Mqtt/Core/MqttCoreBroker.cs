@@ -163,7 +163,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         MqttCoreConnection? previous = null;
         MqttCoreSession? session = null;
         var present = false;
-        (StoredSession?, string?) persist;
+        SessionWrite? persist;
         lock (_routing)
         {
             if (_sessions.TryGetValue(clientId, out var existing))
@@ -200,7 +200,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         if (connection.Session is not { } session) return;
         if (session.Detach(connection))
         {
-            (StoredSession?, string?) persist;
+            SessionWrite? persist;
             lock (_routing)
             {
                 // §4.8.2: what this member has not received goes to another member of its group.
@@ -287,7 +287,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         if (session.Stored is not null)
         {
             session.Stored = null;
-            Write((null, session.ClientId));
+            Write(Deletion(session.ClientId));
         }
         if (_sessions.TryGetValue(session.ClientId, out var current) && ReferenceEquals(current, session)) _sessions.Remove(session.ClientId);
     }
@@ -476,10 +476,10 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             }
             ack.ReasonCodes.Add((MqttSubscribeReasonCode)(int)f.QualityOfServiceLevel);
         }
-        StoredSession? persist;
+        SessionWrite? persist;
         lock (_routing) persist = PersistSubscriptionsLocked(session);
         // Written before the SUBACK (as MQTTnet's tracker does): an acknowledged subscription survives a kill.
-        Write((persist, null));
+        Write(persist);
         return ack;
     }
 
@@ -487,7 +487,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
     {
         var session = connection.Session!;
         var ack = new MqttUnsubAckPacket { PacketIdentifier = unsubscribe.PacketIdentifier, ReasonCodes = [] };
-        StoredSession? persist;
+        SessionWrite? persist;
         lock (_routing)
         {
             foreach (var filter in unsubscribe.TopicFilters)
@@ -501,7 +501,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             }
             persist = PersistSubscriptionsLocked(session);
         }
-        Write((persist, null));
+        Write(persist);
         return ack;
     }
 
