@@ -71,14 +71,19 @@ public static class RoleHost
                 sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>());
         });
         services.AddHostedService<GroupCoordinatorService>();
-        services.AddEdgeStreamMqtt(sp =>
+        Func<IServiceProvider, MqttLogBridge> mqttBridge = sp =>
         {
             var state = sp.GetRequiredService<StorageState>();
             return new MqttLogBridge(() => state.Catalog, new MqttBridgeOptions { Map = new MqttTopicMap(options.MqttMap) });
-        }, options.MqttLimits,
-            sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>(),
-            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null,
-            passwordRequired: options.MqttAuth);
+        };
+        Func<IServiceProvider, EdgeStream.Security.Authentication.UserAuthenticator> mqttUsers =
+            sp => sp.GetRequiredService<EdgeStream.Security.Authentication.UserAuthenticator>();
+        Func<IServiceProvider, EdgeStream.Security.Acls.AclAuthorizer>? mqttAcls =
+            options.Authorizer ? sp => sp.GetRequiredService<EdgeStream.Security.Acls.AclAuthorizer>() : null;
+        if (options.MqttEngine == MqttEngine.Own)
+            services.AddEdgeStreamMqttCore(mqttBridge, options.MqttLimits, mqttUsers, mqttAcls, passwordRequired: options.MqttAuth);
+        else
+            services.AddEdgeStreamMqtt(mqttBridge, options.MqttLimits, mqttUsers, mqttAcls, passwordRequired: options.MqttAuth);
         if (options.Fsync == EdgeStream.Storage.FsyncPolicy.Os)
             services.AddHostedService<OsFlushService>();
         services.AddEdgeStreamFiles(options);
@@ -129,8 +134,8 @@ public static class RoleHost
             k.ListenOn(options.Http, l => l.UseServerTls(tls));
             // Kafka clients speak the wire protocol straight on TCP: a Kestrel connection handler, no HTTP.
             k.ListenOn(options.Kafka, l => l.UseServerTls(tls, options.TlsClientAuth).UseWholeTlsRecords(tls).UseConnectionHandler<KafkaConnectionHandler>());
-            // MQTT 3.1.1 and 5 (MQTTnet's broker) on the same Kestrel host; every PUBLISH also lands in the log.
-            k.ListenOn(options.Mqtt, l => l.UseServerTls(tls, options.TlsClientAuth).UseEdgeStreamMqtt());
+            // MQTT 3.1.1 and 5 (MQTTnet's broker or our own, --mqtt-engine) on the same Kestrel host; every PUBLISH also lands in the log.
+            k.ListenOn(options.Mqtt, l => l.UseServerTls(tls, options.TlsClientAuth).UseEdgeStreamMqtt(options.MqttEngine));
             role.ApplyListeners(k);
         });
 

@@ -27,12 +27,13 @@ public sealed class MqttAuthentication : IHostedService
     private const string CertificateMechanism = "certificate";
     private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
 
-    private readonly MqttServer _server;
+    private readonly MqttServer? _server;
     private readonly UserAuthenticator _authenticator;
     private readonly bool _passwordRequired;
 
+    /// <param name="server">MQTTnet's server to hook, or null for the own broker core, which calls <see cref="Authenticate"/>.</param>
     /// <param name="passwordRequired"><c>--mqtt-auth required</c>: a client without a certificate needs a user name and password.</param>
-    public MqttAuthentication(MqttServer server, UserAuthenticator authenticator, bool passwordRequired)
+    public MqttAuthentication(MqttServer? server, UserAuthenticator authenticator, bool passwordRequired)
     {
         _server = server;
         _authenticator = authenticator;
@@ -41,36 +42,46 @@ public sealed class MqttAuthentication : IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _server.ValidatingConnectionAsync += OnValidatingConnection;
+        if (_server is not null) _server.ValidatingConnectionAsync += OnValidatingConnection;
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _server.ValidatingConnectionAsync -= OnValidatingConnection;
+        if (_server is not null) _server.ValidatingConnectionAsync -= OnValidatingConnection;
         return Task.CompletedTask;
     }
 
     private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
-        var remote = e.RemoteEndPoint?.ToString();
+        var code = Authenticate(e.ClientCertificate, e.UserName, e.RawPassword, e.RemoteEndPoint?.ToString(), out var principal);
+        if (code != MqttConnectReasonCode.Success) e.ReasonCode = code;
+        else if (principal is not null) e.SessionItems[PrincipalItem] = principal;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Checks one CONNECT: <see cref="MqttConnectReasonCode.Success"/> with the client's principal
+    /// (null: anonymous), or the refusal to answer with. Both brokers (<see cref="MqttEngine"/>) call this.
+    /// </summary>
+    public MqttConnectReasonCode Authenticate(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string? user, byte[]? raw,
+        string? remote, out string? principal)
+    {
+        principal = null;
         // Kestrel's TLS stage let it through only if the fleet CA issued it.
-        if (e.ClientCertificate is { } certificate)
+        if (certificate is not null)
         {
             var name = CertificatePrincipal.NameOf(certificate);
-            e.SessionItems[PrincipalItem] = CertificatePrincipal.Of(certificate);
+            principal = CertificatePrincipal.Of(certificate);
             _authenticator.Audit.Succeeded(AuthenticationProtocol.Mqtt, CertificateMechanism, name, remote);
-            return Task.CompletedTask;
+            return MqttConnectReasonCode.Success;
         }
-        if (!_passwordRequired) return Task.CompletedTask;
-        var user = e.UserName;
-        var raw = e.RawPassword;
+        if (!_passwordRequired) return MqttConnectReasonCode.Success;
         if (string.IsNullOrEmpty(user) || raw is null || raw.Length == 0)
         {
             // MQTT 5 §3.2.2.2 0x87 Not authorized; 3.1.1 §3.2.2.3 return code 5 (MQTTnet maps one to the other).
-            e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
             _authenticator.Audit.Failed(AuthenticationProtocol.Mqtt, "none", user, remote);
-            return Task.CompletedTask;
+            return MqttConnectReasonCode.NotAuthorized;
         }
         string password;
         try { password = s_strictUtf8.GetString(raw); }
@@ -78,12 +89,11 @@ public sealed class MqttAuthentication : IHostedService
         if (password.Length == 0 || !_authenticator.VerifyPassword(user, password))
         {
             // MQTT 5 0x86 Bad User Name or Password; 3.1.1 return code 4.
-            e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             _authenticator.Audit.Failed(AuthenticationProtocol.Mqtt, Mechanism, user, remote);
-            return Task.CompletedTask;
+            return MqttConnectReasonCode.BadUserNameOrPassword;
         }
-        e.SessionItems[PrincipalItem] = "User:" + user;
+        principal = "User:" + user;
         _authenticator.Audit.Succeeded(AuthenticationProtocol.Mqtt, Mechanism, user, remote);
-        return Task.CompletedTask;
+        return MqttConnectReasonCode.Success;
     }
 }

@@ -22,11 +22,11 @@ public sealed class MqttAuthorization : IHostedService
     private const string HostItem = "edgestream.mqtt.acl-host";
     private const string VersionItem = "edgestream.mqtt.acl-version";
 
-    private readonly MqttServer _server;
+    private readonly MqttServer? _server;
     private readonly AclAuthorizer _authorizer;
     private readonly MqttTopicMap _map;
 
-    public MqttAuthorization(MqttServer server, AclAuthorizer authorizer, MqttTopicMap map)
+    public MqttAuthorization(MqttServer? server, AclAuthorizer authorizer, MqttTopicMap map)
     {
         _server = server;
         _authorizer = authorizer;
@@ -35,6 +35,8 @@ public sealed class MqttAuthorization : IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // Null for the own broker core: it calls MayPublish and MaySubscribe itself.
+        if (_server is null) return Task.CompletedTask;
         _server.ValidatingConnectionAsync += OnValidatingConnection;
         _server.InterceptingPublishAsync += OnInterceptingPublish;
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscription;
@@ -43,6 +45,7 @@ public sealed class MqttAuthorization : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_server is null) return Task.CompletedTask;
         _server.InterceptingSubscriptionAsync -= OnInterceptingSubscription;
         _server.InterceptingPublishAsync -= OnInterceptingPublish;
         _server.ValidatingConnectionAsync -= OnValidatingConnection;
@@ -51,8 +54,7 @@ public sealed class MqttAuthorization : IHostedService
 
     private static Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
-        if (e.RemoteEndPoint is IPEndPoint ip)
-            e.SessionItems[HostItem] = (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString();
+        if (HostOf(e.RemoteEndPoint) is { } host) e.SessionItems[HostItem] = host;
         e.SessionItems[VersionItem] = e.ProtocolVersion;
         return Task.CompletedTask;
     }
@@ -61,37 +63,55 @@ public sealed class MqttAuthorization : IHostedService
     {
         // Records of the log going out to subscribers are the bridge's own, not a client's.
         if (e.ApplicationMessage is not { } message || e.ClientId == MqttLogFollower.SenderClientId) return Task.CompletedTask;
-        var topic = _map.Resolve(message.Topic);
-        if (Allowed(e.SessionItems, AclOperation.Write, topic)) return Task.CompletedTask;
-        Denied(e.SessionItems, AclOperation.Write, topic);
+        if (MayPublish(e.SessionItems[MqttAuthentication.PrincipalItem] as string, e.SessionItems[HostItem] as string, message.Topic, out var reason))
+            return Task.CompletedTask;
         // Neither logged (MqttBrokerService skips it) nor delivered.
         e.ProcessPublish = false;
         if (e.SessionItems[VersionItem] is MqttProtocolVersion.V500)
         {
             e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
-            e.Response.ReasonString = $"Write on topic '{topic}' is needed";
+            e.Response.ReasonString = reason;
         }
         return Task.CompletedTask;
     }
 
     private Task OnInterceptingSubscription(InterceptingSubscriptionEventArgs e)
     {
-        foreach (var topic in _map.LogTopicsFor(e.TopicFilter.Topic))
-        {
-            if (Allowed(e.SessionItems, AclOperation.Read, topic)) continue;
-            Denied(e.SessionItems, AclOperation.Read, topic);
-            // MQTTnet sends 0x87 to MQTT 5 clients and 0x80 (failure) to 3.1.1 ones.
-            e.ProcessSubscription = false;
-            e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
-            e.ReasonString = $"Read on topic '{topic}' is needed";
+        if (MaySubscribe(e.SessionItems[MqttAuthentication.PrincipalItem] as string, e.SessionItems[HostItem] as string, e.TopicFilter.Topic, out var reason))
             return Task.CompletedTask;
-        }
+        // MQTTnet sends 0x87 to MQTT 5 clients and 0x80 (failure) to 3.1.1 ones.
+        e.ProcessSubscription = false;
+        e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+        e.ReasonString = reason;
         return Task.CompletedTask;
     }
 
-    private bool Allowed(System.Collections.IDictionary items, AclOperation operation, string topic) =>
-        _authorizer.Authorize(items[MqttAuthentication.PrincipalItem] as string, items[HostItem] as string, operation, AclResourceType.Topic, topic);
+    /// <summary>The ACL host of a client address: IPv4-mapped addresses as IPv4.</summary>
+    public static string? HostOf(EndPoint? remote) =>
+        remote is IPEndPoint ip ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString() : null;
 
-    private void Denied(System.Collections.IDictionary items, AclOperation operation, string topic) =>
-        _authorizer.Audit.Denied(AuthenticationProtocol.Mqtt, items[MqttAuthentication.PrincipalItem] as string, items[HostItem] as string, operation, AclResourceType.Topic, topic);
+    /// <summary>Whether <paramref name="principal"/> may PUBLISH to <paramref name="mqttTopic"/> (Write on its log topic); else the reason string.</summary>
+    public bool MayPublish(string? principal, string? host, string mqttTopic, out string? reason)
+    {
+        var topic = _map.Resolve(mqttTopic);
+        reason = null;
+        if (_authorizer.Authorize(principal, host, AclOperation.Write, AclResourceType.Topic, topic)) return true;
+        _authorizer.Audit.Denied(AuthenticationProtocol.Mqtt, principal, host, AclOperation.Write, AclResourceType.Topic, topic);
+        reason = $"Write on topic '{topic}' is needed";
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="principal"/> may SUBSCRIBE to <paramref name="filter"/> (Read on every log topic it could receive from); else the reason string.</summary>
+    public bool MaySubscribe(string? principal, string? host, string filter, out string? reason)
+    {
+        reason = null;
+        foreach (var topic in _map.LogTopicsFor(filter))
+        {
+            if (_authorizer.Authorize(principal, host, AclOperation.Read, AclResourceType.Topic, topic)) continue;
+            _authorizer.Audit.Denied(AuthenticationProtocol.Mqtt, principal, host, AclOperation.Read, AclResourceType.Topic, topic);
+            reason = $"Read on topic '{topic}' is needed";
+            return false;
+        }
+        return true;
+    }
 }

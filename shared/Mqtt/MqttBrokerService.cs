@@ -113,7 +113,7 @@ public sealed class MqttBrokerService : IHostedService
                 MqttMetrics.Drop("qos0_append_failed");
                 return;
             }
-            if (!append.IsCompletedSuccessfully) _ = ObserveAsync(append, message.Topic);
+            if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
             return;
         }
 
@@ -157,18 +157,9 @@ public sealed class MqttBrokerService : IHostedService
     {
         MqttLog.PublishRefused(_logger, e.ClientId, message.Topic, (int)message.QualityOfServiceLevel, ex.Message);
         MqttMetrics.Drop("refused");
-        var (code, reason) = ReasonFor(ex);
+        var (code, reason) = MqttBridgeException.ReasonFor(ex);
         Refuse(e, code, reason);
     }
-
-    private static (MqttPubAckReasonCode Code, string Reason) ReasonFor(Exception ex) => ex is MqttBridgeException bridge
-        ? (bridge.Refusal switch
-        {
-            BridgeRefusal.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
-            BridgeRefusal.Invalid => MqttPubAckReasonCode.PayloadFormatInvalid,
-            _ => MqttPubAckReasonCode.ImplementationSpecificError,
-        }, bridge.Message)
-        : (MqttPubAckReasonCode.UnspecifiedError, "append failed");
 
     private static ConcurrentDictionary<ushort, Task<Persistence.LogPosition>> PendingAcks(System.Collections.IDictionary items)
     {
@@ -228,21 +219,7 @@ public sealed class MqttBrokerService : IHostedService
             // hear success. MQTT 5 gets the reason; MQTT 3.1.1 has no negative ack, so no ack and the
             // connection closes (the client sends the message again after reconnecting).
             MqttLog.PublishRefused(_logger, e.ClientId, "(pipelined)", -1, ex.Message);
-            var (code, reason) = ReasonFor(ex);
-            if (e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500)
-            {
-                switch (e.Packet)
-                {
-                    case MqttPubAckPacket ack:
-                        ack.ReasonCode = code;
-                        ack.ReasonString = reason;
-                        break;
-                    case MqttPubRecPacket rec:
-                        rec.ReasonCode = (MqttPubRecReasonCode)(int)code;
-                        rec.ReasonString = reason;
-                        break;
-                }
-            }
+            if (e.SessionItems[ProtocolVersionItem] is MqttProtocolVersion.V500) MqttAppendOutcome.Refuse(e.Packet, ex);
             else
             {
                 e.ProcessPacket = false;
@@ -266,19 +243,6 @@ public sealed class MqttBrokerService : IHostedService
             // MQTT 3.1.x has no negative PUBACK/PUBREC: close the connection without acknowledging,
             // so the client keeps the message and sends it again after reconnecting.
             e.CloseConnection = true;
-        }
-    }
-
-    private async Task ObserveAsync(ValueTask<Persistence.LogPosition> append, string topic)
-    {
-        try
-        {
-            await append.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            MqttLog.Qos0Dropped(_logger, topic, ex.Message);
-            MqttMetrics.Drop("qos0_append_failed");
         }
     }
 }

@@ -26,4 +26,14 @@ public sealed class MqttBridgeException : MqttException
     public MqttBridgeException(BridgeRefusal refusal, string message, Exception inner) : base(message, inner) => Refusal = refusal;
 
     public BridgeRefusal Refusal { get; }
+
+    /// <summary>The MQTT 5 PUBACK/PUBREC reason for a failed append (<paramref name="ex"/> need not be a bridge refusal).</summary>
+    public static (MQTTnet.Protocol.MqttPubAckReasonCode Code, string Reason) ReasonFor(Exception? ex) => ex is MqttBridgeException bridge
+        ? (bridge.Refusal switch
+        {
+            BridgeRefusal.QuotaExceeded => MQTTnet.Protocol.MqttPubAckReasonCode.QuotaExceeded,
+            BridgeRefusal.Invalid => MQTTnet.Protocol.MqttPubAckReasonCode.PayloadFormatInvalid,
+            _ => MQTTnet.Protocol.MqttPubAckReasonCode.ImplementationSpecificError,
+        }, bridge.Message)
+        : (MQTTnet.Protocol.MqttPubAckReasonCode.UnspecifiedError, "append failed");
 }

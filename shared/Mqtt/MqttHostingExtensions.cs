@@ -1,10 +1,12 @@
 using EdgeStream.Metadata;
+using EdgeStream.Mqtt.Core;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
 using EdgeStream.Security.Acls;
 using EdgeStream.Security.Authentication;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -46,6 +48,7 @@ public static class MqttHostingExtensions
         services.AddHostedService<MqttRetainedStore>();
         services.AddHostedService<MqttSessionTracker>();
         // Kafka → MQTT for mapped log topics; does nothing without --mqtt-map rules.
+        services.AddSingleton<IMqttMessageInjector>(sp => new MqttServerInjector(sp.GetRequiredService<MqttServer>()));
         services.AddHostedService<MqttLogFollower>();
         // Without WithPersistentSessions MQTTnet drops every session at disconnect, CleanSession=0 or not.
         // A subscriber's queue is bounded; a slow one loses its oldest messages (counted and logged by the guard).
@@ -57,7 +60,39 @@ public static class MqttHostingExtensions
         return services;
     }
 
-    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener.</summary>
+    /// <summary>
+    /// Registers the own broker core (<c>--mqtt-engine own</c>) with the same bridge, limits, retained
+    /// store, authentication, authorization and Kafka → MQTT follower as <see cref="AddEdgeStreamMqtt"/>.
+    /// </summary>
+    public static IServiceCollection AddEdgeStreamMqttCore(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null,
+        Func<IServiceProvider, UserAuthenticator>? authenticator = null, Func<IServiceProvider, AclAuthorizer>? authorizer = null, bool passwordRequired = false)
+    {
+        limits ??= new MqttLimits();
+        limits.Validate();
+        services.AddSingleton(bridge);
+        services.AddSingleton(limits);
+        services.AddSingleton(sp => new MqttRetainedStore(null, sp.GetRequiredService<MetadataStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttRetainedStore>>()));
+        services.AddSingleton(sp => new MqttCoreBroker(sp.GetRequiredService<MqttLogBridge>(), limits, sp.GetRequiredService<MqttRetainedStore>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttCoreBroker>>(),
+            authenticator is null ? null : new MqttAuthentication(null, authenticator(sp), passwordRequired),
+            authorizer is null ? null : new MqttAuthorization(null, authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map),
+            new MqttSessionStore(sp.GetRequiredService<MetadataStore>())));
+        services.AddHostedService(sp => sp.GetRequiredService<MqttCoreBroker>());
+        services.AddSingleton<IMqttMessageInjector>(sp => sp.GetRequiredService<MqttCoreBroker>());
+        services.AddHostedService<MqttLogFollower>();
+        services.AddSingleton<MqttCoreConnectionHandler>();
+        return services;
+    }
+
+    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener with the broker <paramref name="engine"/> names.</summary>
+    public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen, MqttEngine engine)
+    {
+        if (engine != MqttEngine.Own) return listen.UseEdgeStreamMqtt();
+        listen.UseConnectionHandler<MqttCoreConnectionHandler>();
+        return listen;
+    }
+
+    /// <summary>Serves MQTT (3.1, 3.1.1, 5) on a Kestrel listener with MQTTnet's server.</summary>
     public static ListenOptions UseEdgeStreamMqtt(this ListenOptions listen)
     {
         // Before UseMqtt (the terminal handler): the guard checks bytes before MQTTnet buffers a packet.

@@ -4,7 +4,6 @@ using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using MQTTnet;
 using MQTTnet.Protocol;
-using MQTTnet.Server;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -29,16 +28,16 @@ public sealed class MqttLogFollower : BackgroundService
     /// <summary>meta.db collection of the next offset to publish, key "topic/partition".</summary>
     public const string PositionsCollection = "mqtt_follower";
 
-    private readonly MqttServer _server;
+    private readonly IMqttMessageInjector _injector;
     private readonly MqttLogBridge _bridge;
     private readonly Func<TopicCatalog?> _catalog;
     private readonly ILogger _logger;
     private readonly MetadataCollection _positions;
 
-    public MqttLogFollower(MqttServer server, MqttLogBridge bridge, MetadataStore metadata, ILogger<MqttLogFollower> logger)
+    public MqttLogFollower(IMqttMessageInjector injector, MqttLogBridge bridge, MetadataStore metadata, ILogger<MqttLogFollower> logger)
     {
         _positions = metadata.Collection(PositionsCollection);
-        _server = server;
+        _injector = injector;
         _bridge = bridge;
         _catalog = bridge.Catalog;
         _logger = logger;
@@ -140,7 +139,6 @@ public sealed class MqttLogFollower : BackgroundService
         if (message is null || fromBridge) return;
         // Persistent sessions count what they still owe in log positions (MqttSessionTracker).
         Persistence.MqttLogPositions.Set(message, new Persistence.LogPosition(topic, partition, record.Offset));
-        await _server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = SenderClientId }, ct)
-            .ConfigureAwait(false);
+        await _injector.InjectAsync(message, SenderClientId, ct).ConfigureAwait(false);
     }
 }

@@ -31,6 +31,59 @@ public static class MqttPackets
         return Packet((byte)(0x30 | (qos << 1)), body);
     }
 
+    /// <summary>An MQTT 5 CONNECT (keep alive 60 s) with the given encoded properties (<see cref="Property4"/>, <see cref="Property2"/>).</summary>
+    public static byte[] Connect5(string clientId, bool cleanStart, params byte[][] properties)
+    {
+        var body = new List<byte> { 0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 5, (byte)(cleanStart ? 0x02 : 0x00), 0, 60 };
+        AddProperties(body, properties);
+        AddString(body, clientId);
+        return Packet(0x10, body);
+    }
+
+    /// <summary>An MQTT 5 PUBLISH with the given encoded properties.</summary>
+    public static byte[] Publish5(string topic, byte[] payload, int qos, ushort packetId, params byte[][] properties)
+    {
+        var body = new List<byte>();
+        AddString(body, topic);
+        if (qos > 0) { body.Add((byte)(packetId >> 8)); body.Add((byte)packetId); }
+        AddProperties(body, properties);
+        body.AddRange(payload);
+        return Packet((byte)(0x30 | (qos << 1)), body);
+    }
+
+    /// <summary>A SUBSCRIBE of one filter (MQTT 5 with an empty property block).</summary>
+    public static byte[] Subscribe(ushort packetId, string filter, int qos, bool mqtt5)
+    {
+        var body = new List<byte> { (byte)(packetId >> 8), (byte)packetId };
+        if (mqtt5) body.Add(0);
+        AddString(body, filter);
+        body.Add((byte)qos);
+        return Packet(0x82, body);
+    }
+
+    /// <summary>An MQTT 5 DISCONNECT with a reason code and the given encoded properties.</summary>
+    public static byte[] Disconnect5(byte reason, params byte[][] properties)
+    {
+        var body = new List<byte> { reason };
+        AddProperties(body, properties);
+        return Packet(0xE0, body);
+    }
+
+    public static byte[] PubAck(ushort packetId) => [0x40, 0x02, (byte)(packetId >> 8), (byte)packetId];
+
+    /// <summary>A property with a four-byte integer value (Session Expiry Interval 0x11, Maximum Packet Size 0x27).</summary>
+    public static byte[] Property4(byte id, uint value) => [id, (byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
+    /// <summary>A property with a two-byte integer value (Receive Maximum 0x21, Topic Alias 0x23).</summary>
+    public static byte[] Property2(byte id, ushort value) => [id, (byte)(value >> 8), (byte)value];
+
+    private static void AddProperties(List<byte> body, byte[][] properties)
+    {
+        var all = properties.SelectMany(p => p).ToArray();
+        AddVarInt(body, all.Length);
+        body.AddRange(all);
+    }
+
     public static byte[] PubRel(ushort packetId) => [0x62, 0x02, (byte)(packetId >> 8), (byte)packetId];
 
     public static byte[] PingReq => [0xC0, 0x00];
@@ -79,6 +132,31 @@ public sealed record MqttPacket(byte First, byte[] Body)
 
     /// <summary>CONNACK: the return code (3.1.1) or reason code (5).</summary>
     public byte ConnAckCode => Body[1];
+
+    /// <summary>PUBLISH: the packet identifier (QoS 1/2 only).</summary>
+    public ushort PublishPacketId
+    {
+        get
+        {
+            var topicLength = BinaryPrimitives.ReadUInt16BigEndian(Body);
+            return BinaryPrimitives.ReadUInt16BigEndian(Body.AsSpan(2 + topicLength));
+        }
+    }
+
+    /// <summary>PUBLISH: the payload, for an MQTT 5 packet (with its property block) or a 3.1.1 one.</summary>
+    public string PublishPayload(bool mqtt5)
+    {
+        var at = 2 + BinaryPrimitives.ReadUInt16BigEndian(Body) + (((First >> 1) & 3) > 0 ? 2 : 0);
+        if (mqtt5)
+        {
+            var properties = ReadVarInt(Body, ref at);
+            at += properties;
+        }
+        return Encoding.UTF8.GetString(Body, at, Body.Length - at);
+    }
+
+    /// <summary>The whole packet's size on the wire (fixed header included), as MQTT 5's Maximum Packet Size counts it.</summary>
+    public int WireSize => 1 + (Body.Length < 128 ? 1 : Body.Length < 16_384 ? 2 : Body.Length < 2_097_152 ? 3 : 4) + Body.Length;
 
     /// <summary>MQTT 5 DISCONNECT: the reason code (0 when absent).</summary>
     public byte DisconnectReason => Body.Length > 0 ? Body[0] : (byte)0;

@@ -25,6 +25,9 @@ public sealed partial class AgentProcess : IDisposable
     public string Stdout { get { lock (_outputLock) return _stdout.ToString(); } }
     public string Stderr { get { lock (_outputLock) return _stderr.ToString(); } }
 
+    /// <summary>The runner's variable that selects the MQTT broker of every agent a test starts (<c>--mqtt-engine</c>).</summary>
+    public const string MqttEngineVariable = "EDGESTREAM_MQTT_ENGINE";
+
     /// <summary>The agent built next to the tests (see the test project's AssemblyMetadata).</summary>
     public static string AgentDll
     {
@@ -67,7 +70,8 @@ public sealed partial class AgentProcess : IDisposable
         psi.ArgumentList.Add(AgentDll);
         foreach (var a in WithLoopbackMesh(args, environment)) psi.ArgumentList.Add(a);
         // The child sees only the EDGESTREAM_* variables a test sets, never the runner's.
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("EDGESTREAM_", StringComparison.Ordinal)).ToList())
+        // One exception: EDGESTREAM_MQTT_ENGINE, so a whole suite can be run against either MQTT broker.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("EDGESTREAM_", StringComparison.Ordinal) && k != MqttEngineVariable).ToList())
             psi.Environment.Remove(key);
         if (environment is not null)
         {

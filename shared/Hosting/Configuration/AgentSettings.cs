@@ -50,6 +50,8 @@ public static class AgentSettings
         "MQTT 5 Receive Maximum, and the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected.");
     public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
+    public static readonly Setting<EdgeStream.Mqtt.MqttEngine> MqttEngine = new("mqttEngine", "--mqtt-engine", "EDGESTREAM_MQTT_ENGINE", "mqttEngine", "own|mqttnet", "mqttnet", Parsers.MqttEngine, (b, v) => b.MqttEngine = v,
+        "Which MQTT broker serves the MQTT listener: mqttnet (MQTTnet's server with our hooks) or own (EdgeStream's broker core on Kestrel, issue 16; not yet feature-complete).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet, /v1/topics.");
     public static readonly Setting<string?> HttpToken = new("httpToken", "--http-token", "EDGESTREAM_HTTP_TOKEN", "httpToken", "TOKEN", null, Parsers.HttpToken, (b, v) => b.HttpToken = v,
@@ -163,7 +165,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, MqttEngine, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait,
         SinkTlsCa, SinkTlsCert, SinkTlsKey, SinkSasl, SinkSaslUsername, SinkSaslPasswordEnv, SinkSaslPasswordFile, FilesDir, TlsCert, TlsKey, TlsCa, TlsClientAuth,
@@ -291,6 +293,13 @@ public static class AgentSettings
             "group" => FsyncPolicy.Group,
             "os" => FsyncPolicy.Os,
             _ => throw new FormatException("expected always, group or os"),
+        };
+
+        public static EdgeStream.Mqtt.MqttEngine MqttEngine(string s) => s.Trim().ToLowerInvariant() switch
+        {
+            "mqttnet" => EdgeStream.Mqtt.MqttEngine.MqttNet,
+            "own" => EdgeStream.Mqtt.MqttEngine.Own,
+            _ => throw new FormatException("expected own or mqttnet"),
         };
 
         public static EdgeStream.Storage.DiskFullPolicy DiskFull(string s) => s.Trim().ToLowerInvariant() switch

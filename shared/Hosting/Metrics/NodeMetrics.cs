@@ -72,13 +72,13 @@ public sealed class NodeMetrics : IDisposable
             "Records found twice in the external cluster (two cloud nodes wrote one origin at once); should stay 0.");
         m.CreateObservableGauge("edgestream.sink.lag.records", SinkLag, "{record}", "Records in this node's log not yet in the external cluster, per topic.");
 
-        m.CreateObservableGauge("edgestream.mqtt.clients", () => _services.GetService<MqttConnectionGuard>()?.Connections ?? 0, "{client}",
+        m.CreateObservableGauge("edgestream.mqtt.clients", () => _services.GetService<MqttConnectionGuard>()?.Connections ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.Connections ?? 0, "{client}",
             "MQTT connections open now.");
-        m.CreateObservableGauge("edgestream.mqtt.queued", () => _services.GetService<MqttConnectionGuard>()?.QueuedMessages() ?? 0, "{message}",
+        m.CreateObservableGauge("edgestream.mqtt.queued", () => _services.GetService<MqttConnectionGuard>()?.QueuedMessages() ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.QueuedMessages() ?? 0, "{message}",
             "Messages waiting in subscribers' queues (every session, connected or not).");
-        m.CreateObservableCounter("edgestream.mqtt.queue.dropped", () => _services.GetService<MqttConnectionGuard>()?.DroppedMessages ?? 0, "{message}",
+        m.CreateObservableCounter("edgestream.mqtt.queue.dropped", () => _services.GetService<MqttConnectionGuard>()?.DroppedMessages ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.DroppedMessages ?? 0, "{message}",
             "Messages dropped from a slow subscriber's full queue (--mqtt-max-queued).");
-        m.CreateObservableCounter("edgestream.mqtt.connections.refused", () => _services.GetService<MqttConnectionGuard>()?.RefusedConnections ?? 0, "{connection}",
+        m.CreateObservableCounter("edgestream.mqtt.connections.refused", () => _services.GetService<MqttConnectionGuard>()?.RefusedConnections ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.RefusedConnections ?? 0, "{connection}",
             "MQTT CONNECTs refused for --mqtt-max-connections.");
 
         m.CreateObservableCounter("edgestream.auth.failures", AuthFailures, "{attempt}",

@@ -227,7 +227,8 @@ public sealed partial class MqttConnectionGuard : IHostedService
         }
     }
 
-    private static partial class Log
+    /// <summary>Also the own broker core's (<see cref="Core.MqttCoreBroker"/>): the same event has the same id under either engine.</summary>
+    internal static partial class Log
     {
         [LoggerMessage(EventId = 4100, Level = LogLevel.Warning, Message = "MQTT connection from {RemoteEndPoint} (client {ClientId}) closed: {Reason} (max packet {MaxPacket} bytes, max inflight {MaxInflight}); {Suppressed} similar closes not logged")]
         public static partial void ConnectionClosed(ILogger logger, string remoteEndPoint, string clientId, string reason, int maxPacket, int maxInflight, long suppressed);

@@ -17,11 +17,12 @@ public sealed class MqttRetainedStore : IHostedService
 {
     public const string CollectionName = "mqtt_retained";
 
-    private readonly MqttServer _server;
+    private readonly MqttServer? _server;
     private readonly MetadataCollection _collection;
     private readonly ILogger _logger;
 
-    public MqttRetainedStore(MqttServer server, MetadataStore metadata, ILogger<MqttRetainedStore> logger)
+    /// <param name="server">MQTTnet's server to hook, or null for the own broker core, which calls <see cref="Load"/> and <see cref="Put"/>.</param>
+    public MqttRetainedStore(MqttServer? server, MetadataStore metadata, ILogger<MqttRetainedStore> logger)
     {
         _server = server;
         _collection = metadata.Collection(CollectionName);
@@ -30,6 +31,7 @@ public sealed class MqttRetainedStore : IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_server is null) return Task.CompletedTask;
         _server.LoadingRetainedMessageAsync += OnLoading;
         _server.RetainedMessageChangedAsync += OnChanged;
         _server.RetainedMessagesClearedAsync += OnCleared;
@@ -38,6 +40,7 @@ public sealed class MqttRetainedStore : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_server is null) return Task.CompletedTask;
         _server.LoadingRetainedMessageAsync -= OnLoading;
         _server.RetainedMessageChangedAsync -= OnChanged;
         _server.RetainedMessagesClearedAsync -= OnCleared;
@@ -79,8 +82,13 @@ public sealed class MqttRetainedStore : IHostedService
 
     private Task OnChanged(RetainedMessageChangedEventArgs e)
     {
-        var message = e.ChangedRetainedMessage;
-        // §3.3.1.3: a retained PUBLISH with an empty payload removes the retained message.
+        Put(e.ChangedRetainedMessage);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stores <paramref name="message"/> as its topic's retained message, or removes it for an empty payload (§3.3.1.3).</summary>
+    public void Put(MqttApplicationMessage message)
+    {
         if (message.Payload.IsEmpty)
         {
             _collection.Delete(message.Topic);
@@ -90,7 +98,6 @@ public sealed class MqttRetainedStore : IHostedService
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             _collection.Put(message.Topic, now, Convert.ToBase64String(MqttRecordCodec.ToBatch(message, now)));
         }
-        return Task.CompletedTask;
     }
 
     private Task OnCleared(EventArgs e)

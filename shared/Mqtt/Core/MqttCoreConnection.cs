@@ -1,0 +1,493 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using EdgeStream.Mqtt.Limits;
+using EdgeStream.Mqtt.Persistence;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Exceptions;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+
+namespace EdgeStream.Mqtt.Core;
+
+/// <summary>
+/// One MQTT connection of the own broker core on Kestrel's pipe. The read loop parses as many
+/// packets as the buffer holds and handles each without leaving the loop (no thread-pool hop per
+/// packet); everything written goes through one writer loop, which encodes what is due (control
+/// packets in order, then deliveries the session's window allows) and flushes once per batch.
+/// A QoS 1/2 acknowledgement waits in the writer's queue until its log append is durable.
+/// </summary>
+public sealed class MqttCoreConnection
+{
+    /// <summary>Topic aliases a client may use toward us (MQTT 5 §3.2.2.3.8, announced in CONNACK).</summary>
+    public const ushort TopicAliasMaximum = 64;
+    private const int FlushThresholdBytes = 64 * 1024;
+
+    private readonly ConnectionContext _context;
+    private readonly MqttCoreBroker _broker;
+    private readonly MqttLimits _limits;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ConcurrentQueue<Outgoing> _control = new();
+    private readonly SemaphoreSlim _wakeSignal = new(0, 1);
+    private readonly MqttPacketFormatterAdapter _decoder = new(new MqttBufferWriter(4096, 65535));
+    private MqttPacketFormatterAdapter? _encoder;
+    private int _signalled;
+    private volatile bool _closing;
+    private HashSet<ushort>? _awaitingRelease;
+    private Dictionary<ushort, string>? _aliases;
+    private uint _clientMaximumPacketSize;
+
+    /// <summary>A packet to write; an acknowledgement waits for <see cref="Durable"/> first.</summary>
+    private readonly record struct Outgoing(MqttPacket Packet, Task<LogPosition>? Durable);
+
+    public MqttCoreConnection(ConnectionContext context, MqttCoreBroker broker, MqttLimits limits)
+    {
+        _context = context;
+        _broker = broker;
+        _limits = limits;
+        _input = context.Transport.Input;
+        _output = context.Transport.Output;
+        LastPacketMs = Environment.TickCount64;
+    }
+
+    public string RemoteEndPoint => _context.RemoteEndPoint?.ToString() ?? "?";
+
+    /// <summary>The client's address (for ACL host checks).</summary>
+    public System.Net.EndPoint? RemoteEndPointAddress => _context.RemoteEndPoint;
+
+    public MqttProtocolVersion ProtocolVersion { get; private set; }
+
+    public string? ClientId { get; private set; }
+
+    public MqttCoreSession? Session { get; private set; }
+
+    /// <summary>The principal of the client (<c>User:NAME</c>), null when anonymous.</summary>
+    public string? Principal { get; private set; }
+
+    /// <summary>The client's Keep Alive in seconds (§3.1.2.10), 0 for none.</summary>
+    public ushort KeepAliveSeconds { get; private set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> of the last packet received.</summary>
+    public long LastPacketMs { get; private set; }
+
+    /// <summary>The CONNECT's will, published when the connection ends other than by DISCONNECT (§3.1.2.5).</summary>
+    internal MqttConnectPacket? Will { get; private set; }
+
+    internal bool Admitted;
+
+    private bool IsV5 => ProtocolVersion == MqttProtocolVersion.V500;
+
+    /// <summary>Runs the connection until either side closes it.</summary>
+    public async Task RunAsync()
+    {
+        _broker.OnOpened(this);
+        var writer = WriteLoopAsync();
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        // Whatever one connection's input does (a packet MQTTnet's decoder refuses included) ends that connection only.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MqttCoreLog.ConnectionFailed(_broker.Logger, RemoteEndPoint, ClientId ?? "-", ex.Message);
+        }
+        finally
+        {
+            _closing = true;
+            Wake();
+            try { await writer.ConfigureAwait(false); }
+            catch (Exception ex) when (ex is not OutOfMemoryException) { MqttCoreLog.ConnectionFailed(_broker.Logger, RemoteEndPoint, ClientId ?? "-", ex.Message); }
+            _broker.OnClosed(this);
+        }
+    }
+
+    /// <summary>Wakes the writer: something is due (a control packet, a delivery, a free window slot).</summary>
+    internal void Wake()
+    {
+        if (Interlocked.Exchange(ref _signalled, 1) == 0) _wakeSignal.Release();
+    }
+
+    /// <summary>Ends the connection, MQTT 5 with a DISCONNECT carrying <paramref name="reason"/> first (§4.13).</summary>
+    internal void Close(MqttDisconnectReasonCode reason, bool publishWill = true)
+    {
+        if (!publishWill) Will = null;
+        if (IsV5 && _encoder is not null) Send(new MqttDisconnectPacket { ReasonCode = reason });
+        _closing = true;
+        Wake();
+        _input.CancelPendingRead();
+    }
+
+    /// <summary>Closes the socket at once (keep alive expired).</summary>
+    internal void Abort() => _context.Abort(new ConnectionAbortedException("MQTT keep alive expired"));
+
+    private void Send(MqttPacket packet, Task<LogPosition>? durable = null)
+    {
+        _control.Enqueue(new Outgoing(packet, durable));
+        Wake();
+    }
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    private async Task ReadLoopAsync()
+    {
+        while (!_closing)
+        {
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            try
+            {
+                while (!_closing)
+                {
+                    // §3.1: the first packet is CONNECT; anything else is refused on its first byte.
+                    if (_encoder is null && !buffer.IsEmpty && buffer.FirstSpan[0] >> 4 != (int)MqttControlPacketType.Connect)
+                    {
+                        Violation(MqttDisconnectReasonCode.ProtocolError, "first packet not CONNECT");
+                        return;
+                    }
+                    var status = MqttFrameReader.TryRead(ref buffer, _limits.MaxPacketBytes, out var header, out var body);
+                    if (status == MqttFrameStatus.Incomplete) break;
+                    if (status != MqttFrameStatus.Complete)
+                    {
+                        Violation(status == MqttFrameStatus.TooLarge ? MqttDisconnectReasonCode.PacketTooLarge : MqttDisconnectReasonCode.MalformedPacket,
+                            status == MqttFrameStatus.TooLarge ? "packet larger than --mqtt-max-packet" : "malformed remaining length");
+                        return;
+                    }
+                    consumed = buffer.Start;
+                    LastPacketMs = Environment.TickCount64;
+                    if (!Handle(header, body)) return;
+                }
+                if (result.IsCompleted || result.IsCanceled) return;
+            }
+            finally
+            {
+                _input.AdvanceTo(consumed, buffer.End);
+            }
+        }
+    }
+
+    private void Violation(MqttDisconnectReasonCode reason, string description)
+    {
+        _broker.CountViolation(this, description);
+        Close(reason);
+    }
+
+    /// <summary>Handles one packet; false ends the connection.</summary>
+    private bool Handle(byte header, ReadOnlySequence<byte> body)
+    {
+        var type = (MqttControlPacketType)(header >> 4);
+        // The body is copied once: MQTTnet's decoder reads an array, and a PUBLISH's payload is a slice of it.
+        var bytes = body.ToArray();
+        var received = new ReceivedMqttPacket(header, new ArraySegment<byte>(bytes), bytes.Length + 2);
+        if (_encoder is null)
+        {
+            // §3.1: the first packet is CONNECT.
+            if (type != MqttControlPacketType.Connect)
+            {
+                Violation(MqttDisconnectReasonCode.ProtocolError, "first packet not CONNECT");
+                return false;
+            }
+            _decoder.DetectProtocolVersion(received);
+            ProtocolVersion = _decoder.ProtocolVersion;
+            _encoder = new MqttPacketFormatterAdapter(ProtocolVersion, new MqttBufferWriter(4096, 65535));
+            return OnConnect((MqttConnectPacket)_decoder.Decode(received));
+        }
+        switch (_decoder.Decode(received))
+        {
+            case MqttPublishPacket publish: return OnPublish(publish, bytes);
+            case MqttPubAckPacket ack:
+                Session?.Complete(ack.PacketIdentifier, out _);
+                return true;
+            case MqttPubRecPacket rec:
+                Session?.Received(rec.PacketIdentifier);
+                Send(new MqttPubRelPacket { PacketIdentifier = rec.PacketIdentifier });
+                return true;
+            case MqttPubRelPacket rel:
+                _awaitingRelease?.Remove(rel.PacketIdentifier);
+                Send(new MqttPubCompPacket { PacketIdentifier = rel.PacketIdentifier });
+                return true;
+            case MqttPubCompPacket comp:
+                Session?.Complete(comp.PacketIdentifier, out _);
+                return true;
+            case MqttSubscribePacket subscribe:
+                var retained = new List<MqttCoreDelivery>();
+                Send(_broker.Subscribe(this, subscribe, retained));
+                // After the SUBACK: the writer sends control packets before deliveries.
+                foreach (var delivery in retained) Session!.Enqueue(delivery);
+                return true;
+            case MqttUnsubscribePacket unsubscribe:
+                Send(_broker.Unsubscribe(this, unsubscribe));
+                return true;
+            case MqttPingReqPacket:
+                Send(MqttPingRespPacket.Instance);
+                return true;
+            case MqttDisconnectPacket disconnect: return OnDisconnect(disconnect, bytes);
+            case MqttConnectPacket:
+                Violation(MqttDisconnectReasonCode.ProtocolError, "second CONNECT");
+                return false;
+            default:
+                // AUTH (enhanced authentication is not offered) or a server-to-client packet.
+                Violation(MqttDisconnectReasonCode.ProtocolError, $"unexpected {type}");
+                return false;
+        }
+    }
+
+    private bool OnConnect(MqttConnectPacket connect)
+    {
+        var certificate = _context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+        var result = _broker.Connect(this, connect, certificate);
+        if (result.ReasonCode != MqttConnectReasonCode.Success)
+        {
+            Send(ConnAck(result.ReasonCode, false, null));
+            _closing = true;
+            Wake();
+            return false;
+        }
+        ClientId = result.ClientId;
+        Principal = result.Principal;
+        KeepAliveSeconds = connect.KeepAlivePeriod;
+        _clientMaximumPacketSize = connect.MaximumPacketSize;
+        if (connect.WillFlag) Will = connect;
+        // CONNACK first; the writer takes deliveries of the session (what a resumed one owes) only once it is set.
+        Send(ConnAck(MqttConnectReasonCode.Success, result.SessionPresent, result.AssignedClientId));
+        Session = result.Session;
+        Wake();
+        return true;
+    }
+
+    private MqttConnAckPacket ConnAck(MqttConnectReasonCode code, bool sessionPresent, string? assigned) => new()
+    {
+        ReasonCode = code,
+        ReturnCode = ReturnCodeOf(code),
+        IsSessionPresent = sessionPresent,
+        AssignedClientIdentifier = assigned,
+        // MQTT 5 §3.2.2.3: what this server accepts.
+        ReceiveMaximum = (ushort)_limits.MaxInflight,
+        MaximumPacketSize = (uint)_limits.MaxPacketBytes,
+        TopicAliasMaximum = TopicAliasMaximum,
+        MaximumQoS = MqttQualityOfServiceLevel.ExactlyOnce,
+        RetainAvailable = true,
+        WildcardSubscriptionAvailable = true,
+        SubscriptionIdentifiersAvailable = true,
+        SharedSubscriptionAvailable = true,
+    };
+
+    /// <summary>MQTT 3.1.1 §3.2.2.3 return codes for the MQTT 5 reasons the broker refuses with.</summary>
+    private static MqttConnectReturnCode ReturnCodeOf(MqttConnectReasonCode code) => code switch
+    {
+        MqttConnectReasonCode.Success => MqttConnectReturnCode.ConnectionAccepted,
+        MqttConnectReasonCode.UnsupportedProtocolVersion => MqttConnectReturnCode.ConnectionRefusedUnacceptableProtocolVersion,
+        MqttConnectReasonCode.ClientIdentifierNotValid => MqttConnectReturnCode.ConnectionRefusedIdentifierRejected,
+        MqttConnectReasonCode.BadUserNameOrPassword => MqttConnectReturnCode.ConnectionRefusedBadUsernameOrPassword,
+        MqttConnectReasonCode.NotAuthorized => MqttConnectReturnCode.ConnectionRefusedNotAuthorized,
+        _ => MqttConnectReturnCode.ConnectionRefusedServerUnavailable,
+    };
+
+    private bool OnPublish(MqttPublishPacket publish, byte[] body)
+    {
+        var qos = publish.QualityOfServiceLevel;
+        if (IsV5 && MqttPropertyScanner.PublishTopicAlias(body, qos != MqttQualityOfServiceLevel.AtMostOnce) is { } alias)
+        {
+            // §3.3.2.3.4: 0, or above the Topic Alias Maximum we announced, is a protocol error (0x94).
+            if (alias == 0 || alias > TopicAliasMaximum)
+            {
+                Violation(MqttDisconnectReasonCode.TopicAliasInvalid, $"topic alias {alias}");
+                return false;
+            }
+            _aliases ??= [];
+            if (!string.IsNullOrEmpty(publish.Topic)) _aliases[(ushort)alias] = publish.Topic;
+            else if (_aliases.TryGetValue((ushort)alias, out var known)) publish.Topic = known;
+            else
+            {
+                Violation(MqttDisconnectReasonCode.ProtocolError, $"topic alias {alias} not set");
+                return false;
+            }
+        }
+        if (!MqttTopicName.IsValid(publish.Topic))
+        {
+            MqttConnectionGuard.Log.InvalidTopic(_broker.Logger, ClientId ?? "-", publish.Topic ?? "");
+            Close(MqttDisconnectReasonCode.TopicNameInvalid);
+            return false;
+        }
+        if (qos == MqttQualityOfServiceLevel.ExactlyOnce)
+        {
+            _awaitingRelease ??= [];
+            // A resent QoS 2 PUBLISH (§4.3.3): acknowledged again, not delivered again.
+            if (_awaitingRelease.Contains(publish.PacketIdentifier))
+            {
+                Send(new MqttPubRecPacket { PacketIdentifier = publish.PacketIdentifier });
+                return true;
+            }
+            if (_awaitingRelease.Count >= _limits.MaxInflight)
+            {
+                Violation(MqttDisconnectReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages awaiting PUBREL than --mqtt-max-inflight");
+                return false;
+            }
+            _awaitingRelease.Add(publish.PacketIdentifier);
+        }
+        var outcome = _broker.Publish(this, publish);
+        if (outcome.CloseConnection)
+        {
+            Close(MqttDisconnectReasonCode.UnspecifiedError);
+            return false;
+        }
+        switch (qos)
+        {
+            case MqttQualityOfServiceLevel.AtLeastOnce:
+                Send(new MqttPubAckPacket { PacketIdentifier = publish.PacketIdentifier, ReasonCode = outcome.ReasonCode, ReasonString = outcome.ReasonString }, outcome.Durable);
+                break;
+            case MqttQualityOfServiceLevel.ExactlyOnce:
+                Send(new MqttPubRecPacket
+                {
+                    PacketIdentifier = publish.PacketIdentifier,
+                    ReasonCode = (MqttPubRecReasonCode)(int)outcome.ReasonCode,
+                    ReasonString = outcome.ReasonString,
+                }, outcome.Durable);
+                break;
+        }
+        return true;
+    }
+
+    private bool OnDisconnect(MqttDisconnectPacket disconnect, byte[] body)
+    {
+        var session = Session!;
+        if (IsV5 && MqttPropertyScanner.DisconnectSessionExpiry(body) is { } expiry)
+        {
+            // §3.14.2.2.2: a session that was to end with the connection cannot be made to outlive it.
+            if (session.ExpirySeconds == 0 && expiry != 0)
+            {
+                Violation(MqttDisconnectReasonCode.ProtocolError, "DISCONNECT set a session expiry on a session that had none");
+                return false;
+            }
+            session.ExpirySeconds = expiry;
+        }
+        // §3.14.4: a normal DISCONNECT discards the will; 0x04 asks for it to be published.
+        if (!(IsV5 && disconnect.ReasonCode == MqttDisconnectReasonCode.DisconnectWithWillMessage)) Will = null;
+        _closing = true;
+        Wake();
+        return false;
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    private async Task WriteLoopAsync()
+    {
+        while (true)
+        {
+            await _wakeSignal.WaitAsync().ConfigureAwait(false);
+            Volatile.Write(ref _signalled, 0);
+            var wrote = false;
+            while (_control.TryDequeue(out var outgoing))
+            {
+                if (outgoing.Durable is { IsCompleted: false } pending)
+                {
+                    if (wrote && (await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return;
+                    wrote = false;
+                    try { await pending.ConfigureAwait(false); }
+                    catch (Exception ex) when (ex is not OutOfMemoryException) { }
+                }
+                if (outgoing.Durable is { IsCompletedSuccessfully: false } failed && !Refuse(outgoing.Packet, failed))
+                {
+                    // MQTT 3.1.1 has no negative acknowledgement: no ack, the connection closes and the client resends.
+                    _closing = true;
+                    _input.CancelPendingRead();
+                    if (wrote) await _output.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+                Write(_encoder!.Encode(outgoing.Packet));
+                wrote = true;
+            }
+            // Not after a takeover: the session's deliveries are the new connection's then.
+            if (!_closing && Session is { } session && ReferenceEquals(session.Connection, this))
+            {
+                var now = Environment.TickCount64;
+                while (session.TryTakeNext(now, out var delivery, out var expired))
+                {
+                    if (expired > 0) MqttCoreBroker.CountExpired(expired);
+                    if (!WriteDelivery(delivery, now)) session.Abandon(delivery);
+                    else wrote = true;
+                    if (_output.UnflushedBytes >= FlushThresholdBytes)
+                    {
+                        if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return;
+                        wrote = false;
+                    }
+                }
+            }
+            if (wrote && (await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return;
+            if (_closing && _control.IsEmpty) return;
+        }
+    }
+
+    /// <summary>An acknowledgement whose append failed: MQTT 5 gets the reason; false for MQTT 3.1.1 (no negative ack).</summary>
+    private bool Refuse(MqttPacket ack, Task<LogPosition> failed)
+    {
+        var failure = failed.Exception?.InnerException;
+        MqttLog.PublishRefused(_broker.Logger, ClientId ?? "-", "(pipelined)", -1, failure?.Message ?? "append failed");
+        MqttMetrics.Drop("refused");
+        if (!IsV5) return false;
+        MqttAppendOutcome.Refuse(ack, failure);
+        return true;
+    }
+
+    /// <summary>Writes one delivery (or its PUBREL when the client has it already); false when it was dropped instead.</summary>
+    private bool WriteDelivery(MqttCoreDelivery delivery, long nowMs)
+    {
+        if (delivery.Released)
+        {
+            Write(_encoder!.Encode(new MqttPubRelPacket { PacketIdentifier = delivery.PacketId }));
+            return true;
+        }
+        var message = delivery.Message;
+        uint expiry = 0;
+        if (delivery.ExpiresAtMs != 0)
+        {
+            var leftMs = delivery.ExpiresAtMs - nowMs;
+            if (leftMs <= 0)
+            {
+                MqttCoreBroker.CountExpired(1);
+                return false;
+            }
+            // Rounded up: 0 would mean "never" on the wire.
+            expiry = (uint)((leftMs + 999) / 1000);
+        }
+        var packet = new MqttPublishPacket
+        {
+            Topic = message.Topic,
+            Payload = message.Payload,
+            QualityOfServiceLevel = delivery.Qos,
+            Retain = delivery.Retain,
+            Dup = delivery.Dup,
+            PacketIdentifier = delivery.PacketId,
+            ContentType = message.ContentType,
+            CorrelationData = message.CorrelationData,
+            ResponseTopic = message.ResponseTopic,
+            PayloadFormatIndicator = message.PayloadFormatIndicator,
+            MessageExpiryInterval = expiry,
+            UserProperties = message.UserProperties,
+            SubscriptionIdentifiers = delivery.SubscriptionIds,
+        };
+        var encoded = _encoder!.Encode(packet);
+        // MQTT 5 §3.1.2.11.4: a packet larger than the client's Maximum Packet Size is not sent, and
+        // is dropped as if delivered.
+        if (_clientMaximumPacketSize != 0 && (uint)encoded.Length > _clientMaximumPacketSize)
+        {
+            _broker.CountTooLarge(this, encoded.Length, _clientMaximumPacketSize);
+            return false;
+        }
+        Write(encoded);
+        MqttMetrics.Sent();
+        return true;
+    }
+
+    private void Write(MqttPacketBuffer buffer)
+    {
+        _output.Write(buffer.Packet);
+        foreach (var segment in buffer.Payload) _output.Write(segment.Span);
+    }
+}
