@@ -215,6 +215,24 @@ public sealed class MqttCoreTests
     }
 
     [Fact]
+    public async Task SessionExpiryLoweredToZeroAtDisconnect_SessionEndsWithTheConnection()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await StartOwnAsync(dir);
+        // Connected with a 600 s session; its DISCONNECT sets 0 (§3.14.2.2.2: the session ends now).
+        using (var raw = await RawSubscriberAsync(node.MqttPort, "lowered", "low/t", MqttPackets.Property4(0x11, 600)))
+        {
+            await raw.SendAsync(MqttPackets.Disconnect5(0, MqttPackets.Property4(0x11, 0)));
+            Assert.NotNull(await raw.ReadUntilClosedAsync(Timeout));
+        }
+        using var again = await RawMqttClient.ConnectAsync(node.MqttPort);
+        await again.SendAsync(MqttPackets.Connect5("lowered", cleanStart: false, MqttPackets.Property4(0x11, 600)));
+        var connAck = await again.ReadPacketAsync(Timeout);
+        Assert.True(connAck is { Type: 2 } && connAck.ConnAckCode == 0);
+        Assert.Equal(0, connAck!.Body[0] & 1); // no session present: it ended at the DISCONNECT
+    }
+
+    [Fact]
     public async Task PersistentSession_NodeKilledAfterPuback_SessionPresentAndMessageReplayedFromTheLog()
     {
         using var dir = new TempDirectory();
