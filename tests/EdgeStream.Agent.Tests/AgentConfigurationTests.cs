@@ -319,6 +319,16 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal((2 << 20, 1000), (json.MaxPacketBytes, json.MaxQueued));
     }
 
+    [Fact]
+    public void Resolve_MqttMaxKeepAlive_DefaultZeroFlagEnvironmentAndJson()
+    {
+        Assert.Equal(0, Resolve().MqttLimits.MaxKeepAliveSeconds);
+        Assert.Equal(30, Resolve(Flags(("mqttMaxKeepalive", "30"))).MqttLimits.MaxKeepAliveSeconds);
+        Assert.Equal(45, Resolve(env: Env(("EDGESTREAM_MQTT_MAX_KEEPALIVE", "45"))).MqttLimits.MaxKeepAliveSeconds);
+        var config = WriteConfig("""{ "mqttMaxKeepalive": 600 }""");
+        Assert.Equal(600, Resolve(Flags(("config", config))).MqttLimits.MaxKeepAliveSeconds);
+    }
+
     [Theory]
     [InlineData("mqttMaxPacket", "100", "--mqtt-max-packet")]
     [InlineData("mqttMaxPacket", "1GiB", "--mqtt-max-packet")]
@@ -326,6 +336,8 @@ public sealed class AgentConfigurationTests : IDisposable
     [InlineData("mqttMaxInflight", "65536", "--mqtt-max-inflight")]
     [InlineData("mqttMaxConnections", "-1", "--mqtt-max-connections")]
     [InlineData("mqttMaxQueued", "many", "--mqtt-max-queued")]
+    [InlineData("mqttMaxKeepalive", "65536", "--mqtt-max-keepalive")]
+    [InlineData("mqttMaxKeepalive", "-1", "--mqtt-max-keepalive")]
     public void Resolve_InvalidMqttLimit_IsConfigurationError(string name, string value, string flag)
     {
         var ex = Assert.Throws<ConfigurationException>(() => Resolve(Flags((name, value))));

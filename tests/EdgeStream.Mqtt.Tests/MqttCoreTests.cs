@@ -15,10 +15,10 @@ public sealed class MqttCoreTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
-    private static Task<AgentNode> StartOwnAsync(TempDirectory dir, params string[] extra) =>
+    internal static Task<AgentNode> StartOwnAsync(TempDirectory dir, params string[] extra) =>
         AgentNode.StartAsync(dir.Combine("data"), "edge", ["--partitions", "1", "--mqtt-engine", "own", .. extra]);
 
-    private static async Task<IMqttClient> ConnectClientAsync(int port, string clientId)
+    internal static async Task<IMqttClient> ConnectClientAsync(int port, string clientId)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MqttProtocolVersion.V500)
@@ -27,12 +27,12 @@ public sealed class MqttCoreTests
         return client;
     }
 
-    private static async Task PublishAsync(IMqttClient client, string topic, string payload) =>
+    internal static async Task PublishAsync(IMqttClient client, string topic, string payload) =>
         await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
     /// <summary>A raw MQTT 5 client that connected with <paramref name="properties"/> and subscribed to <paramref name="filter"/> at QoS 1.</summary>
-    private static async Task<RawMqttClient> RawSubscriberAsync(int port, string clientId, string filter, params byte[][] properties)
+    internal static async Task<RawMqttClient> RawSubscriberAsync(int port, string clientId, string filter, params byte[][] properties)
     {
         var raw = await RawMqttClient.ConnectAsync(port);
         await raw.SendAsync(MqttPackets.Connect5(clientId, cleanStart: true, properties));
@@ -212,6 +212,24 @@ public sealed class MqttCoreTests
         var packets = await raw.ReadUntilClosedAsync(Timeout);
         Assert.NotNull(packets);
         Assert.Equal(0x82, Assert.Single(packets, p => p.Type == 14).DisconnectReason);
+    }
+
+    [Fact]
+    public async Task SessionExpiryLoweredToZeroAtDisconnect_SessionEndsWithTheConnection()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await StartOwnAsync(dir);
+        // Connected with a 600 s session; its DISCONNECT sets 0 (§3.14.2.2.2: the session ends now).
+        using (var raw = await RawSubscriberAsync(node.MqttPort, "lowered", "low/t", MqttPackets.Property4(0x11, 600)))
+        {
+            await raw.SendAsync(MqttPackets.Disconnect5(0, MqttPackets.Property4(0x11, 0)));
+            Assert.NotNull(await raw.ReadUntilClosedAsync(Timeout));
+        }
+        using var again = await RawMqttClient.ConnectAsync(node.MqttPort);
+        await again.SendAsync(MqttPackets.Connect5("lowered", cleanStart: false, MqttPackets.Property4(0x11, 600)));
+        var connAck = await again.ReadPacketAsync(Timeout);
+        Assert.True(connAck is { Type: 2 } && connAck.ConnAckCode == 0);
+        Assert.Equal(0, connAck!.Body[0] & 1); // no session present: it ended at the DISCONNECT
     }
 
     [Fact]

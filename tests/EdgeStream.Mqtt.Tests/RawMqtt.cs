@@ -20,6 +20,27 @@ public static class MqttPackets
         return Packet(0x10, body);
     }
 
+    /// <summary>
+    /// A CONNECT with every header field chosen: protocol name and level, connect flags (including the
+    /// will bits), keep alive; MQTT 5 (level 5) gets the given properties and an empty will property block.
+    /// </summary>
+    public static byte[] ConnectWith(string protocolName, byte level, byte flags, ushort keepAlive, string clientId,
+        (string Topic, string Payload)? will = null, params byte[][] properties)
+    {
+        var body = new List<byte>();
+        AddString(body, protocolName);
+        body.AddRange([level, flags, (byte)(keepAlive >> 8), (byte)keepAlive]);
+        if (level == 5) AddProperties(body, properties);
+        AddString(body, clientId);
+        if (will is { } w)
+        {
+            if (level == 5) body.Add(0);
+            AddString(body, w.Topic);
+            AddString(body, w.Payload);
+        }
+        return Packet(0x10, body);
+    }
+
     /// <summary>A PUBLISH; <paramref name="packetId"/> for QoS 1 and 2.</summary>
     public static byte[] Publish(string topic, byte[] payload, int qos, ushort packetId = 0, bool mqtt5 = false)
     {
@@ -153,6 +174,37 @@ public sealed record MqttPacket(byte First, byte[] Body)
             at += properties;
         }
         return Encoding.UTF8.GetString(Body, at, Body.Length - at);
+    }
+
+    /// <summary>PUBLISH: the topic name as sent (empty when only a Topic Alias names it).</summary>
+    public string PublishTopic => Encoding.UTF8.GetString(Body, 2, BinaryPrimitives.ReadUInt16BigEndian(Body));
+
+    /// <summary>MQTT 5 PUBLISH: the Topic Alias property (0x23), 0 when absent.</summary>
+    public ushort PublishTopicAlias
+    {
+        get
+        {
+            var at = 2 + BinaryPrimitives.ReadUInt16BigEndian(Body) + (((First >> 1) & 3) > 0 ? 2 : 0);
+            var end = ReadVarInt(Body, ref at) + at;
+            while (at < end)
+            {
+                var id = Body[at++];
+                switch (id)
+                {
+                    case 0x23: return BinaryPrimitives.ReadUInt16BigEndian(Body.AsSpan(at));
+                    case 0x01: at += 1; break;
+                    case 0x02: at += 4; break;
+                    case 0x0B: ReadVarInt(Body, ref at); break;
+                    case 0x03 or 0x08 or 0x09: at += 2 + BinaryPrimitives.ReadUInt16BigEndian(Body.AsSpan(at)); break;
+                    case 0x26:
+                        at += 2 + BinaryPrimitives.ReadUInt16BigEndian(Body.AsSpan(at));
+                        at += 2 + BinaryPrimitives.ReadUInt16BigEndian(Body.AsSpan(at));
+                        break;
+                    default: throw new InvalidDataException($"unknown PUBLISH property 0x{id:X2}");
+                }
+            }
+            return 0;
+        }
     }
 
     /// <summary>The whole packet's size on the wire (fixed header included), as MQTT 5's Maximum Packet Size counts it.</summary>

@@ -176,6 +176,7 @@ internal sealed class AgentOptionsBuilder
     internal int MqttMaxConnections { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxConnections;
     internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
     internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
+    internal int MqttMaxKeepAliveSeconds { get; set; }
     internal EdgeStream.Mqtt.MqttEngine MqttEngine { get; set; } = EdgeStream.Mqtt.MqttEngine.MqttNet;
     internal HostPort Http { get; set; }
     internal string? HttpToken { get; set; }
@@ -383,6 +384,7 @@ internal sealed class AgentOptionsBuilder
                 MaxConnections = MqttMaxConnections,
                 MaxInflight = MqttMaxInflight,
                 MaxQueued = MqttMaxQueued,
+                MaxKeepAliveSeconds = MqttMaxKeepAliveSeconds,
             },
             Http = Http,
             HttpToken = HttpToken,

@@ -50,6 +50,8 @@ public static class AgentSettings
         "MQTT 5 Receive Maximum, and the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected.");
     public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
+    public static readonly Setting<int> MqttMaxKeepAlive = new("mqttMaxKeepalive", "--mqtt-max-keepalive", "EDGESTREAM_MQTT_MAX_KEEPALIVE", "mqttMaxKeepalive", "SECONDS", "0", Parsers.Count(0, 65_535), (b, v) => b.MqttMaxKeepAliveSeconds = v,
+        "Longest MQTT keep alive granted (own engine only): an MQTT 5 client asking for more, or for none, is told this as Server Keep Alive and timed out at 1.5 times it; 0: the client's value. MQTT 3.1.1 clients keep their own.");
     public static readonly Setting<EdgeStream.Mqtt.MqttEngine> MqttEngine = new("mqttEngine", "--mqtt-engine", "EDGESTREAM_MQTT_ENGINE", "mqttEngine", "own|mqttnet", "mqttnet", Parsers.MqttEngine, (b, v) => b.MqttEngine = v,
         "Which MQTT broker serves the MQTT listener: mqttnet (MQTTnet's server with our hooks) or own (EdgeStream's broker core on Kestrel, issue 16; not yet feature-complete).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
@@ -165,7 +167,7 @@ public static class AgentSettings
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<SettingDescriptor> All { get; } =
     [
-        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, MqttEngine, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
+        Role, NodeId, Data, Config, Kafka, KafkaAdvertised, KafkaMaxRequest, KafkaBrokerId, KafkaFetchSessions, KafkaGroupConsumerSessionTimeout, KafkaGroupConsumerHeartbeatInterval, AutoCreateTopics, Partitions, Mqtt, MqttMap, MqttMaxPacket, MqttMaxConnections, MqttMaxInflight, MqttMaxQueued, MqttMaxKeepAlive, MqttEngine, Http, HttpToken, Uplink, UplinkMaxFrame, Parents,
         Mdns, Cluster, Gossip, Seeds, GossipKeys, Cdc,
         UplinkTopics, UplinkPrefix, UplinkRename, UplinkRate, UplinkMaxBackoff, Sink, SinkTopics, SinkTopicPrefix, SinkTopicMap, SinkGapWait,
         SinkTlsCa, SinkTlsCert, SinkTlsKey, SinkSasl, SinkSaslUsername, SinkSaslPasswordEnv, SinkSaslPasswordFile, FilesDir, TlsCert, TlsKey, TlsCa, TlsClientAuth,

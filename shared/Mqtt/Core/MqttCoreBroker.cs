@@ -507,15 +507,14 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
-    /// <summary>Keep alive (§3.1.2.10: 1.5 times the client's interval without a packet closes it) and session expiry.</summary>
+    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published) and session expiry.</summary>
     private void Sweep()
     {
         CheckpointTick();
         var now = Environment.TickCount64;
         foreach (var connection in _connections.Keys)
         {
-            var keepAlive = connection.KeepAliveSeconds;
-            if (keepAlive > 0 && now - connection.LastPacketMs > keepAlive * 1500L) connection.Abort();
+            if (MqttKeepAlive.IsExpired(connection.KeepAliveSeconds, now - connection.LastPacketMs)) connection.Abort();
         }
         List<string>? expired = null;
         lock (_routing)

@@ -42,6 +42,7 @@ public sealed class MqttCoreConnection
     private HashSet<ushort>? _awaitingRelease;
     private Dictionary<ushort, string>? _aliases;
     private uint _clientMaximumPacketSize;
+    private MqttTopicAliasSender? _outboundAliases;
 
     /// <summary>A packet to write; an acknowledgement waits for <see cref="Durable"/> first.</summary>
     private readonly record struct Outgoing(MqttPacket Packet, Task<LogPosition>? Durable);
@@ -70,7 +71,7 @@ public sealed class MqttCoreConnection
     /// <summary>The principal of the client (<c>User:NAME</c>), null when anonymous.</summary>
     public string? Principal { get; private set; }
 
-    /// <summary>The client's Keep Alive in seconds (§3.1.2.10), 0 for none.</summary>
+    /// <summary>The keep alive in seconds the connection is held to (§3.1.2.10): the client's, or an MQTT 5 Server Keep Alive; 0 for none.</summary>
     public ushort KeepAliveSeconds { get; private set; }
 
     /// <summary><see cref="Environment.TickCount64"/> of the last packet received.</summary>
@@ -193,6 +194,7 @@ public sealed class MqttCoreConnection
                 Violation(MqttDisconnectReasonCode.ProtocolError, "first packet not CONNECT");
                 return false;
             }
+            if (!CheckConnectHeader(bytes)) return false;
             _decoder.DetectProtocolVersion(received);
             ProtocolVersion = _decoder.ProtocolVersion;
             _encoder = new MqttPacketFormatterAdapter(ProtocolVersion, new MqttBufferWriter(4096, 65535));
@@ -238,6 +240,43 @@ public sealed class MqttCoreConnection
         }
     }
 
+    /// <summary>
+    /// The CONNECT's protocol, flags and 3.1.x client id, before MQTTnet's decoder (which throws on an unknown
+    /// protocol and on an empty 3.1.1 id without CleanSession, where the spec wants a CONNACK); false ends the connection.
+    /// </summary>
+    private bool CheckConnectHeader(byte[] body)
+    {
+        switch (MqttConnectHeader.Check(body))
+        {
+            case MqttConnectHeaderStatus.Valid:
+                return true;
+            case MqttConnectHeaderStatus.UnacceptableProtocol:
+                // MQTT 3.1.1 §3.1.2.2: CONNACK 0x01 (unacceptable protocol level), then close. In 3.1.1's
+                // encoding, as mosquitto answers: the client's own version is the one not understood.
+                _broker.CountViolation(this, "unacceptable protocol name or level");
+                RefuseConnect(MqttProtocolVersion.V311, MqttConnectReturnCode.ConnectionRefusedUnacceptableProtocolVersion);
+                return false;
+            case MqttConnectHeaderStatus.IdentifierRejected:
+                // MQTT 3.1.1 §3.1.3.1 [MQTT-3.1.3-9]: CONNACK 0x02 (identifier rejected), then close.
+                RefuseConnect(body[2 + (body[0] << 8 | body[1])] == 3 ? MqttProtocolVersion.V310 : MqttProtocolVersion.V311,
+                    MqttConnectReturnCode.ConnectionRefusedIdentifierRejected);
+                return false;
+            case var status:
+                // §3.1.2.3, §3.1.2.6: invalid connect flags close the connection without a CONNACK.
+                Violation(MqttDisconnectReasonCode.MalformedPacket, status == MqttConnectHeaderStatus.Malformed ? "truncated CONNECT" : "invalid CONNECT flags");
+                return false;
+        }
+    }
+
+    /// <summary>Answers a CONNECT MQTTnet's decoder would throw on with an MQTT 3.1.x CONNACK refusal, and ends the connection.</summary>
+    private void RefuseConnect(MqttProtocolVersion version, MqttConnectReturnCode code)
+    {
+        ProtocolVersion = version;
+        _encoder = new MqttPacketFormatterAdapter(version, new MqttBufferWriter(4096, 65535));
+        Send(new MqttConnAckPacket { ReturnCode = code });
+        _closing = true;
+    }
+
     private bool OnConnect(MqttConnectPacket connect)
     {
         var certificate = _context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
@@ -251,17 +290,19 @@ public sealed class MqttCoreConnection
         }
         ClientId = result.ClientId;
         Principal = result.Principal;
-        KeepAliveSeconds = connect.KeepAlivePeriod;
+        KeepAliveSeconds = MqttKeepAlive.Grant(connect.KeepAlivePeriod, _limits.MaxKeepAliveSeconds, IsV5, out var serverKeepAlive);
         _clientMaximumPacketSize = connect.MaximumPacketSize;
+        // MQTT 5 §3.1.2.11.5: aliases toward the client only up to the maximum it announced (absent: none).
+        if (IsV5 && connect.TopicAliasMaximum > 0) _outboundAliases = new MqttTopicAliasSender(connect.TopicAliasMaximum);
         if (connect.WillFlag) Will = connect;
         // CONNACK first; the writer takes deliveries of the session (what a resumed one owes) only once it is set.
-        Send(ConnAck(MqttConnectReasonCode.Success, result.SessionPresent, result.AssignedClientId));
+        Send(ConnAck(MqttConnectReasonCode.Success, result.SessionPresent, result.AssignedClientId, serverKeepAlive));
         Session = result.Session;
         Wake();
         return true;
     }
 
-    private MqttConnAckPacket ConnAck(MqttConnectReasonCode code, bool sessionPresent, string? assigned) => new()
+    private MqttConnAckPacket ConnAck(MqttConnectReasonCode code, bool sessionPresent, string? assigned, ushort serverKeepAlive = 0) => new()
     {
         ReasonCode = code,
         ReturnCode = ReturnCodeOf(code),
@@ -276,6 +317,8 @@ public sealed class MqttCoreConnection
         WildcardSubscriptionAvailable = true,
         SubscriptionIdentifiersAvailable = true,
         SharedSubscriptionAvailable = true,
+        // §3.2.2.3.14: 0 is not sent; the client keeps the keep alive it asked for.
+        ServerKeepAlive = serverKeepAlive,
     };
 
     /// <summary>MQTT 3.1.1 §3.2.2.3 return codes for the MQTT 5 reasons the broker refuses with.</summary>
@@ -456,9 +499,15 @@ public sealed class MqttCoreConnection
             // Rounded up: 0 would mean "never" on the wire.
             expiry = (uint)((leftMs + 999) / 1000);
         }
+        // §3.3.2.3.4: a topic the client has an alias for goes out as the alias with an empty topic name.
+        var topic = message.Topic;
+        ushort alias = 0;
+        var known = false;
+        if (_outboundAliases is not null) alias = _outboundAliases.Choose(topic, out known);
         var packet = new MqttPublishPacket
         {
-            Topic = message.Topic,
+            Topic = known ? "" : topic,
+            TopicAlias = alias,
             Payload = message.Payload,
             QualityOfServiceLevel = delivery.Qos,
             Retain = delivery.Retain,
@@ -481,6 +530,7 @@ public sealed class MqttCoreConnection
             return false;
         }
         Write(encoded);
+        if (alias != 0 && !known) _outboundAliases!.Assigned(topic, alias);
         MqttMetrics.Sent();
         return true;
     }

@@ -29,6 +29,13 @@ public sealed record MqttLimits
     /// <summary>Messages queued per session for a subscriber; beyond it the oldest is dropped. Default 100000.</summary>
     public int MaxQueued { get; init; } = DefaultMaxQueued;
 
+    /// <summary>
+    /// Longest keep alive, in seconds, an MQTT 5 client may ask for (MQTT 5 §3.2.2.3.14): one asking
+    /// for more, or for none (0), is told this as Server Keep Alive in CONNACK and timed out at 1.5 times it.
+    /// MQTT 3.1.1 has no way to change a client's keep alive. Own core only. Default 0: the client's value.
+    /// </summary>
+    public int MaxKeepAliveSeconds { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a limit outside its range.</summary>
     public void Validate()
     {
@@ -38,5 +45,7 @@ public sealed record MqttLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInflight, 1, nameof(MaxInflight));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxInflight, ushort.MaxValue, nameof(MaxInflight));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueued, 1, nameof(MaxQueued));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxKeepAliveSeconds, nameof(MaxKeepAliveSeconds));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxKeepAliveSeconds, ushort.MaxValue, nameof(MaxKeepAliveSeconds));
     }
 }
