@@ -31,6 +31,14 @@ public sealed class LatencyRecorder
         return true;
     }
 
+    /// <summary>Records a latency measured elsewhere, in <see cref="Stopwatch"/> ticks (one consumer thread only).</summary>
+    public void RecordTicks(long ticks)
+    {
+        var n = _count;
+        if (n < _samples.Length) _samples[n] = ticks;
+        Volatile.Write(ref _count, n + 1);
+    }
+
     /// <summary>The <paramref name="q"/> quantile (0..1) in milliseconds.</summary>
     public double QuantileMs(double q)
     {

@@ -35,12 +35,13 @@ public static class Servers
     /// <summary>The agent's loopback ports, for scenarios that speak more than Kafka.</summary>
     public readonly record struct AgentPorts(int Kafka, int Mqtt, int Http);
 
-    /// <summary>As <see cref="StartAgentAsync"/>, returning every listener's port.</summary>
-    public static async Task<(ChildProcess Process, AgentPorts Ports)> StartAgentWithPortsAsync(string agentDll, string dataDir, int partitions, string fsync)
+    /// <summary>As <see cref="StartAgentAsync"/>, returning every listener's port; <paramref name="extra"/> settings are appended.</summary>
+    public static async Task<(ChildProcess Process, AgentPorts Ports)> StartAgentWithPortsAsync(string agentDll, string dataDir, int partitions, string fsync,
+        IEnumerable<string>? extra = null)
     {
         var ports = new AgentPorts(ChildProcess.FreePort(), ChildProcess.FreePort(), ChildProcess.FreePort());
         var process = await StartAgentAsync(agentDll, dataDir, ports, "edge",
-            ["--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--fsync", fsync]).ConfigureAwait(false);
+            ["--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--fsync", fsync, .. extra ?? []]).ConfigureAwait(false);
         return (process, ports);
     }
 
