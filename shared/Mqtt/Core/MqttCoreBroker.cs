@@ -184,7 +184,12 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             session.ExpirySeconds = expiry;
             // Bound now, so the taken-over connection's end does not end the session; the writer
             // sends nothing of it before the CONNACK (the connection sets its Session after queueing it).
-            session.Attach(connection, connect.ReceiveMaximum == 0 ? ushort.MaxValue : connect.ReceiveMaximum);
+            // The window toward the client: its Receive Maximum (65535 when absent), capped at --mqtt-max-inflight
+            // as mosquitto caps it (max_inflight_messages). Without a cap a subscriber slower than the
+            // publishers gets everything queued in its socket; with a small receive buffer on loopback
+            // (MQTTnet's 8 KiB default) Linux then sends only on the zero-window probe timer and
+            // deliveries fall seconds behind. Beyond the window messages wait in the bounded session queue.
+            session.Attach(connection, Math.Min(connect.ReceiveMaximum == 0 ? ushort.MaxValue : connect.ReceiveMaximum, _limits.MaxInflight));
             persist = PersistConnectLocked(session, present);
         }
         Write(persist);

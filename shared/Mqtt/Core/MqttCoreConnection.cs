@@ -38,6 +38,11 @@ public sealed class MqttCoreConnection
     private readonly MqttPacketFormatterAdapter _decoder = new(new MqttBufferWriter(4096, 65535));
     private MqttPacketFormatterAdapter? _encoder;
     private int _signalled;
+    // The managed thread handling a read batch (0 between batches) and whether it asked for the writer
+    // meanwhile: its wakes wait for the batch's end, so the writer encodes and flushes the acks of all
+    // the packets of one read in one pass instead of being woken (a thread-pool hop) for the first.
+    private int _batchThread;
+    private bool _wakeDeferred;
     private volatile bool _closing;
     private HashSet<ushort>? _awaitingRelease;
     private Dictionary<ushort, string>? _aliases;
@@ -111,6 +116,11 @@ public sealed class MqttCoreConnection
     /// <summary>Wakes the writer: something is due (a control packet, a delivery, a free window slot).</summary>
     internal void Wake()
     {
+        if (Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+        {
+            _wakeDeferred = true;
+            return;
+        }
         if (Interlocked.Exchange(ref _signalled, 1) == 0) _wakeSignal.Release();
     }
 
@@ -142,6 +152,7 @@ public sealed class MqttCoreConnection
             var result = await _input.ReadAsync().ConfigureAwait(false);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+            Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
             try
             {
                 while (!_closing)
@@ -169,6 +180,12 @@ public sealed class MqttCoreConnection
             finally
             {
                 _input.AdvanceTo(consumed, buffer.End);
+                Volatile.Write(ref _batchThread, 0);
+                if (_wakeDeferred)
+                {
+                    _wakeDeferred = false;
+                    Wake();
+                }
             }
         }
     }

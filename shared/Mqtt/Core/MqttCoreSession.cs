@@ -19,6 +19,9 @@ public sealed class MqttCoreSession
     private long _sequence;
     private MqttCoreConnection? _connection;
     private int _receiveMaximum = ushort.MaxValue;
+    // In-flight deliveries flagged Resend, at most: TryTakeNext scans the in-flight table only while
+    // this is above 0, not once per delivery (the table holds up to the whole window).
+    private int _resends;
 
     public MqttCoreSession(string clientId, int maxQueued)
     {
@@ -81,6 +84,7 @@ public sealed class MqttCoreSession
             _receiveMaximum = receiveMaximum;
             DisconnectedAtMs = 0;
             foreach (var delivery in _inflight.Values) delivery.Resend = true;
+            _resends = _inflight.Count;
         }
     }
 
@@ -123,8 +127,13 @@ public sealed class MqttCoreSession
         lock (_queue)
         {
             MqttCoreDelivery? resend = null;
-            foreach (var d in _inflight.Values)
-                if (d.Resend && (resend is null || d.Sequence < resend.Sequence)) resend = d;
+            if (_resends > 0)
+            {
+                foreach (var d in _inflight.Values)
+                    if (d.Resend && (resend is null || d.Sequence < resend.Sequence)) resend = d;
+                // Flagged ones completed or handed over before their resend leave the count high: none found ends the scans.
+                _resends = resend is null ? 0 : _resends - 1;
+            }
             if (resend is not null)
             {
                 resend.Resend = false;
