@@ -47,7 +47,7 @@ public static class AgentSettings
     public static readonly Setting<int> MqttMaxConnections = new("mqttMaxConnections", "--mqtt-max-connections", "EDGESTREAM_MQTT_MAX_CONNECTIONS", "mqttMaxConnections", "N", "10000", Parsers.Count(1, 1_000_000), (b, v) => b.MqttMaxConnections = v,
         "MQTT clients connected at once; beyond it CONNECT is refused (MQTT 5: 0x97, 3.1.1: server unavailable).");
     public static readonly Setting<int> MqttMaxInflight = new("mqttMaxInflight", "--mqtt-max-inflight", "EDGESTREAM_MQTT_MAX_INFLIGHT", "mqttMaxInflight", "N", "100", Parsers.Count(1, 65_535), (b, v) => b.MqttMaxInflight = v,
-        "MQTT 5 Receive Maximum, the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected, and (own engine) the QoS 1/2 messages in flight toward one client.");
+        "MQTT 5 Receive Maximum, and the QoS 2 messages a client may leave awaiting PUBREL before it is disconnected.");
     public static readonly Setting<int> MqttMaxQueued = new("mqttMaxQueued", "--mqtt-max-queued", "EDGESTREAM_MQTT_MAX_QUEUED", "mqttMaxQueued", "N", "100000", Parsers.Count(1, 10_000_000), (b, v) => b.MqttMaxQueued = v,
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<int> MqttMaxKeepAlive = new("mqttMaxKeepalive", "--mqtt-max-keepalive", "EDGESTREAM_MQTT_MAX_KEEPALIVE", "mqttMaxKeepalive", "SECONDS", "0", Parsers.Count(0, 65_535), (b, v) => b.MqttMaxKeepAliveSeconds = v,

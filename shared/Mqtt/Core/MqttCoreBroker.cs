@@ -29,6 +29,15 @@ internal readonly record struct MqttPublishOutcome(MqttPubAckReasonCode ReasonCo
 public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjector
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// QoS 1/2 messages in flight toward one client at most, whatever its Receive Maximum (mosquitto's
+    /// max_inflight_messages, also 20). Without a cap a subscriber slower than the publishers gets
+    /// everything owed queued in its socket; with a small receive buffer on loopback (MQTTnet's 8 KiB
+    /// default) Linux then sends only on the zero-window probe timer and deliveries fall seconds
+    /// behind. Beyond the window messages wait in the bounded session queue (--mqtt-max-queued).
+    /// </summary>
+    internal const int OutboundWindow = 20;
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
 
     private readonly MqttLogBridge _bridge;
@@ -184,12 +193,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             session.ExpirySeconds = expiry;
             // Bound now, so the taken-over connection's end does not end the session; the writer
             // sends nothing of it before the CONNACK (the connection sets its Session after queueing it).
-            // The window toward the client: its Receive Maximum (65535 when absent), capped at --mqtt-max-inflight
-            // as mosquitto caps it (max_inflight_messages). Without a cap a subscriber slower than the
-            // publishers gets everything queued in its socket; with a small receive buffer on loopback
-            // (MQTTnet's 8 KiB default) Linux then sends only on the zero-window probe timer and
-            // deliveries fall seconds behind. Beyond the window messages wait in the bounded session queue.
-            session.Attach(connection, Math.Min(connect.ReceiveMaximum == 0 ? ushort.MaxValue : connect.ReceiveMaximum, _limits.MaxInflight));
+            // The window toward the client: its Receive Maximum (65535 when absent), capped at OutboundWindow.
+            session.Attach(connection, Math.Min(connect.ReceiveMaximum == 0 ? ushort.MaxValue : (int)connect.ReceiveMaximum, OutboundWindow));
             persist = PersistConnectLocked(session, present);
         }
         Write(persist);

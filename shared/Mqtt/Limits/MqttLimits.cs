@@ -23,10 +23,7 @@ public sealed record MqttLimits
     /// <summary>Clients connected at once; the next CONNECT is refused. Default 10000.</summary>
     public int MaxConnections { get; init; } = DefaultMaxConnections;
 
-    /// <summary>
-    /// MQTT 5 Receive Maximum advertised in CONNACK, and the QoS 2 PUBLISHes a connection may leave awaiting PUBREL.
-    /// The own core also caps the QoS 1/2 messages in flight toward a client with it (below the client's Receive Maximum). Default 100.
-    /// </summary>
+    /// <summary>MQTT 5 Receive Maximum advertised in CONNACK, and the QoS 2 PUBLISHes a connection may leave awaiting PUBREL. Default 100.</summary>
     public int MaxInflight { get; init; } = DefaultMaxInflight;
 
     /// <summary>Messages queued per session for a subscriber; beyond it the oldest is dropped. Default 100000.</summary>
