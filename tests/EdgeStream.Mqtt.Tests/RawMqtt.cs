@@ -90,6 +90,16 @@ public static class MqttPackets
         return Packet(0xE0, body);
     }
 
+    /// <summary>An MQTT 5 AUTH with a reason code and an Authentication Method (0x15), no data.</summary>
+    public static byte[] Auth5(byte reason, string method)
+    {
+        var property = new List<byte> { 0x15 };
+        AddString(property, method);
+        var body = new List<byte> { reason };
+        AddProperties(body, [[.. property]]);
+        return Packet(0xF0, body);
+    }
+
     public static byte[] PubAck(ushort packetId) => [0x40, 0x02, (byte)(packetId >> 8), (byte)packetId];
 
     /// <summary>A property with a four-byte integer value (Session Expiry Interval 0x11, Maximum Packet Size 0x27).</summary>
