@@ -178,10 +178,37 @@ public sealed class MqttEnhancedAuthTests
         Assert.True(connAck is { Type: 2 } && connAck.ConnAckCode == 0, $"CONNACK 0 expected, got {connAck?.First:X2}");
 
         // §4.12: a client that named no Authentication Method in CONNECT must not send AUTH.
-        await raw.SendAsync(MqttPackets.Auth5(0x19, "SCRAM-SHA-256"));
+        await raw.SendAsync(MqttPackets.Auth5(0x19, MqttPackets.PropertyString(0x15, "SCRAM-SHA-256")));
         var disconnect = await raw.ReadPacketAsync(Timeout);
         Assert.True(disconnect is { Type: 14 }, $"DISCONNECT expected, got packet type {disconnect?.Type}");
         Assert.Equal(0x82, disconnect!.DisconnectReason);
         Assert.Null(await raw.ReadPacketAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Auth_DuringConnectExchange_OtherMethodOrOtherPacket_RefusedWithConnAck82()
+    {
+        using var dir = new TempDirectory();
+        AddUsers(dir);
+        await using var node = await StartAsync(dir);
+        foreach (var (what, id, packet) in new[]
+        {
+            ("AUTH naming another method", "raw-other-method", MqttPackets.Auth5(0x18, MqttPackets.PropertyString(0x15, "SCRAM-SHA-512"))),
+            ("PUBLISH before the CONNACK", "raw-early-publish", MqttPackets.Publish5("plant/a", "early"u8.ToArray(), 0, 0)),
+        })
+        {
+            using var raw = await RawMqttClient.ConnectAsync(node.MqttPort);
+            var scram = new ScramClient(ScramMechanism.Sha256, "sensor", Password);
+            await raw.SendAsync(MqttPackets.Connect5(id, cleanStart: true,
+                MqttPackets.PropertyString(0x15, "SCRAM-SHA-256"), MqttPackets.PropertyBinary(0x16, scram.ClientFirst())));
+            var serverFirst = await raw.ReadPacketAsync(Timeout);
+            Assert.True(serverFirst is { Type: 15 } && serverFirst.Body[0] == 0x18, $"AUTH 0x18 expected, got packet type {serverFirst?.Type}");
+
+            // §3.1.2.11.9: until the CONNACK only AUTH with the CONNECT's method (or DISCONNECT); no DISCONNECT may precede a CONNACK.
+            await raw.SendAsync(packet);
+            var connAck = await raw.ReadPacketAsync(Timeout);
+            Assert.True(connAck is { Type: 2 } && connAck.ConnAckCode == 0x82, $"{what}: CONNACK 0x82 expected, got {connAck?.First:X2} {connAck?.Body.ElementAtOrDefault(1):X2}");
+            Assert.Null(await raw.ReadPacketAsync(Timeout));
+        }
     }
 }
