@@ -53,29 +53,38 @@ public sealed class MqttEnhancedAuthTests
         return (result, client, handler);
     }
 
-    private static Task<AgentNode> StartAsync(TempDirectory dir) =>
-        MqttCoreTests.StartOwnAsync(dir, "--mqtt-auth", "required", "--authorizer", "on", "--mqtt-map", "plant/#=plant");
+    /// <summary>
+    /// Connects as sensor, asserting CONNACK 0x00 with the method and a server-final that proves the
+    /// node holds sensor's credential.
+    /// </summary>
+    private static async Task<(IMqttClient Client, ScramHandler Handler)> ConnectSensorAsync(int port, ScramMechanism mechanism)
+    {
+        var (result, client, handler) = await ConnectScramAsync(port, mechanism, "sensor", Password);
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        Assert.Equal(mechanism.Name, result.AuthenticationMethod);
+        handler.Scram.VerifyServerFinal(result.AuthenticationData);
+        return (client, handler);
+    }
 
-    private static void AddUsers(TempDirectory dir)
+    /// <summary>A node on the own core requiring authentication, with user sensor (ACL: write and read log topic plant, MQTT plant/#).</summary>
+    private static Task<AgentNode> StartWithSensorAsync(TempDirectory dir)
     {
         var data = dir.Combine("data");
         // Both mechanisms (the default), as for Kafka clients.
         AgentUsers.Add(data, "sensor", Password);
         AgentAcls.Add(data, "--principal", "User:sensor", "--operation", "write", "read", "--topic", "plant");
+        return MqttCoreTests.StartOwnAsync(dir, "--mqtt-auth", "required", "--authorizer", "on", "--mqtt-map", "plant/#=plant");
     }
 
     [Fact]
     public async Task Scram_UserConnects_ServerFinalVerifies_PublishesAndSubscribesUnderItsAcls_WrongPasswordAndUnknownMethodRefused()
     {
         using var dir = new TempDirectory();
-        AddUsers(dir);
-        await using var node = await StartAsync(dir);
+        await using var node = await StartWithSensorAsync(dir);
 
         // SCRAM-SHA-512: CONNECT (client-first) → AUTH 0x18 (server-first) → AUTH 0x18 (client-final) → CONNACK 0x00 (server-final).
-        var (result, sensor, _) = await ConnectScramAsync(node.MqttPort, ScramMechanism.Sha512, "sensor", Password);
+        var (sensor, _) = await ConnectSensorAsync(node.MqttPort, ScramMechanism.Sha512);
         using var _sensor = sensor;
-        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
-        Assert.Equal("SCRAM-SHA-512", result.AuthenticationMethod);
 
         // The principal is User:sensor, as after a password login: its ACL lets it write and read 'plant', nothing else.
         var allowed = await sensor.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("plant/a").WithPayload("via-scram")
@@ -101,9 +110,8 @@ public sealed class MqttEnhancedAuthTests
         }
 
         // The node served on: SCRAM-SHA-256 connects, subscribes and receives what sensor publishes.
-        var (result256, reader, _) = await ConnectScramAsync(node.MqttPort, ScramMechanism.Sha256, "sensor", Password);
+        var (reader, _) = await ConnectSensorAsync(node.MqttPort, ScramMechanism.Sha256);
         using var _reader = reader;
-        Assert.Equal(MqttClientConnectResultCode.Success, result256.ResultCode);
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         reader.ApplicationMessageReceivedAsync += e =>
         {
@@ -131,12 +139,9 @@ public sealed class MqttEnhancedAuthTests
     public async Task Scram_ReAuthentication_SucceedsWithAuth00_WrongPasswordEndsConnectionWithDisconnect87()
     {
         using var dir = new TempDirectory();
-        AddUsers(dir);
-        await using var node = await StartAsync(dir);
-        var (result, client, handler) = await ConnectScramAsync(node.MqttPort, ScramMechanism.Sha256, "sensor", Password);
+        await using var node = await StartWithSensorAsync(dir);
+        var (client, handler) = await ConnectSensorAsync(node.MqttPort, ScramMechanism.Sha256);
         using var _client = client;
-        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
-        handler.Scram.VerifyServerFinal(result.AuthenticationData);
 
         // AUTH 0x19 (client-first) → AUTH 0x18 (server-first) → AUTH 0x18 (client-final) → AUTH 0x00 (server-final, verified by the handler).
         handler.Scram = new ScramClient(ScramMechanism.Sha256, "sensor", Password);
@@ -189,8 +194,7 @@ public sealed class MqttEnhancedAuthTests
     public async Task Auth_DuringConnectExchange_OtherMethodOrOtherPacket_RefusedWithConnAck82()
     {
         using var dir = new TempDirectory();
-        AddUsers(dir);
-        await using var node = await StartAsync(dir);
+        await using var node = await StartWithSensorAsync(dir);
         foreach (var (what, id, packet) in new[]
         {
             ("AUTH naming another method", "raw-other-method", MqttPackets.Auth5(0x18, MqttPackets.PropertyString(0x15, "SCRAM-SHA-512"))),

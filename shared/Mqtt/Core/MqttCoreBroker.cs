@@ -513,7 +513,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
-    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published) and session expiry.</summary>
+    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published), the CONNECT/AUTH handshake deadline and session expiry.</summary>
     private void Sweep()
     {
         CheckpointTick();

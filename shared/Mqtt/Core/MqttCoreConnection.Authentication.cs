@@ -54,28 +54,40 @@ public sealed partial class MqttCoreConnection
         }
         _authenticationMethod = method;
         _authenticatingConnect = connect;
-        return StepConnect(connect.AuthenticationData);
+        return Step(connect.AuthenticationData);
     }
 
-    private bool StepConnect(byte[]? data)
+    /// <summary>
+    /// The client's next Authentication Data for the exchange in progress: AUTH 0x18 while the method
+    /// wants more, else the end of the CONNECT's exchange or of the re-authentication.
+    /// </summary>
+    private bool Step(byte[]? data)
     {
-        var step = _exchange!.Evaluate(data ?? []);
-        switch (step.Status)
+        var exchange = _exchange!;
+        var step = exchange.Evaluate(data ?? []);
+        if (step.Status == MqttAuthenticationStatus.Continue)
         {
-            case MqttAuthenticationStatus.Continue:
-                Send(Auth(MqttAuthenticateReasonCode.ContinueAuthentication, step.Data));
-                return true;
-            case MqttAuthenticationStatus.Succeeded:
-                var connect = _authenticatingConnect!;
-                var principal = _exchange.Principal!;
-                _authenticatingConnect = null;
-                _exchange = null;
-                return Accept(connect, null, principal, step.Data);
-            default:
-                // §4.12: a failed exchange is refused in CONNACK. 0x87 Not authorized rather than 0x86: that one
-                // speaks of the CONNECT's user name and password fields, which enhanced authentication leaves empty.
-                return RefuseConnAck(MqttConnectReasonCode.NotAuthorized);
+            Send(Auth(MqttAuthenticateReasonCode.ContinueAuthentication, step.Data));
+            return true;
         }
+        _exchange = null;
+        var succeeded = step.Status == MqttAuthenticationStatus.Succeeded;
+        if (_authenticatingConnect is { } connect)
+        {
+            _authenticatingConnect = null;
+            // §4.12: a failed exchange is refused in CONNACK. 0x87 Not authorized rather than 0x86: that one
+            // speaks of the CONNECT's user name and password fields, which enhanced authentication leaves empty.
+            return succeeded ? Accept(connect, null, exchange.Principal, step.Data) : RefuseConnAck(MqttConnectReasonCode.NotAuthorized);
+        }
+        if (!succeeded)
+        {
+            // §4.12.1: a failed re-authentication ends the connection, with DISCONNECT saying why.
+            Close(MqttDisconnectReasonCode.NotAuthorized);
+            return false;
+        }
+        StopHandshakeClock();
+        Send(Auth(MqttAuthenticateReasonCode.Success, step.Data));
+        return true;
     }
 
     /// <summary>An AUTH from the client; false ends the connection.</summary>
@@ -87,7 +99,7 @@ public sealed partial class MqttCoreConnection
         if (_authenticatingConnect is not null)
         {
             return auth.ReasonCode == MqttAuthenticateReasonCode.ContinueAuthentication
-                ? StepConnect(auth.AuthenticationData)
+                ? Step(auth.AuthenticationData)
                 : AuthViolation($"AUTH {auth.ReasonCode} before CONNACK");
         }
         switch (auth.ReasonCode)
@@ -97,31 +109,11 @@ public sealed partial class MqttCoreConnection
                 _exchange = _broker.EnhancedAuthentication!.Start(_authenticationMethod, RemoteEndPoint, Principal);
                 if (_exchange is null) return AuthViolation("re-authentication method no longer offered");
                 StartHandshakeClock();
-                return StepReauthentication(auth.AuthenticationData);
+                return Step(auth.AuthenticationData);
             case MqttAuthenticateReasonCode.ContinueAuthentication when _exchange is not null:
-                return StepReauthentication(auth.AuthenticationData);
+                return Step(auth.AuthenticationData);
             default:
                 return AuthViolation(_exchange is null ? $"AUTH {auth.ReasonCode} outside an exchange" : $"AUTH {auth.ReasonCode} during a re-authentication");
-        }
-    }
-
-    private bool StepReauthentication(byte[]? data)
-    {
-        var step = _exchange!.Evaluate(data ?? []);
-        switch (step.Status)
-        {
-            case MqttAuthenticationStatus.Continue:
-                Send(Auth(MqttAuthenticateReasonCode.ContinueAuthentication, step.Data));
-                return true;
-            case MqttAuthenticationStatus.Succeeded:
-                _exchange = null;
-                StopHandshakeClock();
-                Send(Auth(MqttAuthenticateReasonCode.Success, step.Data));
-                return true;
-            default:
-                // §4.12.1: a failed re-authentication ends the connection, with DISCONNECT saying why.
-                Close(MqttDisconnectReasonCode.NotAuthorized);
-                return false;
         }
     }
 
