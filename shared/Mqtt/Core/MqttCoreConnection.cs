@@ -202,7 +202,7 @@ public sealed partial class MqttCoreConnection
             _encoder = new MqttPacketFormatterAdapter(ProtocolVersion, new MqttBufferWriter(4096, 65535));
             return OnConnect((MqttConnectPacket)_decoder.Decode(received));
         }
-        // AUTH is reserved in MQTT 3.1.1, which MQTTnet's decoder does not take for an error.
+        // AUTH is a reserved packet type in MQTT 3.1.1: refused here, whatever MQTTnet's 3.1.1 decoder would make of it.
         if (type == MqttControlPacketType.Auth && !IsV5)
         {
             Violation(MqttDisconnectReasonCode.ProtocolError, "AUTH in MQTT 3.1.1");
