@@ -61,7 +61,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
     private record struct Target(MqttQualityOfServiceLevel Qos, bool RetainAsPublished, List<uint>? SubscriptionIds);
 
     public MqttCoreBroker(MqttLogBridge bridge, MqttLimits limits, MqttRetainedStore retainedStore, ILogger<MqttCoreBroker> logger,
-        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null, MqttSessionStore? sessionStore = null)
+        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null, MqttSessionStore? sessionStore = null,
+        MqttEnhancedAuthentication? enhancedAuthentication = null)
     {
         limits.Validate();
         _bridge = bridge;
@@ -71,9 +72,13 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         _authentication = authentication;
         _authorization = authorization;
         _sessionStore = sessionStore;
+        EnhancedAuthentication = enhancedAuthentication;
     }
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The MQTT 5 Authentication Methods offered (§4.12); null: none, a CONNECT naming one is refused 0x8C.</summary>
+    internal MqttEnhancedAuthentication? EnhancedAuthentication { get; }
 
     public MqttLimits Limits => _limits;
 
@@ -126,7 +131,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- connect and close -----------------------------------------------------------------
 
-    internal MqttConnectResult Connect(MqttCoreConnection connection, MqttConnectPacket connect, X509Certificate2? certificate)
+    /// <param name="authenticated">The principal an enhanced authentication exchange proved; it stands in for the CONNECT's credentials.</param>
+    internal MqttConnectResult Connect(MqttCoreConnection connection, MqttConnectPacket connect, X509Certificate2? certificate, string? authenticated = null)
     {
         var v5 = connection.ProtocolVersion == MqttProtocolVersion.V500;
         var clientId = connect.ClientId;
@@ -139,8 +145,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             if (!connect.CleanSession) return new(MqttConnectReasonCode.ClientIdentifierNotValid);
             clientId = assigned = "edgestream-" + Guid.NewGuid().ToString("N");
         }
-        string? principal = null;
-        if (_authentication is not null)
+        var principal = authenticated;
+        if (authenticated is null && _authentication is not null)
         {
             var code = _authentication.Authenticate(certificate, connect.Username, connect.Password, connection.RemoteEndPoint, out principal);
             if (code != MqttConnectReasonCode.Success) return new(code);
@@ -507,14 +513,20 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
-    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published) and session expiry.</summary>
+    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published), the CONNECT/AUTH handshake deadline and session expiry.</summary>
     private void Sweep()
     {
         CheckpointTick();
         var now = Environment.TickCount64;
         foreach (var connection in _connections.Keys)
         {
-            if (MqttKeepAlive.IsExpired(connection.KeepAliveSeconds, now - connection.LastPacketMs)) connection.Abort();
+            if (MqttKeepAlive.IsExpired(connection.KeepAliveSeconds, now - connection.LastPacketMs)) connection.Abort("MQTT keep alive expired");
+            // Not yet CONNACKed or re-authenticating past the deadline: an exchange must not hold a connection open.
+            else if (connection.IsHandshakeOverdue(now))
+            {
+                CountViolation(connection, "CONNECT or authentication not completed in time");
+                connection.Abort("MQTT handshake not completed in time");
+            }
         }
         List<string>? expired = null;
         lock (_routing)
