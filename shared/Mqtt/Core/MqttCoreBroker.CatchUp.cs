@@ -33,7 +33,8 @@ public sealed partial class MqttCoreBroker
                 if (ReadChunk(session, plan, room, generation)) return;
             }
         }
-        catch (Exception ex) when (ex is EdgeStreamException or ObjectDisposedException or InvalidOperationException)
+        // Retention racing the read, a closed log at stop: the next drain of the queue tries again.
+        catch (Exception ex) when (ex is EdgeStreamException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             MqttCoreLog.CatchUpFailed(_logger, session.ClientId, ex.Message);
             session.CompleteRead(long.MinValue, [], [], progressed: false, room: 0, static (_, _) => 0, out _);
