@@ -94,6 +94,16 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
     /// <summary>CONNECTs refused for the connection limit since start.</summary>
     public long RefusedConnections => Interlocked.Read(ref _refused);
 
+    /// <summary>Sessions whose QoS 1/2 messages beyond the queue are read from the log now (for scrapes: walks the sessions).</summary>
+    public long SessionsReadingFromLog()
+    {
+        long reading = 0;
+        lock (_routing)
+            foreach (var session in _sessions.Values)
+                if (session.IsReadingFromLog) reading++;
+        return reading;
+    }
+
     /// <summary>Messages waiting in every session's queue now (for scrapes: walks the sessions).</summary>
     public long QueuedMessages()
     {
@@ -184,7 +194,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             }
             if (session is null)
             {
-                session = new MqttCoreSession(clientId, _limits.MaxQueued);
+                session = new MqttCoreSession(clientId, _limits.MaxQueued, StartCatchUp);
                 _sessions[clientId] = session;
             }
             session.ExpirySeconds = expiry;
@@ -413,9 +423,15 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
                 _targets[s.Session] = new Target((MqttQualityOfServiceLevel)Math.Max((int)target.Qos, (int)qos),
                     target.RetainAsPublished || s.RetainAsPublished, ids);
             }
+            // A QoS 1/2 message with a log position (all but a will or publish whose append failed at once)
+            // can be read back from the log when the session's queue is full.
+            var logBacked = message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && MqttLogPositions.TryGetSlot(message, out _);
             foreach (var (session, target) in _targets)
                 if (!ReplayedAlready(session, message))
-                    Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt));
+                    Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt)
+                    {
+                        LogBacked = logBacked && target.Qos != MqttQualityOfServiceLevel.AtMostOnce,
+                    });
             foreach (var group in _matchedGroups)
             {
                 if (group.Pick() is not { } member) continue;
@@ -426,12 +442,24 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         }
     }
 
-    private void Deliver(MqttCoreSession session, MqttCoreDelivery delivery)
+    /// <summary>Queues a delivery, counting a drop; true when the session reads its QoS 1/2 messages from the log now.</summary>
+    private bool Deliver(MqttCoreSession session, MqttCoreDelivery delivery)
     {
-        if (session.Enqueue(delivery)) return;
-        var total = Interlocked.Increment(ref _dropped);
-        if (_dropLog.TryEnter(out var suppressed))
-            MqttConnectionGuard.Log.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
+        switch (session.Enqueue(delivery))
+        {
+            case MqttEnqueueOutcome.Dropped:
+                var total = Interlocked.Increment(ref _dropped);
+                if (_dropLog.TryEnter(out var suppressed))
+                    MqttConnectionGuard.Log.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
+                return false;
+            case MqttEnqueueOutcome.ToLog:
+                MqttCoreLog.ReadingFromLog(_logger, session.ClientId, _limits.MaxQueued);
+                return true;
+            case MqttEnqueueOutcome.FromLog:
+                return true;
+            default:
+                return false;
+        }
     }
 
     // ---- subscribe -------------------------------------------------------------------------
