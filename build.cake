@@ -81,6 +81,17 @@ Task("Test")
             Loggers = new[] { "trx", "console;verbosity=normal" },
             ResultsDirectory = testResults,
         });
+        // The MQTT suite once more against MQTTnet's server (`--mqtt-engine mqttnet`, kept selectable while the own
+        // core is new): AgentProcess hands this one runner variable to every agent a test starts.
+        DotNetTest("tests/EdgeStream.Mqtt.Tests/EdgeStream.Mqtt.Tests.csproj", new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            NoRestore = true,
+            Loggers = new[] { "trx;LogFileName=EdgeStream.Mqtt.Tests.mqttnet-engine.trx", "console;verbosity=normal" },
+            ResultsDirectory = testResults,
+            EnvironmentVariables = new Dictionary<string, string> { ["EDGESTREAM_MQTT_ENGINE"] = "mqttnet" },
+        });
     });
 
 Task("AotPublish")

@@ -62,7 +62,8 @@ public static class MqttHostingExtensions
 
     /// <summary>
     /// Registers the own broker core (<c>--mqtt-engine own</c>) with the same bridge, limits, retained
-    /// store, authentication, authorization and Kafka → MQTT follower as <see cref="AddEdgeStreamMqtt"/>.
+    /// store, authentication, authorization and Kafka → MQTT follower as <see cref="AddEdgeStreamMqtt"/>, and
+    /// MQTT 5 enhanced authentication (SCRAM-SHA-256/512 against the node's users), which only the core offers.
     /// </summary>
     public static IServiceCollection AddEdgeStreamMqttCore(this IServiceCollection services, Func<IServiceProvider, MqttLogBridge> bridge, MqttLimits? limits = null,
         Func<IServiceProvider, UserAuthenticator>? authenticator = null, Func<IServiceProvider, AclAuthorizer>? authorizer = null, bool passwordRequired = false)
@@ -72,11 +73,17 @@ public static class MqttHostingExtensions
         services.AddSingleton(bridge);
         services.AddSingleton(limits);
         services.AddSingleton(sp => new MqttRetainedStore(null, sp.GetRequiredService<MetadataStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttRetainedStore>>()));
-        services.AddSingleton(sp => new MqttCoreBroker(sp.GetRequiredService<MqttLogBridge>(), limits, sp.GetRequiredService<MqttRetainedStore>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttCoreBroker>>(),
-            authenticator is null ? null : new MqttAuthentication(null, authenticator(sp), passwordRequired),
-            authorizer is null ? null : new MqttAuthorization(null, authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map),
-            new MqttSessionStore(sp.GetRequiredService<MetadataStore>())));
+        services.AddSingleton(sp =>
+        {
+            var users = authenticator?.Invoke(sp);
+            return new MqttCoreBroker(sp.GetRequiredService<MqttLogBridge>(), limits, sp.GetRequiredService<MqttRetainedStore>(),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MqttCoreBroker>>(),
+                users is null ? null : new MqttAuthentication(null, users, passwordRequired),
+                authorizer is null ? null : new MqttAuthorization(null, authorizer(sp), sp.GetRequiredService<MqttLogBridge>().Options.Map),
+                new MqttSessionStore(sp.GetRequiredService<MetadataStore>()),
+                // MQTT 5 enhanced authentication (SCRAM against the same users); MQTTnet's server above has none.
+                users is null ? null : MqttEnhancedAuthentication.WithScram(users));
+        });
         services.AddHostedService(sp => sp.GetRequiredService<MqttCoreBroker>());
         services.AddSingleton<IMqttMessageInjector>(sp => sp.GetRequiredService<MqttCoreBroker>());
         services.AddHostedService<MqttLogFollower>();

@@ -18,7 +18,7 @@ public static class MqttMetrics
     private static readonly Counter<long> MessagesOut = Meter.CreateCounter<long>("edgestream.mqtt.messages.out", "{message}",
         "PUBLISH packets sent to MQTT subscribers.");
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("edgestream.mqtt.messages.dropped", "{message}",
-        "Messages the broker did not deliver or log, per reason (qos0_append_failed, expired, refused).");
+        "Messages the broker did not deliver or log, per reason (qos0_append_failed, expired, refused, too_large_for_client, retention).");
 
     private static readonly object[] QosLabels = ["0", "1", "2"];
 
@@ -27,5 +27,5 @@ public static class MqttMetrics
 
     internal static void Sent() => MessagesOut.Add(1);
 
-    internal static void Drop(string reason) => Dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal static void Drop(string reason, long count = 1) => Dropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
 }

@@ -168,11 +168,6 @@ public sealed class PahoClientTests : IClassFixture<PahoAgentFixture>
         Assert.Equal([7], byPayload["to-b"]);
     }
 
-    // MQTTnet 5.2's CONNACK has SharedSubscriptionAvailable = false hard-coded and a SUBSCRIBE to
-    // $share/... gets reason 0x9E (seen here: granted [158]). Passes against mosquitto 2.0.11.
-    [Fact(Skip = "MQTTnet 5.2: shared subscriptions are not supported; SUBACK 0x9E (Shared Subscriptions not supported) for $share/g/...; MqttCoreTests runs it against --mqtt-engine own")]
-    public void Paho_V5SharedSubscription_EachMessageToExactlyOneMember() => AssertSharedScenario(Run("shared"));
-
     internal static void AssertSharedScenario(JsonElement result)
     {
         Assert.All(result.GetProperty("granted").EnumerateArray(), g => Assert.Equal([1], g.EnumerateArray().Select(e => e.GetInt32())));

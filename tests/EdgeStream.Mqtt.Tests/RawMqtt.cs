@@ -90,6 +90,14 @@ public static class MqttPackets
         return Packet(0xE0, body);
     }
 
+    /// <summary>An MQTT 5 AUTH with a reason code and the given encoded properties (<see cref="PropertyString"/>, <see cref="PropertyBinary"/>).</summary>
+    public static byte[] Auth5(byte reason, params byte[][] properties)
+    {
+        var body = new List<byte> { reason };
+        AddProperties(body, properties);
+        return Packet(0xF0, body);
+    }
+
     public static byte[] PubAck(ushort packetId) => [0x40, 0x02, (byte)(packetId >> 8), (byte)packetId];
 
     /// <summary>A property with a four-byte integer value (Session Expiry Interval 0x11, Maximum Packet Size 0x27).</summary>
@@ -97,6 +105,17 @@ public static class MqttPackets
 
     /// <summary>A property with a two-byte integer value (Receive Maximum 0x21, Topic Alias 0x23).</summary>
     public static byte[] Property2(byte id, ushort value) => [id, (byte)(value >> 8), (byte)value];
+
+    /// <summary>A property with a UTF-8 string value (Authentication Method 0x15).</summary>
+    public static byte[] PropertyString(byte id, string value)
+    {
+        var property = new List<byte> { id };
+        AddString(property, value);
+        return [.. property];
+    }
+
+    /// <summary>A property with binary data (Authentication Data 0x16).</summary>
+    public static byte[] PropertyBinary(byte id, byte[] value) => [id, (byte)(value.Length >> 8), (byte)value.Length, .. value];
 
     private static void AddProperties(List<byte> body, byte[][] properties)
     {

@@ -40,7 +40,7 @@ public sealed class AgentOptions
     /// <summary>MQTT limits: largest packet (default 1 MiB), connections (10000), QoS 2 awaiting PUBREL / Receive Maximum (100), queued per subscriber (100000).</summary>
     public EdgeStream.Mqtt.Limits.MqttLimits MqttLimits { get; init; } = new();
     /// <summary>The MQTT broker serving the listener (<c>--mqtt-engine</c>).</summary>
-    public EdgeStream.Mqtt.MqttEngine MqttEngine { get; init; } = EdgeStream.Mqtt.MqttEngine.MqttNet;
+    public EdgeStream.Mqtt.MqttEngine MqttEngine { get; init; } = EdgeStream.Mqtt.MqttEngine.Own;
     /// <summary>HTTP listener for health, status and admin. Loopback by default.</summary>
     public required HostPort Http { get; init; }
     /// <summary>Bearer token requests other than GET and HEAD on the HTTP listener need (<c>--http-token</c>); null: none is accepted (read-only). Never logged.</summary>
@@ -177,7 +177,7 @@ internal sealed class AgentOptionsBuilder
     internal int MqttMaxInflight { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxInflight;
     internal int MqttMaxQueued { get; set; } = EdgeStream.Mqtt.Limits.MqttLimits.DefaultMaxQueued;
     internal int MqttMaxKeepAliveSeconds { get; set; }
-    internal EdgeStream.Mqtt.MqttEngine MqttEngine { get; set; } = EdgeStream.Mqtt.MqttEngine.MqttNet;
+    internal EdgeStream.Mqtt.MqttEngine MqttEngine { get; set; } = EdgeStream.Mqtt.MqttEngine.Own;
     internal HostPort Http { get; set; }
     internal string? HttpToken { get; set; }
     internal HostPort Uplink { get; set; }

@@ -52,7 +52,7 @@ public static class AgentSettings
         "Messages queued per MQTT subscriber; beyond it the oldest is dropped (counted, logged).");
     public static readonly Setting<int> MqttMaxKeepAlive = new("mqttMaxKeepalive", "--mqtt-max-keepalive", "EDGESTREAM_MQTT_MAX_KEEPALIVE", "mqttMaxKeepalive", "SECONDS", "0", Parsers.Count(0, 65_535), (b, v) => b.MqttMaxKeepAliveSeconds = v,
         "Longest MQTT keep alive granted (own engine only): an MQTT 5 client asking for more, or for none, is told this as Server Keep Alive and timed out at 1.5 times it; 0: the client's value. MQTT 3.1.1 clients keep their own.");
-    public static readonly Setting<EdgeStream.Mqtt.MqttEngine> MqttEngine = new("mqttEngine", "--mqtt-engine", "EDGESTREAM_MQTT_ENGINE", "mqttEngine", "own|mqttnet", "mqttnet", Parsers.MqttEngine, (b, v) => b.MqttEngine = v,
+    public static readonly Setting<EdgeStream.Mqtt.MqttEngine> MqttEngine = new("mqttEngine", "--mqtt-engine", "EDGESTREAM_MQTT_ENGINE", "mqttEngine", "own|mqttnet", "own", Parsers.MqttEngine, (b, v) => b.MqttEngine = v,
         "Which MQTT broker serves the MQTT listener: mqttnet (MQTTnet's server with our hooks) or own (EdgeStream's broker core on Kestrel, issue 16; not yet feature-complete).");
     public static readonly Setting<HostPort> Http = new("http", "--http", "EDGESTREAM_HTTP", "http", "HOST:PORT", "127.0.0.1:9094", Parsers.Listen, (b, v) => b.Http = v,
         "HTTP listener: dashboard /, /healthz, /readyz, /metrics, /v1/status, /v1/fleet, /v1/topics.");

@@ -76,6 +76,8 @@ public sealed class NodeMetrics : IDisposable
             "MQTT connections open now.");
         m.CreateObservableGauge("edgestream.mqtt.queued", () => _services.GetService<MqttConnectionGuard>()?.QueuedMessages() ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.QueuedMessages() ?? 0, "{message}",
             "Messages waiting in subscribers' queues (every session, connected or not).");
+        m.CreateObservableGauge("edgestream.mqtt.sessions.reading_log", () => _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.SessionsReadingFromLog() ?? 0, "{session}",
+            "Sessions of the own MQTT core whose QoS 1/2 messages beyond --mqtt-max-queued are read back from the log.");
         m.CreateObservableCounter("edgestream.mqtt.queue.dropped", () => _services.GetService<MqttConnectionGuard>()?.DroppedMessages ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.DroppedMessages ?? 0, "{message}",
             "Messages dropped from a slow subscriber's full queue (--mqtt-max-queued).");
         m.CreateObservableCounter("edgestream.mqtt.connections.refused", () => _services.GetService<MqttConnectionGuard>()?.RefusedConnections ?? _services.GetService<EdgeStream.Mqtt.Core.MqttCoreBroker>()?.RefusedConnections ?? 0, "{connection}",

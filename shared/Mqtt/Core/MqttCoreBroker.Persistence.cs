@@ -1,5 +1,4 @@
 using EdgeStream.Mqtt.Persistence;
-using EdgeStream.Records;
 using EdgeStream.Storage;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
@@ -12,14 +11,13 @@ namespace EdgeStream.Mqtt.Core;
 /// <see cref="MqttSessionTracker"/> writes for MQTTnet (so a node can switch engines): subscriptions,
 /// expiry and one replay cursor per log partition. Undelivered messages are not copied, they are in
 /// the log: at start a stored session is rebuilt with its subscriptions and its queue is refilled
-/// from the log from its cursors. A cursor is, every second, the oldest position the session still
+/// from the log from its cursors (what does not fit is read from the log when the client drains it,
+/// see MqttCoreBroker.CatchUp). A cursor is, every second, the oldest position the session still
 /// owes (queued or in flight) or, with none, the high watermark of the previous tick (a message is
 /// routed right after its append starts; one tick covers that step).
 /// </summary>
 public sealed partial class MqttCoreBroker
 {
-    private const int ReplayReadBytes = 1 << 20;
-
     private Dictionary<string, long>? _floor;
     // Records are copied under the routing lock and written outside it, so two writes for one client can
     // race (a checkpoint's copy against a SUBSCRIBE's): each copy gets a version in routing-lock order and
@@ -53,7 +51,7 @@ public sealed partial class MqttCoreBroker
             }
             // A session that was connected when the node stopped was disconnected then.
             if (stored.DisconnectedAtMs == 0) stored.DisconnectedAtMs = nowUnix;
-            var session = new MqttCoreSession(stored.ClientId, _limits.MaxQueued)
+            var session = new MqttCoreSession(stored.ClientId, _limits.MaxQueued, StartCatchUp)
             {
                 ExpirySeconds = stored.ExpirySeconds,
                 // The session's clock is the tick count: the time it has been offline carries over.
@@ -109,45 +107,21 @@ public sealed partial class MqttCoreBroker
     {
         var stored = session.Stored!;
         var next = stored.Cursors.TryGetValue(StoredSession.CursorKey(topic, partition), out var c) ? c : log.LogStartOffset;
-        next = Math.Max(next, log.LogStartOffset);
-        var end = log.HighWatermark;
-        var nowUnix = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var replayed = 0;
-        while (next < end)
+        MqttLogRangeReader.Read(log, Math.Max(next, log.LogStartOffset), log.HighWatermark, mapped, (offset, message, fromBridge) =>
         {
-            using var read = log.Read(next, ReplayReadBytes);
-            var memory = read.Memory;
-            var progressed = false;
-            while (memory.Length >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(memory.Span, out var header) && header.TotalSize <= memory.Length)
-            {
-                var batch = memory[..header.TotalSize];
-                memory = memory[header.TotalSize..];
-                if (!header.IsControl)
-                {
-                    foreach (var record in RecordBatchReader.ReadRecords(batch))
-                    {
-                        if (record.Offset < next || record.Offset >= end) continue;
-                        var message = MqttRecordCodec.ToMessage(record, nowUnix, out var fromBridge);
-                        // In the catch-all topic only what came from MQTT is MQTT; in a mapped topic
-                        // Kafka records go out to MQTT as well (the follower publishes them).
-                        if (message is null || !(fromBridge || mapped)) continue;
-                        var qos = ReplayQos(session, message.Topic, message.QualityOfServiceLevel);
-                        // QoS 0 was never owed: nothing to replay.
-                        if (qos == MqttQualityOfServiceLevel.AtMostOnce) continue;
-                        var position = new LogPosition(topic, partition, record.Offset);
-                        MqttLogPositions.Set(message, position);
-                        // Only the follower injects a record a second time, and it injects Kafka records only
-                        // (what the bridge wrote was routed when it was published): remember just those.
-                        if (!fromBridge) lock (_routing) (session.Replayed ??= []).Add(position);
-                        Deliver(session, new MqttCoreDelivery(message, qos, false, null, null, ExpiresAt(message, Environment.TickCount64)));
-                        replayed++;
-                    }
-                }
-                next = Math.Max(next, header.BaseOffset + header.LastOffsetDelta + 1);
-                progressed = true;
-            }
-            if (!progressed) break;
-        }
+            var qos = ReplayQos(session, message.Topic, message.QualityOfServiceLevel);
+            // QoS 0 was never owed: nothing to replay.
+            if (qos == MqttQualityOfServiceLevel.AtMostOnce) return true;
+            var position = new LogPosition(topic, partition, offset);
+            MqttLogPositions.Set(message, position);
+            // Only the follower injects a record a second time, and it injects Kafka records only
+            // (what the bridge wrote was routed when it was published): remember just those.
+            if (!fromBridge) lock (_routing) (session.Replayed ??= []).Add(position);
+            replayed++;
+            // Once the queue is full the rest of this partition is read from the log when the client drains it.
+            return !Deliver(session, new MqttCoreDelivery(message, qos, false, null, null, ExpiresAt(message, Environment.TickCount64)) { LogBacked = true });
+        });
         return replayed;
     }
 

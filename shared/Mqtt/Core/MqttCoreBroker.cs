@@ -70,7 +70,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
     private record struct Target(MqttQualityOfServiceLevel Qos, bool RetainAsPublished, List<uint>? SubscriptionIds);
 
     public MqttCoreBroker(MqttLogBridge bridge, MqttLimits limits, MqttRetainedStore retainedStore, ILogger<MqttCoreBroker> logger,
-        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null, MqttSessionStore? sessionStore = null)
+        MqttAuthentication? authentication = null, MqttAuthorization? authorization = null, MqttSessionStore? sessionStore = null,
+        MqttEnhancedAuthentication? enhancedAuthentication = null)
     {
         limits.Validate();
         _bridge = bridge;
@@ -80,9 +81,13 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         _authentication = authentication;
         _authorization = authorization;
         _sessionStore = sessionStore;
+        EnhancedAuthentication = enhancedAuthentication;
     }
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The MQTT 5 Authentication Methods offered (§4.12); null: none, a CONNECT naming one is refused 0x8C.</summary>
+    internal MqttEnhancedAuthentication? EnhancedAuthentication { get; }
 
     public MqttLimits Limits => _limits;
 
@@ -97,6 +102,16 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     /// <summary>CONNECTs refused for the connection limit since start.</summary>
     public long RefusedConnections => Interlocked.Read(ref _refused);
+
+    /// <summary>Sessions whose QoS 1/2 messages beyond the queue are read from the log now (for scrapes: walks the sessions).</summary>
+    public long SessionsReadingFromLog()
+    {
+        long reading = 0;
+        lock (_routing)
+            foreach (var session in _sessions.Values)
+                if (session.IsReadingFromLog) reading++;
+        return reading;
+    }
 
     /// <summary>Messages waiting in every session's queue now (for scrapes: walks the sessions).</summary>
     public long QueuedMessages()
@@ -135,7 +150,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- connect and close -----------------------------------------------------------------
 
-    internal MqttConnectResult Connect(MqttCoreConnection connection, MqttConnectPacket connect, X509Certificate2? certificate)
+    /// <param name="authenticated">The principal an enhanced authentication exchange proved; it stands in for the CONNECT's credentials.</param>
+    internal MqttConnectResult Connect(MqttCoreConnection connection, MqttConnectPacket connect, X509Certificate2? certificate, string? authenticated = null)
     {
         var v5 = connection.ProtocolVersion == MqttProtocolVersion.V500;
         var clientId = connect.ClientId;
@@ -148,8 +164,8 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             if (!connect.CleanSession) return new(MqttConnectReasonCode.ClientIdentifierNotValid);
             clientId = assigned = "edgestream-" + Guid.NewGuid().ToString("N");
         }
-        string? principal = null;
-        if (_authentication is not null)
+        var principal = authenticated;
+        if (authenticated is null && _authentication is not null)
         {
             var code = _authentication.Authenticate(certificate, connect.Username, connect.Password, connection.RemoteEndPoint, out principal);
             if (code != MqttConnectReasonCode.Success) return new(code);
@@ -187,7 +203,7 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             }
             if (session is null)
             {
-                session = new MqttCoreSession(clientId, _limits.MaxQueued);
+                session = new MqttCoreSession(clientId, _limits.MaxQueued, StartCatchUp);
                 _sessions[clientId] = session;
             }
             session.ExpirySeconds = expiry;
@@ -417,9 +433,15 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
                 _targets[s.Session] = new Target((MqttQualityOfServiceLevel)Math.Max((int)target.Qos, (int)qos),
                     target.RetainAsPublished || s.RetainAsPublished, ids);
             }
+            // A QoS 1/2 message with a log position (all but a will or publish whose append failed at once)
+            // can be read back from the log when the session's queue is full.
+            var logBacked = message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && MqttLogPositions.TryGetSlot(message, out _);
             foreach (var (session, target) in _targets)
                 if (!ReplayedAlready(session, message))
-                    Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt));
+                    Deliver(session, new MqttCoreDelivery(message, target.Qos, target.RetainAsPublished && message.Retain, target.SubscriptionIds, null, expiresAt)
+                    {
+                        LogBacked = logBacked && target.Qos != MqttQualityOfServiceLevel.AtMostOnce,
+                    });
             foreach (var group in _matchedGroups)
             {
                 if (group.Pick() is not { } member) continue;
@@ -430,12 +452,24 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
         }
     }
 
-    private void Deliver(MqttCoreSession session, MqttCoreDelivery delivery)
+    /// <summary>Queues a delivery, counting a drop; true when the session reads its QoS 1/2 messages from the log now.</summary>
+    private bool Deliver(MqttCoreSession session, MqttCoreDelivery delivery)
     {
-        if (session.Enqueue(delivery)) return;
-        var total = Interlocked.Increment(ref _dropped);
-        if (_dropLog.TryEnter(out var suppressed))
-            MqttConnectionGuard.Log.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
+        switch (session.Enqueue(delivery))
+        {
+            case MqttEnqueueOutcome.Dropped:
+                var total = Interlocked.Increment(ref _dropped);
+                if (_dropLog.TryEnter(out var suppressed))
+                    MqttConnectionGuard.Log.QueuedMessagesDropped(_logger, suppressed + 1, total, session.ClientId, _limits.MaxQueued);
+                return false;
+            case MqttEnqueueOutcome.ToLog:
+                MqttCoreLog.ReadingFromLog(_logger, session.ClientId, _limits.MaxQueued);
+                return true;
+            case MqttEnqueueOutcome.FromLog:
+                return true;
+            default:
+                return false;
+        }
     }
 
     // ---- subscribe -------------------------------------------------------------------------
@@ -517,14 +551,20 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
-    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published) and session expiry.</summary>
+    /// <summary>Keep alive (§3.1.2.10: 1.5 times the interval without a packet closes it, will published), the CONNECT/AUTH handshake deadline and session expiry.</summary>
     private void Sweep()
     {
         CheckpointTick();
         var now = Environment.TickCount64;
         foreach (var connection in _connections.Keys)
         {
-            if (MqttKeepAlive.IsExpired(connection.KeepAliveSeconds, now - connection.LastPacketMs)) connection.Abort();
+            if (MqttKeepAlive.IsExpired(connection.KeepAliveSeconds, now - connection.LastPacketMs)) connection.Abort("MQTT keep alive expired");
+            // Not yet CONNACKed or re-authenticating past the deadline: an exchange must not hold a connection open.
+            else if (connection.IsHandshakeOverdue(now))
+            {
+                CountViolation(connection, "CONNECT or authentication not completed in time");
+                connection.Abort("MQTT handshake not completed in time");
+            }
         }
         List<string>? expired = null;
         lock (_routing)

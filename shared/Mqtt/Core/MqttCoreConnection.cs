@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Security.Cryptography.X509Certificates;
 using EdgeStream.Mqtt.Limits;
 using EdgeStream.Mqtt.Persistence;
 using Microsoft.AspNetCore.Connections;
@@ -22,7 +23,7 @@ namespace EdgeStream.Mqtt.Core;
 /// packets in order, then deliveries the session's window allows) and flushes once per batch.
 /// A QoS 1/2 acknowledgement waits in the writer's queue until its log append is durable.
 /// </summary>
-public sealed class MqttCoreConnection
+public sealed partial class MqttCoreConnection
 {
     /// <summary>Topic aliases a client may use toward us (MQTT 5 §3.2.2.3.8, announced in CONNACK).</summary>
     public const ushort TopicAliasMaximum = 64;
@@ -60,6 +61,7 @@ public sealed class MqttCoreConnection
         _input = context.Transport.Input;
         _output = context.Transport.Output;
         LastPacketMs = Environment.TickCount64;
+        StartHandshakeClock();
     }
 
     public string RemoteEndPoint => _context.RemoteEndPoint?.ToString() ?? "?";
@@ -134,8 +136,8 @@ public sealed class MqttCoreConnection
         _input.CancelPendingRead();
     }
 
-    /// <summary>Closes the socket at once (keep alive expired).</summary>
-    internal void Abort() => _context.Abort(new ConnectionAbortedException("MQTT keep alive expired"));
+    /// <summary>Closes the socket at once (keep alive expired, handshake overdue).</summary>
+    internal void Abort(string reason) => _context.Abort(new ConnectionAbortedException(reason));
 
     private void Send(MqttPacket packet, Task<LogPosition>? durable = null)
     {
@@ -217,8 +219,18 @@ public sealed class MqttCoreConnection
             _encoder = new MqttPacketFormatterAdapter(ProtocolVersion, new MqttBufferWriter(4096, 65535));
             return OnConnect((MqttConnectPacket)_decoder.Decode(received));
         }
-        switch (_decoder.Decode(received))
+        // AUTH is a reserved packet type in MQTT 3.1.1: refused here, whatever MQTTnet's 3.1.1 decoder would make of it.
+        if (type == MqttControlPacketType.Auth && !IsV5)
         {
+            Violation(MqttDisconnectReasonCode.ProtocolError, "AUTH in MQTT 3.1.1");
+            return false;
+        }
+        var packet = _decoder.Decode(received);
+        if (_authenticatingConnect is not null && packet is not (MqttAuthPacket or MqttDisconnectPacket))
+            return AuthViolation($"{type} before the CONNACK of an authentication exchange");
+        switch (packet)
+        {
+            case MqttAuthPacket auth: return OnAuth(auth);
             case MqttPublishPacket publish: return OnPublish(publish, bytes);
             case MqttPubAckPacket ack:
                 Session?.Complete(ack.PacketIdentifier, out _);
@@ -251,7 +263,7 @@ public sealed class MqttCoreConnection
                 Violation(MqttDisconnectReasonCode.ProtocolError, "second CONNECT");
                 return false;
             default:
-                // AUTH (enhanced authentication is not offered) or a server-to-client packet.
+                // A server-to-client packet.
                 Violation(MqttDisconnectReasonCode.ProtocolError, $"unexpected {type}");
                 return false;
         }
@@ -297,14 +309,36 @@ public sealed class MqttCoreConnection
     private bool OnConnect(MqttConnectPacket connect)
     {
         var certificate = _context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
-        var result = _broker.Connect(this, connect, certificate);
-        if (result.ReasonCode != MqttConnectReasonCode.Success)
+        if (IsV5 && string.IsNullOrEmpty(connect.AuthenticationMethod) && connect.AuthenticationData is { Length: > 0 })
         {
-            Send(ConnAck(result.ReasonCode, false, null));
-            _closing = true;
-            Wake();
-            return false;
+            // §3.1.2.11.10: Authentication Data without a method is a Protocol Error.
+            _broker.CountViolation(this, "Authentication Data without Authentication Method");
+            return RefuseConnAck(MqttConnectReasonCode.ProtocolError);
         }
+        // A verified client certificate is the identity, as it is over a password (MqttAuthentication): the
+        // method is not run, and the CONNACK carries none.
+        if (IsV5 && !string.IsNullOrEmpty(connect.AuthenticationMethod) && certificate is null) return StartAuthentication(connect);
+        return Accept(connect, certificate, null, null);
+    }
+
+    /// <summary>Answers a CONNECT with a refusal and ends the connection; returns false for the read loop.</summary>
+    private bool RefuseConnAck(MqttConnectReasonCode code)
+    {
+        Send(ConnAck(code, false, null));
+        _closing = true;
+        Wake();
+        return false;
+    }
+
+    /// <summary>
+    /// Admits the CONNECT (or refuses it: credentials, limits) and binds its session. <paramref name="principal"/>
+    /// is what an enhanced authentication exchange proved, <paramref name="authenticationData"/> its last word for the CONNACK.
+    /// </summary>
+    private bool Accept(MqttConnectPacket connect, X509Certificate2? certificate, string? principal, byte[]? authenticationData)
+    {
+        var result = _broker.Connect(this, connect, certificate, principal);
+        if (result.ReasonCode != MqttConnectReasonCode.Success) return RefuseConnAck(result.ReasonCode);
+        StopHandshakeClock();
         ClientId = result.ClientId;
         Principal = result.Principal;
         KeepAliveSeconds = MqttKeepAlive.Grant(connect.KeepAlivePeriod, _limits.MaxKeepAliveSeconds, IsV5, out var serverKeepAlive);
@@ -313,7 +347,14 @@ public sealed class MqttCoreConnection
         if (IsV5 && connect.TopicAliasMaximum > 0) _outboundAliases = new MqttTopicAliasSender(connect.TopicAliasMaximum);
         if (connect.WillFlag) Will = connect;
         // CONNACK first; the writer takes deliveries of the session (what a resumed one owes) only once it is set.
-        Send(ConnAck(MqttConnectReasonCode.Success, result.SessionPresent, result.AssignedClientId, serverKeepAlive));
+        var connAck = ConnAck(MqttConnectReasonCode.Success, result.SessionPresent, result.AssignedClientId, serverKeepAlive);
+        if (principal is not null)
+        {
+            // §3.2.2.3.17-18: the method that authenticated, and its final data (SCRAM's server-final).
+            connAck.AuthenticationMethod = _authenticationMethod;
+            connAck.AuthenticationData = authenticationData is { Length: > 0 } ? authenticationData : null;
+        }
+        Send(connAck);
         Session = result.Session;
         Wake();
         return true;
@@ -416,7 +457,12 @@ public sealed class MqttCoreConnection
 
     private bool OnDisconnect(MqttDisconnectPacket disconnect, byte[] body)
     {
-        var session = Session!;
+        // A client giving up its authentication exchange: nothing was admitted, nothing to keep.
+        if (Session is not { } session)
+        {
+            _closing = true;
+            return false;
+        }
         if (IsV5 && MqttPropertyScanner.DisconnectSessionExpiry(body) is { } expiry)
         {
             // §3.14.2.2.2: a session that was to end with the connection cannot be made to outlive it.

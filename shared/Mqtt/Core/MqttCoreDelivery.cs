@@ -34,6 +34,22 @@ public sealed class MqttCoreDelivery
     /// <summary><see cref="Environment.TickCount64"/> at which it expires (MQTT 5 §3.3.2.3.3), 0 for never.</summary>
     public long ExpiresAtMs { get; }
 
+    /// <summary>
+    /// A QoS 1/2 message routed from the log (published, injected by the follower, replayed or read back)
+    /// for a non-shared subscription: when the queue is full it is read back from the log later rather
+    /// than dropped. Retained messages sent at SUBSCRIBE and shared deliveries are not.
+    /// </summary>
+    internal bool LogBacked { get; init; }
+
+    /// <summary>
+    /// Queued right after the session switched back from reading the log while its append was still
+    /// running: if its position turns out to be in the ranges read, the reader queued it already.
+    /// </summary>
+    internal MqttSessionBacklog.Seam? SeamCheck;
+
+    /// <summary>The writer waits for its append (see <see cref="SeamCheck"/>) and is woken when it ends.</summary>
+    internal bool WakeOnAppend;
+
     /// <summary>The packet identifier while in flight (QoS 1/2), else 0.</summary>
     public ushort PacketId { get; internal set; }
 

@@ -22,4 +22,16 @@ internal static partial class MqttCoreLog
 
     [LoggerMessage(EventId = 4408, Level = LogLevel.Debug, Message = "MQTT: will of {ClientId} to '{MqttTopic}' published")]
     public static partial void WillPublished(ILogger logger, string clientId, string mqttTopic);
+
+    [LoggerMessage(EventId = 4409, Level = LogLevel.Debug, Message = "MQTT: session {ClientId} fell behind (--mqtt-max-queued {MaxQueued} reached): its QoS 1/2 messages are read from the log as it catches up")]
+    public static partial void ReadingFromLog(ILogger logger, string clientId, int maxQueued);
+
+    [LoggerMessage(EventId = 4410, Level = LogLevel.Debug, Message = "MQTT: session {ClientId} caught up with the log: queuing live again")]
+    public static partial void CaughtUp(ILogger logger, string clientId);
+
+    [LoggerMessage(EventId = 4411, Level = LogLevel.Warning, Message = "MQTT: retention deleted {Count} log records session {ClientId} had not read yet; its messages among them are lost (logged once per session)")]
+    public static partial void OwedMessagesDeleted(ILogger logger, string clientId, long count);
+
+    [LoggerMessage(EventId = 4412, Level = LogLevel.Warning, Message = "MQTT: reading the log for session {ClientId} failed: {Reason}; retried when its queue drains")]
+    public static partial void CatchUpFailed(ILogger logger, string clientId, string reason);
 }

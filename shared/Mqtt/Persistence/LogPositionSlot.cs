@@ -13,6 +13,12 @@ public sealed class LogPositionSlot
 
     internal LogPositionSlot(Task<LogPosition> append) => _append = append;
 
+    /// <summary>The append still running, to wait on; null once it finished (or when the position was known from the start).</summary>
+    public Task? Pending => _append is { IsCompleted: false } append ? append : null;
+
+    /// <summary>The append finished without a position: the message is not in the log.</summary>
+    public bool Failed => _append is { IsCompleted: true, IsCompletedSuccessfully: false };
+
     public bool TryGet(out LogPosition position)
     {
         if (_append is null)

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EdgeStream.Records;
 using EdgeStream.Metadata;
 using EdgeStream.Storage;
 using MQTTnet;
@@ -35,7 +34,6 @@ public sealed class MqttSessionTracker : BackgroundService
     private const string CleanStartItem = "edgestream.session.clean";
     private const string ExpiryItem = "edgestream.session.expiry";
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
-    private const int ReplayReadBytes = 1 << 20;
 
     private readonly MqttServer _server;
     private readonly MqttLogBridge _bridge;
@@ -433,46 +431,22 @@ public sealed class MqttSessionTracker : BackgroundService
         long next;
         lock (tracked)
             next = tracked.Stored.Cursors.TryGetValue(StoredSession.CursorKey(topic, partition), out var c) ? c : log.LogStartOffset;
-        next = Math.Max(next, log.LogStartOffset);
-        var end = log.HighWatermark;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var replayed = 0;
-        while (next < end)
+        MqttLogRangeReader.Read(log, Math.Max(next, log.LogStartOffset), log.HighWatermark, mapped, (offset, message, fromBridge) =>
         {
-            using var read = log.Read(next, ReplayReadBytes);
-            var memory = read.Memory;
-            var progressed = false;
-            while (memory.Length >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(memory.Span, out var header) && header.TotalSize <= memory.Length)
+            var position = new LogPosition(topic, partition, offset);
+            lock (tracked)
             {
-                var batch = memory[..header.TotalSize];
-                memory = memory[header.TotalSize..];
-                if (!header.IsControl)
-                {
-                    foreach (var record in RecordBatchReader.ReadRecords(batch))
-                    {
-                        if (record.Offset < next || record.Offset >= end) continue;
-                        var message = MqttRecordCodec.ToMessage(record, now, out var fromBridge);
-                        // In the catch-all topic only what came from MQTT is MQTT; in a mapped topic
-                        // Kafka records go out to MQTT as well (the follower publishes them).
-                        if (message is null || !(fromBridge || mapped)) continue;
-                        var position = new LogPosition(topic, partition, record.Offset);
-                        lock (tracked)
-                        {
-                            var qos = EffectiveQos(tracked.Stored, message.Topic, message.QualityOfServiceLevel);
-                            if (qos == MqttQualityOfServiceLevel.AtMostOnce || tracked.Pending.Exists(m => m.IsAt(position))) continue;
-                            message.QualityOfServiceLevel = qos;
-                            message.Retain = false;
-                            if (!session.TryEnqueueApplicationMessage(message, out _)) continue;
-                            tracked.Pending.Add(PendingMessage.Of(new LogPositionSlot(position), message.Topic, message.Payload));
-                        }
-                        replayed++;
-                    }
-                }
-                next = Math.Max(next, header.BaseOffset + header.LastOffsetDelta + 1);
-                progressed = true;
+                var qos = EffectiveQos(tracked.Stored, message.Topic, message.QualityOfServiceLevel);
+                if (qos == MqttQualityOfServiceLevel.AtMostOnce || tracked.Pending.Exists(m => m.IsAt(position))) return true;
+                message.QualityOfServiceLevel = qos;
+                message.Retain = false;
+                if (!session.TryEnqueueApplicationMessage(message, out _)) return true;
+                tracked.Pending.Add(PendingMessage.Of(new LogPositionSlot(position), message.Topic, message.Payload));
             }
-            if (!progressed) break;
-        }
+            replayed++;
+            return true;
+        });
         return replayed;
     }
 
