@@ -28,12 +28,13 @@ public sealed class RecordBatchBuilder
         var timestampDelta = record.Timestamp - _baseTimestamp;
         var headers = record.Headers ?? [];
         var bodySize = RecordEncoding.FieldsSize(timestampDelta, _count, record.Key, record.Value, headers.Count);
-        foreach (var h in headers) bodySize += RecordEncoding.HeaderSize(h);
+        // Indexed, not foreach: enumerating an IReadOnlyList allocates an enumerator, twice per record.
+        for (var i = 0; i < headers.Count; i++) bodySize += RecordEncoding.HeaderSize(headers[i]);
 
         var span = _records.GetSpan(Varint.MaxLength32 + bodySize);
         var p = Varint.Write(span, bodySize);
         p += RecordEncoding.WriteFields(span[p..], timestampDelta, _count, record.Key, record.Value, headers.Count);
-        foreach (var h in headers) p += RecordEncoding.WriteHeader(span[p..], h);
+        for (var i = 0; i < headers.Count; i++) p += RecordEncoding.WriteHeader(span[p..], headers[i]);
         _records.Advance(p);
         _count++;
         return this;

@@ -33,6 +33,10 @@ internal sealed class CdcCapture : IDisposable
     private int _seq;
     private CdcItem? _held;
 
+    // The images of the change being encoded, reused: a change is encoded before the next is read.
+    private readonly CdcRow _oldImage = new(0);
+    private readonly CdcRow _newImage = new(0);
+
     // The last transactions delivered (their xids, a ring): a snapshot chunk checks at its high
     // watermark that none of the transactions its SELECT could not see came before its low one.
     private const int DeliveredRing = 8192;
@@ -71,7 +75,7 @@ internal sealed class CdcCapture : IDisposable
             case InsertMessage insert:
             {
                 var columns = _catalog.Columns(insert.Relation);
-                var after = await ReadRowAsync(insert.NewRow, columns, ct).ConfigureAwait(false);
+                var after = await ReadRowAsync(insert.NewRow, columns, _newImage, ct).ConfigureAwait(false);
                 await ChangeAsync(insert.TransactionXid, columns, CdcOp.Create, null, after, ct).ConfigureAwait(false);
                 break;
             }
@@ -87,7 +91,7 @@ internal sealed class CdcCapture : IDisposable
                     KeyDeleteMessage key => key.Key,
                     _ => null,
                 };
-                var before = old is null ? null : await ReadRowAsync(old, columns, ct).ConfigureAwait(false);
+                var before = old is null ? null : await ReadRowAsync(old, columns, _oldImage, ct).ConfigureAwait(false);
                 await ChangeAsync(delete.TransactionXid, columns, CdcOp.Delete, before, null, ct).ConfigureAwait(false);
                 break;
             }
@@ -134,13 +138,13 @@ internal sealed class CdcCapture : IDisposable
         switch (update)
         {
             case FullUpdateMessage full:
-                before = await ReadRowAsync(full.OldRow, columns, ct).ConfigureAwait(false);
+                before = await ReadRowAsync(full.OldRow, columns, _oldImage, ct).ConfigureAwait(false);
                 break;
             case IndexUpdateMessage index:
-                before = await ReadRowAsync(index.Key, columns, ct).ConfigureAwait(false);
+                before = await ReadRowAsync(index.Key, columns, _oldImage, ct).ConfigureAwait(false);
                 break;
         }
-        var after = await ReadRowAsync(update.NewRow, columns, ct).ConfigureAwait(false);
+        var after = await ReadRowAsync(update.NewRow, columns, _newImage, ct).ConfigureAwait(false);
         if (before is not null && columns.HasKey)
         {
             var oldKey = CdcEnvelope.Key(columns, before)!;
@@ -274,9 +278,13 @@ internal sealed class CdcCapture : IDisposable
         await _out.WriteAsync(CdcItem.ChunkDone(chunk), ct).ConfigureAwait(false);
     }
 
-    private static async ValueTask<CdcRow> ReadRowAsync(ReplicationTuple tuple, CdcColumns columns, CancellationToken ct)
+    /// <summary>
+    /// Reads a tuple into <paramref name="row"/>: each value's text (binary=false: the type's
+    /// output-function text, whatever the type) copied as UTF-8 bytes from the message, no string.
+    /// </summary>
+    private static async ValueTask<CdcRow> ReadRowAsync(ReplicationTuple tuple, CdcColumns columns, CdcRow row, CancellationToken ct)
     {
-        var row = new CdcRow(columns.Count);
+        row.Reset(columns.Count);
         var i = 0;
         await foreach (var value in tuple.ConfigureAwait(false))
         {
@@ -287,17 +295,28 @@ internal sealed class CdcCapture : IDisposable
                     case TupleDataKind.Null:
                         break;
                     case TupleDataKind.UnchangedToastedValue:
-                        row.UnchangedToast[i] = true;
+                        row.SetUnchangedToast(i);
                         break;
                     default:
-                        // Text format (binary=false): the type's output-function text, whatever the type.
-                        row.Values[i] = await value.Get<string>(ct).ConfigureAwait(false);
+                        await ReadTextAsync(value, row.Reserve(i, value.Length), ct).ConfigureAwait(false);
                         break;
                 }
             }
             i++;
         }
         return row;
+    }
+
+    private static async ValueTask ReadTextAsync(ReplicationValue value, Memory<byte> target, CancellationToken ct)
+    {
+        // Npgsql's column stream over the message, reused for every value: no allocation.
+        var stream = value.GetStream();
+        while (!target.IsEmpty)
+        {
+            var read = await stream.ReadAsync(target, ct).ConfigureAwait(false);
+            if (read == 0) throw new EndOfStreamException("the replication message ended inside a value");
+            target = target[read..];
+        }
     }
 
     public void Dispose()

@@ -114,18 +114,33 @@ internal sealed class CdcLogWriter
     // Not "bytes is null ? null : bytes": null converts to ReadOnlyMemory<byte> through byte[] (empty, not null).
     private static ReadOnlyMemory<byte>? Bytes(byte[]? bytes) => bytes is null ? default(ReadOnlyMemory<byte>?) : new ReadOnlyMemory<byte>(bytes);
 
-    private static RecordHeader[] Headers(CdcItem item)
+    // The builder copies a record's headers as it adds it: one array per header count and one
+    // buffer for the numbers' text serve every record (no allocation per record).
+    private readonly RecordHeader[][] _headers = [new RecordHeader[3], new RecordHeader[4], new RecordHeader[5], new RecordHeader[6]];
+    private readonly byte[] _headerText = new byte[64];
+
+    private RecordHeader[] Headers(CdcItem item)
     {
         var count = 3 + (item.TxBegin ? 1 : 0) + (item.TxEnd ? 1 : 0) + (item.SnapshotCursor is null ? 0 : 1);
-        var headers = new RecordHeader[count];
+        var headers = _headers[count - 3];
         var i = 0;
-        headers[i++] = new RecordHeader(LsnHeader, Encoding.ASCII.GetBytes(item.Lsn.ToString(CultureInfo.InvariantCulture)));
-        headers[i++] = new RecordHeader(SeqHeader, Encoding.ASCII.GetBytes(item.Seq.ToString(CultureInfo.InvariantCulture)));
-        headers[i++] = new RecordHeader(TxIdHeader, Encoding.ASCII.GetBytes(item.TxId.ToString(CultureInfo.InvariantCulture)));
+        var used = 0;
+        headers[i++] = new RecordHeader(LsnHeader, Decimal(item.Lsn, ref used));
+        headers[i++] = new RecordHeader(SeqHeader, Decimal((ulong)item.Seq, ref used));
+        headers[i++] = new RecordHeader(TxIdHeader, Decimal(item.TxId, ref used));
         if (item.TxBegin) headers[i++] = new RecordHeader(TxBeginHeader, One);
         if (item.TxEnd) headers[i++] = new RecordHeader(TxEndHeader, One);
         if (item.SnapshotCursor is not null) headers[i] = new RecordHeader(SnapshotCursorHeader, Encoding.UTF8.GetBytes(item.SnapshotCursor));
         return headers;
+    }
+
+    /// <summary>The number's invariant decimal text (as ToString gives it), in the header buffer after <paramref name="used"/>.</summary>
+    private ReadOnlyMemory<byte> Decimal(ulong number, ref int used)
+    {
+        number.TryFormat(_headerText.AsSpan(used), out var written, default, CultureInfo.InvariantCulture);
+        var text = _headerText.AsMemory(used, written);
+        used += written;
+        return text;
     }
 
     /// <summary>The last stream position the topic holds, read from its last record once, then tracked.</summary>

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace EdgeStream.Cdc.Mapping;
 
@@ -59,6 +61,37 @@ public static class PgValueJson
                 return;
         }
     }
+
+    /// <summary>
+    /// As the string form, from the value's UTF-8 text as pgoutput sends it: integers, floats, plain
+    /// decimals, booleans and text go from the bytes to the writer without a string per value; the
+    /// rest (and anything unexpected, so errors stay the same) through the string form.
+    /// </summary>
+    public static void Write(Utf8JsonWriter w, PgTypeInfo type, int typmod, ReadOnlySpan<byte> utf8)
+    {
+        switch (type.Kind)
+        {
+            case PgTypeKind.Boolean:
+                w.WriteBooleanValue(utf8.SequenceEqual("t"u8) || utf8.SequenceEqual("true"u8));
+                return;
+            case PgTypeKind.Integer when long.TryParse(utf8, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n):
+                w.WriteNumberValue(n);
+                return;
+            case PgTypeKind.Float when double.TryParse(utf8, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d):
+                w.WriteNumberValue(d);
+                return;
+            // Invalid UTF-8 goes the string way, which writes U+FFFD where the byte form would throw.
+            case PgTypeKind.Decimal when IsPlainDecimal(utf8) && Utf8.IsValid(utf8):
+            case PgTypeKind.String when Utf8.IsValid(utf8):
+                w.WriteStringValue(utf8);
+                return;
+        }
+        Write(w, type, typmod, Encoding.UTF8.GetString(utf8));
+    }
+
+    // The condition under which DecimalText returns the text unchanged.
+    private static bool IsPlainDecimal(ReadOnlySpan<byte> utf8) =>
+        utf8.Length > 0 && char.IsAsciiDigit((char)utf8[^1]) && (char.IsAsciiDigit((char)utf8[0]) || utf8[0] == '-') && !utf8.Contains((byte)',') && !utf8.Contains((byte)'$');
 
     private static void WriteArray(Utf8JsonWriter w, PgTypeInfo element, int typmod, List<PgArrayText.Item> items)
     {

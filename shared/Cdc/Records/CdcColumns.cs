@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EdgeStream.Cdc.Mapping;
 
 namespace EdgeStream.Cdc.Records;
@@ -19,7 +20,15 @@ public sealed class CdcColumns
         Typmods = typmods;
         IsKey = isKey;
         HasKey = Array.IndexOf(isKey, true) >= 0;
+        JsonNames = Array.ConvertAll(names, name => JsonEncodedText.Encode(name));
+        JsonSchema = JsonEncodedText.Encode(schema);
+        JsonTable = JsonEncodedText.Encode(table);
     }
+
+    // Escaped for JSON once per shape rather than in every change's envelope.
+    public JsonEncodedText[] JsonNames { get; }
+    public JsonEncodedText JsonSchema { get; }
+    public JsonEncodedText JsonTable { get; }
 
     public string Schema { get; }
     public string Table { get; }
@@ -33,17 +42,4 @@ public sealed class CdcColumns
     public int Count => Names.Length;
     /// <summary>SQL type names (format_type) of a table read from the catalog, for the snapshot's key comparisons; null for a relation message's shape.</summary>
     public string[]? SqlTypes { get; init; }
-}
-
-/// <summary>One row image in text form: per column the text (null for SQL NULL) or "unchanged TOAST".</summary>
-public sealed class CdcRow
-{
-    public CdcRow(int count)
-    {
-        Values = new string?[count];
-        UnchangedToast = new bool[count];
-    }
-
-    public string?[] Values { get; }
-    public bool[] UnchangedToast { get; }
 }

@@ -12,7 +12,27 @@ namespace EdgeStream.Cdc.Records;
 /// </summary>
 public static class CdcEnvelope
 {
-    private const string ConnectorVersion = "edgestream";
+    // Property names and constant values escaped once, not per change.
+    private static readonly JsonEncodedText Before = JsonEncodedText.Encode("before");
+    private static readonly JsonEncodedText After = JsonEncodedText.Encode("after");
+    private static readonly JsonEncodedText Source = JsonEncodedText.Encode("source");
+    private static readonly JsonEncodedText Op = JsonEncodedText.Encode("op");
+    private static readonly JsonEncodedText TsMs = JsonEncodedText.Encode("ts_ms");
+    private static readonly JsonEncodedText Transaction = JsonEncodedText.Encode("transaction");
+    private static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
+    private static readonly JsonEncodedText ConnectorVersion = JsonEncodedText.Encode("edgestream");
+    private static readonly JsonEncodedText Connector = JsonEncodedText.Encode("connector");
+    private static readonly JsonEncodedText Postgresql = JsonEncodedText.Encode("postgresql");
+    private static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText Snapshot = JsonEncodedText.Encode("snapshot");
+    private static readonly JsonEncodedText True = JsonEncodedText.Encode("true");
+    private static readonly JsonEncodedText False = JsonEncodedText.Encode("false");
+    private static readonly JsonEncodedText Db = JsonEncodedText.Encode("db");
+    private static readonly JsonEncodedText Schema = JsonEncodedText.Encode("schema");
+    private static readonly JsonEncodedText Table = JsonEncodedText.Encode("table");
+    private static readonly JsonEncodedText TxId = JsonEncodedText.Encode("txId");
+    private static readonly JsonEncodedText Lsn = JsonEncodedText.Encode("lsn");
+    private static readonly JsonEncodedText Xmin = JsonEncodedText.Encode("xmin");
 
     // One buffer and writer per thread, reused: the capture encodes every change, and Key/Value are synchronous.
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
@@ -42,8 +62,8 @@ public static class CdcEnvelope
         for (var i = 0; i < columns.Count; i++)
         {
             if (!columns.IsKey[i]) continue;
-            w.WritePropertyName(columns.Names[i]);
-            PgValueJson.Write(w, columns.Types[i], columns.Typmods[i], row.Values[i]);
+            w.WritePropertyName(columns.JsonNames[i]);
+            WriteValue(w, columns, row, i);
         }
         w.WriteEndObject();
         return Finish(w);
@@ -54,14 +74,14 @@ public static class CdcEnvelope
     {
         var w = Writer();
         w.WriteStartObject();
-        w.WritePropertyName("before");
+        w.WritePropertyName(Before);
         WriteRow(w, columns, before);
-        w.WritePropertyName("after");
+        w.WritePropertyName(After);
         WriteRow(w, columns, after);
         WriteSource(w, columns, source);
-        w.WriteString("op", OpText(op));
-        w.WriteNumber("ts_ms", nowMillis);
-        w.WriteNull("transaction");
+        w.WriteString(Op, OpText(op));
+        w.WriteNumber(TsMs, nowMillis);
+        w.WriteNull(Transaction);
         w.WriteEndObject();
         return Finish(w);
     }
@@ -79,29 +99,35 @@ public static class CdcEnvelope
     {
         if (row is null) { w.WriteNullValue(); return; }
         w.WriteStartObject();
-        for (var i = 0; i < columns.Count && i < row.Values.Length; i++)
+        for (var i = 0; i < columns.Count && i < row.Count; i++)
         {
-            w.WritePropertyName(columns.Names[i]);
-            if (row.UnchangedToast[i]) w.WriteStringValue(PgValueJson.UnchangedToast);
-            else PgValueJson.Write(w, columns.Types[i], columns.Typmods[i], row.Values[i]);
+            w.WritePropertyName(columns.JsonNames[i]);
+            if (row.IsUnchangedToast(i)) w.WriteStringValue(PgValueJson.UnchangedToast);
+            else WriteValue(w, columns, row, i);
         }
         w.WriteEndObject();
     }
 
+    private static void WriteValue(Utf8JsonWriter w, CdcColumns columns, CdcRow row, int i)
+    {
+        if (row.IsNull(i)) w.WriteNullValue();
+        else PgValueJson.Write(w, columns.Types[i], columns.Typmods[i], row.Utf8(i));
+    }
+
     private static void WriteSource(Utf8JsonWriter w, CdcColumns columns, in CdcSourceInfo source)
     {
-        w.WriteStartObject("source");
-        w.WriteString("version", ConnectorVersion);
-        w.WriteString("connector", "postgresql");
-        w.WriteString("name", source.Name);
-        w.WriteNumber("ts_ms", source.CommitMillis);
-        w.WriteString("snapshot", source.Snapshot ? "true" : "false");
-        w.WriteString("db", source.Database);
-        w.WriteString("schema", columns.Schema);
-        w.WriteString("table", columns.Table);
-        w.WriteNumber("txId", source.TxId);
-        w.WriteNumber("lsn", source.Lsn);
-        w.WriteNull("xmin");
+        w.WriteStartObject(Source);
+        w.WriteString(Version, ConnectorVersion);
+        w.WriteString(Connector, Postgresql);
+        w.WriteString(Name, source.Name);
+        w.WriteNumber(TsMs, source.CommitMillis);
+        w.WriteString(Snapshot, source.Snapshot ? True : False);
+        w.WriteString(Db, source.Database);
+        w.WriteString(Schema, columns.JsonSchema);
+        w.WriteString(Table, columns.JsonTable);
+        w.WriteNumber(TxId, source.TxId);
+        w.WriteNumber(Lsn, source.Lsn);
+        w.WriteNull(Xmin);
         w.WriteEndObject();
     }
 }

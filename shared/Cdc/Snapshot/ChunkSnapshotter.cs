@@ -174,15 +174,17 @@ internal sealed class ChunkSnapshotter
         command.Connection = connection;
         command.Transaction = transaction;
         string?[]? last = null;
+        var row = new CdcRow(columns.Count);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var source = new CdcSourceInfo(_options.Name, _options.Database, 0, 0, now, Snapshot: true);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var row = new CdcRow(columns.Count);
-            for (var i = 0; i < columns.Count; i++) row.Values[i] = reader.IsDBNull(i) ? null : reader.GetString(i);
+            var values = new string?[columns.Count];
+            row.Reset(columns.Count);
+            for (var i = 0; i < columns.Count; i++) row.SetText(i, values[i] = reader.IsDBNull(i) ? null : reader.GetString(i));
             chunk.Rows.Add((CdcEnvelope.Key(columns, row)!, CdcEnvelope.Value(CdcOp.Read, columns, null, row, source, now)));
-            last = row.Values;
+            last = values;
         }
         await reader.DisposeAsync().ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
