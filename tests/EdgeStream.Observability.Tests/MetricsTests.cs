@@ -81,6 +81,32 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Connections_AreCountedPerListener_WhileOpen()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge");
+        var port = node.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<Sample> samples = [];
+        using (var kafka = new System.Net.Sockets.TcpClient())
+        {
+            await kafka.ConnectAsync("127.0.0.1", node.KafkaPort);
+            Assert.True(await Wait.UntilAsync(async () =>
+                {
+                    samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                    return Scrape.Sum(samples, "edgestream_kafka_connections") == 1;
+                }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)), $"Kafka connections: {Scrape.Sum(samples, "edgestream_kafka_connections")}");
+            // The scrape's own connection is open on the HTTP listener while /metrics is written.
+            Assert.True(Scrape.Sum(samples, "kestrel_active_connections", ("server_port", port)) >= 1,
+                string.Join("\n", samples.Where(s => s.Name == "kestrel_active_connections").Select(s => string.Join(",", s.Labels) + " " + s.Value)));
+        }
+        Assert.True(await Wait.UntilAsync(async () =>
+            {
+                samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                return Scrape.Sum(samples, "edgestream_kafka_connections") == 0;
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)), $"Kafka connections after close: {Scrape.Sum(samples, "edgestream_kafka_connections")}");
+    }
+
+    [Fact]
     public async Task DropOldest_DroppedCountIsExactlyTheRecordsGone()
     {
         using var dir = new TempDirectory();
