@@ -45,10 +45,11 @@ public sealed class DashboardTests
         Assert.False(await cloudPage.IsVisibleAsync("#banner"));
         await ShotAsync(cloudPage, "1-healthy");
 
-        // A node's detail at the cloud: a click on the edge's row shows its figures, its parent among them.
+        // A node's detail at the cloud: a click on the edge's row shows its figures, its parent and its one group 30 behind among them.
         await cloudPage.ClickAsync("tr.node[data-node=\"edge-1\"]");
         await UntilAsync(cloudPage, "the edge's detail",
             "() => document.getElementById('detail-title').textContent === 'edge-1' && document.getElementById('detail').textContent.includes('gateway-1')"
+            + " && document.getElementById('detail').textContent.includes('1, 30 records behind')"
             + " && document.querySelector('tr.node[data-node=\"edge-1\"]').classList.contains('selected')");
         await ShotAsync(cloudPage, "1b-edge-detail");
 
