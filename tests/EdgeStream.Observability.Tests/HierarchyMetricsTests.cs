@@ -11,17 +11,14 @@ namespace EdgeStream.Observability.Tests;
 public sealed class HierarchyMetricsTests
 {
     private const int Records = 300;
-    private static readonly string[] Fast = ["--fleet-report-interval", "500ms", "--fleet-stale-after", "10s", "--uplink-max-backoff", "500ms"];
 
     [Fact]
     public async Task EachHop_CountsEveryRecordOnce_AndFleetReportsStayOutOfTheDataCounts()
     {
         using var dir = new TempDirectory();
-        var suffix = Unique.Name("h")[2..];
-        string cloudId = "cloud-" + suffix, gatewayId = "gw-" + suffix, edgeId = "edge-" + suffix;
-        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", [.. Fast, "--node-id", cloudId]);
-        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway", [.. Fast, "--node-id", gatewayId, "--parent", $"127.0.0.1:{cloud.UplinkPort}"]);
-        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge", [.. Fast, "--node-id", edgeId, "--parent", $"127.0.0.1:{gateway.UplinkPort}", "--partitions", "2"]);
+        await using var tiers = await ThreeTierFleet.StartAsync(dir, "10s", "--partitions", "2");
+        var (cloud, gateway, edge) = (tiers.Cloud, tiers.Gateway, tiers.Edge);
+        string gatewayId = tiers.GatewayId, edgeId = tiers.EdgeId;
         var topic = Unique.Name("hops");
         Scrape.Produce(edge, topic, Records, 200);
 
