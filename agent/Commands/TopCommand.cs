@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using EdgeStream.Hosting;
 
@@ -35,22 +36,38 @@ internal static class TopCommand
         var rates = new Rates();
         using var screen = new LiveScreen(Console.Out, interactive: !Console.IsOutputRedirected);
         using var quit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Ctrl-C (SIGINT) and SIGTERM end the view like q does: the parser leaves signals to the commands, and
+        // the runtime's default would kill the process with the terminal's cursor still hidden.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
         var keys = Console.IsInputRedirected ? Task.CompletedTask : WatchKeysAsync(quit);
         var refreshes = 0;
         screen.Show(Render(http, fleet, rates));
-        while (!quit.IsCancellationRequested && (count <= 0 || ++refreshes < count))
+        try
         {
-            try { await Task.Delay(TimeSpan.FromSeconds(1), quit.Token); }
-            catch (OperationCanceledException) { break; }
-            var next = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet", quit.Token);
-            screen.Show(next is { } f ? Render(http, f, rates) : [[new Span($"cannot read {http}", Style.Red)]]);
+            while (!quit.IsCancellationRequested && (count <= 0 || ++refreshes < count))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), quit.Token);
+                var next = await StatusClient.GetSectionAsync(http, "fleet", "top", "reports no fleet", quit.Token);
+                screen.Show(next is { } f ? Render(http, f, rates) : [[new Span($"cannot read {http}", Style.Red)]]);
+            }
+        }
+        catch (OperationCanceledException) when (quit.IsCancellationRequested)
+        {
+            // q, Ctrl-C or SIGTERM: leaving is what was asked for.
         }
         await quit.CancelAsync();
         await keys;
         return ExitCodes.Ok;
+
+        void Quit(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            quit.Cancel();
+        }
     }
 
-    // q quits; Ctrl-C cancels the command's token (System.CommandLine) and so the view.
+    // q quits; Ctrl-C arrives as SIGINT (above).
     private static async Task WatchKeysAsync(CancellationTokenSource quit)
     {
         while (!quit.IsCancellationRequested)

@@ -45,6 +45,14 @@ public sealed class DashboardTests
         Assert.False(await cloudPage.IsVisibleAsync("#banner"));
         await ShotAsync(cloudPage, "1-healthy");
 
+        // A node's detail at the cloud: a click on the edge's row shows its figures, its parent and its one group 30 behind among them.
+        await cloudPage.ClickAsync("tr.node[data-node=\"edge-1\"]");
+        await UntilAsync(cloudPage, "the edge's detail",
+            "() => document.getElementById('detail-title').textContent === 'edge-1' && document.getElementById('detail').textContent.includes('gateway-1')"
+            + " && document.getElementById('detail').textContent.includes('1, 30 records behind')"
+            + " && document.querySelector('tr.node[data-node=\"edge-1\"]').classList.contains('selected')");
+        await ShotAsync(cloudPage, "1b-edge-detail");
+
         // The edge's own page: no banner while its parent answers.
         var edgePage = await browser.NewPageAsync();
         await edgePage.GotoAsync($"http://127.0.0.1:{edge.HttpPort}/");
@@ -68,6 +76,9 @@ public sealed class DashboardTests
             "() => document.getElementById('banner').classList.contains('show') && document.getElementById('banner').textContent.includes('unreachable')"
             + " && Number(document.querySelector('tr.node td.num').textContent) >= 30"
             + $" && document.querySelector('tr[data-group=\"{group}\"] td:nth-child(4)')?.textContent === '60'");
+        // Its throughput sparkline has drawn the 30 new records: a point above the zero line (y 46 of 48).
+        await UntilAsync(edgePage, "a non-zero point on the sparkline",
+            "() => document.querySelector('#spark polyline').getAttribute('points').split(' ').some(p => Number(p.split(',')[1]) < 46)");
         await ShotAsync(edgePage, "3-edge-parent-unreachable");
 
         await gateway.RestartAsync();
@@ -94,6 +105,8 @@ public sealed class DashboardTests
             using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) gzip.Write(html);
             Assert.True(compressed.Length < 200 * 1024, $"dashboard is {compressed.Length} bytes gzipped");
         }
+        // Offline: the page names no other host (no CDN script, stylesheet or font).
+        Assert.DoesNotMatch(@"(src|href)\s*=\s*[""']?(https?:)?//|@import|url\(", System.Text.Encoding.UTF8.GetString(html));
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });

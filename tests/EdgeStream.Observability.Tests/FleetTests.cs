@@ -6,19 +6,13 @@ namespace EdgeStream.Observability.Tests;
 /// <summary>The fleet view at the top of an edge → gateway → cloud hierarchy of real agent processes.</summary>
 public sealed class FleetTests
 {
-    private static readonly string[] Fast = ["--fleet-report-interval", "500ms", "--fleet-stale-after", "3s", "--uplink-max-backoff", "500ms"];
-
     [Fact]
     public async Task Cloud_ListsEveryNode_AndMarksAKilledEdgeStale()
     {
         using var dir = new TempDirectory();
-        var suffix = Unique.Name("f")[2..];
-        string cloudId = "cloud-" + suffix, gatewayId = "gw-" + suffix, edgeId = "edge-" + suffix;
-        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", [.. Fast, "--node-id", cloudId]);
-        await using var gateway = await AgentNode.StartAsync(dir.Combine("gateway"), "gateway",
-            [.. Fast, "--node-id", gatewayId, "--parent", $"127.0.0.1:{cloud.UplinkPort}"]);
-        await using var edge = await AgentNode.StartAsync(dir.Combine("edge"), "edge",
-            [.. Fast, "--node-id", edgeId, "--parent", $"127.0.0.1:{gateway.UplinkPort}"]);
+        await using var tiers = await ThreeTierFleet.StartAsync(dir, staleAfter: "3s");
+        var (cloud, edge) = (tiers.Cloud, tiers.Edge);
+        string cloudId = tiers.CloudId, gatewayId = tiers.GatewayId, edgeId = tiers.EdgeId;
         // Traffic makes both links connect at once (an idle sender connects as well, just not at once).
         Scrape.Produce(edge, Unique.Name("fleet"), 20);
 

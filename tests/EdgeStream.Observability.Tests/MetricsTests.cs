@@ -45,7 +45,7 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task MqttQueued_CountsWhatWaitsForAnAbsentPersistentSubscriber()
+    public async Task MqttQueued_CountsWhatWaitsForAnAbsentPersistentSubscriber_AndMessagesOutWhatItThenGets()
     {
         using var dir = new TempDirectory();
         await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge");
@@ -64,6 +64,72 @@ public sealed class MetricsTests
                 return Scrape.Sum(samples, "edgestream_mqtt_queued") == 7;
             }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)),
             $"queued: {Scrape.Sum(samples, "edgestream_mqtt_queued")}, expected the 7 messages published while the subscriber was away");
+
+        // The subscriber comes back for its session: the 7 go out, and nothing waits any more.
+        (code, var received, stderr) = ExternalTool.Run("mosquitto_sub",
+            ["-h", "127.0.0.1", "-p", node.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", client, "-c", "-q", "1", "-t", "plant/queued", "-C", "7"],
+            timeout: TimeSpan.FromSeconds(30));
+        Assert.True(code == 0, $"mosquitto_sub -C 7 failed ({code}): {stderr}");
+        Assert.Equal(7, received.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.True(await Wait.UntilAsync(async () =>
+            {
+                samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                return Scrape.Sum(samples, "edgestream_mqtt_queued") == 0;
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)), $"still queued: {Scrape.Sum(samples, "edgestream_mqtt_queued")}");
+        Assert.Equal(7, Scrape.Sum(samples, "edgestream_mqtt_messages_out_total"));
+        Assert.Equal(0, Scrape.Sum(samples, "edgestream_mqtt_messages_dropped_total"));
+    }
+
+    [Fact]
+    public async Task Connections_AreCountedPerListener_WhileOpen()
+    {
+        using var dir = new TempDirectory();
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge");
+        var port = node.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<Sample> samples = [];
+        using (var kafka = new System.Net.Sockets.TcpClient())
+        {
+            await kafka.ConnectAsync("127.0.0.1", node.KafkaPort);
+            Assert.True(await Wait.UntilAsync(async () =>
+                {
+                    samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                    return Scrape.Sum(samples, "edgestream_kafka_connections") == 1;
+                }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)), $"Kafka connections: {Scrape.Sum(samples, "edgestream_kafka_connections")}");
+            // The scrape's own connection is open on the HTTP listener while /metrics is written.
+            Assert.True(Scrape.Sum(samples, "kestrel_active_connections", ("server_port", port)) >= 1,
+                string.Join("\n", samples.Where(s => s.Name == "kestrel_active_connections").Select(s => string.Join(",", s.Labels) + " " + s.Value)));
+        }
+        Assert.True(await Wait.UntilAsync(async () =>
+            {
+                samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+                return Scrape.Sum(samples, "edgestream_kafka_connections") == 0;
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)), $"Kafka connections after close: {Scrape.Sum(samples, "edgestream_kafka_connections")}");
+    }
+
+    [Fact]
+    public async Task DropOldest_DroppedCountIsExactlyTheRecordsGone()
+    {
+        using var dir = new TempDirectory();
+        // 1000-byte records one batch each in 4 KiB segments: ~60 fit in 64 KiB, so 200 push the oldest out.
+        await using var node = await AgentNode.StartAsync(dir.Combine("data"), "edge",
+            "--partitions", "1", "--max-disk", "64KiB", "--segment-bytes", "4KiB", "--retention", "forever", "--disk-full-policy", "drop-oldest");
+        var topic = Unique.Name("dropped");
+        using (var producer = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, byte[]>(new Confluent.Kafka.ProducerConfig
+            { BootstrapServers = node.Bootstrap, Acks = Confluent.Kafka.Acks.All, BrokerAddressFamily = Confluent.Kafka.BrokerAddressFamily.V4 })
+            .SetLogHandler((_, _) => { }).Build())
+        {
+            for (var i = 0; i < 200; i++) await producer.ProduceAsync(topic, new Confluent.Kafka.Message<Confluent.Kafka.Null, byte[]> { Value = new byte[1000] });
+        }
+
+        var samples = Scrape.Parse(await Scrape.MetricsTextAsync(node));
+        // One partition that started at 0: its earliest offset is the number of records dropped.
+        var gone = LogReader.Watermarks(node.Bootstrap, topic).Low.Value;
+        Assert.True(gone > 0, "nothing was dropped");
+        Assert.Equal(gone, Scrape.Sum(samples, "edgestream_disk_dropped_records_total", ("topic", topic)));
+        Assert.True(Scrape.Sum(samples, "edgestream_disk_dropped_bytes_total", ("topic", topic)) >= gone * 1000);
+        Assert.Equal(200, Scrape.Sum(samples, "edgestream_topic_in_records_total", ("topic", topic)));
+        Assert.Equal(64 * 1024, Scrape.Sum(samples, "edgestream_disk_budget_bytes"));
+        Assert.True(Scrape.Sum(samples, "edgestream_disk_used_bytes") <= 64 * 1024);
     }
 
     [Fact]

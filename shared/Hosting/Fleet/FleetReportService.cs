@@ -1,5 +1,6 @@
 using EdgeStream.Hosting.Configuration;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Kafka.Server;
 using EdgeStream.Uplink.Fleet;
 using EdgeStream.Uplink.Grpc;
 using EdgeStream.Uplink.Sending;
@@ -22,10 +23,11 @@ public sealed partial class FleetReportService(
     {
         using var timer = new PeriodicTimer(options.FleetReportInterval);
         var registry = services.GetService(typeof(FleetRegistry)) as FleetRegistry;
+        var broker = services.GetService(typeof(KafkaBroker)) as KafkaBroker;
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             var report = new FleetReport();
-            report.Nodes.Add(FleetReports.Own(node, storage, uplink));
+            report.Nodes.Add(FleetReports.Own(node, storage, uplink, broker));
             if (registry is not null) report.Nodes.AddRange(registry.ForRelay());
             try
             {

@@ -1,5 +1,7 @@
 using EdgeStream.Hosting.Configuration;
+using EdgeStream.Hosting.Kafka;
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Kafka.Server;
 using EdgeStream.Uplink.Grpc;
 using EdgeStream.Uplink.Sending;
 
@@ -8,7 +10,7 @@ namespace EdgeStream.Hosting.Fleet;
 /// <summary>This node's own fleet report, built from the figures <c>/v1/status</c> shows.</summary>
 public static class FleetReports
 {
-    public static NodeReport Own(NodeContext node, StorageState storage, UplinkStatus? uplink)
+    public static NodeReport Own(NodeContext node, StorageState storage, UplinkStatus? uplink, KafkaBroker? broker)
     {
         var report = new NodeReport
         {
@@ -28,6 +30,12 @@ public static class FleetReports
             foreach (var topic in topics)
                 foreach (var p in topic.Partitions) records += p.LogEndOffset;
             report.RecordsIn = records;
+            if (broker is not null)
+            {
+                // A parent's dashboard shows a node's groups as a count and their total lag (the names stay on the node).
+                report.Groups = broker.Groups.ListGroups().Count;
+                report.GroupLagRecords = ConsumerGroupLag.Compute(broker, manager).Sum(static g => g.Lag);
+            }
         }
         if (uplink is not null)
         {

@@ -1,4 +1,5 @@
 using EdgeStream.Hosting.Storage;
+using EdgeStream.Kafka.Server;
 using EdgeStream.Uplink.Fleet;
 using EdgeStream.Uplink.Sending;
 
@@ -15,9 +16,9 @@ public sealed class FleetView
     public double StaleAfterSeconds { get; init; }
     public required IReadOnlyList<FleetNodeView> Nodes { get; init; }
 
-    public static FleetView Build(NodeContext node, StorageState storage, UplinkStatus? uplink, FleetRegistry? registry, TimeSpan staleAfter)
+    public static FleetView Build(NodeContext node, StorageState storage, UplinkStatus? uplink, KafkaBroker? broker, FleetRegistry? registry, TimeSpan staleAfter)
     {
-        var nodes = new List<FleetNodeView> { FleetNodeView.From(FleetReports.Own(node, storage, uplink), 0, staleAfter) };
+        var nodes = new List<FleetNodeView> { FleetNodeView.From(FleetReports.Own(node, storage, uplink, broker), 0, staleAfter) };
         if (registry is not null)
         {
             var now = registry.NowMs;
@@ -52,6 +53,8 @@ public sealed class FleetNodeView
     public int Topics { get; init; }
     public long RecordsIn { get; init; }
     public long RecordsSent { get; init; }
+    public int Groups { get; init; }
+    public long GroupLagRecords { get; init; }
     public string? LastError { get; init; }
 
     internal static FleetNodeView From(EdgeStream.Uplink.Grpc.NodeReport r, long ageMs, TimeSpan staleAfter)
@@ -79,6 +82,8 @@ public sealed class FleetNodeView
             Topics = r.Topics,
             RecordsIn = r.RecordsIn,
             RecordsSent = r.RecordsSent,
+            Groups = r.Groups,
+            GroupLagRecords = r.GroupLagRecords,
             LastError = r.LastError.Length == 0 ? null : r.LastError,
         };
     }

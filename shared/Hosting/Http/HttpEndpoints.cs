@@ -95,7 +95,8 @@ public static class HttpEndpoints
 
     private static FleetView Fleet(IServiceProvider services) => FleetView.Build(
         services.GetRequiredService<NodeContext>(), services.GetRequiredService<StorageState>(),
-        services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>(), services.GetService<EdgeStream.Uplink.Fleet.FleetRegistry>(),
+        services.GetService<EdgeStream.Uplink.Sending.UplinkStatus>(), services.GetService<EdgeStream.Kafka.Server.KafkaBroker>(),
+        services.GetService<EdgeStream.Uplink.Fleet.FleetRegistry>(),
         services.GetRequiredService<AgentOptions>().FleetStaleAfter);
 
     // Only topics that lost data to disk.full.policy=drop-oldest: the list stays short on a healthy node.

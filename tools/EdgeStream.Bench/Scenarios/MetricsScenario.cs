@@ -7,7 +7,8 @@ namespace EdgeStream.Bench.Scenarios;
 /// <summary>
 /// metrics: the cost of being observed. (1) kafka-produce against a fresh agent with nothing reading
 /// <c>/metrics</c>, and against another fresh agent scraped every second (what Prometheus does),
-/// alternated for <c>--rounds</c> rounds in the same run; (2) how long <c>GET /metrics</c> takes on an
+/// alternated for <c>--rounds</c> rounds in the same run (off-on, on-off, … so a drift of the shared machine
+/// weighs on both), each run's agent CPU per record read from /proc next to its rate; (2) how long <c>GET /metrics</c> takes on an
 /// agent holding one topic of <c>--metric-partitions</c> (1 000) partitions, each with a record.
 /// </summary>
 public static class MetricsScenario
@@ -30,33 +31,34 @@ public static class MetricsScenario
 
         try
         {
-            var plain = new List<double>();
-            var scraped = new List<double>();
+            var runs = new List<(string, bool, double, double)>();
             var scrapes = 0;
             for (var round = 0; round < rounds; round++)
             {
-                foreach (var observe in new[] { false, true })
+                foreach (var observe in round % 2 == 0 ? new[] { false, true } : [true, false])
                 {
                     var dir = Path.Combine(root, $"r{round}-{(observe ? "scraped" : "plain")}");
                     var (agent, ports) = await Servers.StartAgentWithPortsAsync(agentDll, dir, partitions, "group");
                     await using (agent)
                     {
+                        if (observe) await ScrapeWarmUp.RunAsync([ports.Http]);
                         using var stop = new CancellationTokenSource();
                         var scraper = observe ? ScrapeEverySecondAsync(ports.Http, stop.Token) : Task.FromResult(0);
-                        var result = KafkaProduceScenario.RunKafka($"127.0.0.1:{ports.Kafka}", payload, records, Math.Min(10_000, records / 20), partitions, 10_000, 1_000_000, 0, 5);
+                        var warmup = Math.Min(10_000, records / 20);
+                        var cpuBefore = ProcessCpu.Seconds(agent.Pid);
+                        var result = KafkaProduceScenario.RunKafka($"127.0.0.1:{ports.Kafka}", payload, records, warmup, partitions, 10_000, 1_000_000, 0, 5);
+                        // The agent took the warm-up records and served the read-back as well: its CPU over every record it handled.
+                        var cpuPerRecord = (ProcessCpu.Seconds(agent.Pid) - cpuBefore) * 1e6 / (records + warmup);
                         await stop.CancelAsync();
                         scrapes += await scraper;
-                        (observe ? scraped : plain).Add(result.MsgPerSec);
-                        Console.WriteLine($"  round {round + 1}, {(observe ? "scraped every 1 s" : "not scraped")}: {result}");
+                        runs.Add(("kafka-produce", observe, result.MsgPerSec, cpuPerRecord));
+                        Console.WriteLine($"  round {round + 1}, {(observe ? "scraped every 1 s" : "not scraped")}: {result}; agent CPU {cpuPerRecord:N2} µs/record");
                     }
                 }
             }
-            var a = plain.Average();
-            var b = scraped.Average();
             Console.WriteLine();
-            Report.Header("run", "msg/s (mean)", "vs not scraped");
-            Report.Row("not scraped", a.ToString("N0"), "1.000");
-            Report.Row($"scraped every 1 s ({scrapes} scrapes)", b.ToString("N0"), (b / a).ToString("0.000"));
+            Console.WriteLine($"{scrapes} scrapes in all");
+            ScrapeCost.Print(runs);
             Console.WriteLine();
 
             var (node, nodePorts) = await Servers.StartAgentWithPortsAsync(agentDll, Path.Combine(root, "render"), 1, "group");

@@ -18,36 +18,46 @@ public static class UplinkScenarios
 {
     private const string Topic = "bench";
 
-    /// <summary>uplink-forward: 100 B and 1 KB events (<c>--sizes</c>), <c>--records</c> of each.</summary>
+    /// <summary>
+    /// uplink-forward: 100 B and 1 KB events (<c>--sizes</c>), <c>--records</c> of each. <c>--scrape both</c>
+    /// drains each size without and with both nodes' <c>/metrics</c> fetched every second, <c>--rounds</c>
+    /// times, in the order off-on, on-off, off-on… so a machine that grows busier or quieter during the
+    /// run weighs on both settings alike.
+    /// </summary>
     public static async Task<int> ForwardAsync(BenchArgs args)
     {
         var records = args.Int("records", 200_000);
         var sizes = args.String("sizes", "100,1024").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var partitions = args.Int("partitions", 3);
-        // --scrape both: each size drained twice, without and with both nodes' /metrics fetched every second.
         var scrapeModes = args.String("scrape", "off") switch
         {
             "on" => new[] { true },
             "both" => [false, true],
             _ => [false],
         };
+        var rounds = args.Int("rounds", 1);
         var agentDll = Servers.AgentDll(args);
         var root = args.String("dir", Path.Combine(Path.GetTempPath(), "edgestream-bench-" + Environment.ProcessId));
-        Console.WriteLine($"uplink-forward: {records:N0} records per size, sizes {string.Join(", ", sizes)} B, {partitions} partitions; edge backlog drained to a gateway over loopback");
+        Console.WriteLine($"uplink-forward: {records:N0} records per size, sizes {string.Join(", ", sizes)} B, {partitions} partitions, {rounds} round(s); edge backlog drained to a gateway over loopback");
         Console.WriteLine($"  edgestream: {agentDll}, default settings (fsync group)");
         Console.WriteLine();
         var rows = new List<(string Size, Drain Drain, double RawMBps)>();
+        var observed = new List<(int Size, bool Scraped, Drain Drain)>();
         try
         {
             foreach (var size in sizes)
             {
-                foreach (var scrape in scrapeModes)
+                for (var round = 1; round <= rounds; round++)
                 {
-                    var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}-{scrape}"), records, size, partitions, scrape);
-                    var raw = await RawTcpMBpsAsync((long)records * size);
-                    var name = scrapeModes.Length > 1 || scrape ? $"{size} B{(scrape ? ", scraped 1/s" : ", not scraped")}" : $"{size} B";
-                    rows.Add((name, drain, raw));
-                    Console.WriteLine($"  {name}: {drain}; raw loopback TCP {raw:N0} MB/s");
+                    foreach (var scrape in round % 2 == 1 ? scrapeModes : scrapeModes.Reverse())
+                    {
+                        var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}-{scrape}-{round}"), records, size, partitions, scrape);
+                        var raw = await RawTcpMBpsAsync((long)records * size);
+                        var name = scrapeModes.Length > 1 || scrape ? $"{size} B{(scrape ? ", scraped 1/s" : ", not scraped")}" : $"{size} B";
+                        rows.Add((name, drain, raw));
+                        observed.Add((size, scrape, drain));
+                        Console.WriteLine($"  {name} (round {round}): {drain}; raw loopback TCP {raw:N0} MB/s");
+                    }
                 }
             }
         }
@@ -56,9 +66,18 @@ public static class UplinkScenarios
             TryDelete(root);
         }
         Console.WriteLine();
-        Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB", "edge peak RssAnon MB");
+        Report.Header("payload", "records/s", "payload MB/s", "raw TCP MB/s", "vs raw TCP", "edge peak RSS MB", "edge peak RssAnon MB", "CPU µs/record (edge + gateway)");
         foreach (var (size, d, raw) in rows)
-            Report.Row(size, d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB, d.PeakAnonMB);
+            Report.Row(size, d.RecordsPerSec, d.MBps, raw, d.MBps / raw, d.PeakRssMB, d.PeakAnonMB, d.CpuMicrosPerRecord);
+        if (scrapeModes.Length > 1)
+        {
+            Console.WriteLine();
+            ScrapeCost.Print(observed.Select(o => ($"{o.Size} B", o.Scraped, o.Drain.RecordsPerSec, o.Drain.CpuMicrosPerRecord)));
+            Console.WriteLine();
+            Report.Header("scraped drain", "scrapes of each node", "CPU ms per scrape of both", "share of the drain's CPU");
+            foreach (var (size, _, d) in observed.Where(o => o.Scraped))
+                Report.Row($"{size} B", d.Scrapes, d.ScrapeCpuMs, d.ScrapeShare.ToString("P2", CultureInfo.InvariantCulture));
+        }
         return 0;
     }
 
@@ -91,30 +110,58 @@ public static class UplinkScenarios
         return 0;
     }
 
-    private readonly record struct Drain(double Seconds, double RecordsPerSec, double MBps, double RssBeforeMB, double PeakRssMB, double PeakAnonMB)
+    // CpuMicrosPerRecord: the edge's and the gateway's CPU (user + system) from the clock's start to the
+    // last record held, per record: the work the drain cost, which neighbours on the machine change less than its rate.
+    // ScrapeCpuMs: CPU of one scrape of both nodes, measured on them once the drain is over (see ScrapeCpuMsAsync).
+    private readonly record struct Drain(double Seconds, double RecordsPerSec, double MBps, double RssBeforeMB, double PeakRssMB, double PeakAnonMB, double CpuMicrosPerRecord, int Scrapes, double ScrapeCpuMs, long Drained)
     {
+        /// <summary>The share of the drain's CPU its scrapes took: what a scrape costs, times the scrapes made.</summary>
+        public double ScrapeShare => Scrapes * ScrapeCpuMs * 1e3 / (CpuMicrosPerRecord * Drained);
+
         public override string ToString() => FormattableString.Invariant(
-            $"drained in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during (own memory, RssAnon, peak {PeakAnonMB:N0} MB)");
+            $"drained {Drained:N0} records in {Seconds:N2} s: {RecordsPerSec:N0} records/s, {MBps:N1} MB/s payload, {CpuMicrosPerRecord:N2} CPU µs/record (edge + gateway), {Scrapes} scrapes of each node{(Scrapes > 0 ? $" at {ScrapeCpuMs:N2} CPU ms per scrape of both" : "")}, edge RSS {RssBeforeMB:N0} MB before, peak {PeakRssMB:N0} MB during (own memory, RssAnon, peak {PeakAnonMB:N0} MB)");
+    }
+
+    /// <summary>
+    /// CPU milliseconds that one scrape of both nodes costs them, measured on the idle nodes after a drain: the
+    /// nodes' CPU over <paramref name="scrapes"/> back-to-back scrapes, less what they use idle in as long a time
+    /// (measured just before). A figure for the scrape alone, which no neighbour on the machine inflates much.
+    /// </summary>
+    private static async Task<double> ScrapeCpuMsAsync(int[] pids, int[] httpPorts, int scrapes)
+    {
+        double Cpu() => pids.Sum(ProcessCpu.Seconds);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var idleStart = Cpu();
+        var idleClock = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var idlePerSecond = (Cpu() - idleStart) / idleClock.Elapsed.TotalSeconds;
+        var start = Cpu();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < scrapes; i++)
+            foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics");
+        var used = Cpu() - start - idlePerSecond * clock.Elapsed.TotalSeconds;
+        return Math.Max(0, used) * 1e3 / scrapes;
     }
 
     // What a Prometheus server with scrape_interval 1s does to the nodes it watches.
-    private static async Task ScrapeEverySecondAsync(int[] httpPorts, CancellationToken ct)
+    // Returns the number of scrape rounds made.
+    private static async Task<int> ScrapeEverySecondAsync(int[] httpPorts, CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        var scrapes = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
+            {
                 foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics", ct);
+                scrapes++;
+            }
         }
         catch (OperationCanceledException) { }
+        return scrapes;
     }
 
-    private static async Task ScrapeOnceAsync(int[] httpPorts)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        foreach (var port in httpPorts) await http.GetByteArrayAsync($"http://127.0.0.1:{port}/metrics");
-    }
 
     private static async Task<Drain> RunDrainAsync(string agentDll, string dir, int records, int recordBytes, int partitions, bool scrape, string[]? edgeArgs = null)
     {
@@ -133,27 +180,11 @@ public static class UplinkScenarios
                 ["--node-id", "bench-gateway", "--partitions", p, "--uplink", $"127.0.0.1:{uplink}"]);
             await using (gateway)
             {
-                // Scraped: one scrape of each node before the clock starts, as a Prometheus server that
-                // has been watching them would have done (the first one JIT-compiles the exporter).
-                if (scrape) await ScrapeOnceAsync([edgePorts.Http, gatewayPorts.Http]);
-                // The clock starts once the gateway answers: process start-up is not drain time.
-                var start = Stopwatch.GetTimestamp();
-                using var stopScraping = new CancellationTokenSource();
-                var scraper = scrape ? ScrapeEverySecondAsync([edgePorts.Http, gatewayPorts.Http], stopScraping.Token) : Task.CompletedTask;
-                var peak = rssBefore;
-                var peakAnon = RssMB(edge.Pid, "RssAnon:");
                 using var counter = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = gatewayBootstrap, GroupId = "bench-count" })
                     .SetLogHandler((_, _) => { }).Build();
-                var deadline = Stopwatch.StartNew();
-                var limit = TimeSpan.FromSeconds(120 + records / 2_000);
-                long held = 0;
-                while (held < records)
+                long Held()
                 {
-                    if (deadline.Elapsed > limit) throw new TimeoutException($"the gateway holds {held:N0} of {records:N0} records after {limit}");
-                    await Task.Delay(50);
-                    peak = Math.Max(peak, RssMB(edge.Pid));
-                    peakAnon = Math.Max(peakAnon, RssMB(edge.Pid, "RssAnon:"));
-                    held = 0;
+                    long held = 0;
                     for (var i = 0; i < partitions; i++)
                     {
                         try
@@ -165,11 +196,37 @@ public static class UplinkScenarios
                             // The topic appears with the first frame.
                         }
                     }
+                    return held;
+                }
+                // Scraped: the nodes are first scraped as a Prometheus server that has watched them for a while
+                // would have done (see ScrapeWarmUp); the drain then measures the steady cost.
+                if (scrape) await ScrapeWarmUp.RunAsync([edgePorts.Http, gatewayPorts.Http]);
+                // The clock starts once the gateway answers (process start-up is not drain time) and the warm-up is
+                // over; what the gateway already holds then is not part of the measured drain.
+                var start = Stopwatch.GetTimestamp();
+                var cpuStart = ProcessCpu.Seconds(edge.Pid) + ProcessCpu.Seconds(gateway.Pid);
+                var heldAtStart = Held();
+                using var stopScraping = new CancellationTokenSource();
+                var scraper = scrape ? ScrapeEverySecondAsync([edgePorts.Http, gatewayPorts.Http], stopScraping.Token) : Task.FromResult(0);
+                var peak = rssBefore;
+                var peakAnon = RssMB(edge.Pid, "RssAnon:");
+                var deadline = Stopwatch.StartNew();
+                var limit = TimeSpan.FromSeconds(120 + records / 2_000);
+                for (var held = heldAtStart; held < records; held = Held())
+                {
+                    if (deadline.Elapsed > limit) throw new TimeoutException($"the gateway holds {held:N0} of {records:N0} records after {limit}");
+                    await Task.Delay(50);
+                    peak = Math.Max(peak, RssMB(edge.Pid));
+                    peakAnon = Math.Max(peakAnon, RssMB(edge.Pid, "RssAnon:"));
                 }
                 var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+                var cpu = ProcessCpu.Seconds(edge.Pid) + ProcessCpu.Seconds(gateway.Pid) - cpuStart;
                 await stopScraping.CancelAsync();
-                await scraper;
-                return new Drain(seconds, records / seconds, (double)records * recordBytes / (1024 * 1024) / seconds, rssBefore, peak, peakAnon);
+                var scrapes = await scraper;
+                var scrapeCpuMs = scrape ? await ScrapeCpuMsAsync([edge.Pid, gateway.Pid], [edgePorts.Http, gatewayPorts.Http], 100) : 0;
+                var drained = records - heldAtStart;
+                return new Drain(seconds, drained / seconds, (double)drained * recordBytes / (1024 * 1024) / seconds, rssBefore, peak, peakAnon,
+                    cpu * 1e6 / drained, scrapes, scrapeCpuMs, drained);
             }
         }
     }
