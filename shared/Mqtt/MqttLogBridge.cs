@@ -37,6 +37,32 @@ public sealed class MqttLogBridge
     /// </summary>
     public ValueTask<LogPosition> AppendAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
     {
+        var (partition, logTopic, batch) = Prepare(message);
+        return Translate(partition.AppendAsync(batch, cancellationToken), logTopic, partition.Partition);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="message"/> to the log topic without waiting for it to become durable:
+    /// the returned <see cref="MqttLogAppend"/> says when it is. Throws <see cref="MqttBridgeException"/>
+    /// (synchronously) when the record was not written.
+    /// </summary>
+    public MqttLogAppend Append(MqttApplicationMessage message)
+    {
+        var (partition, logTopic, batch) = Prepare(message);
+        try
+        {
+            var result = partition.Append(batch);
+            return new MqttLogAppend(partition, new LogPosition(logTopic, partition.Partition, result.BaseOffset), result.LastOffset + 1);
+        }
+        catch (Exception ex) when (Refusal(ex) is { } refusal)
+        {
+            throw refusal;
+        }
+    }
+
+    /// <summary>The partition <paramref name="message"/> goes to, its log topic and the record batch to append.</summary>
+    private (PartitionLog Partition, string LogTopic, Memory<byte> Batch) Prepare(MqttApplicationMessage message)
+    {
         var catalog = _catalog() ?? throw new MqttBridgeException(BridgeRefusal.Unavailable, "storage is not open");
         var logTopic = _options.Map.Resolve(message.Topic);
         TopicLog? topic;
@@ -52,8 +78,7 @@ public sealed class MqttLogBridge
             throw new MqttBridgeException(BridgeRefusal.Unavailable, $"log topic '{logTopic}' does not exist and topic auto-creation is off");
 
         var batch = MqttRecordCodec.ToBatch(message, _time.GetUtcNow().ToUnixTimeMilliseconds());
-        var partition = PartitionFor(message.Topic, topic.PartitionCount);
-        return Translate(topic[partition].AppendAsync(batch, cancellationToken), logTopic, partition);
+        return (topic[PartitionFor(message.Topic, topic.PartitionCount)], logTopic, batch);
     }
 
     private static int PartitionFor(string mqttTopic, int partitionCount)
@@ -73,17 +98,18 @@ public sealed class MqttLogBridge
             var result = await append.ConfigureAwait(false);
             return new LogPosition(topic, partition, result.BaseOffset);
         }
-        catch (DiskFullException ex)
+        catch (Exception ex) when (Refusal(ex) is { } refusal)
         {
-            throw new MqttBridgeException(BridgeRefusal.QuotaExceeded, ex.Message, ex);
-        }
-        catch (Exception ex) when (ex is InvalidBatchException or MessageTooLargeException)
-        {
-            throw new MqttBridgeException(BridgeRefusal.Invalid, ex.Message, ex);
-        }
-        catch (StorageException ex)
-        {
-            throw new MqttBridgeException(BridgeRefusal.Unavailable, ex.Message, ex);
+            throw refusal;
         }
     }
+
+    /// <summary>The bridge refusal a storage failure comes to (the MQTT 5 reason code follows from it); null for anything else.</summary>
+    internal static MqttBridgeException? Refusal(Exception ex) => ex switch
+    {
+        DiskFullException => new MqttBridgeException(BridgeRefusal.QuotaExceeded, ex.Message, ex),
+        InvalidBatchException or MessageTooLargeException => new MqttBridgeException(BridgeRefusal.Invalid, ex.Message, ex),
+        StorageException => new MqttBridgeException(BridgeRefusal.Unavailable, ex.Message, ex),
+        _ => null,
+    };
 }

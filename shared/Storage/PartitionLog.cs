@@ -168,9 +168,24 @@ public sealed class PartitionLog : IDisposable
     /// Appends one or more concatenated record batches (magic v2) and returns once they are durable
     /// under the fsync policy. The buffer is modified: base offsets (and, for LogAppendTime topics,
     /// timestamps) are written into it. Throws <see cref="InvalidBatchException"/>,
-    /// <see cref="MessageTooLargeException"/> or <see cref="DiskFullException"/> without writing anything.
+    /// <see cref="MessageTooLargeException"/> or <see cref="DiskFullException"/> without writing anything,
+    /// <see cref="StorageException"/> when the fsync that covered it failed.
     /// </summary>
     public async ValueTask<AppendResult> AppendAsync(Memory<byte> batches, CancellationToken cancellationToken = default)
+    {
+        var result = Append(batches);
+        await WaitDurableAsync(result.LastOffset + 1, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes as <see cref="AppendAsync"/> does (and throws the same way, synchronously), starts the
+    /// group commit and returns without waiting for it: the append may be acknowledged only once
+    /// <see cref="Durability"/> of <c>LastOffset + 1</c> says so. For a caller that acknowledges many
+    /// appends in order (an MQTT connection) and waits once for all those one fsync covers instead of
+    /// once per append.
+    /// </summary>
+    public AppendResult Append(Memory<byte> batches)
     {
         var config = _topic.Config;
         ValidateBatches(batches.Span, config);
@@ -238,11 +253,21 @@ public sealed class PartitionLog : IDisposable
             throw;
         }
 
-        if (_options.FsyncPolicy != FsyncPolicy.Os)
-            await _committer.WaitDurableAsync(endOffset, cancellationToken).ConfigureAwait(false);
+        if (_options.FsyncPolicy != FsyncPolicy.Os) _committer.Request(endOffset);
         StorageMetrics.Appended(Topic, endOffset - baseOffset, batches.Length);
         return new AppendResult(baseOffset, endOffset - 1, appendTime);
     }
+
+    /// <summary>Whether everything below <paramref name="endOffset"/> is durable under the fsync policy, not yet, or never will be (a failed fsync); lock-free.</summary>
+    public AppendDurability Durability(long endOffset) => _committer.Check(endOffset);
+
+    /// <summary>
+    /// Completes once everything below <paramref name="endOffset"/> is durable under the fsync policy
+    /// (synchronously when it is already); throws <see cref="StorageException"/> when the fsync that
+    /// covered it failed. The waiters of one fsync are woken together.
+    /// </summary>
+    public ValueTask WaitDurableAsync(long endOffset, CancellationToken cancellationToken = default) =>
+        _committer.WaitDurableAsync(endOffset, cancellationToken);
 
     private void ValidateBatches(ReadOnlySpan<byte> span, TopicConfig config)
     {

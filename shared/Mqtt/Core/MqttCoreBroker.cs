@@ -15,8 +15,8 @@ namespace EdgeStream.Mqtt.Core;
 internal readonly record struct MqttConnectResult(MqttConnectReasonCode ReasonCode, string? ClientId = null, string? AssignedClientId = null,
     string? Principal = null, MqttCoreSession? Session = null, bool SessionPresent = false);
 
-/// <summary>What a PUBLISH came to: the acknowledgement's reason and, for QoS 1/2, the append it waits for.</summary>
-internal readonly record struct MqttPublishOutcome(MqttPubAckReasonCode ReasonCode, string? ReasonString, Task<LogPosition>? Durable, bool CloseConnection);
+/// <summary>What a PUBLISH came to: the acknowledgement's reason and, for QoS 1/2, the append whose durability it waits for.</summary>
+internal readonly record struct MqttPublishOutcome(MqttPubAckReasonCode ReasonCode, string? ReasonString, MqttLogAppend? Durable, bool CloseConnection);
 
 /// <summary>
 /// The own MQTT broker core (<c>--mqtt-engine own</c>): sessions by client id, the subscription trie
@@ -355,19 +355,24 @@ public sealed partial class MqttCoreBroker : IHostedService, IMqttMessageInjecto
             MessageExpiryInterval = publish.MessageExpiryInterval,
             UserProperties = publish.UserProperties,
         };
-        Task<LogPosition>? durable = null;
+        MqttLogAppend? durable = null;
         try
         {
-            // Not the connection's token: once started, an append finishes (or fails) on its own.
-            var append = _bridge.AppendAsync(message, CancellationToken.None);
             if (qos == MqttQualityOfServiceLevel.AtMostOnce)
             {
+                // Not the connection's token: once started, an append finishes (or fails) on its own.
+                var append = _bridge.AppendAsync(message, CancellationToken.None);
                 if (!append.IsCompletedSuccessfully) _ = MqttAppendOutcome.ObserveQos0Async(append, message.Topic, _logger);
             }
-            // Persistent sessions count what they owe in log positions (MqttCoreBroker.Persistence).
-            else if (append.IsCompletedSuccessfully) MqttLogPositions.Set(message, append.Result);
-            // Pipelined: the acknowledgement waits in the writer for this, the next packet is read now.
-            else MqttLogPositions.Track(message, durable = append.AsTask());
+            else
+            {
+                // Written now; the acknowledgement waits in the writer until it is durable (pipelined:
+                // the next packet is read meanwhile), and the writer waits once for all one fsync covers.
+                var written = _bridge.Append(message);
+                // Persistent sessions count what they owe in log positions (MqttCoreBroker.Persistence).
+                if (written.Durability == Storage.AppendDurability.Durable) MqttLogPositions.Set(message, written.Position);
+                else MqttLogPositions.Track(message, (durable = written).Value);
+            }
         }
         catch (MqttBridgeException ex)
         {

@@ -50,8 +50,8 @@ public sealed partial class MqttCoreConnection
     private uint _clientMaximumPacketSize;
     private MqttTopicAliasSender? _outboundAliases;
 
-    /// <summary>A packet to write; an acknowledgement waits for <see cref="Durable"/> first.</summary>
-    private readonly record struct Outgoing(MqttPacket Packet, Task<LogPosition>? Durable);
+    /// <summary>A packet to write; an acknowledgement waits for <see cref="Durable"/> to be durable first.</summary>
+    private readonly record struct Outgoing(MqttPacket Packet, MqttLogAppend? Durable);
 
     public MqttCoreConnection(ConnectionContext context, MqttCoreBroker broker, MqttLimits limits)
     {
@@ -139,7 +139,7 @@ public sealed partial class MqttCoreConnection
     /// <summary>Closes the socket at once (keep alive expired, handshake overdue).</summary>
     internal void Abort(string reason) => _context.Abort(new ConnectionAbortedException(reason));
 
-    private void Send(MqttPacket packet, Task<LogPosition>? durable = null)
+    private void Send(MqttPacket packet, MqttLogAppend? durable = null)
     {
         _control.Enqueue(new Outgoing(packet, durable));
         Wake();
@@ -491,14 +491,21 @@ public sealed partial class MqttCoreConnection
             var wrote = false;
             while (_control.TryDequeue(out var outgoing))
             {
-                if (outgoing.Durable is { IsCompleted: false } pending)
+                Exception? failure = null;
+                if (outgoing.Durable is { } written)
                 {
-                    if (wrote && (await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return;
-                    wrote = false;
-                    try { await pending.ConfigureAwait(false); }
-                    catch (Exception ex) when (ex is not OutOfMemoryException) { }
+                    // Acknowledgements are in append order: the first one an fsync has yet to cover is
+                    // waited for, and those after it that the same fsync covered are durable by then.
+                    var durable = written.WaitDurableAsync();
+                    if (!durable.IsCompleted)
+                    {
+                        if (wrote && (await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return;
+                        wrote = false;
+                    }
+                    try { await durable.ConfigureAwait(false); }
+                    catch (Exception ex) when (ex is not OutOfMemoryException) { failure = ex; }
                 }
-                if (outgoing.Durable is { IsCompletedSuccessfully: false } failed && !Refuse(outgoing.Packet, failed))
+                if (failure is not null && !Refuse(outgoing.Packet, failure))
                 {
                     // MQTT 3.1.1 has no negative acknowledgement: no ack, the connection closes and the client resends.
                     _closing = true;
@@ -531,10 +538,9 @@ public sealed partial class MqttCoreConnection
     }
 
     /// <summary>An acknowledgement whose append failed: MQTT 5 gets the reason; false for MQTT 3.1.1 (no negative ack).</summary>
-    private bool Refuse(MqttPacket ack, Task<LogPosition> failed)
+    private bool Refuse(MqttPacket ack, Exception failure)
     {
-        var failure = failed.Exception?.InnerException;
-        MqttLog.PublishRefused(_broker.Logger, ClientId ?? "-", "(pipelined)", -1, failure?.Message ?? "append failed");
+        MqttLog.PublishRefused(_broker.Logger, ClientId ?? "-", "(pipelined)", -1, failure.Message);
         MqttMetrics.Drop("refused");
         if (!IsV5) return false;
         MqttAppendOutcome.Refuse(ack, failure);

@@ -1,3 +1,5 @@
+using EdgeStream.Storage;
+
 namespace EdgeStream.Mqtt.Persistence;
 
 /// <summary>
@@ -8,19 +10,32 @@ public sealed class LogPositionSlot
 {
     private readonly LogPosition _position;
     private readonly Task<LogPosition>? _append;
+    private readonly MqttLogAppend? _written;
 
     internal LogPositionSlot(LogPosition position) => _position = position;
 
     internal LogPositionSlot(Task<LogPosition> append) => _append = append;
 
+    internal LogPositionSlot(MqttLogAppend written) => _written = written;
+
     /// <summary>The append still running, to wait on; null once it finished (or when the position was known from the start).</summary>
-    public Task? Pending => _append is { IsCompleted: false } append ? append : null;
+    public Task? Pending => _written is { } written
+        ? written.Durability == AppendDurability.Pending ? written.WaitDurableAsync().AsTask() : null
+        : _append is { IsCompleted: false } append ? append : null;
 
     /// <summary>The append finished without a position: the message is not in the log.</summary>
-    public bool Failed => _append is { IsCompleted: true, IsCompletedSuccessfully: false };
+    public bool Failed => _written is { } written
+        ? written.Durability == AppendDurability.Failed
+        : _append is { IsCompleted: true, IsCompletedSuccessfully: false };
 
     public bool TryGet(out LogPosition position)
     {
+        if (_written is { } written)
+        {
+            var durable = written.Durability == AppendDurability.Durable;
+            position = durable ? written.Position : default;
+            return durable;
+        }
         if (_append is null)
         {
             position = _position;

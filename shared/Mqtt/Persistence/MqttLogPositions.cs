@@ -18,6 +18,9 @@ public static class MqttLogPositions
     /// <summary>The message's append is in flight; its slot is filled when <paramref name="append"/> succeeds.</summary>
     public static void Track(MqttApplicationMessage message, Task<LogPosition> append) => Slots.AddOrUpdate(message, new LogPositionSlot(append));
 
+    /// <summary>The message is written; its slot has the position once <paramref name="written"/> is durable.</summary>
+    public static void Track(MqttApplicationMessage message, MqttLogAppend written) => Slots.AddOrUpdate(message, new LogPositionSlot(written));
+
     public static bool TryGetSlot(MqttApplicationMessage message, [NotNullWhen(true)] out LogPositionSlot? slot) =>
         Slots.TryGetValue(message, out slot);
 
