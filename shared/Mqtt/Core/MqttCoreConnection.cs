@@ -39,11 +39,13 @@ public sealed partial class MqttCoreConnection
     private readonly MqttPacketFormatterAdapter _decoder = new(new MqttBufferWriter(4096, 65535));
     private MqttPacketFormatterAdapter? _encoder;
     private int _signalled;
-    // The managed thread handling a read batch (0 between batches) and whether it asked for the writer
-    // meanwhile: its wakes wait for the batch's end, so the writer encodes and flushes the acks of all
-    // the packets of one read in one pass instead of being woken (a thread-pool hop) for the first.
-    private int _batchThread;
-    private bool _wakeDeferred;
+    // Writers woken while this thread handles a read batch (its own connection's for the acks, the
+    // subscribers' for the deliveries): each is woken once, at the batch's end, so it encodes and
+    // flushes what all the packets of one read queued in one pass instead of being woken (a
+    // thread-pool hop) for the first. _wakeDeferred: this connection is in some thread's list.
+    [ThreadStatic] private static List<MqttCoreConnection>? t_deferredWakes;
+    [ThreadStatic] private static bool t_inBatch;
+    private int _wakeDeferred;
     private volatile bool _closing;
     private HashSet<ushort>? _awaitingRelease;
     private Dictionary<ushort, string>? _aliases;
@@ -118,12 +120,31 @@ public sealed partial class MqttCoreConnection
     /// <summary>Wakes the writer: something is due (a control packet, a delivery, a free window slot).</summary>
     internal void Wake()
     {
-        if (Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+        if (t_inBatch)
         {
-            _wakeDeferred = true;
+            // Another thread's list may hold it already: that batch's end wakes it, after what was queued here.
+            if (Interlocked.Exchange(ref _wakeDeferred, 1) == 0) (t_deferredWakes ??= []).Add(this);
             return;
         }
+        WakeNow();
+    }
+
+    private void WakeNow()
+    {
         if (Interlocked.Exchange(ref _signalled, 1) == 0) _wakeSignal.Release();
+    }
+
+    /// <summary>Ends this thread's read batch: wakes the writers it deferred.</summary>
+    private static void EndBatch()
+    {
+        t_inBatch = false;
+        if (t_deferredWakes is not { Count: > 0 } deferred) return;
+        foreach (var connection in deferred)
+        {
+            Volatile.Write(ref connection._wakeDeferred, 0);
+            connection.WakeNow();
+        }
+        deferred.Clear();
     }
 
     /// <summary>Ends the connection, MQTT 5 with a DISCONNECT carrying <paramref name="reason"/> first (§4.13).</summary>
@@ -154,7 +175,7 @@ public sealed partial class MqttCoreConnection
             var result = await _input.ReadAsync().ConfigureAwait(false);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
-            Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+            t_inBatch = true;
             try
             {
                 while (!_closing)
@@ -182,12 +203,7 @@ public sealed partial class MqttCoreConnection
             finally
             {
                 _input.AdvanceTo(consumed, buffer.End);
-                Volatile.Write(ref _batchThread, 0);
-                if (_wakeDeferred)
-                {
-                    _wakeDeferred = false;
-                    Wake();
-                }
+                EndBatch();
             }
         }
     }
