@@ -169,7 +169,25 @@ internal sealed class GroupCommitter
             {
                 if (target.EndOffset > _durableOffset) Volatile.Write(ref _durableOffset, target.EndOffset);
             }
-            _onDurable(target);
+            try
+            {
+                _onDurable(target);
+            }
+            catch
+            {
+                // Nobody awaits this loop: never leave it marked running (every later wait would hang).
+                // What it fsynced is durable; the next fsync publishes the high watermark.
+                TaskCompletionSource? next;
+                lock (_sync)
+                {
+                    _running = false;
+                    next = _round;
+                    _round = null;
+                }
+                round?.SetResult();
+                next?.SetResult();
+                throw;
+            }
             round?.SetResult();
         }
     }
