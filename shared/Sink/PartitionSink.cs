@@ -30,6 +30,9 @@ internal sealed class PartitionSink(
     // Gaps given up on (--sink-gap-wait passed): that record is written although earlier ones are missing.
     private readonly HashSet<(OriginStream, long)> _acceptedGaps = [];
     private (OriginStream Origin, long Offset, long Since)? _waiting;
+    private byte[] _readBuffer = [];
+    // Reused for every batch: only what Build returns is held while the produce is in flight.
+    private readonly RecordBatchBuilder _builder = new();
     private long _cursor;
     private long _savedCursor = -1;
     private long _savedAt;
@@ -132,13 +135,16 @@ internal sealed class PartitionSink(
     {
         var records = new List<Outgoing>();
         var next = _cursor;
-        byte[] bytes;
+        int length;
         try
         {
             using var read = log.Read(_cursor, ReadBytes);
             if (read.IsEmpty) return (records, next);
-            // Records slice what they are decoded from: copy out of the pooled read buffer first.
-            bytes = read.Memory.ToArray();
+            // Records slice what they are decoded from: copy out of the pooled read buffer first, into this
+            // worker's own, which is read into again only once every record of this chunk is delivered.
+            length = read.Memory.Length;
+            if (_readBuffer.Length < length) _readBuffer = new byte[length];
+            read.Memory.CopyTo(_readBuffer);
         }
         catch (OffsetOutOfRangeException)
         {
@@ -148,8 +154,9 @@ internal sealed class PartitionSink(
         // assigned again, to other records, and the target state would take them for the lost ones.
         var durable = log.DurableOffset;
         var position = 0;
-        while (bytes.Length - position >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(bytes.AsSpan(position), out var header)
-               && header.TotalSize <= bytes.Length - position && header.LastOffset < durable)
+        var bytes = _readBuffer;
+        while (length - position >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(bytes.AsSpan(position, length - position), out var header)
+               && header.TotalSize <= length - position && header.LastOffset < durable)
         {
             if (!header.IsControl)
             {
@@ -242,7 +249,7 @@ internal sealed class PartitionSink(
                 var client = await _cluster.ClientAsync(cancellationToken).ConfigureAwait(false);
                 await CatchUpAsync(client, topic, state, cancellationToken).ConfigureAwait(false);
                 var (leader, producer) = await _cluster.ProducerAsync(topic, tp, cancellationToken).ConfigureAwait(false);
-                window = new ProduceWindow(leader, topic, tp, state, producer, status, (int)options.RequestTimeout.TotalMilliseconds);
+                window = new ProduceWindow(leader, topic, tp, state, producer, _builder, status, (int)options.RequestTimeout.TotalMilliseconds);
                 // One catch-up read, then every batch the list holds goes out with up to the window in flight;
                 // the highest origin offset decided so far per stream stands in for what is still unacknowledged.
                 var lastInWindow = new Dictionary<OriginStream, long>();

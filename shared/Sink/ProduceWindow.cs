@@ -13,7 +13,7 @@ namespace EdgeStream.Sink;
 /// target to learn what landed.
 /// </summary>
 internal sealed class ProduceWindow(KafkaClientConnection connection, TopicDescription topic, int partition, TargetPartitionState state,
-    SinkProducer producer, SinkStatus status, int requestTimeoutMs)
+    SinkProducer producer, RecordBatchBuilder builder, SinkStatus status, int requestTimeoutMs)
 {
     private readonly Queue<InFlight> _inFlight = new();
 
@@ -21,7 +21,10 @@ internal sealed class ProduceWindow(KafkaClientConnection connection, TopicDescr
     public async Task SendAsync(List<Outgoing> batch, CancellationToken cancellationToken)
     {
         while (_inFlight.Count >= producer.Window) await CompleteOldestAsync(cancellationToken).ConfigureAwait(false);
-        var builder = new RecordBatchBuilder { ProducerId = producer.Id, ProducerEpoch = producer.Epoch, BaseSequence = producer.NextSequence(partition, batch.Count) };
+        builder.Reset();
+        builder.ProducerId = producer.Id;
+        builder.ProducerEpoch = producer.Epoch;
+        builder.BaseSequence = producer.NextSequence(partition, batch.Count);
         var written = new (OriginStream, long)[batch.Count];
         long bytes = 0;
         for (var i = 0; i < batch.Count; i++)

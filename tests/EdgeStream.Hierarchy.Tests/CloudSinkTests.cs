@@ -150,17 +150,13 @@ public sealed class CloudSinkTests(ITestOutputHelper output)
 
         // A backlog of several produces per partition, taken while the external cluster is down, so the windows fill.
         const int records = 90_000;
-        Hierarchy.Produce(cloud.Bootstrap, Topic, "k", 0, records);
-        Assert.True(await Wait.UntilAsync(async () => await LagAsync(cloud) == records, Drain, TimeSpan.FromMilliseconds(200)),
-            $"the sink does not show {records} records buffered.\n{await SinkTextAsync(cloud)}");
+        await BufferBacklogAsync(cloud, records);
         await external.RestartAsync();
 
         var arrived = await ReadAllAtExternalAsync(external, records, [cloud]);
         output.WriteLine($"{proxy.CutsDone} connections reset\n{await SinkTextAsync(cloud)}");
         Assert.True(proxy.CutsDone > 0, "no connection was reset with produces in flight: the test proved nothing");
-        Hierarchy.AssertExactlyOnce(arrived, "k", records, "cloud-1", Topic);
-        Assert.Equal(records, arrived.Count);
-        Assert.Equal(0, (await SinkAsync(cloud)).GetProperty("duplicatesFound").GetInt64());
+        await AssertBacklogOnceAsync(arrived, records, cloud);
     }
 
     [Fact]
@@ -173,9 +169,7 @@ public sealed class CloudSinkTests(ITestOutputHelper output)
         await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", SinkArgs(external, "cloud-1"));
 
         const int records = 120_000;
-        Hierarchy.Produce(cloud.Bootstrap, Topic, "k", 0, records);
-        Assert.True(await Wait.UntilAsync(async () => await LagAsync(cloud) == records, Drain, TimeSpan.FromMilliseconds(200)),
-            $"the sink does not show {records} records buffered.\n{await SinkTextAsync(cloud)}");
+        await BufferBacklogAsync(cloud, records);
 
         // Killed mid-stream, twice: each time with a window of produces in flight whose acknowledgements never come.
         for (var round = 0; round < 2; round++)
@@ -191,6 +185,20 @@ public sealed class CloudSinkTests(ITestOutputHelper output)
         if (!external.IsRunning) await external.RestartAsync();
 
         var arrived = await ReadAllAtExternalAsync(external, records, [cloud]);
+        await AssertBacklogOnceAsync(arrived, records, cloud);
+    }
+
+    /// <summary>Produces records [0, <paramref name="records"/>) of tag "k" straight into <paramref name="cloud"/> and waits until its sink shows them all unsent.</summary>
+    private static async Task BufferBacklogAsync(AgentNode cloud, int records)
+    {
+        Hierarchy.Produce(cloud.Bootstrap, Topic, "k", 0, records);
+        Assert.True(await Wait.UntilAsync(async () => await LagAsync(cloud) == records, Drain, TimeSpan.FromMilliseconds(200)),
+            $"the sink does not show {records} records buffered.\n{await SinkTextAsync(cloud)}");
+    }
+
+    /// <summary>The backlog of <see cref="BufferBacklogAsync"/> arrived once, in order, and the sink saw no duplicate.</summary>
+    private static async Task AssertBacklogOnceAsync(List<Arrived> arrived, int records, AgentNode cloud)
+    {
         Hierarchy.AssertExactlyOnce(arrived, "k", records, "cloud-1", Topic);
         Assert.Equal(records, arrived.Count);
         Assert.Equal(0, (await SinkAsync(cloud)).GetProperty("duplicatesFound").GetInt64());
