@@ -13,6 +13,7 @@ internal sealed class ExternalCluster(SinkOptions options, ILogger logger) : IAs
 {
     private readonly Dictionary<string, TopicDescription> _topics = new(StringComparer.Ordinal);
     private KafkaClient? _client;
+    private SinkProducer? _producer;
     private int _next;
 
     public async Task<KafkaClient> ClientAsync(CancellationToken cancellationToken)
@@ -60,9 +61,22 @@ internal sealed class ExternalCluster(SinkOptions options, ILogger logger) : IAs
         return topic;
     }
 
+    /// <summary>
+    /// How this connection writes (<see cref="SinkProducer"/>), with the connection to the leader of
+    /// <paramref name="partition"/>. One producer id per connection: dropped with it.
+    /// </summary>
+    public async Task<(KafkaClientConnection Leader, SinkProducer Producer)> ProducerAsync(TopicDescription topic, int partition, CancellationToken cancellationToken)
+    {
+        var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
+        var leader = await client.LeaderConnectionAsync(topic, partition, cancellationToken).ConfigureAwait(false);
+        _producer ??= await SinkProducer.StartAsync(client, leader, cancellationToken).ConfigureAwait(false);
+        return (leader, _producer);
+    }
+
     public async Task ResetAsync()
     {
         _topics.Clear();
+        _producer = null;
         if (_client is { } client)
         {
             _client = null;

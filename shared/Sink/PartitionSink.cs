@@ -20,7 +20,8 @@ internal sealed record Outgoing(OriginStream Origin, long OriginOffset, ReadOnly
 internal sealed class PartitionSink(
     SinkOptions options, TopicLog localTopic, PartitionLog log, Guid topicId, string target, SinkStore store, TargetRegistry targets, SinkStatus status, ILogger logger)
 {
-    private const int ReadBytes = 1024 * 1024;
+    // Enough records to fill the produce window several times over: the window drains at the end of each read.
+    private const int ReadBytes = 4 * 1024 * 1024;
     private const int ScanBytes = 4 * 1024 * 1024;
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
@@ -29,6 +30,9 @@ internal sealed class PartitionSink(
     // Gaps given up on (--sink-gap-wait passed): that record is written although earlier ones are missing.
     private readonly HashSet<(OriginStream, long)> _acceptedGaps = [];
     private (OriginStream Origin, long Offset, long Since)? _waiting;
+    private byte[] _readBuffer = [];
+    // Reused for every batch: only what Build returns is held while the produce is in flight.
+    private readonly RecordBatchBuilder _builder = new();
     private long _cursor;
     private long _savedCursor = -1;
     private long _savedAt;
@@ -131,13 +135,16 @@ internal sealed class PartitionSink(
     {
         var records = new List<Outgoing>();
         var next = _cursor;
-        byte[] bytes;
+        int length;
         try
         {
             using var read = log.Read(_cursor, ReadBytes);
             if (read.IsEmpty) return (records, next);
-            // Records slice what they are decoded from: copy out of the pooled read buffer first.
-            bytes = read.Memory.ToArray();
+            // Records slice what they are decoded from: copy out of the pooled read buffer first, into this
+            // worker's own, which is read into again only once every record of this chunk is delivered.
+            length = read.Memory.Length;
+            if (_readBuffer.Length < length) _readBuffer = new byte[length];
+            read.Memory.CopyTo(_readBuffer);
         }
         catch (OffsetOutOfRangeException)
         {
@@ -147,8 +154,9 @@ internal sealed class PartitionSink(
         // assigned again, to other records, and the target state would take them for the lost ones.
         var durable = log.DurableOffset;
         var position = 0;
-        while (bytes.Length - position >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(bytes.AsSpan(position), out var header)
-               && header.TotalSize <= bytes.Length - position && header.LastOffset < durable)
+        var bytes = _readBuffer;
+        while (length - position >= RecordBatchHeader.Size && RecordBatchHeader.TryRead(bytes.AsSpan(position, length - position), out var header)
+               && header.TotalSize <= length - position && header.LastOffset < durable)
         {
             if (!header.IsControl)
             {
@@ -233,17 +241,35 @@ internal sealed class PartitionSink(
         var state = targets.Get(topic.Name, tp);
         while (list.Count > 0)
         {
-            Hold? hold;
+            Hold? hold = null;
             await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ProduceWindow? window = null;
             try
             {
                 var client = await _cluster.ClientAsync(cancellationToken).ConfigureAwait(false);
                 await CatchUpAsync(client, topic, state, cancellationToken).ConfigureAwait(false);
-                var (batch, consumed, skipped, stop) = Decide(state, list);
-                if (batch.Count > 0) await ProduceAsync(client, topic, tp, state, batch, cancellationToken).ConfigureAwait(false);
-                if (skipped > 0) status.DuplicateSkipped(skipped);
+                var (leader, producer) = await _cluster.ProducerAsync(topic, tp, cancellationToken).ConfigureAwait(false);
+                window = new ProduceWindow(leader, topic, tp, state, producer, _builder, status, (int)options.RequestTimeout.TotalMilliseconds);
+                // One catch-up read, then every batch the list holds goes out with up to the window in flight;
+                // the highest origin offset decided so far per stream stands in for what is still unacknowledged.
+                var lastInWindow = new Dictionary<OriginStream, long>();
+                var consumed = 0;
+                while (consumed < list.Count && hold is null)
+                {
+                    var (batch, next, skipped, stop) = Decide(state, list, consumed, lastInWindow);
+                    if (skipped > 0) status.DuplicateSkipped(skipped);
+                    if (batch.Count > 0) await window.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+                    else if (next == consumed && stop is null) break; // nothing decided: cannot happen, but never spin
+                    consumed = next;
+                    hold = stop;
+                }
+                await window.DrainAsync(cancellationToken).ConfigureAwait(false);
                 list.RemoveRange(0, consumed);
-                hold = stop;
+            }
+            catch
+            {
+                window?.Abandon();
+                throw;
             }
             finally
             {
@@ -262,19 +288,21 @@ internal sealed class PartitionSink(
     private readonly record struct Hold(OriginStream Origin, long Offset, long Expected, bool Settling);
 
     /// <summary>
-    /// Which records at the head of <paramref name="list"/> go out now: those the target lacks, in order,
-    /// up to the batch size, stopping at a record whose origin has a gap before it at the target (its
-    /// earlier records may still come from another cloud node) or whose origin another node wrote
-    /// within the settle time (it may still be writing the records this node holds too).
+    /// Which records of <paramref name="list"/> from <paramref name="start"/> on go out in the next batch:
+    /// those the target lacks, in order, up to the batch size, stopping at a record whose origin has a gap
+    /// before it at the target (its earlier records may still come from another cloud node) or whose origin
+    /// another node wrote within the settle time (it may still be writing the records this node holds too).
+    /// <paramref name="lastInWindow"/> holds the highest origin offset per stream in the batches decided
+    /// before, still in flight; it is updated with this batch. Returns the index after the last record looked at.
     /// </summary>
-    private (List<Outgoing> Batch, int Consumed, long Skipped, Hold? Stop) Decide(TargetPartitionState state, List<Outgoing> list)
+    private (List<Outgoing> Batch, int Next, long Skipped, Hold? Stop) Decide(TargetPartitionState state, List<Outgoing> list, int start,
+        Dictionary<OriginStream, long> lastInWindow)
     {
         var batch = new List<Outgoing>();
-        var lastInBatch = new Dictionary<OriginStream, long>();
         var now = Environment.TickCount64;
         var size = 0;
         long skipped = 0;
-        var i = 0;
+        var i = start;
         for (; i < list.Count; i++)
         {
             var r = list[i];
@@ -283,7 +311,7 @@ internal sealed class PartitionSink(
                 skipped++;
                 continue;
             }
-            var first = !lastInBatch.TryGetValue(r.Origin, out var last);
+            var first = !lastInWindow.TryGetValue(r.Origin, out var last);
             if (first) last = state.Last(r.Origin);
             var accepted = _acceptedGaps.Contains((r.Origin, r.OriginOffset));
             // Origin offsets of a stream are contiguous at its origin; an unknown stream starts at 0.
@@ -294,7 +322,7 @@ internal sealed class PartitionSink(
             if (batch.Count > 0 && size + r.Size > options.MaxBatchBytes) break;
             batch.Add(r);
             size += r.Size;
-            lastInBatch[r.Origin] = Math.Max(last, r.OriginOffset);
+            lastInWindow[r.Origin] = Math.Max(last, r.OriginOffset);
         }
         return (batch, i, skipped, null);
     }
@@ -361,26 +389,6 @@ internal sealed class PartitionSink(
             }
             if (!progressed || state.ScannedTo >= p.HighWatermark) return;
         }
-    }
-
-    private async Task ProduceAsync(KafkaClient client, TopicDescription topic, int tp, TargetPartitionState state, List<Outgoing> batch,
-        CancellationToken cancellationToken)
-    {
-        var builder = new RecordBatchBuilder();
-        var written = new List<(OriginStream, long)>(batch.Count);
-        long bytes = 0;
-        foreach (var r in batch)
-        {
-            builder.Add(r.Key, r.Value, r.Timestamp, r.Headers);
-            written.Add((r.Origin, r.OriginOffset));
-            bytes += r.Size;
-        }
-        var encoded = builder.Build(CompressionType.Lz4);
-        // acks=all. No blind retry after an ambiguous failure: the next attempt reads the target first.
-        var results = await client.ProduceAsync(topic, [(tp, (ReadOnlyMemory<byte>)encoded)], acks: -1, cancellationToken).ConfigureAwait(false);
-        if (results.Count != 1) throw new SinkException($"'{topic.Name}' partition {tp}: the external cluster answered a produce without the partition");
-        state.ApplyOwn(results[0].BaseOffset, written);
-        status.Sent(batch.Count, bytes);
     }
 
     // Refusals a retry cannot fix soon (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TOPIC,

@@ -133,6 +133,77 @@ public sealed class CloudSinkTests(ITestOutputHelper output)
         Assert.Equal("connected", await StateAsync(cloud));
     }
 
+    [Fact]
+    public async Task ConnectionsResetWithProducesInFlight_EveryRecordOnceInOrderAtTheExternalCluster()
+    {
+        using var dir = new TempDirectory();
+        var partitions = Hierarchy.Partitions.ToString();
+        var proxyPort = AgentProcess.FreePort();
+        var external = AgentNode.Prepare(dir.Combine("external"), "cloud", "--node-id", "external", "--partitions", partitions,
+            "--kafka-advertised", $"127.0.0.1:{proxyPort}");
+        await using var _ = external;
+        // Each sink worker's connection is reset right after its second produce reached the broker, while
+        // more are written behind it: that one landed unacknowledged, the ones after it did not land.
+        await using var proxy = new ProduceCuttingProxy(proxyPort, external.KafkaPort, cuts: Hierarchy.Partitions, cutAfterProduces: 2);
+        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud",
+            "--node-id", "cloud-1", "--partitions", partitions, "--sink", $"kafka://127.0.0.1:{proxyPort}", "--sink-gap-wait", "120s");
+
+        // A backlog of several produces per partition, taken while the external cluster is down, so the windows fill.
+        const int records = 90_000;
+        await BufferBacklogAsync(cloud, records);
+        await external.RestartAsync();
+
+        var arrived = await ReadAllAtExternalAsync(external, records, [cloud]);
+        output.WriteLine($"{proxy.CutsDone} connections reset\n{await SinkTextAsync(cloud)}");
+        Assert.True(proxy.CutsDone > 0, "no connection was reset with produces in flight: the test proved nothing");
+        await AssertBacklogOnceAsync(arrived, records, cloud);
+    }
+
+    [Fact]
+    public async Task ExternalKilledTwiceWhileABacklogStreamsOut_EveryRecordOnceInOrderAtTheExternalCluster()
+    {
+        using var dir = new TempDirectory();
+        var partitions = Hierarchy.Partitions.ToString();
+        var external = AgentNode.Prepare(dir.Combine("external"), "cloud", "--node-id", "external", "--partitions", partitions);
+        await using var _ = external;
+        await using var cloud = await AgentNode.StartAsync(dir.Combine("cloud"), "cloud", SinkArgs(external, "cloud-1"));
+
+        const int records = 120_000;
+        await BufferBacklogAsync(cloud, records);
+
+        // Killed mid-stream, twice: each time with a window of produces in flight whose acknowledgements never come.
+        for (var round = 0; round < 2; round++)
+        {
+            await external.RestartAsync();
+            var before = await SentAsync(cloud);
+            Assert.True(await Wait.UntilAsync(async () => await SentAsync(cloud) > before, Drain, TimeSpan.FromMilliseconds(20)),
+                $"the sink sent nothing after the external cluster came back.\n{await SinkTextAsync(cloud)}");
+            if (await LagAsync(cloud) == 0) break; // all out already on a fast machine: nothing left to kill in flight
+            await external.KillAsync();
+            output.WriteLine($"round {round}: external killed with {await LagAsync(cloud)} records left\n{await SinkTextAsync(cloud)}");
+        }
+        if (!external.IsRunning) await external.RestartAsync();
+
+        var arrived = await ReadAllAtExternalAsync(external, records, [cloud]);
+        await AssertBacklogOnceAsync(arrived, records, cloud);
+    }
+
+    /// <summary>Produces records [0, <paramref name="records"/>) of tag "k" straight into <paramref name="cloud"/> and waits until its sink shows them all unsent.</summary>
+    private static async Task BufferBacklogAsync(AgentNode cloud, int records)
+    {
+        Hierarchy.Produce(cloud.Bootstrap, Topic, "k", 0, records);
+        Assert.True(await Wait.UntilAsync(async () => await LagAsync(cloud) == records, Drain, TimeSpan.FromMilliseconds(200)),
+            $"the sink does not show {records} records buffered.\n{await SinkTextAsync(cloud)}");
+    }
+
+    /// <summary>The backlog of <see cref="BufferBacklogAsync"/> arrived once, in order, and the sink saw no duplicate.</summary>
+    private static async Task AssertBacklogOnceAsync(List<Arrived> arrived, int records, AgentNode cloud)
+    {
+        Hierarchy.AssertExactlyOnce(arrived, "k", records, "cloud-1", Topic);
+        Assert.Equal(records, arrived.Count);
+        Assert.Equal(0, (await SinkAsync(cloud)).GetProperty("duplicatesFound").GetInt64());
+    }
+
     /// <summary>Produces chunks of records at <paramref name="edge"/> until cancelled; returns how many it produced ([0, n) of the tag).</summary>
     private static Task<int> ProduceSteadilyAsync(AgentNode edge, string tag, CancellationToken stop) => Task.Run(async () =>
     {
