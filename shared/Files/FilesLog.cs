@@ -20,6 +20,9 @@ internal static partial class FilesLog
     [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "File {Path} from {Origin} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string origin, string path, string reason);
 
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "File {Path} put in place at start, at {Target}: it was complete and recorded before the receiver stopped, the rename was not done yet")]
+    public static partial void Redone(ILogger logger, string path, string target);
+
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Files receiver writing to {Directory} from topic {Topic} as group {Group}")]
     public static partial void Started(ILogger logger, string directory, string topic, string group);
 }

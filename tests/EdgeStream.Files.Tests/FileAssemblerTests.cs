@@ -171,4 +171,89 @@ public sealed class FileAssemblerTests
         assembler.Flush();
         Assert.Equal(data, File.ReadAllBytes(dir.Combine("edge-far", "x.bin")));
     }
+
+    [Fact]
+    public void Flush_BatchJournaledThenRedelivered_EachFileMaterializedOnce()
+    {
+        using var dir = new TempDirectory();
+        var files = Enumerable.Range(0, 5).Select(i => FileOf($"batch/f{i}.bin", 700 + i * 900, id: $"{i:x32}")).ToList();
+        using (var first = Assembler(dir, out var status))
+        {
+            foreach (var (_, chunks, manifest) in files)
+            {
+                foreach (var c in chunks) first.Accept(0, c);
+                first.Accept(0, manifest);
+            }
+            first.Flush();
+            Assert.Equal(5, status.Snapshot().FilesCompleted);
+        }
+        // One journal line per file of the batch, kept until a checkpoint.
+        var journal = dir.Combine(".edgestream-files", "completed.log");
+        Assert.Equal(5, File.ReadAllLines(journal).Length);
+        // Killed before the consumer position was committed: a new receiver gets every record again. A file put back in
+        // place would get the sender's mtime again; the test's own mtime shows it was left alone.
+        var untouched = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        for (var i = 0; i < files.Count; i++) File.SetLastWriteTimeUtc(dir.Combine("edge-1", "batch", $"f{i}.bin"), untouched);
+        using var second = Assembler(dir, out var status2);
+        Assert.Equal(0, new FileInfo(journal).Length); // checkpointed at start
+        foreach (var (_, chunks, manifest) in files)
+        {
+            foreach (var c in chunks) second.Accept(0, c);
+            second.Accept(0, manifest);
+        }
+        second.Flush();
+        Assert.Equal(0, status2.Snapshot().FilesCompleted);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var target = dir.Combine("edge-1", "batch", $"f{i}.bin");
+            Assert.Equal(files[i].Data, File.ReadAllBytes(target));
+            Assert.Equal(untouched, File.GetLastWriteTimeUtc(target));
+        }
+        Assert.Empty(Directory.EnumerateFiles(dir.Combine(".edgestream-files", "partial")));
+    }
+
+    [Fact]
+    public void Start_JournalLineWhoseRenameWasCutOff_PutInPlaceOnce_TornLineIgnored()
+    {
+        using var dir = new TempDirectory();
+        const string id = "0123456789abcdef0123456789abcdef";
+        var (data, chunks, manifest) = FileOf("cut/short.bin", 2500, id: id);
+        // As if killed right after a batch's journal fsync: the verified, fsynced data file still in partial/, its journal
+        // line written, no rename, no done marker; and a second line torn by the kill before its fsync (never acknowledged).
+        var state = dir.Combine(".edgestream-files");
+        Directory.CreateDirectory(Path.Combine(state, "partial"));
+        File.WriteAllBytes(Path.Combine(state, "partial", $"edge-1.{id}.data"), data);
+        File.WriteAllText(Path.Combine(state, "completed.log"), $"edge-1.{id}\tedge-1/cut/short.bin\nedge-1.{new string('f', 32)}\tedge-1/to");
+
+        using var assembler = Assembler(dir, out var status);
+        var target = dir.Combine("edge-1", "cut", "short.bin");
+        Assert.Equal(data, File.ReadAllBytes(target));
+        Assert.Equal(["edge-1", "edge-1/cut", "edge-1/cut/short.bin"], FilesCli.Tree(dir.Path));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(state, "partial")));
+        Assert.Equal(0, new FileInfo(Path.Combine(state, "completed.log")).Length);
+
+        // Its records delivered again (they were never acknowledged): duplicates of a completed version.
+        foreach (var c in chunks) assembler.Accept(0, c);
+        assembler.Accept(0, manifest);
+        assembler.Flush();
+        Assert.Equal(0, status.Snapshot().FilesCompleted);
+        Assert.Equal(data, File.ReadAllBytes(target));
+    }
+
+    [Fact]
+    public void Flush_ChunksOutOfOrder_WholeHashStillChecked()
+    {
+        using var dir = new TempDirectory();
+        using var assembler = Assembler(dir, out var status);
+        // In order the whole hash is kept while writing; out of order the file is read back. Both must refuse a wrong manifest.
+        var (_, inOrder, _) = FileOf("a.bin", 3000, id: new string('a', 32));
+        var (_, outOfOrder, _) = FileOf("b.bin", 3000, id: new string('b', 32));
+        foreach (var c in inOrder) assembler.Accept(0, c);
+        foreach (var i in new[] { 2, 0, 1 }) assembler.Accept(0, outOfOrder[i]);
+        assembler.Accept(0, Manifest("a.bin", 3000, 3, new byte[32], new string('a', 32)));
+        assembler.Accept(0, Manifest("b.bin", 3000, 3, new byte[32], new string('b', 32)));
+        assembler.Flush();
+        Assert.Empty(FilesCli.Tree(dir.Path));
+        Assert.All(Assert.Single(status.Snapshot().Origins).InFlight, f => Assert.Equal("hash-mismatch", f.State));
+    }
 }

@@ -82,18 +82,34 @@ public sealed class FileRecordCodecTests
     }
 
     [Fact]
-    public void SingleRecordBatch_DecodesAsOneRecord()
+    public void FileRecordBatch_ChunksOfSeveralFilesReadInPlace_DecodeInOrder()
     {
-        var data = new byte[1000];
-        Random.Shared.NextBytes(data);
-        var r = Chunk("dir/f.bin", 1000, 0, 0, data);
-        var buffer = new byte[4096];
-        var size = SingleRecordBatch.Write(buffer, r.Key!.Value, data, r.Headers, 1234, 7, 0, 42);
-        Assert.Equal(size, SingleRecordBatch.SizeOf(r.Key!.Value, data, r.Headers));
-        Assert.Equal(BatchValidation.Valid, RecordBatchHeader.Validate(buffer.AsSpan(0, size), out var header));
-        Assert.Equal((7L, 42), (header.ProducerId, header.BaseSequence));
-        var decoded = Assert.Single(RecordBatchReader.ReadRecords(buffer.AsMemory(0, size)));
-        Assert.True(FileRecordCodec.TryDecode(decoded, out var file, out var error), error);
-        Assert.Equal(data, file!.Data.ToArray());
+        var buffer = new byte[8192];
+        var batch = new FileRecordBatch(buffer);
+        var sent = new List<(Record Record, byte[] Data)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var data = new byte[1000 + i * 500];
+            Random.Shared.NextBytes(data);
+            var r = Chunk($"dir/f{i}.bin", data.Length, 0, 0, data, id: $"{i:x32}");
+            // As the sender does: find the value's place, put the bytes there, then write the record around them.
+            var offset = batch.ValueOffset(r.Key!.Value, data.Length, r.Headers);
+            Assert.True(offset > 0);
+            data.CopyTo(buffer, offset);
+            batch.Append(r.Key!.Value, buffer.AsMemory(offset, data.Length), r.Headers);
+            sent.Add((r, data));
+        }
+        Assert.Equal(-1, batch.ValueOffset(sent[0].Record.Key!.Value, 8192, sent[0].Record.Headers)); // would not fit
+        var sealedBatch = batch.Seal(1234, 7, 0, 42);
+        Assert.Equal(BatchValidation.Valid, RecordBatchHeader.Validate(sealedBatch.Span, out var header));
+        Assert.Equal((7L, 42, 3), (header.ProducerId, header.BaseSequence, header.RecordCount));
+        var decoded = RecordBatchReader.ReadRecords(sealedBatch).ToList();
+        Assert.Equal(3, decoded.Count);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(FileRecordCodec.TryDecode(decoded[i], out var file, out var error), error);
+            Assert.Equal(sent[i].Data, file!.Data.ToArray());
+            Assert.Equal($"dir/f{i}.bin", file.Path);
+        }
     }
 }

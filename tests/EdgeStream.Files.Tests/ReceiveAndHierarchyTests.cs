@@ -53,6 +53,96 @@ public sealed class ReceiveAndHierarchyTests
     }
 
     [Fact]
+    public async Task Receive_KilledWithSigkillWhileMaterializingSmallFiles_EachFileOnceAndWhole()
+    {
+        using var dir = new TempDirectory();
+        await using var broker = await AgentNode.StartAsync(dir.Combine("broker"), "edge", "--node-id", "broker-1");
+        // Many small files (some empty, some of several chunks) so that kills land between a batch's fsyncs, its journal
+        // write, its renames and the commit of the consumer position.
+        const int count = 600;
+        var expected = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var random = new Random(12);
+        for (var i = 0; i < count; i++)
+        {
+            var relative = $"tree/d{i % 12:D2}/f{i:D3}.dat";
+            var bytes = new byte[i % 50 == 0 ? 0 : random.Next(1, 12_000)];
+            random.NextBytes(bytes);
+            Directory.CreateDirectory(Path.GetDirectoryName(dir.Combine("src", relative))!);
+            File.WriteAllBytes(dir.Combine("src", relative), bytes);
+            expected[relative] = bytes;
+        }
+        var sent = await FilesCli.SendAsync(dir.Path, broker.Bootstrap, dir.Combine("state"), dir.Combine("src", "tree"), "--chunk", "4KiB");
+        Assert.True(sent.ExitCode == 0, sent.Stderr);
+
+        var output = dir.Combine("out");
+        var origin = Environment.MachineName;
+        string[] receive = ["receive", "--dir", output, "--group", "killed", "--bootstrap", broker.Bootstrap];
+        // A file put in place a second time would get the sender's mtime back; the test marks every file it has seen.
+        var seen = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        var marked = new HashSet<string>(StringComparer.Ordinal);
+        var logs = new System.Text.StringBuilder();
+        var kills = 0;
+        for (var round = 0; round < 4; round++)
+        {
+            using var receiver = AgentProcess.Start(dir.Path, receive);
+            var target = count * round / 5 + random.Next(1, count / 5);
+            var reached = await Wait.UntilAsync(() => receiver.HasExited || Visible(output, origin).Count >= target, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(2));
+            Assert.True(reached && !receiver.HasExited, $"round {round}: the receiver did not reach {target} files:\n{receiver.Stderr}");
+            await receiver.KillAsync();
+            kills++;
+            logs.Append(receiver.Stderr);
+            // Whatever is visible is whole and right: renames are atomic and only verified, fsynced data is renamed.
+            foreach (var relative in Visible(output, origin))
+            {
+                var path = Path.Combine(output, origin, relative);
+                Assert.True(expected.TryGetValue(relative, out var bytes), $"unexpected {relative}");
+                Assert.Equal(bytes, File.ReadAllBytes(path));
+                File.SetLastWriteTimeUtc(path, seen);
+                marked.Add(relative);
+            }
+        }
+        Assert.True(kills >= 3, "the receiver finished before it was killed three times");
+
+        using (var last = AgentProcess.Start(dir.Path, receive))
+        {
+            var all = await Wait.UntilAsync(() => Visible(output, origin).Count == count, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(50));
+            Assert.True(all, $"{Visible(output, origin).Count} of {count} files arrived:\n{last.Stderr}");
+            Assert.Equal(0, await last.StopAsync(TimeSpan.FromSeconds(30)));
+            logs.Append(last.Stderr);
+        }
+        foreach (var (relative, bytes) in expected)
+        {
+            var path = Path.Combine(output, origin, relative);
+            Assert.Equal(bytes, File.ReadAllBytes(path));
+            // Put in place once: either in the final run or, marked by the test, in an earlier one and never again.
+            var mtime = File.GetLastWriteTimeUtc(path);
+            var materialized = Count(logs, $"File {relative} from {origin} complete:") + Count(logs, $"File {origin}/{relative} put in place at start");
+            Assert.True(materialized <= 1, $"{relative} was put in place {materialized} times");
+            Assert.Equal(marked.Contains(relative) ? seen : File.GetLastWriteTimeUtc(dir.Combine("src", relative)), mtime);
+        }
+    }
+
+    /// <summary>The files (relative to the origin's directory, '/'-separated) a receiver has put under <paramref name="output"/>.</summary>
+    private static List<string> Visible(string output, string origin)
+    {
+        var root = Path.Combine(output, origin);
+        if (!Directory.Exists(root)) return [];
+        try
+        {
+            return [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(root, p).Replace('\\', '/'))];
+        }
+        catch (DirectoryNotFoundException) { return []; }
+    }
+
+    private static int Count(System.Text.StringBuilder text, string what)
+    {
+        var s = text.ToString();
+        var n = 0;
+        for (var i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    [Fact]
     public async Task EdgeGatewayCloud_GatewayKilledMidTransfer_FileArrivesAtCloudIntact()
     {
         using var dir = new TempDirectory();

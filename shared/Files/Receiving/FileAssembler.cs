@@ -9,10 +9,11 @@ namespace EdgeStream.Files.Receiving;
 /// Turns file records into files under a directory: DIR/{origin}/{path}. <see cref="Accept"/> checks a
 /// record (shape, safe origin and path, chunk SHA-256) and writes a chunk at its offset into the file
 /// version's partial data file, in any order, ignoring duplicates; <see cref="Flush"/> makes everything
-/// accepted so far durable (data fsynced, then the reassembly state) and materializes every file that is
-/// complete and whose whole SHA-256 matches: mtime and mode set, fsynced, renamed into place. A caller
-/// acknowledges (commits) records only after <see cref="Flush"/> returned. Partial state lives in
-/// DIR/.edgestream-files, which no origin can name.
+/// accepted so far durable: the files complete by then are materialized together by the
+/// <see cref="FileMaterializer"/> (verified, fsynced, recorded in one journal write, renamed into place),
+/// the others get their data fsynced and their reassembly state saved. A caller acknowledges (commits)
+/// records only after <see cref="Flush"/> returned. Partial state lives in DIR/.edgestream-files, which no
+/// origin can name.
 /// </summary>
 public sealed class FileAssembler : IDisposable
 {
@@ -20,23 +21,20 @@ public sealed class FileAssembler : IDisposable
 
     private readonly string _root;
     private readonly string _partialDirectory;
-    private readonly string _doneDirectory;
+    private readonly FileMaterializer _materializer;
     private readonly string? _localOrigin;
     private readonly FilesStatus _status;
     private readonly ILogger _logger;
     private readonly Dictionary<string, PartialFile> _open = new(StringComparer.Ordinal);
     private readonly HashSet<PartialFile> _touched = [];
-    private readonly HashSet<string> _done = new(StringComparer.Ordinal);
 
     /// <param name="directory">The receiver's root: files land in {directory}/{origin}/{path}.</param>
     /// <param name="localOrigin">The origin of records without an <c>es.origin.node</c> header (the node's own id); null: the sender's <c>file.host</c>.</param>
     public FileAssembler(string directory, FilesStatus status, ILogger logger, string? localOrigin = null)
     {
         _root = Path.GetFullPath(directory);
-        _partialDirectory = Path.Combine(_root, StateDirectoryName, "partial");
-        _doneDirectory = Path.Combine(_root, StateDirectoryName, "done");
-        Directory.CreateDirectory(_partialDirectory);
-        Directory.CreateDirectory(_doneDirectory);
+        _materializer = new FileMaterializer(_root, Path.Combine(_root, StateDirectoryName), status, logger);
+        _partialDirectory = _materializer.PartialDirectory;
         _localOrigin = localOrigin;
         _status = status;
         _logger = logger;
@@ -64,7 +62,7 @@ public sealed class FileAssembler : IDisposable
             return;
         }
         var key = origin + "." + file.FileId;
-        if (IsDone(key)) return; // a duplicate of a file already in place
+        if (!_open.ContainsKey(key) && _materializer.IsDone(key)) return; // a duplicate of a file already in place
 
         if (!_open.TryGetValue(key, out var partial))
         {
@@ -113,69 +111,20 @@ public sealed class FileAssembler : IDisposable
     /// </summary>
     public void Flush()
     {
-        // A file complete by now needs no reassembly state: it is verified, fsynced once and renamed into place
-        // (if that is cut short, the uncommitted records come again and rebuild it). The others are made durable.
+        // A file complete by now needs no reassembly state: it is materialized with the others of this batch (if that
+        // is cut short before its journal line, the uncommitted records come again and rebuild it). The others are
+        // made durable one by one: a file spans batches only when it is large, so this is paid per batch, not per file.
+        var complete = new List<PartialFile>();
         foreach (var partial in _touched)
         {
-            if (partial.IsComplete) Materialize(partial);
+            if (partial.IsComplete) complete.Add(partial);
             else Disk(partial.Persist, partial);
         }
         _touched.Clear();
-    }
-
-    private void Materialize(PartialFile partial)
-    {
-        var key = partial.Origin + "." + partial.FileId;
-        if (partial.Size == 0) Disk(partial.CreateEmpty, partial);
-        if (!File.Exists(partial.DataPath))
-        {
-            // A crash between the rename and the done marker: the file is in place already.
-            MarkDone(key, partial);
-            return;
-        }
-        if (!Disk(partial.VerifyWhole, partial))
-        {
-            partial.MarkCorrupt();
-            Disk(partial.Persist, partial);
-            FilesLog.HashMismatch(_logger, partial.Origin, partial.RelativePath, partial.FileId);
-            _status.Progress(partial.Origin, partial.FileId, partial.RelativePath, partial.Size, partial.ReceivedBytes, "hash-mismatch");
-            _status.Error($"{partial.Origin}/{partial.RelativePath}: whole-file SHA-256 mismatch, not materialized");
-            return;
-        }
-        string target;
-        try
-        {
-            target = SafePath.PrepareDirectory(_root, [partial.Origin, .. partial.Parts]);
-        }
-        catch (FilesException ex)
-        {
-            // A planted link or a directory in the way: this version is never written; the data is dropped.
-            FilesLog.Refused(_logger, partial.Origin, partial.RelativePath, ex.Message);
-            _status.Rejected($"{partial.Origin}/{partial.RelativePath}: {ex.Message}");
-            MarkDone(key, partial);
-            return;
-        }
-        Disk(() => partial.MoveTo(target), partial);
-        MarkDone(key, partial);
-        FilesLog.FileCompleted(_logger, partial.Origin, partial.RelativePath, partial.Size, partial.Chunks, Convert.ToHexStringLower(partial.WholeSha256!), target);
-        _status.Completed(partial.Origin, partial.FileId, partial.RelativePath, partial.Size);
-    }
-
-    private void MarkDone(string key, PartialFile partial)
-    {
-        File.WriteAllBytes(Path.Combine(_doneDirectory, key), []);
-        partial.DeleteState();
-        partial.Dispose();
-        _open.Remove(key);
-        _done.Add(key);
-    }
-
-    private bool IsDone(string key)
-    {
-        if (_done.Contains(key)) return true;
-        if (_open.ContainsKey(key) || !File.Exists(Path.Combine(_doneDirectory, key))) return false;
-        _done.Add(key);
-        return true;
+        if (complete.Count == 0) return;
+        _materializer.Materialize(complete);
+        foreach (var partial in complete)
+            if (!partial.Corrupt) _open.Remove(partial.Origin + "." + partial.FileId);
     }
 
     private void Reject(int partition, long offset, string reason)
@@ -186,36 +135,12 @@ public sealed class FileAssembler : IDisposable
 
     // Every disk operation goes through here: a full disk or an I/O error becomes one clear exception, and the
     // partial file stays for the records to be delivered again.
-    private void Disk(Action action, PartialFile partial) => Disk(() => { action(); return true; }, partial);
-
-    private T Disk<T>(Func<T> action, PartialFile partial)
-    {
-        try
-        {
-            return action();
-        }
-        catch (IOException ex) when (IsDiskFull(ex))
-        {
-            var message = $"disk full under {_root} while writing {partial.Origin}/{partial.RelativePath}: {ex.Message}; the partial file is kept and nothing after the last durable chunk was acknowledged";
-            _status.Error(message);
-            throw new FilesDiskFullException(message, ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            var message = $"cannot write {partial.Origin}/{partial.RelativePath} under {_root}: {ex.Message}";
-            _status.Error(message);
-            throw new FilesException(message, ex);
-        }
-    }
-
-    private static bool IsDiskFull(IOException ex) =>
-        ex.HResult is 28 or 112 or unchecked((int)0x80070070) or unchecked((int)0x80070027)
-        || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
-        || ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase);
+    private void Disk(Action action, PartialFile partial) => DiskFailures.Run(action, _root, partial.Origin + "/" + partial.RelativePath, _status);
 
     public void Dispose()
     {
         foreach (var p in _open.Values) p.Dispose();
         _open.Clear();
+        _materializer.Dispose();
     }
 }

@@ -10,6 +10,8 @@ namespace EdgeStream.Files.Receiving;
 /// state file recording which chunks are in it (verified) and the manifest once seen. The state is
 /// rewritten (temp file, fsync, rename) only after the data it describes was fsynced, so after kill -9
 /// every chunk it lists is on disk; chunks written after it are simply written again when redelivered.
+/// While chunks arrive in order (the sender's order) their bytes are hashed as they are written, so a
+/// complete file's whole SHA-256 needs no second read of the data; otherwise it is read back once.
 /// </summary>
 internal sealed class PartialFile : IDisposable
 {
@@ -18,6 +20,13 @@ internal sealed class PartialFile : IDisposable
     private readonly string _statePath;
     private SafeFileHandle? _data;
     private byte[] _bitmap;
+    // Nothing on disk belongs to this version yet: whatever a data file of this name holds (left by a crash before
+    // it was recorded anywhere, possibly with a read-only mode already set) is replaced on the first write.
+    private bool _fresh;
+    // The whole-file hash of chunks 0..n-1 written back to back from offset 0; null once a chunk came out of order.
+    private IncrementalHash? _inOrderHash;
+    private int _inOrderChunks;
+    private long _inOrderBytes;
 
     private PartialFile(string directory, string key, string origin, string fileId, string[] parts, string path, long size, long mtimeNs, int mode, byte[] bitmap)
     {
@@ -63,7 +72,10 @@ internal sealed class PartialFile : IDisposable
     }
 
     public static PartialFile Create(string directory, string key, string origin, string fileId, string[] parts, string path, long size, long mtimeNs, int mode) =>
-        new(directory, key, origin, fileId, parts, path, size, mtimeNs, mode, []);
+        new(directory, key, origin, fileId, parts, path, size, mtimeNs, mode, []) { _fresh = true, _inOrderHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256) };
+
+    /// <summary>Whether this version was loaded from a saved state (an earlier run made part of it durable).</summary>
+    public bool Loaded { get; private init; }
 
     /// <summary>The saved state of <paramref name="key"/>, or null when there is none (or it is unreadable: the file starts over).</summary>
     public static PartialFile? Load(string directory, string key, string origin, string fileId)
@@ -82,7 +94,7 @@ internal sealed class PartialFile : IDisposable
                 long.Parse(Field(lines[2], "size"), CultureInfo.InvariantCulture),
                 long.Parse(Field(lines[3], "mtime"), CultureInfo.InvariantCulture),
                 int.Parse(Field(lines[4], "mode"), CultureInfo.InvariantCulture),
-                Convert.FromBase64String(Field(lines[7], "bitmap")));
+                Convert.FromBase64String(Field(lines[7], "bitmap"))) { Loaded = true };
             var manifest = Field(lines[5], "manifest");
             if (manifest != "-")
             {
@@ -108,8 +120,14 @@ internal sealed class PartialFile : IDisposable
     /// <summary>Writes a verified chunk at its offset (not yet durable: <see cref="Persist"/>).</summary>
     public void Write(int index, long offset, ReadOnlySpan<byte> data)
     {
-        _data ??= File.OpenHandle(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        RandomAccess.Write(_data, data, offset);
+        RandomAccess.Write(Handle(), data, offset);
+        if (_inOrderHash is not null && index == _inOrderChunks && offset == _inOrderBytes)
+        {
+            _inOrderHash.AppendData(data);
+            _inOrderChunks++;
+            _inOrderBytes += data.Length;
+        }
+        else DropInOrderHash();
         if (index / 8 >= _bitmap.Length) Array.Resize(ref _bitmap, Math.Max(index / 8 + 1, _bitmap.Length * 2));
         _bitmap[index / 8] |= (byte)(1 << (index % 8));
         ReceivedBytes += data.Length;
@@ -132,21 +150,41 @@ internal sealed class PartialFile : IDisposable
         Dirty = true;
     }
 
-    /// <summary>The data file of an empty file version (no chunk ever opens it).</summary>
-    public void CreateEmpty()
+    // The data file, opened once: a fresh version replaces what a file of its name holds; a loaded one keeps it
+    // (made writable again if a crash came after its final mode was set).
+    private SafeFileHandle Handle()
     {
-        if (!File.Exists(DataPath)) File.WriteAllBytes(DataPath, []);
+        if (_data is not null) return _data;
+        if (_fresh)
+        {
+            File.Delete(DataPath);
+            _data = File.OpenHandle(DataPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            _fresh = false;
+            return _data;
+        }
+        try
+        {
+            _data = File.OpenHandle(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        }
+        catch (UnauthorizedAccessException) when (!OperatingSystem.IsWindows() && File.Exists(DataPath))
+        {
+            File.SetUnixFileMode(DataPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            _data = File.OpenHandle(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        }
+        return _data;
+    }
+
+    private void DropInOrderHash()
+    {
+        _inOrderHash?.Dispose();
+        _inOrderHash = null;
     }
 
     /// <summary>fsyncs the data written so far, then replaces the state file with one that lists it.</summary>
     public void Persist()
     {
         if (!Dirty) return;
-        if (Size == 0) CreateEmpty();
-        _data?.Dispose(); // FlushToDisk is on FileStream; closing after an fsync through one keeps it simple
-        _data = null;
-        using (var stream = new FileStream(DataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1))
-            stream.Flush(flushToDisk: true);
+        RandomAccess.FlushToDisk(Handle());
         var text = new StringBuilder()
             .Append(Magic).Append('\n')
             .Append("path ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(RelativePath))).Append('\n')
@@ -168,39 +206,68 @@ internal sealed class PartialFile : IDisposable
         Dirty = false;
     }
 
-    /// <summary>Whether the data file's SHA-256 is the manifest's (reads the file once, sequentially).</summary>
+    /// <summary>
+    /// Whether the data file's SHA-256 is the manifest's: from the hash kept while the chunks came in order, else
+    /// by reading the file once, sequentially.
+    /// </summary>
     public bool VerifyWhole()
     {
-        _data?.Dispose();
-        _data = null;
-        using var stream = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024, FileOptions.SequentialScan);
-        if (stream.Length != Size) return false;
-        var hash = SHA256.HashData(stream);
+        var handle = Handle();
+        if (RandomAccess.GetLength(handle) != Size) return false;
+        Span<byte> hash = stackalloc byte[32];
+        if (_inOrderHash is not null && _inOrderChunks == Chunks && _inOrderBytes == Size)
+        {
+            _inOrderHash.GetHashAndReset(hash);
+            DropInOrderHash();
+            return CryptographicOperations.FixedTimeEquals(hash, WholeSha256);
+        }
+        DropInOrderHash();
+        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(Size, 1024 * 1024));
+        try
+        {
+            for (long position = 0; position < Size;)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, Size - position)), position);
+                if (n == 0) return false;
+                whole.AppendData(buffer, 0, n);
+                position += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        whole.GetHashAndReset(hash);
         return CryptographicOperations.FixedTimeEquals(hash, WholeSha256);
     }
 
-    /// <summary>Gives the data file its mtime and mode, fsyncs it, renames it to <paramref name="target"/> (atomic, same file system) and fsyncs the directory.</summary>
-    public void MoveTo(string target)
+    /// <summary>
+    /// Gives the verified data file its mtime and mode and starts writing it to disk, without waiting: the first
+    /// step of materializing a batch of files (<see cref="Sync"/> on each comes after every one was started).
+    /// </summary>
+    public void Seal()
     {
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(DataPath, (UnixFileMode)(Mode & 0x1FF));
-        File.SetLastWriteTimeUtc(DataPath, new DateTime(DateTime.UnixEpoch.Ticks + MtimeNs / 100, DateTimeKind.Utc));
-        using (var stream = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
-            stream.Flush(flushToDisk: true);
-        File.Move(DataPath, target, overwrite: true);
-        // The rename is durable only once the target's directory is: before the done marker says so.
-        DirectorySync.Sync(Path.GetDirectoryName(target)!);
+        var handle = Handle();
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(handle, (UnixFileMode)(Mode & 0x1FF));
+        File.SetLastWriteTimeUtc(handle, new DateTime(DateTime.UnixEpoch.Ticks + MtimeNs / 100, DateTimeKind.Utc));
+        WritebackStart.Begin(handle);
     }
 
-    /// <summary>Removes the state file once the data is in place (or given up).</summary>
-    public void DeleteState()
+    /// <summary>fsyncs the data file (its bytes, mode and mtime).</summary>
+    public void Sync() => RandomAccess.FlushToDisk(Handle());
+
+    /// <summary>Renames the (synced) data file to <paramref name="target"/>: atomic on one file system, replacing a file there.</summary>
+    public void MoveTo(string target)
     {
-        File.Delete(_statePath);
-        File.Delete(DataPath);
+        Dispose();
+        File.Move(DataPath, target, overwrite: true);
     }
 
     public void Dispose()
     {
         _data?.Dispose();
         _data = null;
+        DropInOrderHash();
     }
 }

@@ -172,24 +172,22 @@ public sealed class FileSender
             var sha = new byte[32];
             while (job.NextChunk < job.ChunkCount)
             {
-                var slot = await pipeline.RentAsync(_progress, cancellationToken).ConfigureAwait(false);
                 var index = job.NextChunk;
                 var offset = (long)index * job.ChunkSize;
                 var length = (int)Math.Min(job.ChunkSize, job.Size - offset);
                 // The chunk is read straight into its place in the batch (headers of the same size, the hash still zero).
                 Array.Clear(sha);
-                var valueOffset = SingleRecordBatch.ValueOffset(job.Key, length,
-                    FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha));
-                var value = slot.Batch.AsMemory(valueOffset, length);
+                var (batch, valueOffset) = await pipeline.PlaceAsync(job, length,
+                    FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha), _progress, cancellationToken).ConfigureAwait(false);
+                var value = batch.Buffer.AsMemory(valueOffset, length);
                 job.ReadNext(value.Span);
                 SHA256.HashData(value.Span, sha);
-                var headers = FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha);
-                await pipeline.SendAsync(slot, job, index, length, headers, value, cancellationToken).ConfigureAwait(false);
+                pipeline.Append(batch, job, index, length, FileRecordCodec.ChunkHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, index, offset, length, sha), value);
             }
             var whole = job.FinishReading();
-            var manifestSlot = await pipeline.RentAsync(_progress, cancellationToken).ConfigureAwait(false);
             var manifest = FileRecordCodec.ManifestHeaders(job.Source.Name, job.Size, job.MtimeNs, job.Mode, _options.Host, job.ChunkCount, whole);
-            await pipeline.SendAsync(manifestSlot, job, -1, 0, manifest, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            var (manifestBatch, _) = await pipeline.PlaceAsync(job, 0, manifest, _progress, cancellationToken).ConfigureAwait(false);
+            pipeline.Append(manifestBatch, job, -1, 0, manifest, ReadOnlyMemory<byte>.Empty);
         }
         catch (FilesException ex)
         {
@@ -206,9 +204,11 @@ public sealed class FileSender
     }
 
     /// <summary>
-    /// The window: a fixed set of buffers, the requests in flight in send order, and the producer id
-    /// with a sequence per partition. Acknowledgements are taken in send order; a file's records are all
-    /// in one partition, and one connection answers in order, so a file's acks come in chunk order.
+    /// The window: a fixed set of batch buffers, one of them open (filling with the records of one partition,
+    /// across file boundaries), the requests in flight in send order, and the producer id with a sequence per
+    /// partition. A batch goes out when the next record does not fit or belongs to another partition, and at the
+    /// end. Acknowledgements are taken in send order; a file's records are all in one partition, and one
+    /// connection answers in order, so a file's acks come in chunk order.
     /// </summary>
     private sealed class Pipeline(KafkaClient client, TopicDescription topic, int window, int batchSize)
     {
@@ -216,6 +216,7 @@ public sealed class FileSender
         private readonly Stack<Slot> _free = new();
         private readonly Dictionary<int, int> _sequences = [];
         private readonly Partitioner _partitioner = new();
+        private Slot? _open;
         private int _created;
         private long _producerId = -1;
         private short _epoch = -1;
@@ -227,28 +228,66 @@ public sealed class FileSender
             (_producerId, _epoch) = await client.InitProducerIdAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        public async Task<Slot> RentAsync(IFileSendProgress progress, CancellationToken cancellationToken)
+        /// <summary>
+        /// The open batch with room for a record of <paramref name="job"/> (a value of <paramref name="valueLength"/>
+        /// bytes, headers of the size of <paramref name="headers"/>) and where its value goes: the open one when it
+        /// fits and is for the same partition, else a fresh one after the open one was sent.
+        /// </summary>
+        public async Task<(FileRecordBatch Batch, int ValueOffset)> PlaceAsync(FileJob job, int valueLength, List<RecordHeader> headers,
+            IFileSendProgress progress, CancellationToken cancellationToken)
         {
             _progress = progress;
+            var partition = _partitioner.Partition(job.Key, true, topic.PartitionCount);
+            if (_open is { } open && open.Partition == partition)
+            {
+                var offset = open.Batch.ValueOffset(job.Key, valueLength, headers);
+                if (offset >= 0) return (open.Batch, offset);
+            }
+            if (_open is not null) await SendOpenAsync(cancellationToken).ConfigureAwait(false);
+            var slot = await RentAsync(cancellationToken).ConfigureAwait(false);
+            slot.Open(partition);
+            _open = slot;
+            var first = slot.Batch.ValueOffset(job.Key, valueLength, headers);
+            if (first < 0) throw new FilesException($"a {valueLength}-byte chunk record does not fit in a {batchSize}-byte batch");
+            return (slot.Batch, first);
+        }
+
+        /// <summary>Appends the record placed by <see cref="PlaceAsync"/> (its value already in place) to the open batch.</summary>
+        public void Append(FileRecordBatch batch, FileJob job, int index, int length, List<RecordHeader> headers, ReadOnlyMemory<byte> value)
+        {
+            batch.Append(job.Key, value, headers);
+            _open!.Acks.Add(new Ack(job, index, length));
+        }
+
+        private async Task<Slot> RentAsync(CancellationToken cancellationToken)
+        {
             while (_free.Count == 0)
             {
                 if (_created < window)
                 {
                     _created++;
                     // Allocated once per run, the first time the window grows to it: small sends stay small.
-                    return new Slot(new byte[batchSize]);
+                    return new Slot(new FileRecordBatch(new byte[batchSize]));
                 }
                 await CompleteOldestAsync(cancellationToken).ConfigureAwait(false);
             }
             return _free.Pop();
         }
 
-        public async Task SendAsync(Slot slot, FileJob job, int index, int length, List<RecordHeader> headers, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
+        private async Task SendOpenAsync(CancellationToken cancellationToken)
         {
-            var partition = _partitioner.Partition(job.Key, true, topic.PartitionCount);
-            _sequences.TryGetValue(partition, out var sequence);
-            _sequences[partition] = sequence == int.MaxValue ? 0 : sequence + 1;
-            var size = SingleRecordBatch.Write(slot.Batch, job.Key, value, headers, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _producerId, _epoch, sequence);
+            var slot = _open!;
+            _open = null;
+            if (slot.Batch.Count == 0)
+            {
+                // Its one record was never appended (the file could not be read).
+                _free.Push(slot);
+                return;
+            }
+            _sequences.TryGetValue(slot.Partition, out var sequence);
+            // Sequences wrap at int.MaxValue, as Kafka producers do.
+            _sequences[slot.Partition] = (int)(((long)sequence + slot.Batch.Count) % ((long)int.MaxValue + 1));
+            var batch = slot.Batch.Seal(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _producerId, _epoch, sequence);
             var request = new ProduceRequest
             {
                 Acks = -1,
@@ -256,14 +295,14 @@ public sealed class FileSender
                 TopicData = [new ProduceRequest.TopicProduceData
                 {
                     Name = topic.Name,
-                    PartitionData = [new ProduceRequest.PartitionProduceData { Index = partition, Records = slot.Batch.AsMemory(0, size) }],
+                    PartitionData = [new ProduceRequest.PartitionProduceData { Index = slot.Partition, Records = batch }],
                 }],
             };
             try
             {
-                var connection = await client.LeaderConnectionAsync(topic, partition, cancellationToken).ConfigureAwait(false);
+                var connection = await client.LeaderConnectionAsync(topic, slot.Partition, cancellationToken).ConfigureAwait(false);
                 var response = await connection.WriteAsync<ProduceResponse>(request, connection.VersionFor(ApiKey.Produce), cancellationToken).ConfigureAwait(false);
-                _inFlight.Enqueue(new InFlight(response, slot, job, index, length, partition));
+                _inFlight.Enqueue(new InFlight(response, slot));
             }
             catch
             {
@@ -274,12 +313,14 @@ public sealed class FileSender
 
         public async Task DrainAsync(CancellationToken cancellationToken)
         {
+            if (_open is not null) await SendOpenAsync(cancellationToken).ConfigureAwait(false);
             while (_inFlight.Count > 0) await CompleteOldestAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        /// <summary>After a failure: wait out what is in flight, keeping what was acknowledged before the failure.</summary>
+        /// <summary>After a failure: wait out what is in flight, keeping what was acknowledged before the failure; the open batch is dropped unsent.</summary>
         public async Task AbandonAsync()
         {
+            _open = null;
             while (_inFlight.TryDequeue(out var f))
             {
                 try { await f.Response.ConfigureAwait(false); }
@@ -292,21 +333,43 @@ public sealed class FileSender
             var f = _inFlight.Peek();
             var response = await f.Response.WaitAsync(cancellationToken).ConfigureAwait(false);
             _inFlight.Dequeue();
-            _free.Push(f.Slot);
-            foreach (var t in response.Responses)
-                foreach (var p in t.PartitionResponses)
-                {
-                    if (p.ErrorCode == 0) continue;
-                    // Retriable or not, the request was not stored: the caller resends from the last acknowledged chunk.
-                    throw KafkaClientException.FromBroker(p.ErrorCode, $"'{topic.Name}' partition {p.Index}", p.ErrorMessage);
-                }
-            f.Job.Acknowledge(f.Index, f.Length, _progress!);
+            try
+            {
+                foreach (var t in response.Responses)
+                    foreach (var p in t.PartitionResponses)
+                    {
+                        if (p.ErrorCode == 0) continue;
+                        // Retriable or not, the request was not stored: the caller resends from the last acknowledged chunk.
+                        throw KafkaClientException.FromBroker(p.ErrorCode, $"'{topic.Name}' partition {p.Index}", p.ErrorMessage);
+                    }
+                foreach (var ack in f.Slot.Acks) ack.Job.Acknowledge(ack.Index, ack.Length, _progress!);
+            }
+            finally
+            {
+                _free.Push(f.Slot);
+            }
         }
 
-        private readonly record struct InFlight(Task<ProduceResponse> Response, Slot Slot, FileJob Job, int Index, int Length, int Partition);
+        private readonly record struct InFlight(Task<ProduceResponse> Response, Slot Slot);
     }
 
-    private sealed record Slot(byte[] Batch);
+    /// <summary>A record acknowledged with its batch: chunk <see cref="Index"/> of a file, or its manifest (-1).</summary>
+    private readonly record struct Ack(FileJob Job, int Index, int Length);
+
+    /// <summary>One of the window's buffers: the batch laid out in it, its partition, and what its acknowledgement acknowledges.</summary>
+    private sealed class Slot(FileRecordBatch batch)
+    {
+        public FileRecordBatch Batch { get; } = batch;
+        public int Partition { get; private set; }
+        public List<Ack> Acks { get; } = [];
+
+        public void Open(int partition)
+        {
+            Partition = partition;
+            Batch.Clear();
+            Acks.Clear();
+        }
+    }
 
     /// <summary>One file being sent: its identity, the open handle, the hash of what was read, how far it is acknowledged.</summary>
     private sealed class FileJob : IDisposable

@@ -47,7 +47,8 @@ public sealed class SendStateStore
     {
         private readonly string _path;
         private SafeFileHandle? _handle;
-        private readonly byte[] _buffer = new byte[RecordSize];
+        // Only while the file is being sent: a run over many files keeps every entry until it ends.
+        private byte[]? _buffer;
 
         internal Entry(string path) => _path = path;
 
@@ -67,6 +68,7 @@ public sealed class SendStateStore
         public void Save(SendState state)
         {
             _handle ??= File.OpenHandle(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+            _buffer ??= new byte[RecordSize];
             var text = string.Create(CultureInfo.InvariantCulture,
                 $"{Magic} {state.FileId} {state.Size} {state.MtimeNs} {state.ChunkSize} {state.AckedChunks} {(state.Complete ? 1 : 0)}");
             Array.Fill(_buffer, (byte)' ');
@@ -92,6 +94,7 @@ public sealed class SendStateStore
         {
             _handle?.Dispose();
             _handle = null;
+            _buffer = null;
         }
     }
 }
