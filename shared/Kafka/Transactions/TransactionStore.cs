@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using EdgeStream.Kafka.Groups;
 using EdgeStream.Metadata;
 
@@ -30,7 +28,7 @@ internal sealed class TransactionStore
         foreach (var o in t.Offsets)
             offsets.Add(new StoredTxnOffset(o.Group, o.Topic, o.Partition, o.Offset.Offset, o.Offset.LeaderEpoch, o.Offset.Metadata, o.Offset.CommitTimestampMs));
         var stored = new StoredTransaction(t.Epoch, t.TimeoutMs, t.State.ToString(), t.StartTimeMs, partitions, [.. t.Groups], offsets);
-        _collection.Put(t.TransactionalId, t.ProducerId, JsonSerializer.Serialize(stored, TransactionJsonContext.Default.StoredTransaction));
+        _collection.Put(t.TransactionalId, t.ProducerId, StoredTransactionJson.Write(stored));
     }
 
     public List<TransactionMetadata> LoadAll()
@@ -40,9 +38,7 @@ internal sealed class TransactionStore
         foreach (var entry in _collection.List())
         {
             if (entry.Text is null) continue;
-            StoredTransaction? stored;
-            try { stored = JsonSerializer.Deserialize(entry.Text, TransactionJsonContext.Default.StoredTransaction); }
-            catch (JsonException) { continue; }
+            var stored = StoredTransactionJson.TryRead(entry.Text);
             if (stored is null || !Enum.TryParse<TransactionState>(stored.State, out var state)) continue;
             var t = new TransactionMetadata(entry.Key)
             {
@@ -80,6 +76,3 @@ internal sealed class TransactionStore
 internal sealed record StoredTransaction(short Epoch, int TimeoutMs, string State, long StartTimeMs, List<string> Partitions, List<string> Groups, List<StoredTxnOffset> Offsets);
 
 internal sealed record StoredTxnOffset(string Group, string Topic, int Partition, long Offset, int LeaderEpoch, string? Metadata, long CommitTimestampMs);
-
-[JsonSerializable(typeof(StoredTransaction))]
-internal sealed partial class TransactionJsonContext : JsonSerializerContext;
