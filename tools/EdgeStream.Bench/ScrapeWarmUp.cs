@@ -13,8 +13,10 @@ public static class ScrapeWarmUp
     public const int Scrapes = 60;
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(50);
 
-    public static async Task RunAsync(int[] httpPorts)
+    public static async Task RunAsync(string agent, int[] httpPorts)
     {
+        // A NativeAOT agent is compiled ahead of time: nothing to warm up, and waiting would only shift the run.
+        if (!agent.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) return;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         for (var i = 0; i < Scrapes; i++)
         {

@@ -41,7 +41,7 @@ public static class MetricsScenario
                     var (agent, ports) = await Servers.StartAgentWithPortsAsync(agentDll, dir, partitions, "group");
                     await using (agent)
                     {
-                        if (observe) await ScrapeWarmUp.RunAsync([ports.Http]);
+                        if (observe) await ScrapeWarmUp.RunAsync(agentDll, [ports.Http]);
                         using var stop = new CancellationTokenSource();
                         var scraper = observe ? ScrapeEverySecondAsync(ports.Http, stop.Token) : Task.FromResult(0);
                         var warmup = Math.Min(10_000, records / 20);

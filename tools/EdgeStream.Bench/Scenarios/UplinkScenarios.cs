@@ -200,9 +200,16 @@ public static class UplinkScenarios
                 }
                 // Scraped: the nodes are first scraped as a Prometheus server that has watched them for a while
                 // would have done (see ScrapeWarmUp); the drain then measures the steady cost.
-                if (scrape) await ScrapeWarmUp.RunAsync([edgePorts.Http, gatewayPorts.Http]);
-                // The clock starts once the gateway answers (process start-up is not drain time) and the warm-up is
-                // over; what the gateway already holds then is not part of the measured drain.
+                if (scrape) await ScrapeWarmUp.RunAsync(agentDll, [edgePorts.Http, gatewayPorts.Http]);
+                // The clock starts once the link carries data: the edge began retrying before the gateway existed, so
+                // when it reconnects depends on where its backoff stood (up to seconds, as long as a whole 1 GB drain),
+                // not on the drain. What the gateway already holds then is not part of the measured drain.
+                var linkDeadline = Stopwatch.StartNew();
+                while (Held() == 0)
+                {
+                    if (linkDeadline.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("the edge did not reach the gateway within 60 s");
+                    await Task.Delay(10);
+                }
                 var start = Stopwatch.GetTimestamp();
                 var cpuStart = ProcessCpu.Seconds(edge.Pid) + ProcessCpu.Seconds(gateway.Pid);
                 var heldAtStart = Held();
