@@ -45,6 +45,7 @@ public static class MetricsScenario
                         using var stop = new CancellationTokenSource();
                         var scraper = observe ? ScrapeEverySecondAsync(ports.Http, stop.Token) : Task.FromResult(0);
                         var warmup = Math.Min(10_000, records / 20);
+                        var requestsBefore = await KafkaRequestCounts.ReadAsync(ports.Http);
                         var cpuBefore = ProcessCpu.Seconds(agent.Pid);
                         var result = KafkaProduceScenario.RunKafka($"127.0.0.1:{ports.Kafka}", payload, records, warmup, partitions, 10_000, 1_000_000, 0, 5);
                         // The agent took the warm-up records and served the read-back as well: its CPU over every record it handled.
@@ -52,7 +53,8 @@ public static class MetricsScenario
                         await stop.CancelAsync();
                         scrapes += await scraper;
                         runs.Add(("kafka-produce", observe, result.MsgPerSec, cpuPerRecord));
-                        Console.WriteLine($"  round {round + 1}, {(observe ? "scraped every 1 s" : "not scraped")}: {result}; agent CPU {cpuPerRecord:N2} µs/record");
+                        var requests = KafkaRequestCounts.PerThousand(requestsBefore, await KafkaRequestCounts.ReadAsync(ports.Http), records + warmup);
+                        Console.WriteLine($"  round {round + 1}, {(observe ? "scraped every 1 s" : "not scraped")}: {result}; agent CPU {cpuPerRecord:N2} µs/record; {requests}");
                     }
                 }
             }
