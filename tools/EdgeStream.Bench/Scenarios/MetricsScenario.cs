@@ -56,6 +56,9 @@ public static class MetricsScenario
                         var requests = KafkaRequestCounts.PerThousand(requestsBefore, await KafkaRequestCounts.ReadAsync(ports.Http), records + warmup);
                         Console.WriteLine($"  round {round + 1}, {(observe ? "scraped every 1 s" : "not scraped")}: {result}; agent CPU {cpuPerRecord:N2} µs/record; {requests}");
                     }
+                    // Each run writes its records to a directory of its own: removed now, so no run finds the page cache
+                    // holding (or writing back) the gigabytes of the runs before it.
+                    try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
                 }
             }
             Console.WriteLine();

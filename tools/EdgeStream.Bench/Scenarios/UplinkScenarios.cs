@@ -51,7 +51,11 @@ public static class UplinkScenarios
                 {
                     foreach (var scrape in round % 2 == 1 ? scrapeModes : scrapeModes.Reverse())
                     {
-                        var drain = await RunDrainAsync(agentDll, Path.Combine(root, $"fwd-{size}-{scrape}-{round}"), records, size, partitions, scrape);
+                        var drainDir = Path.Combine(root, $"fwd-{size}-{scrape}-{round}");
+                        var drain = await RunDrainAsync(agentDll, drainDir, records, size, partitions, scrape);
+                        // Removed at once: a later drain must not find the page cache full of (or writing back) this one's
+                        // gigabytes, which made later runs of a series slower than the first ones.
+                        TryDelete(drainDir);
                         var raw = await RawTcpMBpsAsync((long)records * size);
                         var name = scrapeModes.Length > 1 || scrape ? $"{size} B{(scrape ? ", scraped 1/s" : ", not scraped")}" : $"{size} B";
                         rows.Add((name, drain, raw));
