@@ -240,7 +240,7 @@ public sealed class PartitionLog : IDisposable
         catch (IOException ex)
         {
             _budget.Release(batches.Length);
-            if (IsDiskFull(ex))
+            if (DiskFull.Is(ex))
             {
                 StorageLog.AppendRefused(_logger, Topic, Partition, "the disk is full");
                 throw new DiskFullException($"{Topic}-{Partition}: the disk is full ({ex.Message}); nothing of this append was kept", ex);
@@ -287,10 +287,6 @@ public sealed class PartitionLog : IDisposable
             p += total;
         }
     }
-
-    private static bool IsDiskFull(IOException ex) =>
-        ex.HResult == 28 /* ENOSPC */ || ex.HResult == unchecked((int)0x80070070) /* ERROR_DISK_FULL */ || ex.HResult == unchecked((int)0x80070027) /* ERROR_HANDLE_DISK_FULL */
-        || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
 
     // Under _writeLock. The old segment is fsynced before the new one exists, so "everything
     // before the active segment is durable" holds and the group commit only ever syncs one file.

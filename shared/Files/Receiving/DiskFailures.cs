@@ -15,7 +15,7 @@ internal static class DiskFailures
         {
             return action();
         }
-        catch (IOException ex) when (IsDiskFull(ex))
+        catch (IOException ex) when (DiskFull.Is(ex))
         {
             var message = $"disk full under {root} while writing {what}: {ex.Message}; the partial file is kept and nothing after the last durable chunk was acknowledged";
             status.Error(message);
@@ -28,9 +28,4 @@ internal static class DiskFailures
             throw new FilesException(message, ex);
         }
     }
-
-    private static bool IsDiskFull(IOException ex) =>
-        ex.HResult is 28 or 112 or unchecked((int)0x80070070) or unchecked((int)0x80070027)
-        || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
-        || ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase);
 }
